@@ -1,0 +1,213 @@
+//! The one error catalogue of onecity.
+//!
+//! Every failure a caller can see is an [`Error`] carrying an [`ErrorCode`]: a stable
+//! snake_case `code`, an HTTP status and a short title. On the wire our own API renders it as
+//! an RFC 9457 problem details object ([`Problem`]):
+//!
+//! ```json
+//! {"type":"https://onecity.dev/problems/not_found","title":"Not found","status":404,
+//!  "detail":"jurisdiction 0190… does not exist","code":"not_found"}
+//! ```
+//!
+//! Standard APIs (NGSI-LD, Open311, CKAN) map the same codes to their own shapes.
+//! Internal errors (5xx) never carry internal text on the wire: the detail is logged with
+//! the request id and the caller sees a generic message.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Result alias used across onecity services.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+macro_rules! catalogue {
+    ($( $(#[$m:meta])* $variant:ident = ($code:literal, $status:literal, $title:literal) ),+ $(,)?) => {
+        /// A stable error code. `code()` is the wire identifier; it never changes once shipped.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode { $( $(#[$m])* $variant ),+ }
+
+        impl ErrorCode {
+            /// The stable snake_case identifier, e.g. `"not_found"`.
+            pub fn code(self) -> &'static str { match self { $( Self::$variant => $code ),+ } }
+            /// The HTTP status this error maps to.
+            pub fn status(self) -> u16 { match self { $( Self::$variant => $status ),+ } }
+            /// A short human title (RFC 9457 `title`).
+            pub fn title(self) -> &'static str { match self { $( Self::$variant => $title ),+ } }
+            /// Every code in the catalogue (for docs and tests).
+            pub const ALL: &'static [ErrorCode] = &[ $( Self::$variant ),+ ];
+        }
+    };
+}
+
+catalogue! {
+    /// The body is not well-formed JSON (or not UTF-8).
+    MalformedBody = ("malformed_body", 400, "Malformed request body"),
+    /// A field is missing, of the wrong type or out of range.
+    InvalidInput = ("invalid_input", 422, "Invalid input"),
+    /// A query-string parameter is missing or invalid.
+    InvalidQuery = ("invalid_query", 400, "Invalid query parameter"),
+    /// A geometry is not valid (open ring, self-intersection, coordinates out of range).
+    InvalidGeometry = ("invalid_geometry", 422, "Invalid geometry"),
+    /// The pagination cursor is not one this server issued.
+    InvalidCursor = ("invalid_cursor", 400, "Invalid cursor"),
+    /// The body exceeds the configured limit.
+    PayloadTooLarge = ("payload_too_large", 413, "Payload too large"),
+    /// The body has a media type this endpoint does not accept.
+    UnsupportedMediaType = ("unsupported_media_type", 415, "Unsupported media type"),
+    /// No credentials were given.
+    Unauthenticated = ("unauthenticated", 401, "Authentication required"),
+    /// The credentials were given but are wrong, expired or forged.
+    InvalidCredentials = ("invalid_credentials", 401, "Invalid credentials"),
+    /// The caller is known but may not do this.
+    Forbidden = ("forbidden", 403, "Forbidden"),
+    /// The app key lacks the scope this endpoint needs.
+    InsufficientScope = ("insufficient_scope", 403, "Insufficient scope"),
+    /// The resource does not exist (or the caller may not know that it does).
+    NotFound = ("not_found", 404, "Not found"),
+    /// The tenant named in the request does not exist.
+    TenantNotFound = ("tenant_not_found", 404, "Unknown tenant"),
+    /// The route does not exist.
+    RouteNotFound = ("route_not_found", 404, "No such route"),
+    /// The method is not allowed on this route.
+    MethodNotAllowed = ("method_not_allowed", 405, "Method not allowed"),
+    /// The change conflicts with the current state (duplicate key, stale version).
+    Conflict = ("conflict", 409, "Conflict"),
+    /// Too many requests for this key or account; see `Retry-After`.
+    RateLimited = ("rate_limited", 429, "Too many requests"),
+    /// Too many failed logins for this account; see `Retry-After`.
+    LoginThrottled = ("login_throttled", 429, "Too many failed logins"),
+    /// The server is starting (migrations running) or shutting down.
+    NotReady = ("not_ready", 503, "Service not ready"),
+    /// The request took longer than the configured timeout.
+    Timeout = ("timeout", 503, "Request timed out"),
+    /// Something failed inside the server; the detail is in the server log.
+    Internal = ("internal", 500, "Internal server error"),
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// An error from a onecity service: a catalogue code, a human detail, and optional extras.
+#[derive(Debug, Clone)]
+pub struct Error {
+    /// The catalogue entry.
+    pub code: ErrorCode,
+    /// Human-readable explanation specific to this occurrence (RFC 9457 `detail`).
+    pub detail: String,
+    /// Seconds after which a retry may succeed (sent as `Retry-After`).
+    pub retry_after: Option<u64>,
+    /// Extra members merged into the problem object (e.g. `errors` for a list of problems).
+    pub extra: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl Error {
+    /// An error with a code and a detail.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+            retry_after: None,
+            extra: None,
+        }
+    }
+    /// Shorthand for `invalid_input`.
+    pub fn invalid(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidInput, detail)
+    }
+    /// Shorthand for `not_found`.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, detail)
+    }
+    /// Shorthand for `forbidden`.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, detail)
+    }
+    /// Shorthand for `conflict`.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, detail)
+    }
+    /// An internal error; `detail` is for the log only and never sent to the caller.
+    pub fn internal(detail: impl fmt::Display) -> Self {
+        Self::new(ErrorCode::Internal, detail.to_string())
+    }
+    /// Sets `Retry-After` seconds.
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+    /// Adds an extra member to the problem object.
+    pub fn with_extra(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.extra
+            .get_or_insert_with(Default::default)
+            .insert(key.to_string(), value);
+        self
+    }
+
+    /// The RFC 9457 body for this error. Internal errors get a generic detail.
+    pub fn to_problem(&self) -> Problem {
+        let detail = if self.code.status() >= 500 && self.code != ErrorCode::NotReady {
+            "the server failed to handle this request; the request id is in the x-request-id header".to_string()
+        } else {
+            self.detail.clone()
+        };
+        Problem {
+            type_: format!("https://onecity.dev/problems/{}", self.code.code()),
+            title: self.code.title().to_string(),
+            status: self.code.status(),
+            detail,
+            code: self.code.code().to_string(),
+            extra: self.extra.clone().unwrap_or_default(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.code(), self.detail)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// An RFC 9457 problem details object with onecity's `code` member.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type: `https://onecity.dev/problems/{code}`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// Short summary of the problem type.
+    pub title: String,
+    /// HTTP status code.
+    pub status: u16,
+    /// Explanation specific to this occurrence.
+    pub detail: String,
+    /// Stable snake_case error code from the catalogue.
+    pub code: String,
+    /// Extension members (e.g. `errors`: a list of every problem found).
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn codes_are_unique_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for c in ErrorCode::ALL {
+            assert!(seen.insert(c.code()), "duplicate {}", c.code());
+            assert!(c.code().chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'));
+            assert!((400..600).contains(&c.status()));
+        }
+    }
+    #[test]
+    fn internal_detail_is_not_leaked() {
+        let p = Error::internal("password=hunter2 at db.rs:12").to_problem();
+        assert_eq!(p.status, 500);
+        assert!(!p.detail.contains("hunter2"));
+        let j = serde_json::to_value(&p).unwrap();
+        assert_eq!(j["type"], "https://onecity.dev/problems/internal");
+    }
+}

@@ -1,0 +1,114 @@
+//! Typed platform events.
+//!
+//! Every module publishes what changed as a [`PlatformEvent`] wrapped in an
+//! [`EventEnvelope`]. Envelopes are written to the outbox in the same transaction as the
+//! change and delivered at least once to every subscriber; subscribers deduplicate by
+//! `id`. The topic (`onecity.<module>.<event>`) is also the NATS subject.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// What happened. Serialized with an internal `type` tag in snake_case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PlatformEvent {
+    /// A tenant was created.
+    TenantCreated {
+        /// Tenant code.
+        code: String,
+    },
+    /// A jurisdiction node was created.
+    JurisdictionCreated {
+        /// Node id.
+        id: Uuid,
+        /// Level name.
+        level: String,
+        /// Official code.
+        code: String,
+    },
+    /// A department was created.
+    DepartmentCreated {
+        /// Department id.
+        id: Uuid,
+        /// Jurisdiction it serves.
+        jurisdiction_id: Uuid,
+    },
+    /// A principal (staff, citizen, company, app) was created.
+    PrincipalCreated {
+        /// Principal id.
+        id: Uuid,
+        /// `staff`, `citizen`, `company` or `app`.
+        kind: String,
+    },
+    /// Boundaries or grids were imported or changed; spatial indexes must reload.
+    GeometryChanged {
+        /// Number of features written.
+        features: u64,
+    },
+    /// The audit chain head of a tenant was anchored (signed).
+    AuditAnchored {
+        /// Sequence number of the anchored head.
+        seq: i64,
+        /// Hex SHA-256 of the head record.
+        hash: String,
+    },
+    /// A free-form test or operator event (e.g. `onecity admin emit`).
+    Note {
+        /// The text.
+        text: String,
+    },
+}
+
+impl PlatformEvent {
+    /// The event's topic / NATS subject, e.g. `onecity.iam.jurisdiction_created`.
+    pub fn topic(&self) -> &'static str {
+        match self {
+            Self::TenantCreated { .. } => "onecity.iam.tenant_created",
+            Self::JurisdictionCreated { .. } => "onecity.iam.jurisdiction_created",
+            Self::DepartmentCreated { .. } => "onecity.iam.department_created",
+            Self::PrincipalCreated { .. } => "onecity.iam.principal_created",
+            Self::GeometryChanged { .. } => "onecity.geo.geometry_changed",
+            Self::AuditAnchored { .. } => "onecity.store.audit_anchored",
+            Self::Note { .. } => "onecity.ops.note",
+        }
+    }
+}
+
+/// An event with its delivery metadata.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventEnvelope {
+    /// Event id (UUIDv7); subscribers deduplicate by it.
+    pub id: Uuid,
+    /// Tenant code the event belongs to, if any.
+    pub tenant: Option<String>,
+    /// When the change committed, microseconds since the epoch.
+    pub at: i64,
+    /// The event.
+    pub event: PlatformEvent,
+}
+
+impl EventEnvelope {
+    /// A new envelope with a fresh id, stamped now.
+    pub fn new(tenant: Option<&str>, event: PlatformEvent) -> Self {
+        Self {
+            id: crate::new_id(),
+            tenant: tenant.map(str::to_string),
+            at: crate::time::now_micros(),
+            event,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn envelope_round_trips() {
+        let e = EventEnvelope::new(Some("hangzhou"), PlatformEvent::Note { text: "hi".into() });
+        let j = serde_json::to_string(&e).unwrap();
+        assert!(j.contains("\"type\":\"note\""));
+        let back: EventEnvelope = serde_json::from_str(&j).unwrap();
+        assert_eq!(back, e);
+        assert_eq!(back.event.topic(), "onecity.ops.note");
+    }
+}

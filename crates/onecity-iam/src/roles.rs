@@ -1,0 +1,111 @@
+//! Roles and permissions.
+//!
+//! A principal holds grants: a role over a jurisdiction subtree (and optionally one
+//! department). A role is a named set of [`Permission`]s. An app key holds scopes, each the
+//! wire name of a permission (`jurisdiction:read`), over the subtree it was issued for.
+
+use serde::{Deserialize, Serialize};
+
+/// Something a caller may do. `scope()` is the app-key scope that grants it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Read jurisdictions and tenants.
+    JurisdictionRead,
+    /// Create and change jurisdictions.
+    JurisdictionWrite,
+    /// Read departments.
+    DepartmentRead,
+    /// Create and change departments.
+    DepartmentWrite,
+    /// Read users.
+    UserRead,
+    /// Create and change users and their roles.
+    UserWrite,
+    /// Create and revoke app keys.
+    KeyWrite,
+    /// Read the audit trail.
+    AuditRead,
+    /// Read boundaries, grids and lookups.
+    GeoRead,
+    /// Import boundaries and grids.
+    GeoWrite,
+    /// Create tenants (deployment level).
+    TenantWrite,
+}
+
+impl Permission {
+    /// Every permission.
+    pub const ALL: &'static [Permission] = &[
+        Self::JurisdictionRead, Self::JurisdictionWrite, Self::DepartmentRead, Self::DepartmentWrite,
+        Self::UserRead, Self::UserWrite, Self::KeyWrite, Self::AuditRead, Self::GeoRead, Self::GeoWrite,
+        Self::TenantWrite,
+    ];
+
+    /// The app-key scope naming this permission, e.g. `jurisdiction:read`.
+    pub fn scope(self) -> &'static str {
+        match self {
+            Self::JurisdictionRead => "jurisdiction:read",
+            Self::JurisdictionWrite => "jurisdiction:write",
+            Self::DepartmentRead => "department:read",
+            Self::DepartmentWrite => "department:write",
+            Self::UserRead => "user:read",
+            Self::UserWrite => "user:write",
+            Self::KeyWrite => "key:write",
+            Self::AuditRead => "audit:read",
+            Self::GeoRead => "geo:read",
+            Self::GeoWrite => "geo:write",
+            Self::TenantWrite => "tenant:write",
+        }
+    }
+
+    /// Parses a scope name.
+    pub fn from_scope(s: &str) -> Option<Permission> {
+        Self::ALL.iter().copied().find(|p| p.scope() == s)
+    }
+}
+
+/// A built-in role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, in every tenant (the first `admin`).
+    PlatformAdmin,
+    /// Manages jurisdictions, departments, users and keys in its subtree; reads audit.
+    TenantAdmin,
+    /// Department staff: reads the organisation and geography of its subtree.
+    Staff,
+    /// Reads the audit trail of its subtree.
+    Auditor,
+}
+
+impl Role {
+    /// The role's permissions.
+    pub fn permissions(self) -> &'static [Permission] {
+        use Permission::*;
+        match self {
+            Role::PlatformAdmin => Permission::ALL,
+            Role::TenantAdmin => &[
+                JurisdictionRead, JurisdictionWrite, DepartmentRead, DepartmentWrite, UserRead,
+                UserWrite, KeyWrite, AuditRead, GeoRead, GeoWrite,
+            ],
+            Role::Staff => &[JurisdictionRead, DepartmentRead, UserRead, GeoRead],
+            Role::Auditor => &[JurisdictionRead, AuditRead],
+        }
+    }
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::PlatformAdmin => "platform_admin",
+            Role::TenantAdmin => "tenant_admin",
+            Role::Staff => "staff",
+            Role::Auditor => "auditor",
+        }
+    }
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::PlatformAdmin, Role::TenantAdmin, Role::Staff, Role::Auditor]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}

@@ -1,0 +1,364 @@
+//! Language negotiation and the console's UI labels (Chinese and English).
+
+use std::collections::BTreeMap;
+
+use http::header::{ACCEPT_LANGUAGE, COOKIE};
+use http::HeaderMap;
+
+/// Name of the cookie that remembers the chosen UI language.
+pub const LANG_COOKIE: &str = "lang";
+
+/// A UI language of the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// Simplified Chinese (`zh`).
+    Zh,
+    /// English (`en`), the default.
+    En,
+}
+
+impl Lang {
+    /// The short code used in `?lang=`, the cookie and the templates.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// The value for the HTML `lang` attribute.
+    pub fn html_lang(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// Parses a language tag: `zh`, `zh-CN`, `zh-Hans`… give Chinese, `en`, `en-GB`…
+    /// give English (case-insensitive); anything else is `None`.
+    pub fn from_tag(tag: &str) -> Option<Lang> {
+        let primary = tag.trim().split(['-', '_']).next().unwrap_or("");
+        if primary.eq_ignore_ascii_case("zh") {
+            Some(Lang::Zh)
+        } else if primary.eq_ignore_ascii_case("en") {
+            Some(Lang::En)
+        } else {
+            None
+        }
+    }
+}
+
+/// The outcome of [`negotiate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Negotiated {
+    /// The language to render in.
+    pub lang: Lang,
+    /// True when the language came from `?lang=` and must be stored in the cookie.
+    pub set_cookie: bool,
+}
+
+/// Chooses the UI language: `?lang=zh|en` (which also sets the cookie), else the
+/// `lang` cookie, else `Accept-Language` (the most preferred of Chinese and English),
+/// else English.
+pub fn negotiate(raw_query: Option<&str>, headers: &HeaderMap) -> Negotiated {
+    if let Some(lang) = raw_query.and_then(lang_from_query) {
+        return Negotiated {
+            lang,
+            set_cookie: true,
+        };
+    }
+    let lang = lang_from_cookie(headers)
+        .or_else(|| {
+            let values: Vec<&str> = headers
+                .get_all(ACCEPT_LANGUAGE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            lang_from_accept_language(&values.join(","))
+        })
+        .unwrap_or(Lang::En);
+    Negotiated {
+        lang,
+        set_cookie: false,
+    }
+}
+
+/// The language named by a `lang` parameter of a raw query string, if valid.
+pub fn lang_from_query(raw_query: &str) -> Option<Lang> {
+    raw_query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(k, _)| *k == "lang")
+        .find_map(|(_, v)| Lang::from_tag(v))
+}
+
+/// The language stored in the `lang` cookie, if any and valid.
+pub fn lang_from_cookie(headers: &HeaderMap) -> Option<Lang> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .filter(|(k, _)| *k == LANG_COOKIE)
+        .find_map(|(_, v)| Lang::from_tag(v.trim_matches('"')))
+}
+
+/// The most preferred supported language of an `Accept-Language` value (RFC 9110
+/// weights; ties go to the earlier entry), or `None` when it names neither.
+pub fn lang_from_accept_language(value: &str) -> Option<Lang> {
+    let mut best: Option<(f32, Lang)> = None;
+    for item in value.split(',') {
+        let mut parts = item.split(';');
+        let tag = parts.next().unwrap_or("").trim();
+        let mut q = 1.0_f32;
+        for param in parts {
+            if let Some((k, v)) = param.trim().split_once('=') {
+                if k.trim().eq_ignore_ascii_case("q") {
+                    q = v.trim().parse().unwrap_or(0.0);
+                }
+            }
+        }
+        if q <= 0.0 {
+            continue;
+        }
+        let Some(lang) = Lang::from_tag(tag) else {
+            continue;
+        };
+        if best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, lang));
+        }
+    }
+    best.map(|(_, lang)| lang)
+}
+
+/// The `Set-Cookie` value that remembers `lang` for a year.
+pub fn lang_cookie(lang: Lang) -> String {
+    format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        lang.code()
+    )
+}
+
+/// `path` with its query string, `lang` replaced by `lang` (for the language toggle).
+pub fn href_with_lang(path: &str, raw_query: Option<&str>, lang: Lang) -> String {
+    let mut pairs: Vec<&str> = raw_query
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty() && *p != "lang" && !p.starts_with("lang="))
+        .collect();
+    let lang_pair = format!("lang={}", lang.code());
+    pairs.push(&lang_pair);
+    format!("{path}?{}", pairs.join("&"))
+}
+
+/// (key, English, Chinese). Domain terms keep the other language beside them.
+const LABELS: &[(&str, &str, &str)] = &[
+    ("app_name", "onecity console", "一城 控制台"),
+    ("nav_main", "Main navigation", "主导航"),
+    ("nav_map", "Map 地图", "地图 Map"),
+    ("nav_admin", "Admin 管理", "管理 Admin"),
+    ("tenant", "Tenant 租户", "租户 Tenant"),
+    ("language", "Language", "语言"),
+    ("logout", "Log out", "退出登录"),
+    // login
+    ("login_title", "Sign in 登录", "登录 Sign in"),
+    ("username", "Username", "用户名"),
+    ("password", "Password", "密码"),
+    ("login_submit", "Sign in", "登录"),
+    ("login_failed", "Sign-in failed", "登录失败"),
+    (
+        "login_missing",
+        "Enter a username and password.",
+        "请输入用户名和密码。",
+    ),
+    // map
+    ("map_title", "Map 地图", "地图 Map"),
+    ("map_label", "City map", "城市地图"),
+    ("boundaries", "Boundaries 行政区划", "行政区划 Boundaries"),
+    ("grids", "Grids 网格", "网格 Grids"),
+    (
+        "lookup",
+        "Location lookup 位置查询",
+        "位置查询 Location lookup",
+    ),
+    (
+        "lookup_hint",
+        "Click the map to find the jurisdiction and grid at a point.",
+        "点击地图以查询该点所属的行政区划和网格。",
+    ),
+    (
+        "lookup_none",
+        "No jurisdiction at this point.",
+        "此处不属于任何行政区划。",
+    ),
+    ("lookup_grid", "grid", "网格"),
+    ("lookup_no_grid", "no grid", "无网格"),
+    ("loading", "Loading…", "加载中…"),
+    ("no_tenants", "No tenants available.", "没有可用的租户。"),
+    ("no_boundaries", "No boundaries.", "没有行政区划。"),
+    // admin
+    ("admin_title", "Admin 管理", "管理 Admin"),
+    (
+        "jurisdictions",
+        "Jurisdictions 行政区划",
+        "行政区划 Jurisdictions",
+    ),
+    ("departments", "Departments 部门", "部门 Departments"),
+    ("users", "Users 用户", "用户 Users"),
+    ("code", "Code", "代码"),
+    ("name", "Name (Chinese or local)", "名称"),
+    ("name_en", "English name", "英文名称"),
+    ("level", "Level 层级", "层级 Level"),
+    ("parent", "Parent", "上级"),
+    ("none", "(none)", "（无）"),
+    (
+        "jurisdiction",
+        "Jurisdiction 行政区划",
+        "行政区划 Jurisdiction",
+    ),
+    ("department", "Department 部门", "部门 Department"),
+    ("display_name", "Display name", "显示名称"),
+    ("kind", "Kind", "类型"),
+    ("roles", "Roles 角色", "角色 Roles"),
+    ("role", "Role 角色", "角色 Role"),
+    (
+        "role_scope",
+        "Role scope (jurisdiction)",
+        "角色范围（行政区划）",
+    ),
+    ("create", "Create", "创建"),
+    ("add_jurisdiction", "Add jurisdiction", "新增行政区划"),
+    ("add_department", "Add department", "新增部门"),
+    ("add_user", "Add user", "新增用户"),
+    ("more", "Load more", "加载更多"),
+    ("empty", "Nothing yet.", "暂无数据。"),
+    ("created", "Created.", "已创建。"),
+    // errors
+    ("error", "Error", "错误"),
+    (
+        "network_error",
+        "Network error: the server could not be reached.",
+        "网络错误：无法连接服务器。",
+    ),
+    ("request_failed", "Request failed", "请求失败"),
+];
+
+/// All UI labels in `lang`, by key (used by the templates and, as JSON, by the scripts).
+pub fn labels(lang: Lang) -> BTreeMap<&'static str, &'static str> {
+    LABELS
+        .iter()
+        .map(|&(k, en, zh)| (k, if lang == Lang::Zh { zh } else { en }))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn tags() {
+        assert_eq!(Lang::from_tag("zh"), Some(Lang::Zh));
+        assert_eq!(Lang::from_tag("zh-CN"), Some(Lang::Zh));
+        assert_eq!(Lang::from_tag("ZH_hans"), Some(Lang::Zh));
+        assert_eq!(Lang::from_tag("en-GB"), Some(Lang::En));
+        assert_eq!(Lang::from_tag("fr"), None);
+        assert_eq!(Lang::from_tag("zhx"), None);
+        assert_eq!(Lang::from_tag(""), None);
+    }
+
+    #[test]
+    fn query_wins_and_sets_cookie() {
+        let h = headers(&[("cookie", "lang=en"), ("accept-language", "en")]);
+        let n = negotiate(Some("next=%2Fx&lang=zh"), &h);
+        assert_eq!(
+            n,
+            Negotiated {
+                lang: Lang::Zh,
+                set_cookie: true
+            }
+        );
+        assert_eq!(
+            lang_cookie(n.lang),
+            "lang=zh; Path=/; Max-Age=31536000; SameSite=Lax"
+        );
+    }
+
+    #[test]
+    fn invalid_query_falls_through() {
+        let h = headers(&[("cookie", "a=b; lang=zh")]);
+        assert_eq!(
+            negotiate(Some("lang=fr"), &h),
+            Negotiated {
+                lang: Lang::Zh,
+                set_cookie: false
+            }
+        );
+    }
+
+    #[test]
+    fn cookie_beats_accept_language() {
+        let h = headers(&[
+            ("cookie", "x=1"),
+            ("cookie", "lang=en"),
+            ("accept-language", "zh-CN"),
+        ]);
+        assert_eq!(negotiate(None, &h).lang, Lang::En);
+    }
+
+    #[test]
+    fn accept_language() {
+        assert_eq!(
+            lang_from_accept_language("zh-CN,zh;q=0.9,en;q=0.8"),
+            Some(Lang::Zh)
+        );
+        assert_eq!(
+            lang_from_accept_language("en-US,en;q=0.9,zh;q=0.8"),
+            Some(Lang::En)
+        );
+        assert_eq!(lang_from_accept_language("fr, zh-TW;q=0.5"), Some(Lang::Zh));
+        assert_eq!(
+            lang_from_accept_language("en;q=0.2, zh;q=0.7"),
+            Some(Lang::Zh)
+        );
+        assert_eq!(
+            lang_from_accept_language("zh;q=0, en;q=0.1"),
+            Some(Lang::En)
+        );
+        assert_eq!(lang_from_accept_language("fr, de"), None);
+        assert_eq!(lang_from_accept_language(""), None);
+        let h = headers(&[("accept-language", "zh-Hans")]);
+        assert_eq!(negotiate(None, &h).lang, Lang::Zh);
+        assert_eq!(negotiate(None, &HeaderMap::new()).lang, Lang::En);
+    }
+
+    #[test]
+    fn toggle_hrefs_keep_other_params() {
+        assert_eq!(href_with_lang("/login", None, Lang::Zh), "/login?lang=zh");
+        assert_eq!(
+            href_with_lang("/login", Some("lang=en&next=%2Fconsole%2Fadmin"), Lang::Zh),
+            "/login?next=%2Fconsole%2Fadmin&lang=zh"
+        );
+    }
+
+    #[test]
+    fn labels_complete_and_unique() {
+        let en = labels(Lang::En);
+        let zh = labels(Lang::Zh);
+        assert_eq!(en.len(), LABELS.len(), "duplicate label key");
+        assert_eq!(zh["jurisdictions"], "行政区划 Jurisdictions");
+        assert_eq!(en["grids"], "Grids 网格");
+        assert!(LABELS
+            .iter()
+            .all(|(_, e, z)| !e.is_empty() && !z.is_empty()));
+    }
+}

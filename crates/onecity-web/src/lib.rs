@@ -1,0 +1,259 @@
+//! The onecity web console: server-rendered pages (login, map, admin) and the static
+//! assets they use (styles, small scripts, and vendored MapLibre GL JS), all embedded
+//! in the binary so that running onecity needs no Node.js and no files on disk.
+//!
+//! Pages hold no data. Their scripts call the JSON API under `/api/v1` with the bearer
+//! token kept in `localStorage["onecity.token"]`, and send the user to `/login` when
+//! there is no token or the API answers 401. Pages come in Chinese and English
+//! (`?lang=zh|en`, the `lang` cookie, or `Accept-Language`).
+//!
+//! Mount with `app.merge(onecity_web::router())`.
+
+#![warn(missing_docs)]
+
+use std::sync::LazyLock;
+
+use axum::extract::RawQuery;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY, SET_COOKIE,
+    VARY, X_CONTENT_TYPE_OPTIONS,
+};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use minijinja::{context, Environment};
+
+pub mod assets;
+pub mod i18n;
+
+pub use i18n::Lang;
+
+/// Content-Security-Policy of the pages. MapLibre runs its workers from `blob:` URLs.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data: blob:; worker-src 'self' blob:; child-src blob:; connect-src 'self'; \
+font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/// The console's routes: `/`, `/console`, `/login`, `/console/map`, `/console/admin`
+/// and `/assets/{*path}`. Stateless, so it merges into a router of any state type.
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    Router::new()
+        .route("/", get(to_map))
+        .route("/console", get(to_map))
+        .route("/login", get(login_page))
+        .route("/console/map", get(map_page))
+        .route("/console/admin", get(admin_page))
+        .route("/assets/{*path}", get(assets::serve))
+}
+
+/// A console page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// `/login`.
+    Login,
+    /// `/console/map`.
+    Map,
+    /// `/console/admin`.
+    Admin,
+}
+
+impl Page {
+    fn template(self) -> &'static str {
+        match self {
+            Page::Login => "login.html",
+            Page::Map => "map.html",
+            Page::Admin => "admin.html",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Page::Login => "login",
+            Page::Map => "map",
+            Page::Admin => "admin",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Page::Login => "/login",
+            Page::Map => "/console/map",
+            Page::Admin => "/console/admin",
+        }
+    }
+
+    fn title_key(self) -> &'static str {
+        match self {
+            Page::Login => "login_title",
+            Page::Map => "map_title",
+            Page::Admin => "admin_title",
+        }
+    }
+}
+
+static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for (name, source) in [
+        ("base.html", include_str!("../templates/base.html")),
+        ("login.html", include_str!("../templates/login.html")),
+        ("map.html", include_str!("../templates/map.html")),
+        ("admin.html", include_str!("../templates/admin.html")),
+    ] {
+        env.add_template(name, source)
+            .unwrap_or_else(|e| panic!("template {name}: {e}"));
+    }
+    env
+});
+
+/// Renders `page` in `lang`; `raw_query` is the request's query string (kept in the
+/// language toggle links).
+pub fn render(page: Page, lang: Lang, raw_query: Option<&str>) -> Result<String, minijinja::Error> {
+    let t = i18n::labels(lang);
+    let js_i18n = serde_json::to_string(&t).map_err(|e| {
+        minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string())
+    })?;
+    let ctx = context! {
+        page => page.name(),
+        lang => lang.code(),
+        html_lang => lang.html_lang(),
+        title => t[page.title_key()],
+        t => t,
+        js_i18n => js_i18n,
+        lang_href => context! {
+            zh => i18n::href_with_lang(page.path(), raw_query, Lang::Zh),
+            en => i18n::href_with_lang(page.path(), raw_query, Lang::En),
+        },
+    };
+    TEMPLATES.get_template(page.template())?.render(ctx)
+}
+
+fn page_response(page: Page, headers: &HeaderMap, raw_query: Option<&str>) -> Response {
+    let negotiated = i18n::negotiate(raw_query, headers);
+    let Ok(html) = render(page, negotiated.lang, raw_query) else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "page could not be rendered\n",
+        )
+            .into_response();
+    };
+    let mut response = (
+        [
+            (CONTENT_TYPE, "text/html; charset=utf-8"),
+            (CACHE_CONTROL, "no-cache"),
+            (VARY, "Cookie, Accept-Language"),
+            (CONTENT_SECURITY_POLICY, CSP),
+            (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (REFERRER_POLICY, "same-origin"),
+        ],
+        html,
+    )
+        .into_response();
+    if negotiated.set_cookie {
+        if let Ok(cookie) = HeaderValue::from_str(&i18n::lang_cookie(negotiated.lang)) {
+            response.headers_mut().append(SET_COOKIE, cookie);
+        }
+    }
+    response
+}
+
+async fn to_map() -> impl IntoResponse {
+    (StatusCode::FOUND, [(LOCATION, "/console/map")])
+}
+
+async fn login_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Login, &headers, q.as_deref())
+}
+
+async fn map_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Map, &headers, q.as_deref())
+}
+
+async fn admin_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Admin, &headers, q.as_deref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    async fn get(uri: &str, headers: &[(&str, &str)]) -> (StatusCode, HeaderMap, String) {
+        let mut req = Request::get(uri);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = router::<()>()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn root_redirects_to_map() {
+        let (status, headers, _) = get("/", &[]).await;
+        assert_eq!(status, StatusCode::FOUND);
+        assert_eq!(headers["location"], "/console/map");
+    }
+
+    #[tokio::test]
+    async fn pages_render_in_both_languages() {
+        for (path, marker) in [
+            ("/login", "id=\"login-submit\""),
+            ("/console/map", "id=\"lookup-result\""),
+            ("/console/admin", "id=\"jurisdictions-table\""),
+        ] {
+            let (status, headers, body) = get(path, &[]).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+            assert!(body.contains(marker), "{path} lacks {marker}");
+            assert!(body.contains("<html lang=\"en\""), "{path}");
+            assert!(headers.get("set-cookie").is_none());
+
+            let (_, headers, body) = get(&format!("{path}?lang=zh"), &[]).await;
+            assert!(body.contains("<html lang=\"zh-CN\""), "{path}");
+            assert_eq!(
+                headers["set-cookie"],
+                "lang=zh; Path=/; Max-Age=31536000; SameSite=Lax"
+            );
+        }
+        let (_, _, body) = get("/console/admin", &[("cookie", "lang=zh")]).await;
+        assert!(body.contains("行政区划 Jurisdictions"));
+        assert!(body.contains("id=\"tenant-switcher\""));
+        let (_, _, body) = get("/console/map", &[("accept-language", "zh-CN,zh;q=0.9")]).await;
+        assert!(body.contains("地图 Map"));
+    }
+
+    #[tokio::test]
+    async fn toggle_links_keep_next_and_escape() {
+        let (_, _, body) = get("/login?next=%2Fconsole%2Fadmin&x=%22%3E", &[]).await;
+        // minijinja escapes `/` as `&#x2f;` in HTML.
+        assert!(
+            body.contains("href=\"&#x2f;login?next=%2Fconsole%2Fadmin&amp;x=%22%3E&amp;lang=zh\"")
+        );
+    }
+
+    #[tokio::test]
+    async fn assets_served_with_headers() {
+        let (status, headers, body) = get("/assets/js/common.js", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
+        assert_eq!(headers["cache-control"], "public, max-age=3600");
+        assert!(body.contains("onecity.token"));
+        let (status, _, _) = get("/assets/vendor/maplibre-gl/maplibre-gl.css", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _, _) = get("/assets/missing.js", &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _, _) = get("/assets/../Cargo.toml", &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}
