@@ -148,7 +148,8 @@ impl Error {
     /// The RFC 9457 body for this error. Internal errors get a generic detail.
     pub fn to_problem(&self) -> Problem {
         let detail = if self.code.status() >= 500 && self.code != ErrorCode::NotReady {
-            "the server failed to handle this request; the request id is in the x-request-id header".to_string()
+            "the server failed to handle this request; the request id is in the x-request-id header"
+                .to_string()
         } else {
             self.detail.clone()
         };
@@ -198,7 +199,10 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for c in ErrorCode::ALL {
             assert!(seen.insert(c.code()), "duplicate {}", c.code());
-            assert!(c.code().chars().all(|ch| ch.is_ascii_lowercase() || ch == '_'));
+            assert!(c
+                .code()
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch == '_'));
             assert!((400..600).contains(&c.status()));
         }
     }

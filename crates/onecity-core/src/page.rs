@@ -96,9 +96,15 @@ mod tests {
     }
     #[test]
     fn limits() {
-        let q = PageQuery { limit: Some(0), cursor: None };
+        let q = PageQuery {
+            limit: Some(0),
+            cursor: None,
+        };
         assert!(q.limit().is_err());
-        let q = PageQuery { limit: Some(501), cursor: None };
+        let q = PageQuery {
+            limit: Some(501),
+            cursor: None,
+        };
         assert!(q.limit().is_err());
         assert!(decode_cursor::<i32>("!!!").is_err());
     }

@@ -10,10 +10,14 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<()> {
         return Err(Error::invalid(format!("{field} must not be empty")));
     }
     if value.chars().count() > max {
-        return Err(Error::invalid(format!("{field} is longer than {max} characters")));
+        return Err(Error::invalid(format!(
+            "{field} is longer than {max} characters"
+        )));
     }
     if value.chars().any(|c| c.is_control()) {
-        return Err(Error::invalid(format!("{field} must not contain control characters")));
+        return Err(Error::invalid(format!(
+            "{field} must not contain control characters"
+        )));
     }
     Ok(())
 }
@@ -22,7 +26,9 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<()> {
 /// ASCII letters, digits, `-`, `_`, `.`.
 pub fn code(field: &str, value: &str) -> Result<()> {
     if value.is_empty() || value.len() > 64 {
-        return Err(Error::invalid(format!("{field} must be 1 to 64 characters")));
+        return Err(Error::invalid(format!(
+            "{field} must be 1 to 64 characters"
+        )));
     }
     if !value
         .chars()

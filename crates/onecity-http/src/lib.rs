@@ -35,7 +35,7 @@ impl IntoResponse for ApiError {
 /// Renders an error as an RFC 9457 response (with `Retry-After` when set). 5xx details are
 /// logged here and replaced by a generic text on the wire.
 pub fn problem_response(e: &Error) -> Response {
-    if e.code.status() >= 500 {
+    if e.code == ErrorCode::Internal {
         tracing::error!(code = e.code.code(), detail = %e.detail, "request failed");
     }
     let status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -46,7 +46,8 @@ pub fn problem_response(e: &Error) -> Response {
         HeaderValue::from_static("application/problem+json"),
     );
     if let Some(s) = e.retry_after {
-        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(s));
     }
     resp
 }
@@ -82,7 +83,10 @@ fn json_rejection(rej: JsonRejection) -> Error {
         ),
         JsonRejection::BytesRejection(e) => {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Error::new(ErrorCode::PayloadTooLarge, "the request body is larger than the configured limit")
+                Error::new(
+                    ErrorCode::PayloadTooLarge,
+                    "the request body is larger than the configured limit",
+                )
             } else {
                 Error::new(ErrorCode::MalformedBody, e.body_text())
             }
@@ -135,14 +139,20 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(Path(v)),
-            Err(rej) => Err(ApiError(Error::not_found(format!("no such resource: {}", rej.body_text())))),
+            Err(rej) => Err(ApiError(Error::not_found(format!(
+                "no such resource: {}",
+                rej.body_text()
+            )))),
         }
     }
 }
 
 /// Fallback for unknown routes: a `route_not_found` problem.
 pub async fn fallback(uri: axum::http::Uri) -> ApiError {
-    ApiError(Error::new(ErrorCode::RouteNotFound, format!("no route for {}", uri.path())))
+    ApiError(Error::new(
+        ErrorCode::RouteNotFound,
+        format!("no route for {}", uri.path()),
+    ))
 }
 
 /// Maps responses that axum produced itself (405, 413 from the body limit layer) to

@@ -18,9 +18,15 @@ use std::sync::Arc;
 
 /// Reads the credential from the request headers.
 pub fn credential(headers: &axum::http::HeaderMap) -> Option<&str> {
-    if let Some(v) = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(v) = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let v = v.trim();
-        if let Some(rest) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) {
+        if let Some(rest) = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+        {
             return Some(rest.trim());
         }
         if v.starts_with("oc_") {
@@ -28,7 +34,10 @@ pub fn credential(headers: &axum::http::HeaderMap) -> Option<&str> {
         }
         return Some(v);
     }
-    headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::trim)
+    headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 /// Any authenticated caller.
@@ -44,7 +53,10 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let iam = Iam::from_ref(state);
         let cred = credential(&parts.headers).ok_or_else(|| {
-            Error::new(ErrorCode::Unauthenticated, "send Authorization: Bearer <token or app key>")
+            Error::new(
+                ErrorCode::Unauthenticated,
+                "send Authorization: Bearer <token or app key>",
+            )
         })?;
         Ok(Auth(iam.authenticate(cred).await?))
     }
@@ -65,7 +77,19 @@ pub mod perm {
             impl super::Perm for $name { const P: crate::Permission = crate::Permission::$name; }
         )*};
     }
-    markers!(JurisdictionRead, JurisdictionWrite, DepartmentRead, DepartmentWrite, UserRead, UserWrite, KeyWrite, AuditRead, GeoRead, GeoWrite, TenantWrite);
+    markers!(
+        JurisdictionRead,
+        JurisdictionWrite,
+        DepartmentRead,
+        DepartmentWrite,
+        UserRead,
+        UserWrite,
+        KeyWrite,
+        AuditRead,
+        GeoRead,
+        GeoWrite,
+        TenantWrite
+    );
 }
 
 /// An authenticated caller that holds permission `P` somewhere.
@@ -92,7 +116,10 @@ where
         let Auth(p) = Auth::from_request_parts(parts, state).await?;
         if !p.has(P::P) {
             return Err(if p.kind == PrincipalKind::App {
-                Error::new(ErrorCode::InsufficientScope, format!("this app key lacks the scope {:?}", P::P.scope()))
+                Error::new(
+                    ErrorCode::InsufficientScope,
+                    format!("this app key lacks the scope {:?}", P::P.scope()),
+                )
             } else {
                 Error::forbidden(format!("you lack the permission {:?}", P::P.scope()))
             }

@@ -119,7 +119,12 @@ impl Iam {
     }
 
     /// Writes an audit record and, when given, an outbox event inside `tx`.
-    pub async fn record(&self, tx: &mut Tx, entry: &AuditEntry<'_>, event: Option<EventEnvelope>) -> Result<()> {
+    pub async fn record(
+        &self,
+        tx: &mut Tx,
+        entry: &AuditEntry<'_>,
+        event: Option<EventEnvelope>,
+    ) -> Result<()> {
         self.inner.auditor.append(tx, entry).await?;
         if let Some(e) = event {
             onecity_store::outbox::enqueue(tx, &e).await?;
@@ -141,7 +146,10 @@ impl Iam {
         let rate = cap / 60.0;
         let now = Instant::now();
         let mut b = self.inner.buckets.lock().expect("bucket lock");
-        let e = b.entry(key).or_insert(Bucket { tokens: cap, last: now });
+        let e = b.entry(key).or_insert(Bucket {
+            tokens: cap,
+            last: now,
+        });
         e.tokens = (e.tokens + now.duration_since(e.last).as_secs_f64() * rate).min(cap);
         e.last = now;
         if e.tokens >= 1.0 {

@@ -101,7 +101,14 @@ fn check_names(name: &str, name_en: Option<&str>) -> Result<()> {
 
 /// Appends a SQL filter restricting `path` to the caller's subtrees; returns false when the
 /// caller sees nothing.
-fn subtree_filter(p: &Principal, perm: Permission, tenant: &str, sql: &mut String, a: &mut Vec<Val>, col: &str) -> bool {
+fn subtree_filter(
+    p: &Principal,
+    perm: Permission,
+    tenant: &str,
+    sql: &mut String,
+    a: &mut Vec<Val>,
+    col: &str,
+) -> bool {
     match p.subtrees(perm, tenant) {
         None => true,
         Some(roots) if roots.is_empty() => false,
@@ -126,7 +133,10 @@ impl Iam {
     pub async fn tenant(&self, p: &Principal, code: &str) -> Result<Tenant> {
         let t = self.tenant_unchecked(code).await?;
         if !p.sees_tenant(code) {
-            return Err(Error::new(ErrorCode::TenantNotFound, format!("no tenant {code:?}")));
+            return Err(Error::new(
+                ErrorCode::TenantNotFound,
+                format!("no tenant {code:?}"),
+            ));
         }
         Ok(t)
     }
@@ -138,7 +148,12 @@ impl Iam {
             .db
             .fetch_optional("SELECT * FROM tenants WHERE code = $1", args![code])
             .await?
-            .ok_or_else(|| Error::new(ErrorCode::TenantNotFound, format!("no tenant {:?}", code.chars().take(64).collect::<String>())))?;
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::TenantNotFound,
+                    format!("no tenant {:?}", code.chars().take(64).collect::<String>()),
+                )
+            })?;
         tenant_from_row(&r)
     }
 
@@ -149,7 +164,13 @@ impl Iam {
         let rows = self
             .inner
             .db
-            .fetch_all(&format!("SELECT * FROM tenants WHERE code > $1 ORDER BY code LIMIT {}", limit + 1), args![after])
+            .fetch_all(
+                &format!(
+                    "SELECT * FROM tenants WHERE code > $1 ORDER BY code LIMIT {}",
+                    limit + 1
+                ),
+                args![after],
+            )
             .await?;
         let items = rows
             .iter()
@@ -158,7 +179,9 @@ impl Iam {
             .into_iter()
             .filter(|t| p.sees_tenant(&t.code))
             .collect();
-        Ok(Page::from_overfetch(items, limit, |t: &Tenant| t.code.clone()))
+        Ok(Page::from_overfetch(items, limit, |t: &Tenant| {
+            t.code.clone()
+        }))
     }
 
     /// Creates a tenant and its root jurisdiction. Needs `tenant_write` (platform admins).
@@ -197,9 +220,21 @@ impl Iam {
         let after = serde_json::to_value(&tenant).map_err(Error::internal)?;
         self.record(
             &mut tx,
-            &AuditEntry { tenant: SYSTEM_TENANT, actor, action: "tenant.create", resource_type: "tenant",
-                resource_id: &t.code, after: Some(&after), ..Default::default() },
-            Some(EventEnvelope::new(Some(&t.code), PlatformEvent::TenantCreated { code: t.code.clone() })),
+            &AuditEntry {
+                tenant: SYSTEM_TENANT,
+                actor,
+                action: "tenant.create",
+                resource_type: "tenant",
+                resource_id: &t.code,
+                after: Some(&after),
+                ..Default::default()
+            },
+            Some(EventEnvelope::new(
+                Some(&t.code),
+                PlatformEvent::TenantCreated {
+                    code: t.code.clone(),
+                },
+            )),
         )
         .await?;
         tx.commit().await?;
@@ -212,7 +247,10 @@ impl Iam {
         let r = self
             .inner
             .db
-            .fetch_optional("SELECT * FROM jurisdictions WHERE tenant = $1 AND id = $2", args![tenant, id])
+            .fetch_optional(
+                "SELECT * FROM jurisdictions WHERE tenant = $1 AND id = $2",
+                args![tenant, id],
+            )
             .await?
             .ok_or_else(|| Error::not_found(format!("jurisdiction {id} does not exist")))?;
         jurisdiction_from_row(&r)
@@ -220,10 +258,17 @@ impl Iam {
 
     /// A jurisdiction the caller may read. Errors: `not_found` (also when outside the
     /// caller's subtree, so its existence is not revealed).
-    pub async fn jurisdiction(&self, p: &Principal, tenant: &str, id: Uuid) -> Result<Jurisdiction> {
+    pub async fn jurisdiction(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        id: Uuid,
+    ) -> Result<Jurisdiction> {
         let j = self.jurisdiction_unchecked(tenant, id).await?;
         if !p.can_at(Permission::JurisdictionRead, tenant, &j.path) {
-            return Err(Error::not_found(format!("jurisdiction {id} does not exist")));
+            return Err(Error::not_found(format!(
+                "jurisdiction {id} does not exist"
+            )));
         }
         Ok(j)
     }
@@ -232,7 +277,10 @@ impl Iam {
     pub async fn all_jurisdictions(&self, tenant: &str) -> Result<Vec<Jurisdiction>> {
         self.inner
             .db
-            .fetch_all("SELECT * FROM jurisdictions WHERE tenant = $1 ORDER BY path", args![tenant])
+            .fetch_all(
+                "SELECT * FROM jurisdictions WHERE tenant = $1 ORDER BY path",
+                args![tenant],
+            )
             .await?
             .iter()
             .map(jurisdiction_from_row)
@@ -262,34 +310,63 @@ impl Iam {
             a.push(l.into());
             sql.push_str(&format!(" AND level = ${}", a.len()));
         }
-        if !subtree_filter(p, Permission::JurisdictionRead, tenant, &mut sql, &mut a, "path") {
-            return Ok(Page { items: vec![], next_cursor: None });
+        if !subtree_filter(
+            p,
+            Permission::JurisdictionRead,
+            tenant,
+            &mut sql,
+            &mut a,
+            "path",
+        ) {
+            return Ok(Page {
+                items: vec![],
+                next_cursor: None,
+            });
         }
         sql.push_str(&format!(" ORDER BY id LIMIT {}", limit + 1));
         let rows = self.inner.db.fetch_all(&sql, &a).await?;
-        let items = rows.iter().map(jurisdiction_from_row).collect::<Result<Vec<_>>>()?;
+        let items = rows
+            .iter()
+            .map(jurisdiction_from_row)
+            .collect::<Result<Vec<_>>>()?;
         Ok(Page::from_overfetch(items, limit, |j| j.id.to_string()))
     }
 
     /// Creates a jurisdiction under `parent_id` (default: the root). Needs
     /// `jurisdiction_write` over the parent.
-    pub async fn create_jurisdiction(&self, p: &Principal, tenant: &str, n: &NewJurisdiction) -> Result<Jurisdiction> {
+    pub async fn create_jurisdiction(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        n: &NewJurisdiction,
+    ) -> Result<Jurisdiction> {
         let t = self.tenant(p, tenant).await?;
-        let parent = self.jurisdiction_unchecked(tenant, n.parent_id.unwrap_or(t.root_jurisdiction_id)).await.map_err(|_| {
-            Error::invalid("parent_id does not name a jurisdiction of this tenant")
-        })?;
+        let parent = self
+            .jurisdiction_unchecked(tenant, n.parent_id.unwrap_or(t.root_jurisdiction_id))
+            .await
+            .map_err(|_| Error::invalid("parent_id does not name a jurisdiction of this tenant"))?;
         if !p.can_at(Permission::JurisdictionWrite, tenant, &parent.path) {
-            return Err(Error::forbidden("you may not create jurisdictions under this parent"));
+            return Err(Error::forbidden(
+                "you may not create jurisdictions under this parent",
+            ));
         }
         let mut tx = self.inner.db.begin().await?;
-        let j = self.insert_jurisdiction(&mut tx, &p.actor(), &parent, n).await?;
+        let j = self
+            .insert_jurisdiction(&mut tx, &p.actor(), &parent, n)
+            .await?;
         tx.commit().await?;
         self.inner.bus.poke();
         Ok(j)
     }
 
     /// Inserts a jurisdiction under `parent` inside `tx` (with audit and event).
-    pub async fn insert_jurisdiction(&self, tx: &mut Tx, actor: &str, parent: &Jurisdiction, n: &NewJurisdiction) -> Result<Jurisdiction> {
+    pub async fn insert_jurisdiction(
+        &self,
+        tx: &mut Tx,
+        actor: &str,
+        parent: &Jurisdiction,
+        n: &NewJurisdiction,
+    ) -> Result<Jurisdiction> {
         validate::code("level", &n.level)?;
         validate::code("code", &n.code)?;
         check_names(&n.name, n.name_en.as_deref())?;
@@ -317,19 +394,40 @@ impl Iam {
         let after = serde_json::to_value(&j).map_err(Error::internal)?;
         self.record(
             tx,
-            &AuditEntry { tenant: &j.tenant, actor, action: "jurisdiction.create", resource_type: "jurisdiction",
-                resource_id: &id.to_string(), after: Some(&after), ..Default::default() },
-            Some(EventEnvelope::new(Some(&j.tenant), PlatformEvent::JurisdictionCreated { id, level: j.level.clone(), code: j.code.clone() })),
+            &AuditEntry {
+                tenant: &j.tenant,
+                actor,
+                action: "jurisdiction.create",
+                resource_type: "jurisdiction",
+                resource_id: &id.to_string(),
+                after: Some(&after),
+                ..Default::default()
+            },
+            Some(EventEnvelope::new(
+                Some(&j.tenant),
+                PlatformEvent::JurisdictionCreated {
+                    id,
+                    level: j.level.clone(),
+                    code: j.code.clone(),
+                },
+            )),
         )
         .await?;
         Ok(j)
     }
 
     /// A jurisdiction by its official code (no access check).
-    pub async fn jurisdiction_by_code(&self, tenant: &str, code: &str) -> Result<Option<Jurisdiction>> {
+    pub async fn jurisdiction_by_code(
+        &self,
+        tenant: &str,
+        code: &str,
+    ) -> Result<Option<Jurisdiction>> {
         self.inner
             .db
-            .fetch_optional("SELECT * FROM jurisdictions WHERE tenant = $1 AND code = $2", args![tenant, code])
+            .fetch_optional(
+                "SELECT * FROM jurisdictions WHERE tenant = $1 AND code = $2",
+                args![tenant, code],
+            )
             .await?
             .as_ref()
             .map(jurisdiction_from_row)
@@ -337,18 +435,35 @@ impl Iam {
     }
 
     /// Creates a department. Needs `department_write` over its jurisdiction.
-    pub async fn create_department(&self, p: &Principal, tenant: &str, n: &NewDepartment) -> Result<Department> {
+    pub async fn create_department(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        n: &NewDepartment,
+    ) -> Result<Department> {
         self.tenant(p, tenant).await?;
-        let j = self.jurisdiction_unchecked(tenant, n.jurisdiction_id).await.map_err(|_| {
-            Error::invalid("jurisdiction_id does not name a jurisdiction of this tenant")
-        })?;
+        let j = self
+            .jurisdiction_unchecked(tenant, n.jurisdiction_id)
+            .await
+            .map_err(|_| {
+                Error::invalid("jurisdiction_id does not name a jurisdiction of this tenant")
+            })?;
         if !p.can_at(Permission::DepartmentWrite, tenant, &j.path) {
-            return Err(Error::forbidden("you may not create departments in this jurisdiction"));
+            return Err(Error::forbidden(
+                "you may not create departments in this jurisdiction",
+            ));
         }
         validate::code("code", &n.code)?;
         check_names(&n.name, n.name_en.as_deref())?;
         let id = onecity_core::new_id();
-        let d = Department { id, tenant: tenant.into(), jurisdiction_id: j.id, code: n.code.clone(), name: n.name.clone(), name_en: n.name_en.clone() };
+        let d = Department {
+            id,
+            tenant: tenant.into(),
+            jurisdiction_id: j.id,
+            code: n.code.clone(),
+            name: n.name.clone(),
+            name_en: n.name_en.clone(),
+        };
         let mut tx = self.inner.db.begin().await?;
         tx.execute(
             "INSERT INTO departments (id, tenant, jurisdiction_id, code, name, name_en, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -359,9 +474,22 @@ impl Iam {
         let after = serde_json::to_value(&d).map_err(Error::internal)?;
         self.record(
             &mut tx,
-            &AuditEntry { tenant, actor: &p.actor(), action: "department.create", resource_type: "department",
-                resource_id: &id.to_string(), after: Some(&after), ..Default::default() },
-            Some(EventEnvelope::new(Some(tenant), PlatformEvent::DepartmentCreated { id, jurisdiction_id: j.id })),
+            &AuditEntry {
+                tenant,
+                actor: &p.actor(),
+                action: "department.create",
+                resource_type: "department",
+                resource_id: &id.to_string(),
+                after: Some(&after),
+                ..Default::default()
+            },
+            Some(EventEnvelope::new(
+                Some(tenant),
+                PlatformEvent::DepartmentCreated {
+                    id,
+                    jurisdiction_id: j.id,
+                },
+            )),
         )
         .await?;
         tx.commit().await?;
@@ -391,7 +519,10 @@ impl Iam {
     pub async fn department_by_code(&self, tenant: &str, code: &str) -> Result<Option<Department>> {
         self.inner
             .db
-            .fetch_optional("SELECT * FROM departments WHERE tenant = $1 AND code = $2", args![tenant, code])
+            .fetch_optional(
+                "SELECT * FROM departments WHERE tenant = $1 AND code = $2",
+                args![tenant, code],
+            )
             .await?
             .as_ref()
             .map(department_from_row)
@@ -399,7 +530,13 @@ impl Iam {
     }
 
     /// Lists the departments the caller may read, in creation order.
-    pub async fn list_departments(&self, p: &Principal, tenant: &str, jurisdiction_id: Option<Uuid>, page: &PageQuery) -> Result<Page<Department>> {
+    pub async fn list_departments(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        jurisdiction_id: Option<Uuid>,
+        page: &PageQuery,
+    ) -> Result<Page<Department>> {
         self.tenant(p, tenant).await?;
         let limit = page.limit()?;
         let after: String = page.after()?.unwrap_or_default();
@@ -411,11 +548,28 @@ impl Iam {
             a.push(j.into());
             sql.push_str(&format!(" AND d.jurisdiction_id = ${}", a.len()));
         }
-        if !subtree_filter(p, Permission::DepartmentRead, tenant, &mut sql, &mut a, "j.path") {
-            return Ok(Page { items: vec![], next_cursor: None });
+        if !subtree_filter(
+            p,
+            Permission::DepartmentRead,
+            tenant,
+            &mut sql,
+            &mut a,
+            "j.path",
+        ) {
+            return Ok(Page {
+                items: vec![],
+                next_cursor: None,
+            });
         }
         sql.push_str(&format!(" ORDER BY d.id LIMIT {}", limit + 1));
-        let items = self.inner.db.fetch_all(&sql, &a).await?.iter().map(department_from_row).collect::<Result<Vec<_>>>()?;
+        let items = self
+            .inner
+            .db
+            .fetch_all(&sql, &a)
+            .await?
+            .iter()
+            .map(department_from_row)
+            .collect::<Result<Vec<_>>>()?;
         Ok(Page::from_overfetch(items, limit, |d| d.id.to_string()))
     }
 }

@@ -1,12 +1,18 @@
 //! Password hashing with Argon2id (RFC 9106), PHC string format.
 //! Parameters: 19 MiB memory, 2 iterations, 1 lane (OWASP's recommended minimum).
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use onecity_core::{Error, Result};
 
 fn hasher() -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(19 * 1024, 2, 1, None).expect("valid params"))
+    Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(19 * 1024, 2, 1, None).expect("valid params"),
+    )
 }
 
 /// Hashes a password into a PHC string.
@@ -30,7 +36,9 @@ pub fn generate(n: usize) -> String {
     use rand::Rng;
     const ALPHA: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     let mut r = rand::rngs::OsRng;
-    (0..n).map(|_| ALPHA[r.gen_range(0..ALPHA.len())] as char).collect()
+    (0..n)
+        .map(|_| ALPHA[r.gen_range(0..ALPHA.len())] as char)
+        .collect()
 }
 
 /// Password policy: 10 to 256 characters.

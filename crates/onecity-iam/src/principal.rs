@@ -128,7 +128,9 @@ impl Principal {
 
     /// Holds the platform-wide admin role.
     pub fn is_platform_admin(&self) -> bool {
-        self.grants.iter().any(|g| g.tenant.is_none() && g.role == "platform_admin")
+        self.grants
+            .iter()
+            .any(|g| g.tenant.is_none() && g.role == "platform_admin")
     }
 }
 

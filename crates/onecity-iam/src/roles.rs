@@ -37,8 +37,16 @@ pub enum Permission {
 impl Permission {
     /// Every permission.
     pub const ALL: &'static [Permission] = &[
-        Self::JurisdictionRead, Self::JurisdictionWrite, Self::DepartmentRead, Self::DepartmentWrite,
-        Self::UserRead, Self::UserWrite, Self::KeyWrite, Self::AuditRead, Self::GeoRead, Self::GeoWrite,
+        Self::JurisdictionRead,
+        Self::JurisdictionWrite,
+        Self::DepartmentRead,
+        Self::DepartmentWrite,
+        Self::UserRead,
+        Self::UserWrite,
+        Self::KeyWrite,
+        Self::AuditRead,
+        Self::GeoRead,
+        Self::GeoWrite,
         Self::TenantWrite,
     ];
 
@@ -86,8 +94,16 @@ impl Role {
         match self {
             Role::PlatformAdmin => Permission::ALL,
             Role::TenantAdmin => &[
-                JurisdictionRead, JurisdictionWrite, DepartmentRead, DepartmentWrite, UserRead,
-                UserWrite, KeyWrite, AuditRead, GeoRead, GeoWrite,
+                JurisdictionRead,
+                JurisdictionWrite,
+                DepartmentRead,
+                DepartmentWrite,
+                UserRead,
+                UserWrite,
+                KeyWrite,
+                AuditRead,
+                GeoRead,
+                GeoWrite,
             ],
             Role::Staff => &[JurisdictionRead, DepartmentRead, UserRead, GeoRead],
             Role::Auditor => &[JurisdictionRead, AuditRead],
@@ -104,8 +120,13 @@ impl Role {
     }
     /// Parses a wire name.
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::PlatformAdmin, Role::TenantAdmin, Role::Staff, Role::Auditor]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        [
+            Role::PlatformAdmin,
+            Role::TenantAdmin,
+            Role::Staff,
+            Role::Auditor,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
     }
 }

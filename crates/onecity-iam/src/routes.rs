@@ -54,12 +54,22 @@ pub struct LoginResponse {
 /// After 5 failures for one account within 15 minutes: 429 with `Retry-After`.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
-async fn login(State(iam): State<Iam>, Json(req): Json<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
+async fn login(
+    State(iam): State<Iam>,
+    Json(req): Json<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
     if req.username.len() > 256 || req.password.len() > 1024 {
-        return Err(Error::new(onecity_core::ErrorCode::InvalidCredentials, "username or password is wrong").into());
+        return Err(Error::new(
+            onecity_core::ErrorCode::InvalidCredentials,
+            "username or password is wrong",
+        )
+        .into());
     }
     let (token, exp) = iam.login(&req.username, &req.password).await?;
-    Ok(Json(LoginResponse { token, expires_at: onecity_core::time::rfc3339(exp * 1_000_000) }))
+    Ok(Json(LoginResponse {
+        token,
+        expires_at: onecity_core::time::rfc3339(exp * 1_000_000),
+    }))
 }
 
 /// The authenticated caller with its grants.
@@ -72,21 +82,36 @@ async fn me(Auth(p): Auth) -> Json<Principal> {
 /// Tenants the caller may see.
 #[utoipa::path(get, path = "/api/v1/tenants", tag = "org", params(PageQuery),
     responses((status = 200, body = Page<Tenant>), (status = 401, body = Problem)), security(("bearer" = [])))]
-async fn list_tenants(State(iam): State<Iam>, p: Authorized<perm::JurisdictionRead>, Query(q): Query<PageQuery>) -> ApiResult<Json<Page<Tenant>>> {
+async fn list_tenants(
+    State(iam): State<Iam>,
+    p: Authorized<perm::JurisdictionRead>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Page<Tenant>>> {
     Ok(Json(iam.list_tenants(&p, &q).await?))
 }
 
 /// Create a tenant with its root jurisdiction (platform admins).
 #[utoipa::path(post, path = "/api/v1/tenants", tag = "org", request_body = NewTenant,
     responses((status = 201, body = Tenant), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
-async fn create_tenant(State(iam): State<Iam>, p: Authorized<perm::TenantWrite>, Json(n): Json<NewTenant>) -> ApiResult<(StatusCode, Json<Tenant>)> {
-    Ok((StatusCode::CREATED, Json(iam.create_tenant(&p.actor(), &n).await?)))
+async fn create_tenant(
+    State(iam): State<Iam>,
+    p: Authorized<perm::TenantWrite>,
+    Json(n): Json<NewTenant>,
+) -> ApiResult<(StatusCode, Json<Tenant>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(iam.create_tenant(&p.actor(), &n).await?),
+    ))
 }
 
 /// One tenant.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}", tag = "org", params(("tenant" = String, Path, description = "tenant code")),
     responses((status = 200, body = Tenant), (status = 404, body = Problem)), security(("bearer" = [])))]
-async fn get_tenant(State(iam): State<Iam>, p: Authorized<perm::JurisdictionRead>, Path(tenant): Path<String>) -> ApiResult<Json<Tenant>> {
+async fn get_tenant(
+    State(iam): State<Iam>,
+    p: Authorized<perm::JurisdictionRead>,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<Tenant>> {
     Ok(Json(iam.tenant(&p, &tenant).await?))
 }
 
@@ -108,24 +133,47 @@ pub struct JurisdictionQuery {
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/jurisdictions", tag = "org",
     params(("tenant" = String, Path, description = "tenant code"), JurisdictionQuery),
     responses((status = 200, body = Page<Jurisdiction>), (status = 404, body = Problem)), security(("bearer" = [])))]
-async fn list_jurisdictions(State(iam): State<Iam>, p: Authorized<perm::JurisdictionRead>, Path(tenant): Path<String>, Query(q): Query<JurisdictionQuery>) -> ApiResult<Json<Page<Jurisdiction>>> {
-    let page = PageQuery { limit: q.limit, cursor: q.cursor };
-    Ok(Json(iam.list_jurisdictions(&p, &tenant, q.parent_id, q.level.as_deref(), &page).await?))
+async fn list_jurisdictions(
+    State(iam): State<Iam>,
+    p: Authorized<perm::JurisdictionRead>,
+    Path(tenant): Path<String>,
+    Query(q): Query<JurisdictionQuery>,
+) -> ApiResult<Json<Page<Jurisdiction>>> {
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    Ok(Json(
+        iam.list_jurisdictions(&p, &tenant, q.parent_id, q.level.as_deref(), &page)
+            .await?,
+    ))
 }
 
 /// Create a jurisdiction under a parent (default: the tenant's root).
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/jurisdictions", tag = "org", params(("tenant" = String, Path, description = "tenant code")),
     request_body = NewJurisdiction,
     responses((status = 201, body = Jurisdiction), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
-async fn create_jurisdiction(State(iam): State<Iam>, p: Authorized<perm::JurisdictionWrite>, Path(tenant): Path<String>, Json(n): Json<NewJurisdiction>) -> ApiResult<(StatusCode, Json<Jurisdiction>)> {
-    Ok((StatusCode::CREATED, Json(iam.create_jurisdiction(&p, &tenant, &n).await?)))
+async fn create_jurisdiction(
+    State(iam): State<Iam>,
+    p: Authorized<perm::JurisdictionWrite>,
+    Path(tenant): Path<String>,
+    Json(n): Json<NewJurisdiction>,
+) -> ApiResult<(StatusCode, Json<Jurisdiction>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(iam.create_jurisdiction(&p, &tenant, &n).await?),
+    ))
 }
 
 /// One jurisdiction (404 outside the caller's subtrees).
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/jurisdictions/{id}", tag = "org",
     params(("tenant" = String, Path, description = "tenant code"), ("id" = Uuid, Path, description = "jurisdiction id")),
     responses((status = 200, body = Jurisdiction), (status = 404, body = Problem)), security(("bearer" = [])))]
-async fn get_jurisdiction(State(iam): State<Iam>, p: Authorized<perm::JurisdictionRead>, Path((tenant, id)): Path<(String, Uuid)>) -> ApiResult<Json<Jurisdiction>> {
+async fn get_jurisdiction(
+    State(iam): State<Iam>,
+    p: Authorized<perm::JurisdictionRead>,
+    Path((tenant, id)): Path<(String, Uuid)>,
+) -> ApiResult<Json<Jurisdiction>> {
     iam.tenant(&p, &tenant).await?;
     Ok(Json(iam.jurisdiction(&p, &tenant, id).await?))
 }
@@ -146,24 +194,47 @@ pub struct DepartmentQuery {
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/departments", tag = "org",
     params(("tenant" = String, Path, description = "tenant code"), DepartmentQuery),
     responses((status = 200, body = Page<Department>), (status = 404, body = Problem)), security(("bearer" = [])))]
-async fn list_departments(State(iam): State<Iam>, p: Authorized<perm::DepartmentRead>, Path(tenant): Path<String>, Query(q): Query<DepartmentQuery>) -> ApiResult<Json<Page<Department>>> {
-    let page = PageQuery { limit: q.limit, cursor: q.cursor };
-    Ok(Json(iam.list_departments(&p, &tenant, q.jurisdiction_id, &page).await?))
+async fn list_departments(
+    State(iam): State<Iam>,
+    p: Authorized<perm::DepartmentRead>,
+    Path(tenant): Path<String>,
+    Query(q): Query<DepartmentQuery>,
+) -> ApiResult<Json<Page<Department>>> {
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    Ok(Json(
+        iam.list_departments(&p, &tenant, q.jurisdiction_id, &page)
+            .await?,
+    ))
 }
 
 /// Create a department in a jurisdiction.
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/departments", tag = "org", params(("tenant" = String, Path, description = "tenant code")),
     request_body = NewDepartment,
     responses((status = 201, body = Department), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
-async fn create_department(State(iam): State<Iam>, p: Authorized<perm::DepartmentWrite>, Path(tenant): Path<String>, Json(n): Json<NewDepartment>) -> ApiResult<(StatusCode, Json<Department>)> {
-    Ok((StatusCode::CREATED, Json(iam.create_department(&p, &tenant, &n).await?)))
+async fn create_department(
+    State(iam): State<Iam>,
+    p: Authorized<perm::DepartmentWrite>,
+    Path(tenant): Path<String>,
+    Json(n): Json<NewDepartment>,
+) -> ApiResult<(StatusCode, Json<Department>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(iam.create_department(&p, &tenant, &n).await?),
+    ))
 }
 
 /// One department (404 outside the caller's subtrees).
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/departments/{id}", tag = "org",
     params(("tenant" = String, Path, description = "tenant code"), ("id" = Uuid, Path, description = "department id")),
     responses((status = 200, body = Department), (status = 404, body = Problem)), security(("bearer" = [])))]
-async fn get_department(State(iam): State<Iam>, p: Authorized<perm::DepartmentRead>, Path((tenant, id)): Path<(String, Uuid)>) -> ApiResult<Json<Department>> {
+async fn get_department(
+    State(iam): State<Iam>,
+    p: Authorized<perm::DepartmentRead>,
+    Path((tenant, id)): Path<(String, Uuid)>,
+) -> ApiResult<Json<Department>> {
     Ok(Json(iam.department(&p, &tenant, id).await?))
 }
 
@@ -171,7 +242,12 @@ async fn get_department(State(iam): State<Iam>, p: Authorized<perm::DepartmentRe
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/users", tag = "iam",
     params(("tenant" = String, Path, description = "tenant code"), PageQuery),
     responses((status = 200, body = Page<UserView>), (status = 404, body = Problem)), security(("bearer" = [])))]
-async fn list_users(State(iam): State<Iam>, p: Authorized<perm::UserRead>, Path(tenant): Path<String>, Query(q): Query<PageQuery>) -> ApiResult<Json<Page<UserView>>> {
+async fn list_users(
+    State(iam): State<Iam>,
+    p: Authorized<perm::UserRead>,
+    Path(tenant): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<Json<Page<UserView>>> {
     Ok(Json(iam.list_users(&p, &tenant, &q).await?))
 }
 
@@ -179,14 +255,26 @@ async fn list_users(State(iam): State<Iam>, p: Authorized<perm::UserRead>, Path(
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/users", tag = "iam", params(("tenant" = String, Path, description = "tenant code")),
     request_body = NewUser,
     responses((status = 201, body = UserView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
-async fn create_user(State(iam): State<Iam>, p: Authorized<perm::UserWrite>, Path(tenant): Path<String>, Json(n): Json<NewUser>) -> ApiResult<(StatusCode, Json<UserView>)> {
-    Ok((StatusCode::CREATED, Json(iam.create_user(&p, &tenant, &n).await?)))
+async fn create_user(
+    State(iam): State<Iam>,
+    p: Authorized<perm::UserWrite>,
+    Path(tenant): Path<String>,
+    Json(n): Json<NewUser>,
+) -> ApiResult<(StatusCode, Json<UserView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(iam.create_user(&p, &tenant, &n).await?),
+    ))
 }
 
 /// App keys of a tenant the caller manages.
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/keys", tag = "iam", params(("tenant" = String, Path, description = "tenant code")),
     responses((status = 200, body = Vec<ApiKeyInfo>), (status = 403, body = Problem)), security(("bearer" = [])))]
-async fn list_keys(State(iam): State<Iam>, p: Authorized<perm::KeyWrite>, Path(tenant): Path<String>) -> ApiResult<Json<Vec<ApiKeyInfo>>> {
+async fn list_keys(
+    State(iam): State<Iam>,
+    p: Authorized<perm::KeyWrite>,
+    Path(tenant): Path<String>,
+) -> ApiResult<Json<Vec<ApiKeyInfo>>> {
     Ok(Json(iam.list_keys(&p, &tenant).await?))
 }
 
@@ -194,15 +282,27 @@ async fn list_keys(State(iam): State<Iam>, p: Authorized<perm::KeyWrite>, Path(t
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/keys", tag = "iam", params(("tenant" = String, Path, description = "tenant code")),
     request_body = NewApiKey,
     responses((status = 201, body = ApiKeyCreated), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
-async fn create_key(State(iam): State<Iam>, p: Authorized<perm::KeyWrite>, Path(tenant): Path<String>, Json(n): Json<NewApiKey>) -> ApiResult<(StatusCode, Json<ApiKeyCreated>)> {
-    Ok((StatusCode::CREATED, Json(iam.create_key(&p, &tenant, &n).await?)))
+async fn create_key(
+    State(iam): State<Iam>,
+    p: Authorized<perm::KeyWrite>,
+    Path(tenant): Path<String>,
+    Json(n): Json<NewApiKey>,
+) -> ApiResult<(StatusCode, Json<ApiKeyCreated>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(iam.create_key(&p, &tenant, &n).await?),
+    ))
 }
 
 /// Revoke an app key.
 #[utoipa::path(delete, path = "/api/v1/tenants/{tenant}/keys/{id}", tag = "iam",
     params(("tenant" = String, Path, description = "tenant code"), ("id" = Uuid, Path, description = "key id")),
     responses((status = 204), (status = 404, body = Problem)), security(("bearer" = [])))]
-async fn revoke_key(State(iam): State<Iam>, p: Authorized<perm::KeyWrite>, Path((tenant, id)): Path<(String, Uuid)>) -> ApiResult<StatusCode> {
+async fn revoke_key(
+    State(iam): State<Iam>,
+    p: Authorized<perm::KeyWrite>,
+    Path((tenant, id)): Path<(String, Uuid)>,
+) -> ApiResult<StatusCode> {
     iam.revoke_key(&p, &tenant, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -234,16 +334,28 @@ pub struct AuditQuery {
 #[utoipa::path(get, path = "/api/v1/tenants/{tenant}/audit", tag = "audit",
     params(("tenant" = String, Path, description = "tenant code, or _system"), AuditQuery),
     responses((status = 200, body = Page<AuditRecord>), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
-async fn query_audit(State(iam): State<Iam>, p: Authorized<perm::AuditRead>, Path(tenant): Path<String>, Query(q): Query<AuditQuery>) -> ApiResult<Json<Page<AuditRecord>>> {
+async fn query_audit(
+    State(iam): State<Iam>,
+    p: Authorized<perm::AuditRead>,
+    Path(tenant): Path<String>,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<Page<AuditRecord>>> {
     if tenant == SYSTEM_TENANT {
         if !p.is_platform_admin() {
-            return Err(Error::forbidden("only platform admins read the deployment's audit trail").into());
+            return Err(
+                Error::forbidden("only platform admins read the deployment's audit trail").into(),
+            );
         }
     } else {
         let t = iam.tenant(&p, &tenant).await?;
-        let root = iam.jurisdiction_unchecked(&tenant, t.root_jurisdiction_id).await?;
+        let root = iam
+            .jurisdiction_unchecked(&tenant, t.root_jurisdiction_id)
+            .await?;
         if !p.can_at(Permission::AuditRead, &tenant, &root.path) {
-            return Err(Error::forbidden("reading the audit trail needs audit_read over the whole tenant").into());
+            return Err(Error::forbidden(
+                "reading the audit trail needs audit_read over the whole tenant",
+            )
+            .into());
         }
     }
     let f = AuditFilter {
@@ -252,9 +364,20 @@ async fn query_audit(State(iam): State<Iam>, p: Authorized<perm::AuditRead>, Pat
         action: q.action,
         resource_type: q.resource_type,
         resource_id: q.resource_id,
-        since: q.since.as_deref().map(|s| onecity_core::time::parse_rfc3339(s, "since")).transpose()?,
-        until: q.until.as_deref().map(|s| onecity_core::time::parse_rfc3339(s, "until")).transpose()?,
+        since: q
+            .since
+            .as_deref()
+            .map(|s| onecity_core::time::parse_rfc3339(s, "since"))
+            .transpose()?,
+        until: q
+            .until
+            .as_deref()
+            .map(|s| onecity_core::time::parse_rfc3339(s, "until"))
+            .transpose()?,
     };
-    let page = PageQuery { limit: q.limit, cursor: q.cursor };
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
     Ok(Json(iam.auditor().query(iam.db(), &f, &page).await?))
 }

@@ -45,8 +45,14 @@ impl TokenSigner {
     /// Issues a token for `sub` valid for `ttl_secs`.
     pub fn issue(&self, sub: Uuid, ttl_secs: i64) -> Result<(String, i64)> {
         let now = chrono::Utc::now().timestamp();
-        let claims = Claims { sub, exp: now + ttl_secs, iat: now, jti: onecity_core::new_id() };
-        let t = encode(&Header::new(Algorithm::HS256), &claims, &self.enc).map_err(Error::internal)?;
+        let claims = Claims {
+            sub,
+            exp: now + ttl_secs,
+            iat: now,
+            jti: onecity_core::new_id(),
+        };
+        let t =
+            encode(&Header::new(Algorithm::HS256), &claims, &self.enc).map_err(Error::internal)?;
         Ok((t, claims.exp))
     }
 
@@ -55,7 +61,12 @@ impl TokenSigner {
     pub fn check(&self, token: &str) -> Result<Claims> {
         decode::<Claims>(token, &self.dec, &self.validation)
             .map(|d| d.claims)
-            .map_err(|e| Error::new(ErrorCode::InvalidCredentials, format!("token rejected: {e}")))
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::InvalidCredentials,
+                    format!("token rejected: {e}"),
+                )
+            })
     }
 }
 
@@ -74,7 +85,11 @@ mod tests {
         assert!(other.check(&t).is_err(), "foreign signature");
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let payload = t.split('.').nth(1).unwrap();
-        let none = format!("{}.{}.", b64.encode(br#"{"alg":"none","typ":"JWT"}"#), payload);
+        let none = format!(
+            "{}.{}.",
+            b64.encode(br#"{"alg":"none","typ":"JWT"}"#),
+            payload
+        );
         assert!(s.check(&none).is_err(), "alg none");
         let (old, _) = s.issue(id, -120).unwrap();
         assert!(s.check(&old).is_err(), "expired");

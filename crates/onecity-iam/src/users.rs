@@ -115,14 +115,21 @@ impl Iam {
     /// Creates the first platform admin `admin` if it does not exist. Its password is
     /// `password` when given, otherwise generated and returned (to be printed once).
     pub async fn bootstrap_admin(&self, password: Option<&str>) -> Result<Option<String>> {
-        if self.inner.db.fetch_optional("SELECT id FROM principals WHERE username = 'admin'", &[]).await?.is_some() {
+        if self
+            .inner
+            .db
+            .fetch_optional("SELECT id FROM principals WHERE username = 'admin'", &[])
+            .await?
+            .is_some()
+        {
             return Ok(None);
         }
         let (pw, generated) = match password {
             Some(p) => (p.to_string(), false),
             None => (password::generate(20), true),
         };
-        password::check_policy(&pw).map_err(|_| Error::invalid("ONECITY_ADMIN_PASSWORD must be 10 to 256 characters"))?;
+        password::check_policy(&pw)
+            .map_err(|_| Error::invalid("ONECITY_ADMIN_PASSWORD must be 10 to 256 characters"))?;
         let id = onecity_core::new_id();
         let now = onecity_core::time::now_micros();
         let mut tx = self.inner.db.begin().await?;
@@ -139,9 +146,21 @@ impl Iam {
         .await?;
         self.record(
             &mut tx,
-            &AuditEntry { tenant: SYSTEM_TENANT, actor: "system", action: "principal.bootstrap_admin", resource_type: "principal",
-                resource_id: &id.to_string(), ..Default::default() },
-            Some(EventEnvelope::new(None, PlatformEvent::PrincipalCreated { id, kind: "staff".into() })),
+            &AuditEntry {
+                tenant: SYSTEM_TENANT,
+                actor: "system",
+                action: "principal.bootstrap_admin",
+                resource_type: "principal",
+                resource_id: &id.to_string(),
+                ..Default::default()
+            },
+            Some(EventEnvelope::new(
+                None,
+                PlatformEvent::PrincipalCreated {
+                    id,
+                    kind: "staff".into(),
+                },
+            )),
         )
         .await?;
         tx.commit().await?;
@@ -164,38 +183,88 @@ impl Iam {
             )
             .await?;
         if fails.len() as i64 >= self.inner.cfg.throttle_max_failures {
-            let oldest = fails[fails.len() - self.inner.cfg.throttle_max_failures as usize].i64("at")?;
+            let oldest =
+                fails[fails.len() - self.inner.cfg.throttle_max_failures as usize].i64("at")?;
             let wait = ((oldest + window - now) / 1_000_000).max(1) as u64;
-            return Err(Error::new(ErrorCode::LoginThrottled, "too many failed logins for this account; try again later").with_retry_after(wait));
+            return Err(Error::new(
+                ErrorCode::LoginThrottled,
+                "too many failed logins for this account; try again later",
+            )
+            .with_retry_after(wait));
         }
         let row = db
             .fetch_optional("SELECT id, tenant, password_hash, disabled FROM principals WHERE username = $1 AND kind <> 'app'", args![username])
             .await?;
-        let hash = row.as_ref().and_then(|r| r.opt_text("password_hash").ok().flatten());
+        let hash = row
+            .as_ref()
+            .and_then(|r| r.opt_text("password_hash").ok().flatten());
         // Verify against a dummy hash when the user is unknown, so timing does not tell.
         const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2L8Fj4b0kvu1+M4wdWHVgwSyMN5dyK0M5c2ekJmIrM4";
         let pw_owned = pw.to_string();
         let h = hash.clone().unwrap_or_else(|| DUMMY.to_string());
-        let ok = tokio::task::spawn_blocking(move || password::verify(&pw_owned, &h)).await.map_err(Error::internal)?;
-        let disabled = row.as_ref().map(|r| r.bool("disabled").unwrap_or(true)).unwrap_or(true);
+        let ok = tokio::task::spawn_blocking(move || password::verify(&pw_owned, &h))
+            .await
+            .map_err(Error::internal)?;
+        let disabled = row
+            .as_ref()
+            .map(|r| r.bool("disabled").unwrap_or(true))
+            .unwrap_or(true);
         if !ok || hash.is_none() || disabled {
-            let tenant = row.as_ref().and_then(|r| r.opt_text("tenant").ok().flatten()).unwrap_or_else(|| SYSTEM_TENANT.into());
+            let tenant = row
+                .as_ref()
+                .and_then(|r| r.opt_text("tenant").ok().flatten())
+                .unwrap_or_else(|| SYSTEM_TENANT.into());
             let mut tx = db.begin().await?;
-            tx.execute("INSERT INTO login_failures (username, at) VALUES ($1, $2)", args![username, now]).await?;
+            tx.execute(
+                "INSERT INTO login_failures (username, at) VALUES ($1, $2)",
+                args![username, now],
+            )
+            .await?;
             let uname: String = username.chars().take(64).collect();
-            self.record(&mut tx, &AuditEntry { tenant: &tenant, actor: "anonymous", action: "auth.login_failed",
-                resource_type: "principal", resource_id: &uname, ..Default::default() }, None).await?;
+            self.record(
+                &mut tx,
+                &AuditEntry {
+                    tenant: &tenant,
+                    actor: "anonymous",
+                    action: "auth.login_failed",
+                    resource_type: "principal",
+                    resource_id: &uname,
+                    ..Default::default()
+                },
+                None,
+            )
+            .await?;
             tx.commit().await?;
             metrics::counter!("onecity_login_failures_total").increment(1);
-            return Err(Error::new(ErrorCode::InvalidCredentials, "username or password is wrong"));
+            return Err(Error::new(
+                ErrorCode::InvalidCredentials,
+                "username or password is wrong",
+            ));
         }
         let row = row.expect("checked above");
         let id = row.uuid("id")?;
-        let tenant = row.opt_text("tenant")?.unwrap_or_else(|| SYSTEM_TENANT.into());
+        let tenant = row
+            .opt_text("tenant")?
+            .unwrap_or_else(|| SYSTEM_TENANT.into());
         let mut tx = db.begin().await?;
-        tx.execute("DELETE FROM login_failures WHERE username = $1", args![username]).await?;
-        self.record(&mut tx, &AuditEntry { tenant: &tenant, actor: &format!("user:{id}"), action: "auth.login",
-            resource_type: "principal", resource_id: &id.to_string(), ..Default::default() }, None).await?;
+        tx.execute(
+            "DELETE FROM login_failures WHERE username = $1",
+            args![username],
+        )
+        .await?;
+        self.record(
+            &mut tx,
+            &AuditEntry {
+                tenant: &tenant,
+                actor: &format!("user:{id}"),
+                action: "auth.login",
+                resource_type: "principal",
+                resource_id: &id.to_string(),
+                ..Default::default()
+            },
+            None,
+        )
+        .await?;
         tx.commit().await?;
         self.inner.signer.issue(id, self.inner.cfg.token_ttl_secs)
     }
@@ -225,7 +294,12 @@ impl Iam {
             .fetch_optional("SELECT * FROM principals WHERE id = $1", args![id])
             .await?
             .filter(|r| !r.bool("disabled").unwrap_or(true))
-            .ok_or_else(|| Error::new(ErrorCode::InvalidCredentials, "the account no longer exists or is disabled"))?;
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::InvalidCredentials,
+                    "the account no longer exists or is disabled",
+                )
+            })?;
         let tenant = r.opt_text("tenant")?;
         let grants = db
             .fetch_all(
@@ -257,7 +331,11 @@ impl Iam {
             grants,
             rate_per_minute: None,
         });
-        self.inner.principals.lock().expect("cache lock").insert(id, (Instant::now(), p.clone()));
+        self.inner
+            .principals
+            .lock()
+            .expect("cache lock")
+            .insert(id, (Instant::now(), p.clone()));
         Ok(p)
     }
 
@@ -265,13 +343,19 @@ impl Iam {
         let bad = || Error::new(ErrorCode::InvalidCredentials, "the app key is not valid");
         let cached = {
             let keys = self.inner.keys.lock().expect("cache lock");
-            keys.get(key).filter(|(at, _)| at.elapsed() < self.inner.cfg.cache_ttl).map(|(_, p)| p.clone())
+            keys.get(key)
+                .filter(|(at, _)| at.elapsed() < self.inner.cfg.cache_ttl)
+                .map(|(_, p)| p.clone())
         };
         let p = match cached {
             Some(p) => p,
             None => {
                 let mut parts = key.splitn(3, '_');
-                let (_, id, secret) = (parts.next(), parts.next().ok_or_else(bad)?, parts.next().ok_or_else(bad)?);
+                let (_, id, secret) = (
+                    parts.next(),
+                    parts.next().ok_or_else(bad)?,
+                    parts.next().ok_or_else(bad)?,
+                );
                 let id = Uuid::try_parse(id).map_err(|_| bad())?;
                 let r = self
                     .inner
@@ -287,7 +371,8 @@ impl Iam {
                 if !constant_eq(stored.as_bytes(), given.as_bytes()) {
                     return Err(bad());
                 }
-                let scopes: Vec<String> = serde_json::from_str(&r.text("scopes")?).map_err(Error::internal)?;
+                let scopes: Vec<String> =
+                    serde_json::from_str(&r.text("scopes")?).map_err(Error::internal)?;
                 let p = Arc::new(Principal {
                     id,
                     kind: PrincipalKind::App,
@@ -297,7 +382,10 @@ impl Iam {
                     department_id: None,
                     grants: vec![Grant {
                         role: "app".into(),
-                        permissions: scopes.iter().filter_map(|s| Permission::from_scope(s)).collect(),
+                        permissions: scopes
+                            .iter()
+                            .filter_map(|s| Permission::from_scope(s))
+                            .collect(),
                         tenant: r.opt_text("tenant")?,
                         jurisdiction_id: r.opt_uuid("jurisdiction_id")?,
                         path: r.opt_text("path")?,
@@ -305,13 +393,21 @@ impl Iam {
                     }],
                     rate_per_minute: Some(r.i64("rate_per_minute")?),
                 });
-                self.inner.keys.lock().expect("cache lock").insert(key.to_string(), (Instant::now(), p.clone()));
+                self.inner
+                    .keys
+                    .lock()
+                    .expect("cache lock")
+                    .insert(key.to_string(), (Instant::now(), p.clone()));
                 p
             }
         };
         if let Some(wait) = self.take_token(p.id, p.rate_per_minute.unwrap_or(600)) {
             metrics::counter!("onecity_rate_limited_total").increment(1);
-            return Err(Error::new(ErrorCode::RateLimited, "this app key is over its rate limit").with_retry_after(wait));
+            return Err(Error::new(
+                ErrorCode::RateLimited,
+                "this app key is over its rate limit",
+            )
+            .with_retry_after(wait));
         }
         Ok(p)
     }
@@ -327,35 +423,61 @@ impl Iam {
         if !matches!(kind.as_str(), "staff" | "citizen" | "company") {
             return Err(Error::invalid("kind must be staff, citizen or company"));
         }
-        let root = self.jurisdiction_unchecked(tenant, t.root_jurisdiction_id).await?;
+        let root = self
+            .jurisdiction_unchecked(tenant, t.root_jurisdiction_id)
+            .await?;
         if !p.can_at(Permission::UserWrite, tenant, &root.path) && n.roles.is_empty() {
-            return Err(Error::forbidden("you may not create users at the tenant level"));
+            return Err(Error::forbidden(
+                "you may not create users at the tenant level",
+            ));
         }
         let mut grants = Vec::new();
         for g in &n.roles {
-            let role = Role::parse(&g.role).ok_or_else(|| Error::invalid(format!("unknown role {:?}; use tenant_admin, staff or auditor", g.role)))?;
+            let role = Role::parse(&g.role).ok_or_else(|| {
+                Error::invalid(format!(
+                    "unknown role {:?}; use tenant_admin, staff or auditor",
+                    g.role
+                ))
+            })?;
             if role == Role::PlatformAdmin {
-                return Err(Error::forbidden("platform_admin cannot be granted through a tenant"));
+                return Err(Error::forbidden(
+                    "platform_admin cannot be granted through a tenant",
+                ));
             }
-            let j = self.jurisdiction_unchecked(tenant, g.jurisdiction_id.unwrap_or(root.id)).await
-                .map_err(|_| Error::invalid("roles[].jurisdiction_id does not name a jurisdiction of this tenant"))?;
+            let j = self
+                .jurisdiction_unchecked(tenant, g.jurisdiction_id.unwrap_or(root.id))
+                .await
+                .map_err(|_| {
+                    Error::invalid(
+                        "roles[].jurisdiction_id does not name a jurisdiction of this tenant",
+                    )
+                })?;
             if !p.can_at(Permission::UserWrite, tenant, &j.path) {
-                return Err(Error::forbidden(format!("you may not grant roles in jurisdiction {}", j.id)));
+                return Err(Error::forbidden(format!(
+                    "you may not grant roles in jurisdiction {}",
+                    j.id
+                )));
             }
             if let Some(d) = g.department_id {
                 if self.department_by_id_in(tenant, d).await?.is_none() {
-                    return Err(Error::invalid("roles[].department_id does not name a department of this tenant"));
+                    return Err(Error::invalid(
+                        "roles[].department_id does not name a department of this tenant",
+                    ));
                 }
             }
             grants.push((role, j.id, g.department_id));
         }
         if let Some(d) = n.department_id {
             if self.department_by_id_in(tenant, d).await?.is_none() {
-                return Err(Error::invalid("department_id does not name a department of this tenant"));
+                return Err(Error::invalid(
+                    "department_id does not name a department of this tenant",
+                ));
             }
         }
         let pw = n.password.clone();
-        let hash = tokio::task::spawn_blocking(move || password::hash(&pw)).await.map_err(Error::internal)??;
+        let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
+            .await
+            .map_err(Error::internal)??;
         let id = onecity_core::new_id();
         let now = onecity_core::time::now_micros();
         let mut tx = self.inner.db.begin().await?;
@@ -379,14 +501,31 @@ impl Iam {
             kind: kind.clone(),
             tenant: Some(tenant.into()),
             department_id: n.department_id,
-            roles: grants.iter().map(|(r, j, d)| RoleGrantInput { role: r.as_str().into(), jurisdiction_id: Some(*j), department_id: *d }).collect(),
+            roles: grants
+                .iter()
+                .map(|(r, j, d)| RoleGrantInput {
+                    role: r.as_str().into(),
+                    jurisdiction_id: Some(*j),
+                    department_id: *d,
+                })
+                .collect(),
         };
         let after = serde_json::to_value(&view).map_err(Error::internal)?;
         self.record(
             &mut tx,
-            &AuditEntry { tenant, actor: &p.actor(), action: "principal.create", resource_type: "principal",
-                resource_id: &id.to_string(), after: Some(&after), ..Default::default() },
-            Some(EventEnvelope::new(Some(tenant), PlatformEvent::PrincipalCreated { id, kind })),
+            &AuditEntry {
+                tenant,
+                actor: &p.actor(),
+                action: "principal.create",
+                resource_type: "principal",
+                resource_id: &id.to_string(),
+                after: Some(&after),
+                ..Default::default()
+            },
+            Some(EventEnvelope::new(
+                Some(tenant),
+                PlatformEvent::PrincipalCreated { id, kind },
+            )),
         )
         .await?;
         tx.commit().await?;
@@ -398,14 +537,22 @@ impl Iam {
         Ok(self
             .inner
             .db
-            .fetch_optional("SELECT id FROM departments WHERE tenant = $1 AND id = $2", args![tenant, id])
+            .fetch_optional(
+                "SELECT id FROM departments WHERE tenant = $1 AND id = $2",
+                args![tenant, id],
+            )
             .await?
             .map(|_| ()))
     }
 
     /// Lists the users of a tenant the caller may read (those with a grant or department
     /// inside the caller's subtrees; tenant-wide readers see all).
-    pub async fn list_users(&self, p: &Principal, tenant: &str, page: &PageQuery) -> Result<Page<UserView>> {
+    pub async fn list_users(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        page: &PageQuery,
+    ) -> Result<Page<UserView>> {
         self.tenant(p, tenant).await?;
         let limit = page.limit()?;
         let after: String = page.after()?.unwrap_or_default();
@@ -424,8 +571,12 @@ impl Iam {
                 "SELECT g.role, g.jurisdiction_id, g.department_id, j.path FROM grants g LEFT JOIN jurisdictions j ON j.id = g.jurisdiction_id WHERE g.principal_id = $1",
                 args![id],
             ).await?;
-            let visible = g.iter().any(|g| g.opt_text("path").ok().flatten().is_some_and(|path| p.can_at(Permission::UserRead, tenant, &path)))
-                || p.subtrees(Permission::UserRead, tenant).is_none();
+            let visible = g.iter().any(|g| {
+                g.opt_text("path")
+                    .ok()
+                    .flatten()
+                    .is_some_and(|path| p.can_at(Permission::UserRead, tenant, &path))
+            }) || p.subtrees(Permission::UserRead, tenant).is_none();
             if !visible {
                 continue;
             }
@@ -436,32 +587,63 @@ impl Iam {
                 kind: r.text("kind")?,
                 tenant: r.opt_text("tenant")?,
                 department_id: r.opt_uuid("department_id")?,
-                roles: g.iter().map(|g| Ok(RoleGrantInput { role: g.text("role")?, jurisdiction_id: g.opt_uuid("jurisdiction_id")?, department_id: g.opt_uuid("department_id")? })).collect::<Result<Vec<_>>>()?,
+                roles: g
+                    .iter()
+                    .map(|g| {
+                        Ok(RoleGrantInput {
+                            role: g.text("role")?,
+                            jurisdiction_id: g.opt_uuid("jurisdiction_id")?,
+                            department_id: g.opt_uuid("department_id")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?,
             });
         }
-        let last = rows.get(limit as usize).map(|_| rows[limit as usize - 1].text("id")).transpose()?;
+        let last = rows
+            .get(limit as usize)
+            .map(|_| rows[limit as usize - 1].text("id"))
+            .transpose()?;
         items.truncate(limit as usize);
-        Ok(Page { items, next_cursor: last.map(|id| onecity_core::page::encode_cursor(&id)) })
+        Ok(Page {
+            items,
+            next_cursor: last.map(|id| onecity_core::page::encode_cursor(&id)),
+        })
     }
 
     /// Creates an app key in `tenant`. Needs `key_write` over the key's subtree; every
     /// requested scope must be one the caller holds there.
-    pub async fn create_key(&self, p: &Principal, tenant: &str, n: &NewApiKey) -> Result<ApiKeyCreated> {
+    pub async fn create_key(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        n: &NewApiKey,
+    ) -> Result<ApiKeyCreated> {
         let t = self.tenant(p, tenant).await?;
         validate::text("name", &n.name, 200)?;
         let rate = n.rate_per_minute.unwrap_or(600);
         if !(1..=1_000_000).contains(&rate) {
-            return Err(Error::invalid("rate_per_minute must be between 1 and 1000000"));
+            return Err(Error::invalid(
+                "rate_per_minute must be between 1 and 1000000",
+            ));
         }
-        let j = self.jurisdiction_unchecked(tenant, n.jurisdiction_id.unwrap_or(t.root_jurisdiction_id)).await
-            .map_err(|_| Error::invalid("jurisdiction_id does not name a jurisdiction of this tenant"))?;
+        let j = self
+            .jurisdiction_unchecked(tenant, n.jurisdiction_id.unwrap_or(t.root_jurisdiction_id))
+            .await
+            .map_err(|_| {
+                Error::invalid("jurisdiction_id does not name a jurisdiction of this tenant")
+            })?;
         if !p.can_at(Permission::KeyWrite, tenant, &j.path) {
-            return Err(Error::forbidden("you may not create app keys in this jurisdiction"));
+            return Err(Error::forbidden(
+                "you may not create app keys in this jurisdiction",
+            ));
         }
         for s in &n.scopes {
-            let perm = Permission::from_scope(s).ok_or_else(|| Error::invalid(format!("unknown scope {s:?}")))?;
+            let perm = Permission::from_scope(s)
+                .ok_or_else(|| Error::invalid(format!("unknown scope {s:?}")))?;
             if !p.can_at(perm, tenant, &j.path) {
-                return Err(Error::forbidden(format!("you cannot grant scope {s:?} which you do not hold there")));
+                return Err(Error::forbidden(format!(
+                    "you cannot grant scope {s:?} which you do not hold there"
+                )));
             }
         }
         let id = onecity_core::new_id();
@@ -478,10 +660,26 @@ impl Iam {
         )
         .await?;
         let after = serde_json::json!({"id": id, "name": n.name, "scopes": n.scopes, "jurisdiction_id": j.id, "rate_per_minute": rate});
-        self.record(&mut tx, &AuditEntry { tenant, actor: &p.actor(), action: "api_key.create", resource_type: "api_key",
-            resource_id: &id.to_string(), after: Some(&after), ..Default::default() }, None).await?;
+        self.record(
+            &mut tx,
+            &AuditEntry {
+                tenant,
+                actor: &p.actor(),
+                action: "api_key.create",
+                resource_type: "api_key",
+                resource_id: &id.to_string(),
+                after: Some(&after),
+                ..Default::default()
+            },
+            None,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(ApiKeyCreated { id, key, scopes: n.scopes.clone() })
+        Ok(ApiKeyCreated {
+            id,
+            key,
+            scopes: n.scopes.clone(),
+        })
     }
 
     /// Lists a tenant's app keys (needs `key_write` somewhere in the tenant).
@@ -489,15 +687,22 @@ impl Iam {
         self.tenant(p, tenant).await?;
         let rows = self.inner.db.fetch_all("SELECT k.*, j.path FROM api_keys k LEFT JOIN jurisdictions j ON j.id = k.jurisdiction_id WHERE k.tenant = $1 ORDER BY k.id", args![tenant]).await?;
         rows.iter()
-            .filter(|r| r.opt_text("path").ok().flatten().is_some_and(|path| p.can_at(Permission::KeyWrite, tenant, &path)))
-            .map(|r| Ok(ApiKeyInfo {
-                id: r.uuid("id")?,
-                name: r.text("name")?,
-                scopes: serde_json::from_str(&r.text("scopes")?).map_err(Error::internal)?,
-                jurisdiction_id: r.opt_uuid("jurisdiction_id")?,
-                rate_per_minute: r.i64("rate_per_minute")?,
-                revoked: r.opt_i64("revoked_at")?.is_some(),
-            }))
+            .filter(|r| {
+                r.opt_text("path")
+                    .ok()
+                    .flatten()
+                    .is_some_and(|path| p.can_at(Permission::KeyWrite, tenant, &path))
+            })
+            .map(|r| {
+                Ok(ApiKeyInfo {
+                    id: r.uuid("id")?,
+                    name: r.text("name")?,
+                    scopes: serde_json::from_str(&r.text("scopes")?).map_err(Error::internal)?,
+                    jurisdiction_id: r.opt_uuid("jurisdiction_id")?,
+                    rate_per_minute: r.i64("rate_per_minute")?,
+                    revoked: r.opt_i64("revoked_at")?.is_some(),
+                })
+            })
             .collect()
     }
 
@@ -508,9 +713,24 @@ impl Iam {
             return Err(Error::not_found(format!("app key {id} does not exist")));
         }
         let mut tx = self.inner.db.begin().await?;
-        tx.execute("UPDATE api_keys SET revoked_at = $1 WHERE id = $2", args![onecity_core::time::now_micros(), id]).await?;
-        self.record(&mut tx, &AuditEntry { tenant, actor: &p.actor(), action: "api_key.revoke", resource_type: "api_key",
-            resource_id: &id.to_string(), ..Default::default() }, None).await?;
+        tx.execute(
+            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2",
+            args![onecity_core::time::now_micros(), id],
+        )
+        .await?;
+        self.record(
+            &mut tx,
+            &AuditEntry {
+                tenant,
+                actor: &p.actor(),
+                action: "api_key.revoke",
+                resource_type: "api_key",
+                resource_id: &id.to_string(),
+                ..Default::default()
+            },
+            None,
+        )
+        .await?;
         tx.commit().await?;
         self.invalidate_caches();
         Ok(())

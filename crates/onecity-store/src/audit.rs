@@ -101,7 +101,8 @@ fn record_hash(
     after: Option<&str>,
     detail: Option<&str>,
 ) -> String {
-    let body = serde_json::json!([tenant, seq, id, at, actor, action, rtype, rid, before, after, detail]);
+    let body =
+        serde_json::json!([tenant, seq, id, at, actor, action, rtype, rid, before, after, detail]);
     let mut h = Sha256::new();
     h.update(prev.as_bytes());
     h.update(serde_json::to_vec(&body).unwrap_or_default());
@@ -130,7 +131,10 @@ impl Auditor {
             args![e.tenant, GENESIS, self.sign(e.tenant, 0, GENESIS), now],
         )
         .await?;
-        let sql = format!("SELECT seq, hash FROM audit_heads WHERE tenant = $1{}", tx.for_update());
+        let sql = format!(
+            "SELECT seq, hash FROM audit_heads WHERE tenant = $1{}",
+            tx.for_update()
+        );
         let head = tx
             .fetch_optional(&sql, args![e.tenant])
             .await?
@@ -141,8 +145,18 @@ impl Auditor {
         let before = e.before.map(digest);
         let after = e.after.map(digest);
         let hash = record_hash(
-            &prev, e.tenant, seq, &id, now, e.actor, e.action, e.resource_type, e.resource_id,
-            before.as_deref(), after.as_deref(), e.detail,
+            &prev,
+            e.tenant,
+            seq,
+            &id,
+            now,
+            e.actor,
+            e.action,
+            e.resource_type,
+            e.resource_id,
+            before.as_deref(),
+            after.as_deref(),
+            e.detail,
         );
         tx.execute(
             "INSERT INTO audit_log (tenant, seq, id, at, actor, action, resource_type, resource_id, before_digest, after_digest, detail, prev_hash, hash) \
@@ -216,9 +230,17 @@ impl Auditor {
                 }
                 let stored_prev = r.text("prev_hash")?;
                 let hash = record_hash(
-                    &stored_prev, tenant, seq, &r.text("id")?, r.i64("at")?, &r.text("actor")?,
-                    &r.text("action")?, &r.text("resource_type")?, &r.text("resource_id")?,
-                    r.opt_text("before_digest")?.as_deref(), r.opt_text("after_digest")?.as_deref(),
+                    &stored_prev,
+                    tenant,
+                    seq,
+                    &r.text("id")?,
+                    r.i64("at")?,
+                    &r.text("actor")?,
+                    &r.text("action")?,
+                    &r.text("resource_type")?,
+                    &r.text("resource_id")?,
+                    r.opt_text("before_digest")?.as_deref(),
+                    r.opt_text("after_digest")?.as_deref(),
                     r.opt_text("detail")?.as_deref(),
                 );
                 if stored_prev != prev {
@@ -227,7 +249,15 @@ impl Auditor {
                     )))));
                 }
                 if hash != r.text("hash")? {
-                    return Ok((count, Some(problem(seq, format!("record {seq} was altered: its content does not match its hash")))));
+                    return Ok((
+                        count,
+                        Some(problem(
+                            seq,
+                            format!(
+                                "record {seq} was altered: its content does not match its hash"
+                            ),
+                        )),
+                    ));
                 }
                 prev = hash;
                 expected += 1;
@@ -235,14 +265,30 @@ impl Auditor {
         }
         let last = expected - 1;
         let head = db
-            .fetch_optional("SELECT seq, hash, signature FROM audit_heads WHERE tenant = $1", args![tenant])
+            .fetch_optional(
+                "SELECT seq, hash, signature FROM audit_heads WHERE tenant = $1",
+                args![tenant],
+            )
             .await?;
         let Some(head) = head else {
-            return Ok((count, Some(problem(last, "the chain head is missing".into()))));
+            return Ok((
+                count,
+                Some(problem(last, "the chain head is missing".into())),
+            ));
         };
-        let (hseq, hhash, hsig) = (head.i64("seq")?, head.text("hash")?, head.text("signature")?);
+        let (hseq, hhash, hsig) = (
+            head.i64("seq")?,
+            head.text("hash")?,
+            head.text("signature")?,
+        );
         if self.sign(tenant, hseq, &hhash) != hsig {
-            return Ok((count, Some(problem(hseq, "the chain head's signature is invalid (head altered)".into()))));
+            return Ok((
+                count,
+                Some(problem(
+                    hseq,
+                    "the chain head's signature is invalid (head altered)".into(),
+                )),
+            ));
         }
         if hseq > last {
             return Ok((count, Some(problem(last + 1, format!(
@@ -255,13 +301,24 @@ impl Auditor {
             )))));
         }
         if hhash != prev {
-            return Ok((count, Some(problem(hseq, format!("record {hseq} does not match the signed head")))));
+            return Ok((
+                count,
+                Some(problem(
+                    hseq,
+                    format!("record {hseq} does not match the signed head"),
+                )),
+            ));
         }
         Ok((count, None))
     }
 
     /// Lists a tenant's records in chain order with filters and cursor pagination.
-    pub async fn query(&self, db: &Db, f: &AuditFilter, page: &PageQuery) -> Result<Page<AuditRecord>> {
+    pub async fn query(
+        &self,
+        db: &Db,
+        f: &AuditFilter,
+        page: &PageQuery,
+    ) -> Result<Page<AuditRecord>> {
         let limit = page.limit()?;
         let after: i64 = page.after()?.unwrap_or(0);
         let mut sql = String::from("SELECT * FROM audit_log WHERE tenant = $1 AND seq > $2");
@@ -362,15 +419,30 @@ mod tests {
 
     async fn setup() -> (tempfile::TempDir, Db, Auditor) {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open_sqlite(dir.path(), &DbOptions::default()).await.unwrap();
-        crate::migrate::run(&db, "store", crate::migrations()).await.unwrap();
+        let db = Db::open_sqlite(dir.path(), &DbOptions::default())
+            .await
+            .unwrap();
+        crate::migrate::run(&db, "store", crate::migrations())
+            .await
+            .unwrap();
         let a = Auditor::load(&db).await.unwrap();
         for i in 0..5 {
             let mut tx = db.begin().await.unwrap();
             let after = serde_json::json!({"n": i});
-            a.append(&mut tx, &AuditEntry { tenant: "t1", actor: "system", action: "x.create",
-                resource_type: "x", resource_id: &i.to_string(), after: Some(&after), ..Default::default() })
-                .await.unwrap();
+            a.append(
+                &mut tx,
+                &AuditEntry {
+                    tenant: "t1",
+                    actor: "system",
+                    action: "x.create",
+                    resource_type: "x",
+                    resource_id: &i.to_string(),
+                    after: Some(&after),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
             tx.commit().await.unwrap();
         }
         (dir, db, a)
@@ -387,20 +459,30 @@ mod tests {
     #[tokio::test]
     async fn detects_change_delete_insert_and_cut_tail() {
         let (_d, db, a) = setup().await;
-        db.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3", &[]).await.unwrap();
+        db.execute("UPDATE audit_log SET actor = 'mallory' WHERE seq = 3", &[])
+            .await
+            .unwrap();
         let r = a.verify(&db).await.unwrap();
         assert_eq!(r.problems[0].seq, 3);
         assert!(r.problems[0].problem.contains("altered"));
 
         let (_d, db, a) = setup().await;
-        db.execute("DELETE FROM audit_log WHERE seq = 2", &[]).await.unwrap();
+        db.execute("DELETE FROM audit_log WHERE seq = 2", &[])
+            .await
+            .unwrap();
         let r = a.verify(&db).await.unwrap();
         assert_eq!(r.problems[0].seq, 2);
         assert!(r.problems[0].problem.contains("deleted"));
 
         let (_d, db, a) = setup().await;
-        db.execute("DELETE FROM audit_log WHERE seq = 5", &[]).await.unwrap();
+        db.execute("DELETE FROM audit_log WHERE seq = 5", &[])
+            .await
+            .unwrap();
         let r = a.verify(&db).await.unwrap();
-        assert!(r.problems[0].problem.contains("tail was cut"), "{:?}", r.problems);
+        assert!(
+            r.problems[0].problem.contains("tail was cut"),
+            "{:?}",
+            r.problems
+        );
     }
 }

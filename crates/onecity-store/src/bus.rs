@@ -133,7 +133,9 @@ impl EventBus {
         let now = onecity_core::time::now_micros();
         match &self.backend {
             Backend::Local => {
-                let consumers = tx.fetch_all("SELECT name FROM event_consumers", &[]).await?;
+                let consumers = tx
+                    .fetch_all("SELECT name FROM event_consumers", &[])
+                    .await?;
                 for r in &rows {
                     for c in &consumers {
                         tx.execute(
@@ -150,17 +152,24 @@ impl EventBus {
                     let mut headers = async_nats::HeaderMap::new();
                     headers.insert(async_nats::header::NATS_MESSAGE_ID, r.text("id")?.as_str());
                     let subject = format!("{stream}.{}", r.text("topic")?);
-                    js.publish_with_headers(subject, headers, r.text("payload")?.into_bytes().into())
-                        .await
-                        .map_err(|e| Error::internal(format!("NATS publish: {e}")))?
-                        .await
-                        .map_err(|e| Error::internal(format!("NATS publish ack: {e}")))?;
+                    js.publish_with_headers(
+                        subject,
+                        headers,
+                        r.text("payload")?.into_bytes().into(),
+                    )
+                    .await
+                    .map_err(|e| Error::internal(format!("NATS publish: {e}")))?
+                    .await
+                    .map_err(|e| Error::internal(format!("NATS publish ack: {e}")))?;
                 }
             }
         }
         for r in &rows {
-            tx.execute("UPDATE outbox SET published_at = $1 WHERE seq = $2", args![now, r.i64("seq")?])
-                .await?;
+            tx.execute(
+                "UPDATE outbox SET published_at = $1 WHERE seq = $2",
+                args![now, r.i64("seq")?],
+            )
+            .await?;
         }
         tx.commit().await?;
         metrics::counter!("onecity_events_published_total").increment(rows.len() as u64);
@@ -208,11 +217,16 @@ impl EventBus {
             )
             .await?;
         for r in &rows {
-            let env: EventEnvelope = serde_json::from_str(&r.text("payload")?).map_err(Error::internal)?;
+            let env: EventEnvelope =
+                serde_json::from_str(&r.text("payload")?).map_err(Error::internal)?;
             h.handle(&mut tx, &env).await?;
             tx.execute(
                 "UPDATE event_inbox SET done_at = $1 WHERE consumer = $2 AND event_id = $3",
-                args![onecity_core::time::now_micros(), h.name(), r.text("event_id")?],
+                args![
+                    onecity_core::time::now_micros(),
+                    h.name(),
+                    r.text("event_id")?
+                ],
             )
             .await?;
         }
@@ -233,7 +247,9 @@ impl EventBus {
                 match self.consume_local_once(&*h).await {
                     Ok(n) if n > 0 => continue,
                     Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, consumer = h.name(), "consumer failed; retrying"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, consumer = h.name(), "consumer failed; retrying")
+                    }
                 }
                 tokio::select! {
                     _ = self.wake.notified() => {}
@@ -242,7 +258,10 @@ impl EventBus {
                 }
             },
             Backend::Nats { js, stream } => {
-                if let Err(e) = self.run_nats_consumer(&js, &stream, &*h, &mut shutdown).await {
+                if let Err(e) = self
+                    .run_nats_consumer(&js, &stream, &*h, &mut shutdown)
+                    .await
+                {
                     tracing::error!(error = %e, consumer = h.name(), "NATS consumer stopped");
                 }
             }
@@ -262,7 +281,13 @@ impl EventBus {
         let durable: String = h
             .name()
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         let consumer = s
             .get_or_create_consumer(
@@ -313,7 +338,9 @@ impl EventBus {
                 Ok(()) => {
                     let _ = msg.ack().await;
                 }
-                Err(e) => tracing::warn!(error = %e, consumer = h.name(), "handler failed; NATS will redeliver"),
+                Err(e) => {
+                    tracing::warn!(error = %e, consumer = h.name(), "handler failed; NATS will redeliver")
+                }
             }
         }
     }

@@ -10,7 +10,9 @@
 
 use onecity_core::{Error, ErrorCode, Result};
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Column, Row as _, TypeInfo, ValueRef};
 use std::path::Path;
 use std::str::FromStr;
@@ -239,8 +241,12 @@ fn sqlite_row(r: &sqlx::sqlite::SqliteRow) -> Result<Row> {
             Val::Text(None)
         } else {
             match raw.type_info().name() {
-                "INTEGER" | "BIGINT" | "INT" | "BOOLEAN" => Val::I64(r.try_get_unchecked(i).map_err(map_err)?),
-                "REAL" | "DOUBLE" | "FLOAT" | "NUMERIC" => Val::F64(r.try_get_unchecked(i).map_err(map_err)?),
+                "INTEGER" | "BIGINT" | "INT" | "BOOLEAN" => {
+                    Val::I64(r.try_get_unchecked(i).map_err(map_err)?)
+                }
+                "REAL" | "DOUBLE" | "FLOAT" | "NUMERIC" => {
+                    Val::F64(r.try_get_unchecked(i).map_err(map_err)?)
+                }
                 "BLOB" => Val::Bytes(r.try_get_unchecked(i).map_err(map_err)?),
                 _ => Val::Text(r.try_get_unchecked(i).map_err(map_err)?),
             }
@@ -260,11 +266,27 @@ fn pg_row(r: &sqlx::postgres::PgRow) -> Result<Row> {
         } else {
             match raw.type_info().name() {
                 "INT8" => Val::I64(r.try_get_unchecked(i).map_err(map_err)?),
-                "INT4" => Val::I64(r.try_get_unchecked::<Option<i32>, _>(i).map_err(map_err)?.map(i64::from)),
-                "INT2" => Val::I64(r.try_get_unchecked::<Option<i16>, _>(i).map_err(map_err)?.map(i64::from)),
-                "BOOL" => Val::I64(r.try_get_unchecked::<Option<bool>, _>(i).map_err(map_err)?.map(i64::from)),
+                "INT4" => Val::I64(
+                    r.try_get_unchecked::<Option<i32>, _>(i)
+                        .map_err(map_err)?
+                        .map(i64::from),
+                ),
+                "INT2" => Val::I64(
+                    r.try_get_unchecked::<Option<i16>, _>(i)
+                        .map_err(map_err)?
+                        .map(i64::from),
+                ),
+                "BOOL" => Val::I64(
+                    r.try_get_unchecked::<Option<bool>, _>(i)
+                        .map_err(map_err)?
+                        .map(i64::from),
+                ),
                 "FLOAT8" => Val::F64(r.try_get_unchecked(i).map_err(map_err)?),
-                "FLOAT4" => Val::F64(r.try_get_unchecked::<Option<f32>, _>(i).map_err(map_err)?.map(f64::from)),
+                "FLOAT4" => Val::F64(
+                    r.try_get_unchecked::<Option<f32>, _>(i)
+                        .map_err(map_err)?
+                        .map(f64::from),
+                ),
                 "BYTEA" => Val::Bytes(r.try_get_unchecked(i).map_err(map_err)?),
                 _ => Val::Text(r.try_get_unchecked(i).map_err(map_err)?),
             }
@@ -307,7 +329,10 @@ impl Db {
     /// Opens (creating if missing) the SQLite file `onecity.sqlite3` under `data_dir`.
     pub async fn open_sqlite(data_dir: &Path, opts: &DbOptions) -> Result<Db> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            Error::internal(format!("cannot create data dir {}: {e}", data_dir.display()))
+            Error::internal(format!(
+                "cannot create data dir {}: {e}",
+                data_dir.display()
+            ))
         })?;
         Self::open_sqlite_file(&data_dir.join("onecity.sqlite3"), opts).await
     }
@@ -456,7 +481,9 @@ impl Db {
 
     /// Health probe: `SELECT 1`.
     pub async fn ping(&self) -> Result<()> {
-        self.fetch_optional("SELECT 1 AS one", &[]).await.map(|_| ())
+        self.fetch_optional("SELECT 1 AS one", &[])
+            .await
+            .map(|_| ())
     }
 
     /// Closes every connection (at shutdown, after background work has drained).
@@ -562,23 +589,46 @@ mod tests {
     #[tokio::test]
     async fn sqlite_round_trip_with_dollar_placeholders() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open_sqlite(dir.path(), &DbOptions::default()).await.unwrap();
-        db.execute("CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT, f DOUBLE PRECISION, note TEXT)", &[])
+        let db = Db::open_sqlite(dir.path(), &DbOptions::default())
             .await
             .unwrap();
-        db.execute("INSERT INTO t VALUES ($1, $2, $3, $4)", args!["a", 7_i64, 1.5, Option::<String>::None])
+        db.execute(
+            "CREATE TABLE t (id TEXT PRIMARY KEY, n BIGINT, f DOUBLE PRECISION, note TEXT)",
+            &[],
+        )
+        .await
+        .unwrap();
+        db.execute(
+            "INSERT INTO t VALUES ($1, $2, $3, $4)",
+            args!["a", 7_i64, 1.5, Option::<String>::None],
+        )
+        .await
+        .unwrap();
+        let r = db
+            .fetch_optional("SELECT * FROM t WHERE id = $1", args!["a"])
             .await
+            .unwrap()
             .unwrap();
-        let r = db.fetch_optional("SELECT * FROM t WHERE id = $1", args!["a"]).await.unwrap().unwrap();
         assert_eq!(r.i64("n").unwrap(), 7);
         assert_eq!(r.f64("f").unwrap(), 1.5);
         assert_eq!(r.opt_text("note").unwrap(), None);
-        let e = db.execute("INSERT INTO t VALUES ($1, $2, $3, $4)", args!["a", 1_i64, 0.0, "x"]).await.unwrap_err();
+        let e = db
+            .execute(
+                "INSERT INTO t VALUES ($1, $2, $3, $4)",
+                args!["a", 1_i64, 0.0, "x"],
+            )
+            .await
+            .unwrap_err();
         assert_eq!(e.code, ErrorCode::Conflict);
         let mut tx = db.begin().await.unwrap();
-        tx.execute("INSERT INTO t (id, n) VALUES ($1, $2)", args!["b", 2_i64]).await.unwrap();
+        tx.execute("INSERT INTO t (id, n) VALUES ($1, $2)", args!["b", 2_i64])
+            .await
+            .unwrap();
         drop(tx);
-        let n = db.fetch_all("SELECT COUNT(*) AS n FROM t", &[]).await.unwrap();
+        let n = db
+            .fetch_all("SELECT COUNT(*) AS n FROM t", &[])
+            .await
+            .unwrap();
         assert_eq!(n[0].i64("n").unwrap(), 1, "dropped transaction rolled back");
     }
 }

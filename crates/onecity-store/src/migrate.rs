@@ -45,7 +45,8 @@ pub async fn run(db: &Db, component: &str, migrations: &[Migration]) -> Result<u
         let checksum = hex::encode(Sha256::digest(script.as_bytes()));
         let mut tx = db.begin().await?;
         if db.backend() == Backend::Postgres {
-            tx.execute("SELECT pg_advisory_xact_lock($1)", args![LOCK_KEY]).await?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", args![LOCK_KEY])
+                .await?;
         }
         let done = tx
             .fetch_optional(
@@ -69,7 +70,12 @@ pub async fn run(db: &Db, component: &str, migrations: &[Migration]) -> Result<u
         )
         .await?;
         tx.commit().await?;
-        tracing::info!(component, version = m.version, name = m.name, "migration applied");
+        tracing::info!(
+            component,
+            version = m.version,
+            name = m.name,
+            "migration applied"
+        );
         applied += 1;
     }
     Ok(applied)

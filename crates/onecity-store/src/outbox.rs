@@ -11,7 +11,13 @@ pub async fn enqueue(tx: &mut Tx, env: &EventEnvelope) -> Result<()> {
     let payload = serde_json::to_string(env).map_err(onecity_core::Error::internal)?;
     tx.execute(
         "INSERT INTO outbox (id, tenant, topic, payload, created_at) VALUES ($1, $2, $3, $4, $5)",
-        args![env.id, env.tenant.clone(), env.event.topic(), payload, env.at],
+        args![
+            env.id,
+            env.tenant.clone(),
+            env.event.topic(),
+            payload,
+            env.at
+        ],
     )
     .await?;
     Ok(())

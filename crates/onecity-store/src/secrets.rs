@@ -18,7 +18,10 @@ pub async fn get_or_create(db: &Db, name: &str) -> Result<Vec<u8>> {
     )
     .await?;
     let row = db
-        .fetch_optional("SELECT value FROM server_secrets WHERE name = $1", args![name])
+        .fetch_optional(
+            "SELECT value FROM server_secrets WHERE name = $1",
+            args![name],
+        )
         .await?
         .ok_or_else(|| onecity_core::Error::internal("secret vanished"))?;
     hex::decode(row.text("value")?).map_err(onecity_core::Error::internal)

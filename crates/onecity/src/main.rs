@@ -1,1 +1,16 @@
-fn main() {}
+//! `onecity`: the one binary of the onecity platform.
+//!
+//! Subcommands: `serve` (the platform), `import` (boundaries from GeoJSON), `export`
+//! (audit trail, boundaries), `check` (validate config and data files), `admin` (tenants,
+//! users, app keys), `audit verify` (check the hash chains). Run `onecity --help`.
+
+mod cli;
+mod config;
+mod demo;
+mod ops;
+mod server;
+mod webdoc;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -1,0 +1,641 @@
+//! The geography service: import, grids, GeoJSON output and lookup.
+
+use crate::area::{parse_area, to_geojson};
+use crate::index::{AreaOf, LookupResult, NamedRef, Node, TenantIndex};
+use geo::{BooleanOps, BoundingRect, CoordsIter, MultiPolygon, Rect, Simplify};
+use onecity_core::events::{EventEnvelope, PlatformEvent};
+use onecity_core::model::Jurisdiction;
+use onecity_core::{validate, Error, ErrorCode, Result};
+use onecity_iam::{Iam, NewJurisdiction, Permission, Principal};
+use onecity_store::audit::AuditEntry;
+use onecity_store::{args, Tx, Val};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use uuid::Uuid;
+
+/// How to read a FeatureCollection of boundaries.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
+pub struct ImportOptions {
+    /// Official code of the parent jurisdiction new nodes go under (default: the root).
+    pub parent_code: Option<String>,
+    /// Level of new nodes, e.g. `district` (default `district`).
+    pub level: Option<String>,
+    /// Feature property holding the code (default `code`). A feature whose code equals the
+    /// root's code sets the root's boundary.
+    pub code_property: Option<String>,
+    /// Feature property holding the local name (default `name`).
+    pub name_property: Option<String>,
+    /// Feature property holding the English name (optional).
+    pub name_en_property: Option<String>,
+    /// Source note stored with each boundary (e.g. the file name).
+    pub source: Option<String>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    /// Features read.
+    pub features: usize,
+    /// Jurisdictions created.
+    pub created: usize,
+    /// Existing jurisdictions whose boundary was set or replaced.
+    pub updated: usize,
+    /// Vertices stored.
+    pub vertices: usize,
+}
+
+/// Generated grid settings.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GridSpec {
+    /// Cell edge in metres, 100..=50,000.
+    pub cell_size_m: f64,
+}
+
+/// Max features in one import request.
+pub const MAX_IMPORT_FEATURES: usize = 10_000;
+/// Max generated cells per jurisdiction.
+pub const MAX_GRID_CELLS: usize = 5_000;
+
+type Indexes = Arc<RwLock<HashMap<String, (i64, Arc<TenantIndex>)>>>;
+
+/// The geography service; cheap to clone. Its index is a cache of the database.
+#[derive(Clone)]
+pub struct Geo {
+    iam: Iam,
+    index: Indexes,
+}
+
+impl axum::extract::FromRef<Geo> for Iam {
+    fn from_ref(g: &Geo) -> Iam {
+        g.iam.clone()
+    }
+}
+
+fn prop_text(props: &Value, key: &str) -> Option<String> {
+    match props.get(key)? {
+        Value::String(s) => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn bbox_vals(mp: &MultiPolygon<f64>) -> Result<Rect<f64>> {
+    mp.bounding_rect()
+        .ok_or_else(|| Error::new(ErrorCode::InvalidGeometry, "geometry is empty"))
+}
+
+impl Geo {
+    /// The service over the identity service's database.
+    pub fn new(iam: Iam) -> Geo {
+        Geo {
+            iam,
+            index: Arc::new(RwLock::new(HashMap::new())),
+        }
+    }
+
+    /// The identity service.
+    pub fn iam(&self) -> &Iam {
+        &self.iam
+    }
+
+    async fn bump_version(tx: &mut Tx, tenant: &str) -> Result<()> {
+        tx.execute(
+            "INSERT INTO geo_versions (tenant, version) VALUES ($1, 1) ON CONFLICT (tenant) DO UPDATE SET version = geo_versions.version + 1",
+            args![tenant],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Reloads the index of every tenant whose geometry version changed since it was
+    /// loaded (call periodically: replicas pick up each other's imports this way).
+    pub async fn refresh(&self) -> Result<usize> {
+        let db = self.iam.db();
+        let rows = db.fetch_all("SELECT t.code, COALESCE(v.version, 0) AS version FROM tenants t LEFT JOIN geo_versions v ON v.tenant = t.code", &[]).await?;
+        let mut n = 0;
+        for r in rows {
+            let (tenant, version) = (r.text("code")?, r.i64("version")?);
+            let loaded = self
+                .index
+                .read()
+                .expect("index lock")
+                .get(&tenant)
+                .map(|(v, _)| *v);
+            if loaded != Some(version) {
+                self.reload(&tenant, version).await?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    async fn reload(&self, tenant: &str, version: i64) -> Result<()> {
+        let db = self.iam.db();
+        let mut nodes = HashMap::new();
+        for j in self.iam.all_jurisdictions(tenant).await? {
+            let depth = j.path.matches('/').count();
+            nodes.insert(
+                j.id,
+                Node {
+                    r: NamedRef {
+                        id: j.id,
+                        code: j.code,
+                        name: j.name,
+                        name_en: j.name_en,
+                        level: j.level,
+                    },
+                    parent: j.parent_id,
+                    depth,
+                },
+            );
+        }
+        let mut shapes = Vec::new();
+        for r in db
+            .fetch_all(
+                "SELECT jurisdiction_id, geojson FROM boundaries WHERE tenant = $1",
+                args![tenant],
+            )
+            .await?
+        {
+            let v: Value = serde_json::from_str(&r.text("geojson")?).map_err(Error::internal)?;
+            if let Ok(mp) = parse_area(&v) {
+                shapes.push((AreaOf::Jurisdiction(r.uuid("jurisdiction_id")?), mp));
+            }
+        }
+        for r in db
+            .fetch_all(
+                "SELECT id, code, name, geojson FROM grids WHERE tenant = $1",
+                args![tenant],
+            )
+            .await?
+        {
+            let v: Value = serde_json::from_str(&r.text("geojson")?).map_err(Error::internal)?;
+            if let Ok(mp) = parse_area(&v) {
+                shapes.push((
+                    AreaOf::Grid(NamedRef {
+                        id: r.uuid("id")?,
+                        code: r.text("code")?,
+                        name: r.text("name")?,
+                        name_en: None,
+                        level: "grid".into(),
+                    }),
+                    mp,
+                ));
+            }
+        }
+        let idx = tokio::task::spawn_blocking(move || TenantIndex::build(nodes, shapes))
+            .await
+            .map_err(Error::internal)?;
+        tracing::info!(
+            tenant,
+            areas = idx.area_count(),
+            version,
+            "spatial index loaded"
+        );
+        self.index
+            .write()
+            .expect("index lock")
+            .insert(tenant.to_string(), (version, Arc::new(idx)));
+        Ok(())
+    }
+
+    fn tenant_index(&self, tenant: &str) -> Option<Arc<TenantIndex>> {
+        self.index
+            .read()
+            .expect("index lock")
+            .get(tenant)
+            .map(|(_, i)| i.clone())
+    }
+
+    /// Where `(lon, lat)` (WGS-84 degrees) is in `tenant`: the jurisdiction chain and grid.
+    ///
+    /// Errors: `invalid_query` for coordinates out of range; `tenant_not_found`.
+    pub async fn lookup(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        lon: f64,
+        lat: f64,
+    ) -> Result<LookupResult> {
+        self.iam.tenant(p, tenant).await?;
+        if !lon.is_finite()
+            || !lat.is_finite()
+            || !(-180.0..=180.0).contains(&lon)
+            || !(-90.0..=90.0).contains(&lat)
+        {
+            return Err(Error::new(
+                ErrorCode::InvalidQuery,
+                "lon must be in [-180, 180] and lat in [-90, 90]",
+            ));
+        }
+        Ok(self.lookup_unchecked(tenant, lon, lat))
+    }
+
+    /// Lookup without an access check (benchmarks, other services).
+    pub fn lookup_unchecked(&self, tenant: &str, lon: f64, lat: f64) -> LookupResult {
+        match self.tenant_index(tenant) {
+            Some(i) => i.lookup(lon, lat),
+            None => LookupResult {
+                jurisdictions: vec![],
+                grid: None,
+            },
+        }
+    }
+
+    /// Imports a GeoJSON FeatureCollection of boundaries into `tenant`'s tree: features
+    /// whose code names an existing jurisdiction set its boundary; others create a node
+    /// under `parent_code`. All or nothing: any invalid feature fails the whole import with
+    /// `invalid_geometry` and an `errors` list (`[{feature, problem}]`).
+    pub async fn import(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        fc: &Value,
+        o: &ImportOptions,
+    ) -> Result<ImportReport> {
+        let t = self.iam.tenant(p, tenant).await?;
+        let features = fc
+            .get("features")
+            .and_then(Value::as_array)
+            .filter(|_| fc.get("type").and_then(Value::as_str) == Some("FeatureCollection"))
+            .ok_or_else(|| Error::invalid("body must be a GeoJSON FeatureCollection"))?;
+        if features.len() > MAX_IMPORT_FEATURES {
+            return Err(Error::invalid(format!(
+                "at most {MAX_IMPORT_FEATURES} features per import"
+            )));
+        }
+        let code_p = o.code_property.as_deref().unwrap_or("code");
+        let name_p = o.name_property.as_deref().unwrap_or("name");
+        let level = o.level.clone().unwrap_or_else(|| "district".into());
+        validate::code("level", &level)?;
+        let parent = match &o.parent_code {
+            Some(c) => self
+                .iam
+                .jurisdiction_by_code(tenant, c)
+                .await?
+                .ok_or_else(|| {
+                    Error::invalid(format!("parent_code {c:?} names no jurisdiction"))
+                })?,
+            None => {
+                self.iam
+                    .jurisdiction_unchecked(tenant, t.root_jurisdiction_id)
+                    .await?
+            }
+        };
+        if !p.can_at(Permission::GeoWrite, tenant, &parent.path)
+            || !p.can_at(Permission::JurisdictionWrite, tenant, &parent.path)
+        {
+            return Err(Error::forbidden(
+                "importing boundaries here needs geo:write and jurisdiction:write over the parent",
+            ));
+        }
+        let fs = features.clone();
+        let (cp, np, nep) = (
+            code_p.to_string(),
+            name_p.to_string(),
+            o.name_en_property.clone(),
+        );
+        let parsed = tokio::task::spawn_blocking(move || {
+            let mut ok = Vec::new();
+            let mut errors = Vec::new();
+            for (i, f) in fs.iter().enumerate() {
+                let props = f.get("properties").cloned().unwrap_or(Value::Null);
+                let code = prop_text(&props, &cp);
+                let name = prop_text(&props, &np);
+                match (code, name, parse_area(f)) {
+                    (Some(c), Some(n), Ok(mp)) => ok.push((c, n, nep.as_deref().and_then(|k| prop_text(&props, k)), mp)),
+                    (c, n, g) => {
+                        if c.is_none() {
+                            errors.push(json!({"feature": i, "problem": format!("property {cp:?} (code) is missing")}));
+                        }
+                        if n.is_none() {
+                            errors.push(json!({"feature": i, "problem": format!("property {np:?} (name) is missing")}));
+                        }
+                        if let Err(es) = g {
+                            errors.extend(es.into_iter().map(|e| json!({"feature": i, "problem": e})));
+                        }
+                    }
+                }
+            }
+            (ok, errors)
+        })
+        .await
+        .map_err(Error::internal)?;
+        let (ok, errors) = parsed;
+        if !errors.is_empty() {
+            return Err(Error::new(
+                ErrorCode::InvalidGeometry,
+                format!(
+                    "{} problem(s) in the features; nothing was imported",
+                    errors.len()
+                ),
+            )
+            .with_extra("errors", Value::from(errors)));
+        }
+        let actor = p.actor();
+        let mut report = ImportReport {
+            features: ok.len(),
+            created: 0,
+            updated: 0,
+            vertices: 0,
+        };
+        let mut tx = self.iam.db().begin().await?;
+        for (code, name, name_en, mp) in &ok {
+            let existing = tx
+                .fetch_optional(
+                    "SELECT * FROM jurisdictions WHERE tenant = $1 AND code = $2",
+                    args![tenant, code.clone()],
+                )
+                .await?;
+            let j: Jurisdiction = match existing {
+                Some(r) => {
+                    report.updated += 1;
+                    Jurisdiction {
+                        id: r.uuid("id")?,
+                        tenant: tenant.into(),
+                        parent_id: r.opt_uuid("parent_id")?,
+                        level: r.text("level")?,
+                        code: code.clone(),
+                        name: r.text("name")?,
+                        name_en: r.opt_text("name_en")?,
+                        path: r.text("path")?,
+                        has_boundary: true,
+                    }
+                }
+                None => {
+                    report.created += 1;
+                    self.iam
+                        .insert_jurisdiction(
+                            &mut tx,
+                            &actor,
+                            &parent,
+                            &NewJurisdiction {
+                                parent_id: Some(parent.id),
+                                level: level.clone(),
+                                code: code.clone(),
+                                name: name.clone(),
+                                name_en: name_en.clone(),
+                            },
+                        )
+                        .await?
+                }
+            };
+            if !p.can_at(Permission::GeoWrite, tenant, &j.path) {
+                return Err(Error::forbidden(format!(
+                    "you may not change the boundary of {}",
+                    j.code
+                )));
+            }
+            report.vertices += mp.coords_count();
+            Self::write_boundary(&mut tx, tenant, j.id, mp, o.source.as_deref()).await?;
+        }
+        let detail = format!(
+            "{} features, {} created, {} updated",
+            report.features, report.created, report.updated
+        );
+        self.iam
+            .record(
+                &mut tx,
+                &AuditEntry {
+                    tenant,
+                    actor: &actor,
+                    action: "boundary.import",
+                    resource_type: "jurisdiction",
+                    resource_id: &parent.id.to_string(),
+                    detail: Some(&detail),
+                    ..Default::default()
+                },
+                Some(EventEnvelope::new(
+                    Some(tenant),
+                    PlatformEvent::GeometryChanged {
+                        features: report.features as u64,
+                    },
+                )),
+            )
+            .await?;
+        Self::bump_version(&mut tx, tenant).await?;
+        tx.commit().await?;
+        self.iam.bus().poke();
+        self.refresh().await?;
+        Ok(report)
+    }
+
+    async fn write_boundary(
+        tx: &mut Tx,
+        tenant: &str,
+        jid: Uuid,
+        mp: &MultiPolygon<f64>,
+        source: Option<&str>,
+    ) -> Result<()> {
+        let b = bbox_vals(mp)?;
+        let text = to_geojson(mp).to_string();
+        tx.execute(
+            "DELETE FROM boundaries WHERE jurisdiction_id = $1",
+            args![jid],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO boundaries (jurisdiction_id, tenant, geojson, min_lon, min_lat, max_lon, max_lat, vertices, source, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            &[jid.into(), tenant.into(), text.into(), b.min().x.into(), b.min().y.into(), b.max().x.into(), b.max().y.into(),
+              (mp.coords_count() as i64).into(), source.into(), Val::from(onecity_core::time::now_micros())],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE jurisdictions SET has_boundary = 1 WHERE id = $1",
+            args![jid],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Replaces the generated grids of a jurisdiction with a square lattice of
+    /// `cell_size_m` clipped to its boundary (cells named "… (generated)", `generated`
+    /// true). Returns how many cells were made.
+    pub async fn generate_grids(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        jurisdiction_id: Uuid,
+        spec: &GridSpec,
+    ) -> Result<usize> {
+        self.iam.tenant(p, tenant).await?;
+        let j = self.iam.jurisdiction(p, tenant, jurisdiction_id).await?;
+        if !p.can_at(Permission::GeoWrite, tenant, &j.path) {
+            return Err(Error::forbidden(
+                "generating grids needs geo:write over the jurisdiction",
+            ));
+        }
+        if !(100.0..=50_000.0).contains(&spec.cell_size_m) {
+            return Err(Error::invalid("cell_size_m must be between 100 and 50000"));
+        }
+        let row = self
+            .iam
+            .db()
+            .fetch_optional(
+                "SELECT geojson FROM boundaries WHERE jurisdiction_id = $1",
+                args![j.id],
+            )
+            .await?
+            .ok_or_else(|| Error::invalid("this jurisdiction has no boundary to clip grids to"))?;
+        let v: Value = serde_json::from_str(&row.text("geojson")?).map_err(Error::internal)?;
+        let area = parse_area(&v).map_err(|e| Error::internal(e.join("; ")))?;
+        let cell = spec.cell_size_m;
+        let cells = tokio::task::spawn_blocking(move || lattice(&area, cell))
+            .await
+            .map_err(Error::internal)??;
+        let mut tx = self.iam.db().begin().await?;
+        tx.execute(
+            "DELETE FROM grids WHERE jurisdiction_id = $1 AND generated = 1",
+            args![j.id],
+        )
+        .await?;
+        let now = onecity_core::time::now_micros();
+        for (i, mp) in cells.iter().enumerate() {
+            let b = bbox_vals(mp)?;
+            let code = format!("{}-G{:04}", j.code, i + 1);
+            let name = format!("{} 网格 Grid {:04} (generated)", j.name, i + 1);
+            tx.execute(
+                "INSERT INTO grids (id, tenant, jurisdiction_id, code, name, generated, geojson, min_lon, min_lat, max_lon, max_lat, created_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10, $11)",
+                &[onecity_core::new_id().into(), tenant.into(), j.id.into(), code.into(), name.into(), to_geojson(mp).to_string().into(),
+                  b.min().x.into(), b.min().y.into(), b.max().x.into(), b.max().y.into(), Val::from(now)],
+            ).await?;
+        }
+        let detail = format!("{} generated cells of {cell} m", cells.len());
+        self.iam
+            .record(
+                &mut tx,
+                &AuditEntry {
+                    tenant,
+                    actor: &p.actor(),
+                    action: "grid.generate",
+                    resource_type: "jurisdiction",
+                    resource_id: &j.id.to_string(),
+                    detail: Some(&detail),
+                    ..Default::default()
+                },
+                Some(EventEnvelope::new(
+                    Some(tenant),
+                    PlatformEvent::GeometryChanged {
+                        features: cells.len() as u64,
+                    },
+                )),
+            )
+            .await?;
+        Self::bump_version(&mut tx, tenant).await?;
+        tx.commit().await?;
+        self.iam.bus().poke();
+        self.refresh().await?;
+        Ok(cells.len())
+    }
+
+    /// Boundaries the caller may read as a GeoJSON FeatureCollection (feature `id` and
+    /// `properties.id` = jurisdiction id), simplified by `tolerance` degrees
+    /// (Ramer–Douglas–Peucker; 0 = as stored).
+    pub async fn boundaries_geojson(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        level: Option<&str>,
+        tolerance: f64,
+    ) -> Result<Value> {
+        self.iam.tenant(p, tenant).await?;
+        let rows = self.iam.db().fetch_all(
+            "SELECT j.id, j.code, j.name, j.name_en, j.level, j.parent_id, j.path, b.geojson FROM boundaries b JOIN jurisdictions j ON j.id = b.jurisdiction_id WHERE b.tenant = $1 ORDER BY j.path",
+            args![tenant],
+        ).await?;
+        let mut features = Vec::new();
+        for r in rows {
+            if level.is_some_and(|l| r.text("level").ok().as_deref() != Some(l)) {
+                continue;
+            }
+            if !p.can_at(Permission::GeoRead, tenant, &r.text("path")?) {
+                continue;
+            }
+            let geom: Value = serde_json::from_str(&r.text("geojson")?).map_err(Error::internal)?;
+            let geom = simplify(geom, tolerance);
+            let id = r.text("id")?;
+            features.push(json!({"type": "Feature", "id": id, "geometry": geom, "properties": {
+                "id": id, "code": r.text("code")?, "name": r.text("name")?, "name_en": r.opt_text("name_en")?,
+                "level": r.text("level")?, "parent_id": r.opt_text("parent_id")?}}));
+        }
+        Ok(json!({"type": "FeatureCollection", "features": features}))
+    }
+
+    /// Grids the caller may read as a GeoJSON FeatureCollection.
+    pub async fn grids_geojson(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        jurisdiction_id: Option<Uuid>,
+    ) -> Result<Value> {
+        self.iam.tenant(p, tenant).await?;
+        let mut sql = String::from("SELECT g.*, j.path FROM grids g JOIN jurisdictions j ON j.id = g.jurisdiction_id WHERE g.tenant = $1");
+        let mut a: Vec<Val> = vec![tenant.into()];
+        if let Some(j) = jurisdiction_id {
+            a.push(j.into());
+            sql.push_str(" AND g.jurisdiction_id = $2");
+        }
+        sql.push_str(" ORDER BY g.code LIMIT 20000");
+        let mut features = Vec::new();
+        for r in self.iam.db().fetch_all(&sql, &a).await? {
+            if !p.can_at(Permission::GeoRead, tenant, &r.text("path")?) {
+                continue;
+            }
+            let geom: Value = serde_json::from_str(&r.text("geojson")?).map_err(Error::internal)?;
+            let id = r.text("id")?;
+            features.push(json!({"type": "Feature", "id": id, "geometry": geom, "properties": {
+                "id": id, "code": r.text("code")?, "name": r.text("name")?, "jurisdiction_id": r.text("jurisdiction_id")?,
+                "generated": r.bool("generated")?}}));
+        }
+        Ok(json!({"type": "FeatureCollection", "features": features}))
+    }
+}
+
+fn simplify(geom: Value, tolerance: f64) -> Value {
+    if tolerance <= 0.0 {
+        return geom;
+    }
+    match parse_area(&geom) {
+        Ok(mp) => to_geojson(&mp.simplify(&tolerance)),
+        Err(_) => geom,
+    }
+}
+
+/// Square cells of `cell_m` metres over the area's bounding box, clipped to the area.
+fn lattice(area: &MultiPolygon<f64>, cell_m: f64) -> Result<Vec<MultiPolygon<f64>>> {
+    let b = bbox_vals(area)?;
+    let lat0 = (b.min().y + b.max().y) / 2.0;
+    let dlat = cell_m / 111_320.0;
+    let dlon = cell_m / (111_320.0 * lat0.to_radians().cos().max(0.01));
+    let nx = ((b.max().x - b.min().x) / dlon).ceil() as usize;
+    let ny = ((b.max().y - b.min().y) / dlat).ceil() as usize;
+    if nx.saturating_mul(ny) > MAX_GRID_CELLS * 4 {
+        return Err(Error::invalid(format!(
+            "cell_size_m {cell_m} makes too many cells ({nx}×{ny}); use a larger cell"
+        )));
+    }
+    let mut out = Vec::new();
+    for j in 0..ny {
+        for i in 0..nx {
+            let x0 = b.min().x + i as f64 * dlon;
+            let y0 = b.min().y + j as f64 * dlat;
+            let rect = Rect::new((x0, y0), (x0 + dlon, y0 + dlat)).to_polygon();
+            let clipped = area.intersection(&MultiPolygon(vec![rect]));
+            let keep =
+                !clipped.0.is_empty() && geo::Area::unsigned_area(&clipped) > dlon * dlat * 0.02;
+            if keep {
+                out.push(clipped);
+            }
+            if out.len() > MAX_GRID_CELLS {
+                return Err(Error::invalid(format!(
+                    "more than {MAX_GRID_CELLS} cells; use a larger cell_size_m"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}

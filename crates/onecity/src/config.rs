@@ -1,0 +1,259 @@
+//! Configuration: defaults < TOML file < `ONECITY_*` environment < command-line flags.
+//!
+//! Every key of [`Config`] can be set in the TOML file (same name), in the environment as
+//! `ONECITY_<KEY>` (upper case), and as a `serve` flag `--<key-with-dashes>`. The loader
+//! takes the environment as a parameter ([`load`]) so that it can be tested. Variables
+//! named `ONECITY_TEST_*` belong to the test suite, and `ONECITY_ADMIN_PASSWORD` is the
+//! first admin's password (read once at first start), so neither is a config key.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+macro_rules! config {
+    ($( $(#[$m:meta])* $field:ident : $ty:ty = $default:expr ),+ $(,)?) => {
+        /// The effective configuration.
+        #[derive(Debug, Clone, Serialize)]
+        pub struct Config { $( $(#[$m])* pub $field: $ty ),+ }
+
+        /// A partial configuration from one source; `None` = not set there.
+        #[derive(Debug, Clone, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct Partial { $( #[allow(missing_docs)] pub $field: Option<$ty> ),+ }
+
+        impl Default for Config {
+            fn default() -> Self { Config { $( $field: $default ),+ } }
+        }
+
+        impl Config {
+            fn apply(&mut self, p: Partial) {
+                $( if let Some(v) = p.$field { self.$field = v; } )+
+            }
+        }
+
+        /// Every config key.
+        pub const KEYS: &[&str] = &[ $( stringify!($field) ),+ ];
+    };
+}
+
+config! {
+    /// Directory of the embedded store (SQLite files). Default `./onecity-data`.
+    data_dir: PathBuf = PathBuf::from("./onecity-data"),
+    /// Address to listen on. Default `127.0.0.1:8080`.
+    listen: SocketAddr = "127.0.0.1:8080".parse().expect("valid"),
+    /// PostgreSQL URL; when set, used instead of the embedded store.
+    database_url: Option<String> = None,
+    /// NATS URL; when set, events go through NATS JetStream.
+    nats_url: Option<String> = None,
+    /// JetStream stream name (subjects `<stream>.>`). Default `ONECITY`.
+    nats_stream: String = "ONECITY".into(),
+    /// Load the demo tenants at start.
+    demo: bool = false,
+    /// Folder of the real demo data. Default `../shared/data`.
+    demo_data: PathBuf = PathBuf::from("../shared/data"),
+    /// Largest request body in bytes for ordinary API calls (default 1 MiB; imports have
+    /// their own limit).
+    max_body_bytes: usize = 1024 * 1024,
+    /// Request timeout in seconds (default 30).
+    request_timeout_secs: u64 = 30,
+    /// How long shutdown waits for in-flight requests and background work (default 20 s).
+    shutdown_grace_secs: u64 = 20,
+    /// Database connections (PostgreSQL pool or SQLite readers). Default 16.
+    db_max_connections: u32 = 16,
+    /// Session token lifetime in seconds (default 43200 = 12 h).
+    token_ttl_secs: i64 = 43_200,
+    /// `text` or `json` log lines. Default `text`.
+    log_format: String = "text".into(),
+    /// Log filter (tracing `EnvFilter` syntax). Default `info`.
+    log_level: String = "info".into(),
+    /// Testing only: delay the outbox relay by this many milliseconds after each wake-up
+    /// (used to kill a server between commit and publish). Default 0.
+    outbox_relay_delay_ms: u64 = 0,
+}
+
+/// Errors of loading configuration.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for ConfigError {}
+
+/// Reads `ONECITY_*` variables from `env` into a partial config.
+///
+/// Values are read as TOML values where they parse as one (numbers, booleans), else as
+/// strings. Unknown `ONECITY_*` names give a warning, not an error.
+pub fn from_env(
+    env: &BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) -> Result<Partial, ConfigError> {
+    let mut table = toml::Table::new();
+    for (k, v) in env {
+        let Some(key) = k.strip_prefix("ONECITY_") else {
+            continue;
+        };
+        if key.starts_with("TEST_") || key == "ADMIN_PASSWORD" || key == "CONFIG" {
+            continue;
+        }
+        let key = key.to_ascii_lowercase();
+        if !KEYS.contains(&key.as_str()) {
+            warnings.push(format!("unknown environment variable {k} ignored"));
+            continue;
+        }
+        let val = if let Ok(i) = v.parse::<i64>() {
+            toml::Value::Integer(i)
+        } else if let Ok(b) = v.parse::<bool>() {
+            toml::Value::Boolean(b)
+        } else {
+            toml::Value::String(v.clone())
+        };
+        table.insert(key, val);
+    }
+    toml::Value::Table(table)
+        .try_into()
+        .map_err(|e| ConfigError(format!("environment: {e}")))
+}
+
+/// Reads a TOML file into a partial config. Errors name the file and the problem.
+pub fn from_file(path: &Path) -> Result<Partial, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
+}
+
+/// Loads the effective config: defaults < `file` < `env` < `flags`. Returns the config
+/// and warnings (unknown variables, default or weak secrets, exposed listeners).
+pub fn load(
+    file: Option<&Path>,
+    env: &BTreeMap<String, String>,
+    flags: Partial,
+) -> Result<(Config, Vec<String>), ConfigError> {
+    let mut warnings = Vec::new();
+    let mut c = Config::default();
+    if let Some(f) = file {
+        c.apply(from_file(f)?);
+    }
+    c.apply(from_env(env, &mut warnings)?);
+    c.apply(flags);
+    if !matches!(c.log_format.as_str(), "text" | "json") {
+        return Err(ConfigError(format!(
+            "log_format must be text or json, got {:?}",
+            c.log_format
+        )));
+    }
+    if c.max_body_bytes < 1024 {
+        return Err(ConfigError("max_body_bytes must be at least 1024".into()));
+    }
+    if let Some(u) = &c.database_url {
+        if !u.starts_with("postgres://") && !u.starts_with("postgresql://") {
+            return Err(ConfigError(
+                "database_url must start with postgres:// or postgresql://".into(),
+            ));
+        }
+        for weak in [":postgres@", ":password@", ":admin@", ":changeme@"] {
+            if u.contains(weak) {
+                warnings.push(format!(
+                    "database_url uses a default password ({}); change it in production",
+                    weak.trim_matches(|c| c == ':' || c == '@')
+                ));
+            }
+        }
+    }
+    if let Some(pw) = env.get("ONECITY_ADMIN_PASSWORD") {
+        let lower = pw.to_ascii_lowercase();
+        if ["admin", "password", "changeme", "onecity", "123456"]
+            .iter()
+            .any(|d| lower.contains(d))
+        {
+            warnings.push(
+                "ONECITY_ADMIN_PASSWORD looks like a default password; choose a strong one".into(),
+            );
+        }
+    }
+    if !c.listen.ip().is_loopback() {
+        warnings.push(format!(
+            "listening on {} (not loopback): put a TLS-terminating proxy in front",
+            c.listen
+        ));
+    }
+    Ok((c, warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_set() {
+        let (c, w) = load(None, &env(&[]), Partial::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./onecity-data"));
+        assert!(c.database_url.is_none());
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(
+            &f,
+            "listen = \"127.0.0.1:9000\"\nmax_body_bytes = 2048\nlog_level = \"debug\"\n",
+        )
+        .unwrap();
+        let e = env(&[
+            ("ONECITY_MAX_BODY_BYTES", "4096"),
+            ("ONECITY_LOG_LEVEL", "warn"),
+            ("ONECITY_TEST_DATABASE_URL", "x"),
+            ("PATH", "/bin"),
+        ]);
+        let flags = Partial {
+            log_level: Some("error".into()),
+            ..Default::default()
+        };
+        let (c, w) = load(Some(&f), &e, flags).unwrap();
+        assert_eq!(c.listen.port(), 9000, "file beats default");
+        assert_eq!(c.max_body_bytes, 4096, "env beats file");
+        assert_eq!(c.log_level, "error", "flag beats env");
+        assert!(w.is_empty(), "{w:?}");
+    }
+
+    #[test]
+    fn bad_values_and_warnings() {
+        assert!(load(
+            None,
+            &env(&[("ONECITY_LISTEN", "nowhere")]),
+            Partial::default()
+        )
+        .is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("c.toml");
+        std::fs::write(&f, "no_such_key = 1\n").unwrap();
+        assert!(load(Some(&f), &env(&[]), Partial::default())
+            .unwrap_err()
+            .0
+            .contains("no_such_key"));
+        let (_, w) = load(
+            None,
+            &env(&[
+                ("ONECITY_ADMIN_PASSWORD", "admin12345678"),
+                ("ONECITY_DATABASE_URL", "postgres://u:postgres@h/db"),
+                ("ONECITY_FOO", "1"),
+            ]),
+            Partial::default(),
+        )
+        .unwrap();
+        assert_eq!(w.len(), 3, "{w:?}");
+    }
+}

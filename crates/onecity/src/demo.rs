@@ -1,0 +1,389 @@
+//! Demo tenants from the real public data in `../shared/data/geo` (see its README):
+//! Hangzhou (杭州市, its 13 pre-2021 districts, GB/T 2260 codes), New York City (its 5
+//! boroughs, county FIPS codes) and Melbourne (the City of Melbourne outline and its 11
+//! suburbs), with sample departments and generated grids (labelled as generated).
+//! Loading is idempotent: a tenant that exists is left as it is.
+
+use crate::server::Services;
+use anyhow::{bail, Context};
+use onecity_geo::{GridSpec, ImportOptions};
+use onecity_iam::{NewDepartment, NewTenant, Principal};
+use serde_json::Value;
+use std::path::Path;
+
+/// English names of Hangzhou's districts by GB/T 2260 code (pinyin).
+const HANGZHOU_EN: &[(&str, &str)] = &[
+    ("330102", "Shangcheng"),
+    ("330103", "Xiacheng"),
+    ("330104", "Jianggan"),
+    ("330105", "Gongshu"),
+    ("330106", "Xihu"),
+    ("330108", "Binjiang"),
+    ("330109", "Xiaoshan"),
+    ("330110", "Yuhang"),
+    ("330111", "Fuyang"),
+    ("330112", "Lin'an"),
+    ("330122", "Tonglu"),
+    ("330127", "Chun'an"),
+    ("330182", "Jiande"),
+];
+
+/// NYC BoroCode → county FIPS code.
+const NYC_FIPS: &[(i64, &str)] = &[
+    (1, "36061"),
+    (2, "36005"),
+    (3, "36047"),
+    (4, "36081"),
+    (5, "36085"),
+];
+
+fn read_fc(dir: &Path, rel: &str) -> anyhow::Result<Value> {
+    let p = dir.join(rel);
+    let text =
+        std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", p.display()))
+}
+
+fn map_props(fc: &mut Value, f: impl Fn(&mut serde_json::Map<String, Value>)) {
+    if let Some(fs) = fc.get_mut("features").and_then(Value::as_array_mut) {
+        for feat in fs {
+            if let Some(p) = feat.get_mut("properties").and_then(Value::as_object_mut) {
+                f(p);
+            }
+        }
+    }
+}
+
+fn opts(level: &str, parent: Option<&str>, source: &str) -> ImportOptions {
+    ImportOptions {
+        parent_code: parent.map(str::to_string),
+        level: Some(level.into()),
+        code_property: Some("code".into()),
+        name_property: Some("name".into()),
+        name_en_property: Some("name_en".into()),
+        source: Some(source.into()),
+    }
+}
+
+/// Loads the demo tenants from `dir` (the shared data folder).
+pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
+    if !dir.join("geo/hangzhou_330100_districts.geojson").is_file() {
+        bail!(
+            "demo data not found under {}: pass --demo-data DIR (or ONECITY_DEMO_DATA) naming the shared data folder \
+             that holds geo/hangzhou_330100_districts.geojson, geo/nyc_boroughs.geojson and geo/melbourne_*.geojson",
+            dir.display()
+        );
+    }
+    let sys = Principal::system();
+    let iam = &svc.iam;
+    let geo = &svc.geo;
+
+    if iam.tenant_unchecked("hangzhou").await.is_err() {
+        let t = iam
+            .create_tenant(
+                "system",
+                &NewTenant {
+                    code: "hangzhou".into(),
+                    name: "杭州市".into(),
+                    name_en: Some("Hangzhou".into()),
+                    root_level: Some("city".into()),
+                    root_code: Some("330100".into()),
+                },
+            )
+            .await?;
+        let mut fc = read_fc(dir, "geo/hangzhou_330100_districts.geojson")?;
+        map_props(&mut fc, |p| {
+            let code = p.get("adcode").map(|v| v.to_string()).unwrap_or_default();
+            let en = HANGZHOU_EN
+                .iter()
+                .find(|(c, _)| *c == code)
+                .map(|(_, e)| *e);
+            p.insert("code".into(), Value::from(code));
+            if let Some(en) = en {
+                p.insert("name_en".into(), Value::from(format!("{en} District")));
+            }
+        });
+        let r = geo
+            .import(
+                &sys,
+                "hangzhou",
+                &fc,
+                &opts(
+                    "district",
+                    None,
+                    "geo/hangzhou_330100_districts.geojson (DataV, pre-2021 districts)",
+                ),
+            )
+            .await?;
+        tracing::info!(
+            tenant = "hangzhou",
+            features = r.features,
+            "demo boundaries loaded"
+        );
+        let root = t.root_jurisdiction_id;
+        let xihu = iam
+            .jurisdiction_by_code("hangzhou", "330106")
+            .await?
+            .context("Xihu district")?;
+        let shangcheng = iam
+            .jurisdiction_by_code("hangzhou", "330102")
+            .await?
+            .context("Shangcheng district")?;
+        for (j, code, name, en) in [
+            (
+                root,
+                "HZ-CGJ",
+                "杭州市城市管理局",
+                "Hangzhou Urban Management Bureau",
+            ),
+            (
+                root,
+                "HZ-YJJ",
+                "杭州市应急管理局",
+                "Hangzhou Emergency Management Bureau",
+            ),
+            (
+                root,
+                "HZ-GAJ",
+                "杭州市公安局",
+                "Hangzhou Public Security Bureau",
+            ),
+            (
+                root,
+                "HZ-JTJ",
+                "杭州市交通运输局",
+                "Hangzhou Transport Bureau",
+            ),
+            (
+                root,
+                "HZ-SLJ",
+                "杭州市林业水利局",
+                "Hangzhou Forestry and Water Bureau",
+            ),
+            (
+                xihu.id,
+                "XH-CGJ",
+                "西湖区城市管理局",
+                "Xihu District Urban Management Bureau",
+            ),
+            (
+                shangcheng.id,
+                "SC-CGJ",
+                "上城区城市管理局",
+                "Shangcheng District Urban Management Bureau",
+            ),
+        ] {
+            iam.create_department(
+                &sys,
+                "hangzhou",
+                &NewDepartment {
+                    jurisdiction_id: j,
+                    code: code.into(),
+                    name: name.into(),
+                    name_en: Some(en.into()),
+                },
+            )
+            .await?;
+        }
+        geo.generate_grids(
+            &sys,
+            "hangzhou",
+            xihu.id,
+            &GridSpec {
+                cell_size_m: 2000.0,
+            },
+        )
+        .await?;
+        geo.generate_grids(
+            &sys,
+            "hangzhou",
+            shangcheng.id,
+            &GridSpec { cell_size_m: 800.0 },
+        )
+        .await?;
+    }
+
+    if iam.tenant_unchecked("nyc").await.is_err() {
+        let t = iam
+            .create_tenant(
+                "system",
+                &NewTenant {
+                    code: "nyc".into(),
+                    name: "New York City".into(),
+                    name_en: Some("New York City".into()),
+                    root_level: Some("city".into()),
+                    root_code: Some("3651000".into()),
+                },
+            )
+            .await?;
+        let mut fc = read_fc(dir, "geo/nyc_boroughs.geojson")?;
+        map_props(&mut fc, |p| {
+            let boro = p
+                .get("BoroCode")
+                .and_then(|v| {
+                    v.as_i64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                })
+                .unwrap_or(0);
+            let fips = NYC_FIPS
+                .iter()
+                .find(|(b, _)| *b == boro)
+                .map(|(_, f)| *f)
+                .unwrap_or("0");
+            let name = p.get("BoroName").cloned().unwrap_or(Value::Null);
+            p.insert("code".into(), Value::from(fips));
+            p.insert("name".into(), name.clone());
+            p.insert("name_en".into(), name);
+        });
+        let r = geo
+            .import(
+                &sys,
+                "nyc",
+                &fc,
+                &opts(
+                    "borough",
+                    None,
+                    "geo/nyc_boroughs.geojson (NYC DCP nybb, ~2013)",
+                ),
+            )
+            .await?;
+        tracing::info!(
+            tenant = "nyc",
+            features = r.features,
+            "demo boundaries loaded"
+        );
+        for (code, name) in [
+            ("NYC-DSNY", "Department of Sanitation"),
+            ("NYC-NYPD", "Police Department"),
+            ("NYC-DOT", "Department of Transportation"),
+            ("NYC-OEM", "Emergency Management"),
+            ("NYC-DEP", "Department of Environmental Protection"),
+        ] {
+            iam.create_department(
+                &sys,
+                "nyc",
+                &NewDepartment {
+                    jurisdiction_id: t.root_jurisdiction_id,
+                    code: code.into(),
+                    name: name.into(),
+                    name_en: Some(name.into()),
+                },
+            )
+            .await?;
+        }
+        let queens = iam
+            .jurisdiction_by_code("nyc", "36081")
+            .await?
+            .context("Queens")?;
+        geo.generate_grids(
+            &sys,
+            "nyc",
+            queens.id,
+            &GridSpec {
+                cell_size_m: 3000.0,
+            },
+        )
+        .await?;
+        let manhattan = iam
+            .jurisdiction_by_code("nyc", "36061")
+            .await?
+            .context("Manhattan")?;
+        geo.generate_grids(
+            &sys,
+            "nyc",
+            manhattan.id,
+            &GridSpec {
+                cell_size_m: 1500.0,
+            },
+        )
+        .await?;
+    }
+
+    if iam.tenant_unchecked("melbourne").await.is_err() {
+        let t = iam
+            .create_tenant(
+                "system",
+                &NewTenant {
+                    code: "melbourne".into(),
+                    name: "City of Melbourne".into(),
+                    name_en: Some("City of Melbourne".into()),
+                    root_level: Some("city".into()),
+                    root_code: Some("LGA24600".into()),
+                },
+            )
+            .await?;
+        let mut outline = read_fc(dir, "geo/melbourne_municipal_boundary.geojson")?;
+        map_props(&mut outline, |p| {
+            p.insert("code".into(), Value::from("LGA24600"));
+            p.insert("name".into(), Value::from("City of Melbourne"));
+        });
+        geo.import(
+            &sys,
+            "melbourne",
+            &outline,
+            &opts(
+                "city",
+                None,
+                "geo/melbourne_municipal_boundary.geojson (City of Melbourne)",
+            ),
+        )
+        .await?;
+        let mut suburbs = read_fc(dir, "geo/melbourne_suburbs.geojson")?;
+        map_props(&mut suburbs, |p| {
+            let name = p
+                .get("featurenam")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let slug: String = name
+                .to_ascii_uppercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            p.insert("code".into(), Value::from(format!("MEL-{slug}")));
+            p.insert("name".into(), Value::from(name.clone()));
+            p.insert("name_en".into(), Value::from(name));
+        });
+        let r = geo
+            .import(
+                &sys,
+                "melbourne",
+                &suburbs,
+                &opts(
+                    "suburb",
+                    Some("LGA24600"),
+                    "geo/melbourne_suburbs.geojson (City of Melbourne small areas)",
+                ),
+            )
+            .await?;
+        tracing::info!(
+            tenant = "melbourne",
+            features = r.features,
+            "demo boundaries loaded"
+        );
+        for (code, name) in [
+            ("MEL-CS", "City Services"),
+            ("MEL-EM", "Emergency Management"),
+            ("MEL-TR", "Transport"),
+        ] {
+            iam.create_department(
+                &sys,
+                "melbourne",
+                &NewDepartment {
+                    jurisdiction_id: t.root_jurisdiction_id,
+                    code: code.into(),
+                    name: name.into(),
+                    name_en: Some(name.into()),
+                },
+            )
+            .await?;
+        }
+        let cbd = iam
+            .jurisdiction_by_code("melbourne", "MEL-CBD-HODDLE-GRID")
+            .await?
+            .context("CBD")?;
+        geo.generate_grids(&sys, "melbourne", cbd.id, &GridSpec { cell_size_m: 400.0 })
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,295 @@
+//! Wiring: open the store, migrate, build the services, assemble the router, serve, and
+//! shut down gracefully (drain requests, then background work, then close the store).
+
+use crate::config::Config;
+use crate::ops::{self, OpsState};
+use anyhow::Context;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::HeaderName;
+use axum::Router;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use onecity_core::{Error, ErrorCode};
+use onecity_geo::Geo;
+use onecity_iam::{Iam, IamConfig};
+use onecity_store::audit::Auditor;
+use onecity_store::bus::{EventBus, Handler};
+use onecity_store::{Db, DbOptions};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::sync::watch;
+use tower::ServiceExt;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+
+/// The services a running node holds.
+#[derive(Clone)]
+pub struct Services {
+    /// The store.
+    pub db: Db,
+    /// Identity and organisation.
+    pub iam: Iam,
+    /// Geography.
+    pub geo: Geo,
+    /// Event bus.
+    pub bus: EventBus,
+}
+
+/// Opens the configured store (PostgreSQL when `database_url` is set, else SQLite).
+pub async fn open_db(cfg: &Config) -> anyhow::Result<Db> {
+    let opts = DbOptions {
+        max_connections: cfg.db_max_connections,
+        ..Default::default()
+    };
+    Ok(match &cfg.database_url {
+        Some(url) => Db::open_postgres(url, &opts).await?,
+        None => Db::open_sqlite(&cfg.data_dir, &opts).await?,
+    })
+}
+
+/// Runs every component's migrations.
+pub async fn migrate(db: &Db) -> anyhow::Result<()> {
+    onecity_store::migrate::run(db, "store", onecity_store::migrations()).await?;
+    onecity_store::migrate::run(db, "iam", &onecity_iam::MIGRATIONS).await?;
+    onecity_store::migrate::run(db, "geo", &onecity_geo::MIGRATIONS).await?;
+    onecity_store::migrate::run(db, "ops", &ops::MIGRATIONS).await?;
+    Ok(())
+}
+
+/// Builds the services over a migrated store.
+pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
+    let auditor = Auditor::load(&db).await?;
+    let bus = match &cfg.nats_url {
+        Some(url) => EventBus::nats(db.clone(), url, &cfg.nats_stream).await?,
+        None => EventBus::local(db.clone()),
+    }
+    .with_relay_delay(Duration::from_millis(cfg.outbox_relay_delay_ms));
+    let iam = Iam::new(
+        db.clone(),
+        auditor,
+        bus.clone(),
+        IamConfig {
+            token_ttl_secs: cfg.token_ttl_secs,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let geo = Geo::new(iam.clone());
+    Ok(Services { db, iam, geo, bus })
+}
+
+/// The global Prometheus recorder (installed once per process).
+pub fn prometheus() -> PrometheusHandle {
+    static H: OnceLock<PrometheusHandle> = OnceLock::new();
+    H.get_or_init(|| {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+    .clone()
+}
+
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let c = doc.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT or oc_ app key")
+                    .build(),
+            ),
+        );
+        c.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Api-Key"))),
+        );
+    }
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "onecity API", description = "onecity: the open platform of a digital city. Errors are RFC 9457 problem details with a stable `code`.", version = "0.1.0"),
+    modifiers(&SecurityAddon),
+    tags((name = "auth", description = "login and session"), (name = "org", description = "tenants, jurisdictions 行政区划, departments 部门"),
+         (name = "iam", description = "users and app keys"), (name = "audit", description = "hash-chained audit trail"),
+         (name = "geo", description = "boundaries, grids 网格, point lookup"), (name = "ops", description = "health, readiness, metrics"),
+         (name = "web", description = "console pages 控制台"))
+)]
+struct ApiDoc;
+
+/// Assembles the full application router and its OpenAPI document.
+pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
+    let (api, mut doc) = OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
+        .merge(onecity_iam::routes::routes().with_state(svc.iam.clone()))
+        .merge(onecity_geo::routes::routes().with_state(svc.geo.clone()))
+        .merge(ops::routes().with_state(ops_state.clone()))
+        .split_for_parts();
+    crate::webdoc::add_web_paths(&mut doc);
+    let _ = ops_state.openapi.set(doc.to_json().unwrap_or_default());
+    api.merge(onecity_web::router())
+        .fallback(onecity_http::fallback)
+        .layer(axum::middleware::map_response(onecity_http::problemize))
+        .layer(axum::middleware::from_fn(ops::track_metrics))
+        .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(cfg.request_timeout_secs),
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            onecity_http::problem_response(&Error::internal("handler panicked"))
+        }))
+}
+
+/// The outer router: health and readiness answer at once; everything else waits for the
+/// full application (503 `not_ready` until migrations are done).
+fn gate(ops_state: OpsState, full: Arc<OnceLock<Router>>) -> Router {
+    let x_request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/healthz", axum::routing::get(ops::healthz))
+        .route("/readyz", axum::routing::get(ops::readyz))
+        .with_state(ops_state)
+        .fallback(move |req: Request| {
+            let full = full.clone();
+            async move {
+                match full.get() {
+                    Some(r) => r.clone().oneshot(req).await.unwrap_or_else(|e| match e {}),
+                    None => onecity_http::problem_response(&Error::new(ErrorCode::NotReady, "the server is starting")),
+                }
+            }
+        })
+        .layer(TraceLayer::new_for_http().on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::WARN)).make_span_with(|req: &Request| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+}
+
+/// Starts the background tasks (relay, consumers, index refresh) of a node.
+pub fn spawn_background(
+    svc: &Services,
+    shutdown: watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = vec![tokio::spawn(svc.bus.clone().run_relay(shutdown.clone()))];
+    let log: Arc<dyn Handler> = Arc::new(ops::EventLog);
+    tasks.push(tokio::spawn(
+        svc.bus.clone().run_consumer(log, shutdown.clone()),
+    ));
+    let geo = svc.geo.clone();
+    let mut sd = shutdown;
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                _ = sd.changed() => break,
+            }
+            if let Err(e) = geo.refresh().await {
+                tracing::warn!(error = %e, "spatial index refresh failed");
+            }
+        }
+    }));
+    tasks
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// `onecity serve`: listens at once (health answers, readiness 503), migrates, starts the
+/// services, then serves until SIGINT/SIGTERM.
+pub async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let prom = prometheus();
+    let ready = Arc::new(AtomicBool::new(false));
+    let full: Arc<OnceLock<Router>> = Arc::new(OnceLock::new());
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    let local = listener.local_addr()?;
+    let db = open_db(&cfg).await?;
+    let ops_state = OpsState {
+        ready: ready.clone(),
+        db: Some(db.clone()),
+        prom,
+        openapi: Arc::new(OnceLock::new()),
+    };
+    let outer = gate(ops_state.clone(), full.clone());
+    let (sd_tx, sd_rx) = watch::channel(false);
+    let server = tokio::spawn({
+        let ready = ready.clone();
+        let grace = Duration::from_secs(cfg.shutdown_grace_secs);
+        async move {
+            let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+            let serve = axum::serve(listener, outer.into_make_service()).with_graceful_shutdown(
+                async move {
+                    shutdown_signal().await;
+                    tracing::info!("shutdown requested: draining requests");
+                    ready.store(false, Ordering::Release);
+                    let _ = stop_tx.send(());
+                },
+            );
+            let mut serve = std::pin::pin!(std::future::IntoFuture::into_future(serve));
+            tokio::select! {
+                r = &mut serve => r.map_err(anyhow::Error::from),
+                _ = async { let _ = stop_rx.await; tokio::time::sleep(grace).await } => {
+                    tracing::warn!("in-flight requests did not finish within the grace period");
+                    Ok(())
+                }
+            }
+        }
+    });
+
+    migrate(&db).await?;
+    let svc = build_services(&cfg, db.clone()).await?;
+    let pw = std::env::var("ONECITY_ADMIN_PASSWORD").ok();
+    if let Some(generated) = svc.iam.bootstrap_admin(pw.as_deref()).await? {
+        eprintln!("\n  ┌──────────────────────────────────────────────────────────────┐");
+        eprintln!("  │ First start: created user 'admin' with the one-time password │");
+        eprintln!("  │     {generated:<56} │");
+        eprintln!("  │ It is shown only now. Set ONECITY_ADMIN_PASSWORD to choose.  │");
+        eprintln!("  └──────────────────────────────────────────────────────────────┘\n");
+    }
+    if cfg.demo {
+        crate::demo::load(&svc, &cfg.demo_data).await?;
+    }
+    svc.geo.refresh().await?;
+    let tasks = spawn_background(&svc, sd_rx);
+    let _ = full.set(app(&svc, &cfg, ops_state));
+    ready.store(true, Ordering::Release);
+    tracing::info!(listen = %local, store = ?db.backend(), bus = svc.bus.kind(), ready_ms = started.elapsed().as_millis() as u64, "onecity ready");
+    eprintln!("onecity listening on http://{local} (console: http://{local}/console/map)");
+
+    server.await??;
+    tracing::info!("requests drained; stopping background work");
+    let _ = sd_tx.send(true);
+    let grace = Duration::from_secs(cfg.shutdown_grace_secs);
+    for t in tasks {
+        let _ = tokio::time::timeout(grace, t).await;
+    }
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
