@@ -1,0 +1,94 @@
+use crate::server_with;
+use onecity_testkit::Options;
+
+fn deepest(v: &serde_json::Value) -> String {
+    v["jurisdictions"]
+        .as_array()
+        .unwrap()
+        .last()
+        .map(|j| j["name"].as_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn demo_tenants_hold_the_real_boundaries_and_lookups_work() {
+    let mut s = server_with(Options {
+        demo: true,
+        ..Default::default()
+    })
+    .await;
+    let t = s.admin_token().await.unwrap();
+    let (_, hz) = s
+        .get("/api/v1/tenants/hangzhou/boundaries.geojson", &t)
+        .await
+        .unwrap();
+    assert_eq!(hz["features"].as_array().unwrap().len(), 13);
+    let (_, nyc) = s
+        .get("/api/v1/tenants/nyc/boundaries.geojson", &t)
+        .await
+        .unwrap();
+    let mut boroughs: Vec<&str> = nyc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["name"].as_str().unwrap())
+        .collect();
+    boroughs.sort();
+    assert_eq!(
+        boroughs,
+        vec!["Bronx", "Brooklyn", "Manhattan", "Queens", "Staten Island"]
+    );
+    // Points checked by hand on a map: Flushing Meadows (Queens), Times Square (Manhattan),
+    // West Lake (西湖区), the old Hangzhou railway station (上城区), Flinders St (CBD).
+    let (_, q) = s
+        .get("/api/v1/tenants/nyc/lookup?lon=-73.82&lat=40.72", &t)
+        .await
+        .unwrap();
+    assert_eq!(deepest(&q), "Queens");
+    assert!(q["grid"]["name"].as_str().unwrap().contains("(generated)"));
+    let (_, m) = s
+        .get("/api/v1/tenants/nyc/lookup?lon=-73.9855&lat=40.758", &t)
+        .await
+        .unwrap();
+    assert_eq!(deepest(&m), "Manhattan");
+    let (_, x) = s
+        .get("/api/v1/tenants/hangzhou/lookup?lon=120.14&lat=30.25", &t)
+        .await
+        .unwrap();
+    assert_eq!(deepest(&x), "西湖区");
+    assert_eq!(x["jurisdictions"][0]["code"], "330100");
+    let (_, sc) = s
+        .get("/api/v1/tenants/hangzhou/lookup?lon=120.182&lat=30.245", &t)
+        .await
+        .unwrap();
+    assert_eq!(deepest(&sc), "上城区");
+    let (_, mel) = s
+        .get(
+            "/api/v1/tenants/melbourne/lookup?lon=144.9671&lat=-37.8179",
+            &t,
+        )
+        .await
+        .unwrap();
+    assert_eq!(deepest(&mel), "CBD Hoddle Grid");
+    let (_, sea) = s
+        .get("/api/v1/tenants/nyc/lookup?lon=-73.0&lat=40.0", &t)
+        .await
+        .unwrap();
+    assert!(sea["jurisdictions"].as_array().unwrap().is_empty());
+    let (_, depts) = s
+        .get("/api/v1/tenants/hangzhou/departments", &t)
+        .await
+        .unwrap();
+    assert!(depts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["name"] == "杭州市应急管理局"));
+    // Restarting with --demo again changes nothing.
+    s.restart(&[]).await.unwrap();
+    let (_, hz) = s
+        .get("/api/v1/tenants/hangzhou/boundaries.geojson", &t)
+        .await
+        .unwrap();
+    assert_eq!(hz["features"].as_array().unwrap().len(), 13);
+}

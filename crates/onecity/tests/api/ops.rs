@@ -1,0 +1,116 @@
+use crate::server;
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+#[tokio::test]
+async fn health_readiness_metrics_request_ids_and_openapi() {
+    let s = server().await;
+    let t = s.admin_token().await.unwrap();
+    let r = s
+        .http
+        .get(format!("{}/healthz", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().contains_key("x-request-id"));
+    assert_eq!(
+        s.http
+            .get(format!("{}/readyz", s.url))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let (st, _) = s.get("/api/v1/tenants", &t).await.unwrap();
+    assert_eq!(st, 200);
+    let m = s
+        .http
+        .get(format!("{}/metrics", s.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains("onecity_http_requests_total") && m.contains("route=\"/api/v1/tenants\""),
+        "{m}"
+    );
+    let (st, doc) = s.get("/api/openapi.json", "").await.unwrap();
+    assert_eq!(st, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths: BTreeSet<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    let expected: BTreeSet<&str> = [
+        "/",
+        "/console",
+        "/login",
+        "/console/map",
+        "/console/admin",
+        "/assets/{path}",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/openapi.json",
+        "/api/v1/auth/login",
+        "/api/v1/auth/me",
+        "/api/v1/tenants",
+        "/api/v1/tenants/{tenant}",
+        "/api/v1/tenants/{tenant}/jurisdictions",
+        "/api/v1/tenants/{tenant}/jurisdictions/{id}",
+        "/api/v1/tenants/{tenant}/departments",
+        "/api/v1/tenants/{tenant}/departments/{id}",
+        "/api/v1/tenants/{tenant}/users",
+        "/api/v1/tenants/{tenant}/keys",
+        "/api/v1/tenants/{tenant}/keys/{id}",
+        "/api/v1/tenants/{tenant}/audit",
+        "/api/v1/tenants/{tenant}/lookup",
+        "/api/v1/tenants/{tenant}/boundaries.geojson",
+        "/api/v1/tenants/{tenant}/grids.geojson",
+        "/api/v1/tenants/{tenant}/boundaries/import",
+        "/api/v1/tenants/{tenant}/jurisdictions/{id}/grids/generate",
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(paths, expected);
+    let (st, body) = s.get("/api/v1/no/such/route", &t).await.unwrap();
+    assert_eq!((st, body["code"].as_str()), (404, Some("route_not_found")));
+    let r = s
+        .http
+        .put(format!("{}/api/v1/tenants", s.url))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["code"],
+        "method_not_allowed"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_drains_and_exits_cleanly() {
+    let mut s = server().await;
+    let t = s.admin_token().await.unwrap();
+    let url = format!("{}/api/v1/tenants", s.url);
+    let http = s.http.clone();
+    let inflight = tokio::spawn(async move {
+        http.get(url)
+            .bearer_auth(t)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    });
+    let st = s.terminate(Duration::from_secs(30)).unwrap();
+    assert!(st.success(), "exit status {st}; log:\n{}", s.log_text());
+    if let Ok(Ok(code)) = inflight.await {
+        assert_eq!(code, 200, "a request accepted before shutdown completes");
+    }
+}
