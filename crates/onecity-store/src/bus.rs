@@ -33,7 +33,7 @@ pub trait Handler: Send + Sync + 'static {
 enum Backend {
     Local,
     Nats {
-        js: async_nats::jetstream::Context,
+        js: Box<async_nats::jetstream::Context>,
         stream: String,
     },
 }
@@ -78,7 +78,7 @@ impl EventBus {
         Ok(EventBus {
             db,
             backend: Backend::Nats {
-                js,
+                js: Box::new(js),
                 stream: stream.to_string(),
             },
             wake: Arc::new(Notify::new()),

@@ -24,7 +24,7 @@ pub struct Migration {
     pub postgres: &'static str,
 }
 
-const LOCK_KEY: i64 = 0x6f6e_6563_6974_79; // "onecity"
+const LOCK_KEY: i64 = 0x006f_6e65_6369_7479; // "onecity"
 
 /// Applies the component's migrations that are not yet applied; returns how many ran.
 ///
