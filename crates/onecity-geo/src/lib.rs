@@ -16,7 +16,7 @@ mod service;
 pub mod validity;
 
 pub use index::{LookupResult, NamedRef};
-pub use service::{Geo, GridSpec, ImportOptions, ImportReport};
+pub use service::{Geo, GridImportOptions, GridSpec, ImportOptions, ImportReport};
 
 use onecity_store::migrate::Migration;
 

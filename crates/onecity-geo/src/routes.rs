@@ -1,6 +1,6 @@
 //! HTTP routes of the geography API (`/api/v1/tenants/{tenant}/…`).
 
-use crate::{Geo, GridSpec, ImportOptions, ImportReport, LookupResult};
+use crate::{Geo, GridImportOptions, GridSpec, ImportOptions, ImportReport, LookupResult};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -23,6 +23,7 @@ pub fn routes() -> OpenApiRouter<Geo> {
         .routes(routes!(grids))
         .routes(routes!(import_boundaries).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)))
         .routes(routes!(generate_grids))
+        .routes(routes!(import_grids).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)))
 }
 
 /// A point.
@@ -149,4 +150,21 @@ async fn generate_grids(
 ) -> ApiResult<(StatusCode, Json<GridsGenerated>)> {
     let cells = geo.generate_grids(&p, &tenant, id, &spec).await?;
     Ok((StatusCode::CREATED, Json(GridsGenerated { cells })))
+}
+
+/// Import surveyed grids from a GeoJSON FeatureCollection (all or nothing; up to 64 MiB
+/// and 10,000 features); each grid goes under the jurisdiction its
+/// `jurisdiction_code` names or, when absent, the one containing it.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/grids/import", tag = "geo",
+    params(("tenant" = String, Path, description = "tenant code"), GridImportOptions),
+    request_body(content = Object, description = "GeoJSON FeatureCollection", content_type = "application/json"),
+    responses((status = 200, body = ImportReport), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+async fn import_grids(
+    State(geo): State<Geo>,
+    p: Authorized<perm::GeoWrite>,
+    Path(tenant): Path<String>,
+    Query(o): Query<GridImportOptions>,
+    Json(fc): Json<serde_json::Value>,
+) -> ApiResult<Json<ImportReport>> {
+    Ok(Json(geo.import_grids(&p, &tenant, &fc, &o).await?))
 }

@@ -47,6 +47,19 @@ pub struct ImportReport {
     pub vertices: usize,
 }
 
+/// How to read a FeatureCollection of grids.
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
+pub struct GridImportOptions {
+    /// Feature property holding the grid code (default `code`).
+    pub code_property: Option<String>,
+    /// Feature property holding the grid name (default `name`).
+    pub name_property: Option<String>,
+    /// Feature property holding the code of the grid's jurisdiction (default
+    /// `jurisdiction_code`; when absent the grid's interior point is looked up).
+    pub jurisdiction_code_property: Option<String>,
+}
+
 /// Generated grid settings.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -450,6 +463,153 @@ impl Geo {
         )
         .await?;
         Ok(())
+    }
+
+    /// Imports surveyed grids (网格) from a GeoJSON FeatureCollection. Each feature needs a
+    /// code (`code_property`, default `code`) and a name (`name_property`, default `name`);
+    /// it goes under the jurisdiction named by `jurisdiction_code_property` (default
+    /// `jurisdiction_code`) or, when absent, the deepest jurisdiction containing an interior
+    /// point of the grid. Existing grids with the same code are replaced. All or nothing:
+    /// problems give 422 `invalid_geometry` with an `errors` list.
+    pub async fn import_grids(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        fc: &Value,
+        o: &GridImportOptions,
+    ) -> Result<ImportReport> {
+        self.iam.tenant(p, tenant).await?;
+        let features = fc
+            .get("features")
+            .and_then(Value::as_array)
+            .filter(|_| fc.get("type").and_then(Value::as_str) == Some("FeatureCollection"))
+            .ok_or_else(|| Error::invalid("body must be a GeoJSON FeatureCollection"))?;
+        if features.len() > MAX_IMPORT_FEATURES {
+            return Err(Error::invalid(format!(
+                "at most {MAX_IMPORT_FEATURES} features per import"
+            )));
+        }
+        let code_p = o.code_property.clone().unwrap_or_else(|| "code".into());
+        let name_p = o.name_property.clone().unwrap_or_else(|| "name".into());
+        let jur_p = o
+            .jurisdiction_code_property
+            .clone()
+            .unwrap_or_else(|| "jurisdiction_code".into());
+        let mut errors = Vec::new();
+        let mut rows = Vec::new();
+        for (i, f) in features.iter().enumerate() {
+            let props = f.get("properties").cloned().unwrap_or(Value::Null);
+            let (code, name) = (prop_text(&props, &code_p), prop_text(&props, &name_p));
+            let mp = match parse_area(f) {
+                Ok(mp) => mp,
+                Err(es) => {
+                    errors.extend(es.into_iter().map(|e| json!({"feature": i, "problem": e})));
+                    continue;
+                }
+            };
+            let (Some(code), Some(name)) = (code, name) else {
+                errors.push(json!({"feature": i, "problem": format!("properties {code_p:?} and {name_p:?} are required")}));
+                continue;
+            };
+            if let Err(e) =
+                validate::code("code", &code).and_then(|_| validate::text("name", &name, 200))
+            {
+                errors.push(json!({"feature": i, "problem": e.detail}));
+                continue;
+            }
+            let j = match prop_text(&props, &jur_p) {
+                Some(jc) => self.iam.jurisdiction_by_code(tenant, &jc).await?,
+                None => match geo::InteriorPoint::interior_point(&mp) {
+                    Some(pt) => match self
+                        .lookup_unchecked(tenant, pt.x(), pt.y())
+                        .jurisdictions
+                        .last()
+                    {
+                        Some(r) => Some(self.iam.jurisdiction_unchecked(tenant, r.id).await?),
+                        None => None,
+                    },
+                    None => None,
+                },
+            };
+            let Some(j) = j else {
+                errors.push(json!({"feature": i, "problem": "no jurisdiction: give its code or place the grid inside an imported boundary"}));
+                continue;
+            };
+            if !p.can_at(Permission::GeoWrite, tenant, &j.path) {
+                return Err(Error::forbidden(format!(
+                    "you may not add grids to {}",
+                    j.code
+                )));
+            }
+            rows.push((code, name, j, mp));
+        }
+        if !errors.is_empty() {
+            return Err(Error::new(
+                ErrorCode::InvalidGeometry,
+                format!(
+                    "{} problem(s) in the features; nothing was imported",
+                    errors.len()
+                ),
+            )
+            .with_extra("errors", Value::from(errors)));
+        }
+        let mut report = ImportReport {
+            features: rows.len(),
+            created: 0,
+            updated: 0,
+            vertices: 0,
+        };
+        let now = onecity_core::time::now_micros();
+        let mut tx = self.iam.db().begin().await?;
+        for (code, name, j, mp) in &rows {
+            let b = bbox_vals(mp)?;
+            let replaced = tx
+                .execute(
+                    "DELETE FROM grids WHERE tenant = $1 AND code = $2",
+                    args![tenant, code.clone()],
+                )
+                .await?;
+            if replaced > 0 {
+                report.updated += 1;
+            } else {
+                report.created += 1;
+            }
+            report.vertices += mp.coords_count();
+            tx.execute(
+                "INSERT INTO grids (id, tenant, jurisdiction_id, code, name, generated, geojson, min_lon, min_lat, max_lon, max_lat, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9, $10, $11)",
+                &[onecity_core::new_id().into(), tenant.into(), j.id.into(), code.clone().into(), name.clone().into(), to_geojson(mp).to_string().into(),
+                  b.min().x.into(), b.min().y.into(), b.max().x.into(), b.max().y.into(), Val::from(now)],
+            ).await?;
+        }
+        let detail = format!(
+            "{} grids, {} created, {} replaced",
+            report.features, report.created, report.updated
+        );
+        self.iam
+            .record(
+                &mut tx,
+                &AuditEntry {
+                    tenant,
+                    actor: &p.actor(),
+                    action: "grid.import",
+                    resource_type: "grid",
+                    resource_id: tenant,
+                    detail: Some(&detail),
+                    ..Default::default()
+                },
+                Some(EventEnvelope::new(
+                    Some(tenant),
+                    PlatformEvent::GeometryChanged {
+                        features: report.features as u64,
+                    },
+                )),
+            )
+            .await?;
+        Self::bump_version(&mut tx, tenant).await?;
+        tx.commit().await?;
+        self.iam.bus().poke();
+        self.refresh().await?;
+        Ok(report)
     }
 
     /// Replaces the generated grids of a jurisdiction with a square lattice of
