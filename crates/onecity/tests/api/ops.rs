@@ -74,6 +74,7 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/v1/tenants/{tenant}/boundaries.geojson",
         "/api/v1/tenants/{tenant}/grids.geojson",
         "/api/v1/tenants/{tenant}/boundaries/import",
+        "/api/v1/tenants/{tenant}/grids/import",
         "/api/v1/tenants/{tenant}/jurisdictions/{id}/grids/generate",
     ]
     .into_iter()
