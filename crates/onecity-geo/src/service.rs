@@ -96,6 +96,33 @@ fn prop_text(props: &Value, key: &str) -> Option<String> {
     }
 }
 
+/// The features of a GeoJSON FeatureCollection body, at most [`MAX_IMPORT_FEATURES`].
+fn features_of(fc: &Value) -> Result<&Vec<Value>> {
+    let features = fc
+        .get("features")
+        .and_then(Value::as_array)
+        .filter(|_| fc.get("type").and_then(Value::as_str) == Some("FeatureCollection"))
+        .ok_or_else(|| Error::invalid("body must be a GeoJSON FeatureCollection"))?;
+    if features.len() > MAX_IMPORT_FEATURES {
+        return Err(Error::invalid(format!(
+            "at most {MAX_IMPORT_FEATURES} features per import"
+        )));
+    }
+    Ok(features)
+}
+
+/// The all-or-nothing import error: `invalid_geometry` with an `errors` list.
+fn feature_errors(errors: Vec<Value>) -> Error {
+    Error::new(
+        ErrorCode::InvalidGeometry,
+        format!(
+            "{} problem(s) in the features; nothing was imported",
+            errors.len()
+        ),
+    )
+    .with_extra("errors", Value::from(errors))
+}
+
 fn bbox_vals(mp: &MultiPolygon<f64>) -> Result<Rect<f64>> {
     mp.bounding_rect()
         .ok_or_else(|| Error::new(ErrorCode::InvalidGeometry, "geometry is empty"))
@@ -113,6 +140,68 @@ impl Geo {
     /// The identity service.
     pub fn iam(&self) -> &Iam {
         &self.iam
+    }
+
+    /// Records the audit entry and `geometry_changed` event of a geometry change, bumps the
+    /// tenant's geometry version, commits, and reloads the index.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_change(
+        &self,
+        mut tx: Tx,
+        tenant: &str,
+        actor: &str,
+        action: &str,
+        resource_type: &str,
+        resource_id: &str,
+        detail: &str,
+        features: usize,
+    ) -> Result<()> {
+        self.iam
+            .record(
+                &mut tx,
+                &AuditEntry {
+                    tenant,
+                    actor,
+                    action,
+                    resource_type,
+                    resource_id,
+                    detail: Some(detail),
+                    ..Default::default()
+                },
+                Some(EventEnvelope::new(
+                    Some(tenant),
+                    PlatformEvent::GeometryChanged {
+                        features: features as u64,
+                    },
+                )),
+            )
+            .await?;
+        Self::bump_version(&mut tx, tenant).await?;
+        tx.commit().await?;
+        self.iam.bus().poke();
+        self.refresh().await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_grid(
+        tx: &mut Tx,
+        tenant: &str,
+        jurisdiction_id: Uuid,
+        code: &str,
+        name: &str,
+        generated: bool,
+        mp: &MultiPolygon<f64>,
+        now: i64,
+    ) -> Result<()> {
+        let b = bbox_vals(mp)?;
+        tx.execute(
+            "INSERT INTO grids (id, tenant, jurisdiction_id, code, name, generated, geojson, min_lon, min_lat, max_lon, max_lat, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            &[onecity_core::new_id().into(), tenant.into(), jurisdiction_id.into(), code.into(), name.into(), generated.into(), to_geojson(mp).to_string().into(),
+              b.min().x.into(), b.min().y.into(), b.max().x.into(), b.max().y.into(), Val::from(now)],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn bump_version(tx: &mut Tx, tenant: &str) -> Result<()> {
@@ -271,16 +360,7 @@ impl Geo {
         o: &ImportOptions,
     ) -> Result<ImportReport> {
         let t = self.iam.tenant(p, tenant).await?;
-        let features = fc
-            .get("features")
-            .and_then(Value::as_array)
-            .filter(|_| fc.get("type").and_then(Value::as_str) == Some("FeatureCollection"))
-            .ok_or_else(|| Error::invalid("body must be a GeoJSON FeatureCollection"))?;
-        if features.len() > MAX_IMPORT_FEATURES {
-            return Err(Error::invalid(format!(
-                "at most {MAX_IMPORT_FEATURES} features per import"
-            )));
-        }
+        let features = features_of(fc)?;
         let code_p = o.code_property.as_deref().unwrap_or("code");
         let name_p = o.name_property.as_deref().unwrap_or("name");
         let level = o.level.clone().unwrap_or_else(|| "district".into());
@@ -340,14 +420,7 @@ impl Geo {
         .map_err(Error::internal)?;
         let (ok, errors) = parsed;
         if !errors.is_empty() {
-            return Err(Error::new(
-                ErrorCode::InvalidGeometry,
-                format!(
-                    "{} problem(s) in the features; nothing was imported",
-                    errors.len()
-                ),
-            )
-            .with_extra("errors", Value::from(errors)));
+            return Err(feature_errors(errors));
         }
         let actor = p.actor();
         let mut report = ImportReport {
@@ -410,30 +483,17 @@ impl Geo {
             "{} features, {} created, {} updated",
             report.features, report.created, report.updated
         );
-        self.iam
-            .record(
-                &mut tx,
-                &AuditEntry {
-                    tenant,
-                    actor: &actor,
-                    action: "boundary.import",
-                    resource_type: "jurisdiction",
-                    resource_id: &parent.id.to_string(),
-                    detail: Some(&detail),
-                    ..Default::default()
-                },
-                Some(EventEnvelope::new(
-                    Some(tenant),
-                    PlatformEvent::GeometryChanged {
-                        features: report.features as u64,
-                    },
-                )),
-            )
-            .await?;
-        Self::bump_version(&mut tx, tenant).await?;
-        tx.commit().await?;
-        self.iam.bus().poke();
-        self.refresh().await?;
+        self.finish_change(
+            tx,
+            tenant,
+            &actor,
+            "boundary.import",
+            "jurisdiction",
+            &parent.id.to_string(),
+            &detail,
+            report.features,
+        )
+        .await?;
         Ok(report)
     }
 
@@ -479,16 +539,7 @@ impl Geo {
         o: &GridImportOptions,
     ) -> Result<ImportReport> {
         self.iam.tenant(p, tenant).await?;
-        let features = fc
-            .get("features")
-            .and_then(Value::as_array)
-            .filter(|_| fc.get("type").and_then(Value::as_str) == Some("FeatureCollection"))
-            .ok_or_else(|| Error::invalid("body must be a GeoJSON FeatureCollection"))?;
-        if features.len() > MAX_IMPORT_FEATURES {
-            return Err(Error::invalid(format!(
-                "at most {MAX_IMPORT_FEATURES} features per import"
-            )));
-        }
+        let features = features_of(fc)?;
         let code_p = o.code_property.clone().unwrap_or_else(|| "code".into());
         let name_p = o.name_property.clone().unwrap_or_else(|| "name".into());
         let jur_p = o
@@ -544,14 +595,7 @@ impl Geo {
             rows.push((code, name, j, mp));
         }
         if !errors.is_empty() {
-            return Err(Error::new(
-                ErrorCode::InvalidGeometry,
-                format!(
-                    "{} problem(s) in the features; nothing was imported",
-                    errors.len()
-                ),
-            )
-            .with_extra("errors", Value::from(errors)));
+            return Err(feature_errors(errors));
         }
         let mut report = ImportReport {
             features: rows.len(),
@@ -562,7 +606,6 @@ impl Geo {
         let now = onecity_core::time::now_micros();
         let mut tx = self.iam.db().begin().await?;
         for (code, name, j, mp) in &rows {
-            let b = bbox_vals(mp)?;
             let replaced = tx
                 .execute(
                     "DELETE FROM grids WHERE tenant = $1 AND code = $2",
@@ -575,40 +618,23 @@ impl Geo {
                 report.created += 1;
             }
             report.vertices += mp.coords_count();
-            tx.execute(
-                "INSERT INTO grids (id, tenant, jurisdiction_id, code, name, generated, geojson, min_lon, min_lat, max_lon, max_lat, created_at) VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9, $10, $11)",
-                &[onecity_core::new_id().into(), tenant.into(), j.id.into(), code.clone().into(), name.clone().into(), to_geojson(mp).to_string().into(),
-                  b.min().x.into(), b.min().y.into(), b.max().x.into(), b.max().y.into(), Val::from(now)],
-            ).await?;
+            Self::insert_grid(&mut tx, tenant, j.id, code, name, false, mp, now).await?;
         }
         let detail = format!(
             "{} grids, {} created, {} replaced",
             report.features, report.created, report.updated
         );
-        self.iam
-            .record(
-                &mut tx,
-                &AuditEntry {
-                    tenant,
-                    actor: &p.actor(),
-                    action: "grid.import",
-                    resource_type: "grid",
-                    resource_id: tenant,
-                    detail: Some(&detail),
-                    ..Default::default()
-                },
-                Some(EventEnvelope::new(
-                    Some(tenant),
-                    PlatformEvent::GeometryChanged {
-                        features: report.features as u64,
-                    },
-                )),
-            )
-            .await?;
-        Self::bump_version(&mut tx, tenant).await?;
-        tx.commit().await?;
-        self.iam.bus().poke();
-        self.refresh().await?;
+        self.finish_change(
+            tx,
+            tenant,
+            &p.actor(),
+            "grid.import",
+            "grid",
+            tenant,
+            &detail,
+            report.features,
+        )
+        .await?;
         Ok(report)
     }
 
@@ -655,40 +681,22 @@ impl Geo {
         .await?;
         let now = onecity_core::time::now_micros();
         for (i, mp) in cells.iter().enumerate() {
-            let b = bbox_vals(mp)?;
             let code = format!("{}-G{:04}", j.code, i + 1);
             let name = format!("{} 网格 Grid {:04} (generated)", j.name, i + 1);
-            tx.execute(
-                "INSERT INTO grids (id, tenant, jurisdiction_id, code, name, generated, geojson, min_lon, min_lat, max_lon, max_lat, created_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10, $11)",
-                &[onecity_core::new_id().into(), tenant.into(), j.id.into(), code.into(), name.into(), to_geojson(mp).to_string().into(),
-                  b.min().x.into(), b.min().y.into(), b.max().x.into(), b.max().y.into(), Val::from(now)],
-            ).await?;
+            Self::insert_grid(&mut tx, tenant, j.id, &code, &name, true, mp, now).await?;
         }
         let detail = format!("{} generated cells of {cell} m", cells.len());
-        self.iam
-            .record(
-                &mut tx,
-                &AuditEntry {
-                    tenant,
-                    actor: &p.actor(),
-                    action: "grid.generate",
-                    resource_type: "jurisdiction",
-                    resource_id: &j.id.to_string(),
-                    detail: Some(&detail),
-                    ..Default::default()
-                },
-                Some(EventEnvelope::new(
-                    Some(tenant),
-                    PlatformEvent::GeometryChanged {
-                        features: cells.len() as u64,
-                    },
-                )),
-            )
-            .await?;
-        Self::bump_version(&mut tx, tenant).await?;
-        tx.commit().await?;
-        self.iam.bus().poke();
-        self.refresh().await?;
+        self.finish_change(
+            tx,
+            tenant,
+            &p.actor(),
+            "grid.generate",
+            "jurisdiction",
+            &j.id.to_string(),
+            &detail,
+            cells.len(),
+        )
+        .await?;
         Ok(cells.len())
     }
 
