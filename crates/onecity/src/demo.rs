@@ -6,6 +6,7 @@
 
 use crate::server::Services;
 use anyhow::{bail, Context};
+use onecity_core::model::Tenant;
 use onecity_geo::{GridSpec, ImportOptions};
 use onecity_iam::{NewDepartment, NewTenant, Principal};
 use serde_json::Value;
@@ -65,6 +66,75 @@ fn opts(level: &str, parent: Option<&str>, source: &str) -> ImportOptions {
     }
 }
 
+/// Creates tenant `code` with its root jurisdiction unless it exists; `None` when it did.
+async fn new_tenant(
+    svc: &Services,
+    code: &str,
+    name: &str,
+    name_en: &str,
+    root_code: &str,
+) -> anyhow::Result<Option<Tenant>> {
+    if svc.iam.tenant_unchecked(code).await.is_ok() {
+        return Ok(None);
+    }
+    let t = NewTenant {
+        code: code.into(),
+        name: name.into(),
+        name_en: Some(name_en.into()),
+        root_level: Some("city".into()),
+        root_code: Some(root_code.into()),
+    };
+    Ok(Some(svc.iam.create_tenant("system", &t).await?))
+}
+
+/// Creates departments `(jurisdiction code or None for the root, code, name, English name)`.
+async fn departments(
+    svc: &Services,
+    t: &Tenant,
+    list: &[(Option<&str>, &str, &str, &str)],
+) -> anyhow::Result<()> {
+    for (jcode, code, name, en) in list {
+        let jurisdiction_id = match jcode {
+            Some(c) => {
+                svc.iam
+                    .jurisdiction_by_code(&t.code, c)
+                    .await?
+                    .with_context(|| format!("jurisdiction {c}"))?
+                    .id
+            }
+            None => t.root_jurisdiction_id,
+        };
+        let d = NewDepartment {
+            jurisdiction_id,
+            code: (*code).into(),
+            name: (*name).into(),
+            name_en: Some((*en).into()),
+        };
+        svc.iam
+            .create_department(&Principal::system(), &t.code, &d)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Generates square grids of `cell_size_m` in the jurisdiction with official code `code`.
+async fn grids(svc: &Services, tenant: &str, code: &str, cell_size_m: f64) -> anyhow::Result<()> {
+    let j = svc
+        .iam
+        .jurisdiction_by_code(tenant, code)
+        .await?
+        .with_context(|| format!("jurisdiction {code}"))?;
+    svc.geo
+        .generate_grids(
+            &Principal::system(),
+            tenant,
+            j.id,
+            &GridSpec { cell_size_m },
+        )
+        .await?;
+    Ok(())
+}
+
 /// Loads the demo tenants from `dir` (the shared data folder).
 pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
     if !dir.join("geo/hangzhou_330100_districts.geojson").is_file() {
@@ -75,38 +145,21 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         );
     }
     let sys = Principal::system();
-    let iam = &svc.iam;
     let geo = &svc.geo;
 
-    if iam.tenant_unchecked("hangzhou").await.is_err() {
-        let t = iam
-            .create_tenant(
-                "system",
-                &NewTenant {
-                    code: "hangzhou".into(),
-                    name: "杭州市".into(),
-                    name_en: Some("Hangzhou".into()),
-                    root_level: Some("city".into()),
-                    root_code: Some("330100".into()),
-                },
-            )
-            .await?;
+    if let Some(t) = new_tenant(svc, "hangzhou", "杭州市", "Hangzhou", "330100").await? {
         let mut fc = read_fc(dir, "geo/hangzhou_330100_districts.geojson")?;
         map_props(&mut fc, |p| {
             let code = p.get("adcode").map(|v| v.to_string()).unwrap_or_default();
-            let en = HANGZHOU_EN
-                .iter()
-                .find(|(c, _)| *c == code)
-                .map(|(_, e)| *e);
-            p.insert("code".into(), Value::from(code));
-            if let Some(en) = en {
+            if let Some((_, en)) = HANGZHOU_EN.iter().find(|(c, _)| *c == code) {
                 p.insert("name_en".into(), Value::from(format!("{en} District")));
             }
+            p.insert("code".into(), Value::from(code));
         });
         let r = geo
             .import(
                 &sys,
-                "hangzhou",
+                &t.code,
                 &fc,
                 &opts(
                     "district",
@@ -120,102 +173,60 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
             features = r.features,
             "demo boundaries loaded"
         );
-        let root = t.root_jurisdiction_id;
-        let xihu = iam
-            .jurisdiction_by_code("hangzhou", "330106")
-            .await?
-            .context("Xihu district")?;
-        let shangcheng = iam
-            .jurisdiction_by_code("hangzhou", "330102")
-            .await?
-            .context("Shangcheng district")?;
-        for (j, code, name, en) in [
-            (
-                root,
-                "HZ-CGJ",
-                "杭州市城市管理局",
-                "Hangzhou Urban Management Bureau",
-            ),
-            (
-                root,
-                "HZ-YJJ",
-                "杭州市应急管理局",
-                "Hangzhou Emergency Management Bureau",
-            ),
-            (
-                root,
-                "HZ-GAJ",
-                "杭州市公安局",
-                "Hangzhou Public Security Bureau",
-            ),
-            (
-                root,
-                "HZ-JTJ",
-                "杭州市交通运输局",
-                "Hangzhou Transport Bureau",
-            ),
-            (
-                root,
-                "HZ-SLJ",
-                "杭州市林业水利局",
-                "Hangzhou Forestry and Water Bureau",
-            ),
-            (
-                xihu.id,
-                "XH-CGJ",
-                "西湖区城市管理局",
-                "Xihu District Urban Management Bureau",
-            ),
-            (
-                shangcheng.id,
-                "SC-CGJ",
-                "上城区城市管理局",
-                "Shangcheng District Urban Management Bureau",
-            ),
-        ] {
-            iam.create_department(
-                &sys,
-                "hangzhou",
-                &NewDepartment {
-                    jurisdiction_id: j,
-                    code: code.into(),
-                    name: name.into(),
-                    name_en: Some(en.into()),
-                },
-            )
-            .await?;
-        }
-        geo.generate_grids(
-            &sys,
-            "hangzhou",
-            xihu.id,
-            &GridSpec {
-                cell_size_m: 2000.0,
-            },
+        departments(
+            svc,
+            &t,
+            &[
+                (
+                    None,
+                    "HZ-CGJ",
+                    "杭州市城市管理局",
+                    "Hangzhou Urban Management Bureau",
+                ),
+                (
+                    None,
+                    "HZ-YJJ",
+                    "杭州市应急管理局",
+                    "Hangzhou Emergency Management Bureau",
+                ),
+                (
+                    None,
+                    "HZ-GAJ",
+                    "杭州市公安局",
+                    "Hangzhou Public Security Bureau",
+                ),
+                (
+                    None,
+                    "HZ-JTJ",
+                    "杭州市交通运输局",
+                    "Hangzhou Transport Bureau",
+                ),
+                (
+                    None,
+                    "HZ-SLJ",
+                    "杭州市林业水利局",
+                    "Hangzhou Forestry and Water Bureau",
+                ),
+                (
+                    Some("330106"),
+                    "XH-CGJ",
+                    "西湖区城市管理局",
+                    "Xihu District Urban Management Bureau",
+                ),
+                (
+                    Some("330102"),
+                    "SC-CGJ",
+                    "上城区城市管理局",
+                    "Shangcheng District Urban Management Bureau",
+                ),
+            ],
         )
         .await?;
-        geo.generate_grids(
-            &sys,
-            "hangzhou",
-            shangcheng.id,
-            &GridSpec { cell_size_m: 800.0 },
-        )
-        .await?;
+        grids(svc, &t.code, "330106", 2000.0).await?;
+        grids(svc, &t.code, "330102", 800.0).await?;
     }
 
-    if iam.tenant_unchecked("nyc").await.is_err() {
-        let t = iam
-            .create_tenant(
-                "system",
-                &NewTenant {
-                    code: "nyc".into(),
-                    name: "New York City".into(),
-                    name_en: Some("New York City".into()),
-                    root_level: Some("city".into()),
-                    root_code: Some("3651000".into()),
-                },
-            )
-            .await?;
+    if let Some(t) = new_tenant(svc, "nyc", "New York City", "New York City", "3651000").await? {
         let mut fc = read_fc(dir, "geo/nyc_boroughs.geojson")?;
         map_props(&mut fc, |p| {
             let boro = p
@@ -238,7 +249,7 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         let r = geo
             .import(
                 &sys,
-                "nyc",
+                &t.code,
                 &fc,
                 &opts(
                     "borough",
@@ -252,66 +263,51 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
             features = r.features,
             "demo boundaries loaded"
         );
-        for (code, name) in [
-            ("NYC-DSNY", "Department of Sanitation"),
-            ("NYC-NYPD", "Police Department"),
-            ("NYC-DOT", "Department of Transportation"),
-            ("NYC-OEM", "Emergency Management"),
-            ("NYC-DEP", "Department of Environmental Protection"),
-        ] {
-            iam.create_department(
-                &sys,
-                "nyc",
-                &NewDepartment {
-                    jurisdiction_id: t.root_jurisdiction_id,
-                    code: code.into(),
-                    name: name.into(),
-                    name_en: Some(name.into()),
-                },
-            )
-            .await?;
-        }
-        let queens = iam
-            .jurisdiction_by_code("nyc", "36081")
-            .await?
-            .context("Queens")?;
-        geo.generate_grids(
-            &sys,
-            "nyc",
-            queens.id,
-            &GridSpec {
-                cell_size_m: 3000.0,
-            },
+        departments(
+            svc,
+            &t,
+            &[
+                (
+                    None,
+                    "NYC-DSNY",
+                    "Department of Sanitation",
+                    "Department of Sanitation",
+                ),
+                (None, "NYC-NYPD", "Police Department", "Police Department"),
+                (
+                    None,
+                    "NYC-DOT",
+                    "Department of Transportation",
+                    "Department of Transportation",
+                ),
+                (
+                    None,
+                    "NYC-OEM",
+                    "Emergency Management",
+                    "Emergency Management",
+                ),
+                (
+                    None,
+                    "NYC-DEP",
+                    "Department of Environmental Protection",
+                    "Department of Environmental Protection",
+                ),
+            ],
         )
         .await?;
-        let manhattan = iam
-            .jurisdiction_by_code("nyc", "36061")
-            .await?
-            .context("Manhattan")?;
-        geo.generate_grids(
-            &sys,
-            "nyc",
-            manhattan.id,
-            &GridSpec {
-                cell_size_m: 1500.0,
-            },
-        )
-        .await?;
+        grids(svc, &t.code, "36081", 3000.0).await?;
+        grids(svc, &t.code, "36061", 1500.0).await?;
     }
 
-    if iam.tenant_unchecked("melbourne").await.is_err() {
-        let t = iam
-            .create_tenant(
-                "system",
-                &NewTenant {
-                    code: "melbourne".into(),
-                    name: "City of Melbourne".into(),
-                    name_en: Some("City of Melbourne".into()),
-                    root_level: Some("city".into()),
-                    root_code: Some("LGA24600".into()),
-                },
-            )
-            .await?;
+    if let Some(t) = new_tenant(
+        svc,
+        "melbourne",
+        "City of Melbourne",
+        "City of Melbourne",
+        "LGA24600",
+    )
+    .await?
+    {
         let mut outline = read_fc(dir, "geo/melbourne_municipal_boundary.geojson")?;
         map_props(&mut outline, |p| {
             p.insert("code".into(), Value::from("LGA24600"));
@@ -319,7 +315,7 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         });
         geo.import(
             &sys,
-            "melbourne",
+            &t.code,
             &outline,
             &opts(
                 "city",
@@ -347,7 +343,7 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         let r = geo
             .import(
                 &sys,
-                "melbourne",
+                &t.code,
                 &suburbs,
                 &opts(
                     "suburb",
@@ -361,29 +357,22 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
             features = r.features,
             "demo boundaries loaded"
         );
-        for (code, name) in [
-            ("MEL-CS", "City Services"),
-            ("MEL-EM", "Emergency Management"),
-            ("MEL-TR", "Transport"),
-        ] {
-            iam.create_department(
-                &sys,
-                "melbourne",
-                &NewDepartment {
-                    jurisdiction_id: t.root_jurisdiction_id,
-                    code: code.into(),
-                    name: name.into(),
-                    name_en: Some(name.into()),
-                },
-            )
-            .await?;
-        }
-        let cbd = iam
-            .jurisdiction_by_code("melbourne", "MEL-CBD-HODDLE-GRID")
-            .await?
-            .context("CBD")?;
-        geo.generate_grids(&sys, "melbourne", cbd.id, &GridSpec { cell_size_m: 400.0 })
-            .await?;
+        departments(
+            svc,
+            &t,
+            &[
+                (None, "MEL-CS", "City Services", "City Services"),
+                (
+                    None,
+                    "MEL-EM",
+                    "Emergency Management",
+                    "Emergency Management",
+                ),
+                (None, "MEL-TR", "Transport", "Transport"),
+            ],
+        )
+        .await?;
+        grids(svc, &t.code, "MEL-CBD-HODDLE-GRID", 400.0).await?;
     }
     Ok(())
 }
