@@ -5,8 +5,9 @@
 //! GeoJSON import with validation, generated square grids clipped to a boundary, and the
 //! point → jurisdiction chain + grid lookup through an in-memory spatial index (an R-tree
 //! of bounding boxes, then an exact test on an edge band index, see [`pip`]). The index is
-//! a cache of the database, rebuilt per tenant on start and whenever a
-//! `geometry_changed` event arrives.
+//! a cache of the database, rebuilt per tenant on start, after each change on this node,
+//! and on every node by polling the tenant's geometry version (`geo_versions`, bumped in
+//! the same transaction as each change) every 5 s.
 
 pub mod area;
 mod index;

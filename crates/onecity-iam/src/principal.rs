@@ -78,8 +78,11 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// The audit actor string: `user:<id>` or `app:<id>`.
+    /// The audit actor string: `user:<id>`, `app:<id>`, or `system` for [`Principal::system`].
     pub fn actor(&self) -> String {
+        if self.id.is_nil() {
+            return "system".into();
+        }
         match self.kind {
             PrincipalKind::App => format!("app:{}", self.id),
             _ => format!("user:{}", self.id),

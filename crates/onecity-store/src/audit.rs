@@ -176,6 +176,36 @@ impl Auditor {
         Ok(seq)
     }
 
+    /// Anchors every chain head that moved since its last anchor: stores the signed
+    /// `(tenant, seq, hash)` in `audit_anchors` and publishes an `audit_anchored` event
+    /// through the outbox (so the head also leaves the database, e.g. on NATS). Returns how
+    /// many heads were anchored. Run periodically; `verify` checks the anchors too.
+    pub async fn anchor(&self, db: &Db) -> Result<usize> {
+        let mut tx = db.begin().await?;
+        let heads = tx
+            .fetch_all(
+                "SELECT h.tenant, h.seq, h.hash FROM audit_heads h WHERE h.seq > COALESCE((SELECT MAX(a.seq) FROM audit_anchors a WHERE a.tenant = h.tenant), 0)",
+                &[],
+            )
+            .await?;
+        let now = onecity_core::time::now_micros();
+        for h in &heads {
+            let (tenant, seq, hash) = (h.text("tenant")?, h.i64("seq")?, h.text("hash")?);
+            tx.execute(
+                "INSERT INTO audit_anchors (tenant, seq, hash, signature, anchored_at) VALUES ($1, $2, $3, $4, $5)",
+                args![tenant.clone(), seq, hash.clone(), self.sign(&tenant, seq, &hash), now],
+            )
+            .await?;
+            let ev = onecity_core::events::EventEnvelope::new(
+                Some(&tenant),
+                onecity_core::events::PlatformEvent::AuditAnchored { seq, hash },
+            );
+            crate::outbox::enqueue(&mut tx, &ev).await?;
+        }
+        tx.commit().await?;
+        Ok(heads.len())
+    }
+
     /// Walks every tenant's chain and reports the first problem of each broken chain.
     ///
     /// Finds altered records (hash mismatch), deleted or inserted records (sequence gaps,
@@ -207,6 +237,26 @@ impl Auditor {
             seq,
             problem: what,
         };
+        let mut anchors = std::collections::BTreeMap::new();
+        for a in db
+            .fetch_all(
+                "SELECT seq, hash, signature FROM audit_anchors WHERE tenant = $1",
+                args![tenant],
+            )
+            .await?
+        {
+            let (seq, hash) = (a.i64("seq")?, a.text("hash")?);
+            if self.sign(tenant, seq, &hash) != a.text("signature")? {
+                return Ok((
+                    0,
+                    Some(problem(
+                        seq,
+                        format!("the anchor of record {seq} has an invalid signature"),
+                    )),
+                ));
+            }
+            anchors.insert(seq, hash);
+        }
         let mut expected = 1i64;
         let mut prev = GENESIS.to_string();
         let mut count = 0u64;
@@ -259,11 +309,31 @@ impl Auditor {
                         )),
                     ));
                 }
+                if anchors.get(&seq).is_some_and(|a| *a != hash) {
+                    return Ok((
+                        count,
+                        Some(problem(
+                            seq,
+                            format!("record {seq} does not match its published anchor"),
+                        )),
+                    ));
+                }
                 prev = hash;
                 expected += 1;
             }
         }
         let last = expected - 1;
+        if let Some((&aseq, _)) = anchors.range(last + 1..).next() {
+            return Ok((
+                count,
+                Some(problem(
+                    last + 1,
+                    format!(
+                "the chain's tail was cut: record {aseq} was anchored but the last record is {last}"
+            ),
+                )),
+            ));
+        }
         let head = db
             .fetch_optional(
                 "SELECT seq, hash, signature FROM audit_heads WHERE tenant = $1",
@@ -481,6 +551,44 @@ mod tests {
         let r = a.verify(&db).await.unwrap();
         assert!(
             r.problems[0].problem.contains("tail was cut"),
+            "{:?}",
+            r.problems
+        );
+    }
+
+    #[tokio::test]
+    async fn anchors_catch_a_tail_cut_even_with_a_re_signed_head() {
+        let (_d, db, a) = setup().await;
+        assert_eq!(a.anchor(&db).await.unwrap(), 1);
+        assert_eq!(a.anchor(&db).await.unwrap(), 0, "nothing new to anchor");
+        let ev = db
+            .fetch_all(
+                "SELECT topic FROM outbox WHERE topic = 'onecity.store.audit_anchored'",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(ev.len(), 1, "the anchor is published through the outbox");
+        // An insider with the key cuts record 5 and re-signs the head at 4.
+        db.execute("DELETE FROM audit_log WHERE seq = 5", &[])
+            .await
+            .unwrap();
+        let h4 = db
+            .fetch_optional("SELECT hash FROM audit_log WHERE seq = 4", &[])
+            .await
+            .unwrap()
+            .unwrap()
+            .text("hash")
+            .unwrap();
+        db.execute(
+            "UPDATE audit_heads SET seq = 4, hash = $1, signature = $2",
+            args![h4.clone(), a.sign("t1", 4, &h4)],
+        )
+        .await
+        .unwrap();
+        let r = a.verify(&db).await.unwrap();
+        assert!(
+            r.problems[0].problem.contains("record 5 was anchored"),
             "{:?}",
             r.problems
         );

@@ -210,9 +210,12 @@ impl EventBus {
     /// Handles up to 100 pending local-inbox events of `h`; returns how many.
     pub async fn consume_local_once(&self, h: &dyn Handler) -> Result<usize> {
         let mut tx = self.db.begin().await?;
+        // SKIP LOCKED: replicas sharing a PostgreSQL store split the pending events instead
+        // of handling one twice.
+        let lock = tx.sql("", " FOR UPDATE SKIP LOCKED");
         let rows = tx
             .fetch_all(
-                "SELECT event_id, payload FROM event_inbox WHERE consumer = $1 AND done_at IS NULL ORDER BY seq LIMIT 100",
+                &format!("SELECT event_id, payload FROM event_inbox WHERE consumer = $1 AND done_at IS NULL ORDER BY seq LIMIT 100{lock}"),
                 args![h.name()],
             )
             .await?;

@@ -24,7 +24,7 @@ pub fn migrations() -> &'static [migrate::Migration] {
     &STORE_MIGRATIONS
 }
 
-static STORE_MIGRATIONS: [migrate::Migration; 1] = [migrate::Migration {
+static STORE_MIGRATIONS: [migrate::Migration; 2] = [migrate::Migration {
     version: 1,
     name: "secrets, audit chain, outbox, event inbox",
     sqlite: r#"
@@ -67,4 +67,10 @@ CREATE TABLE event_inbox (
   received_at BIGINT NOT NULL, done_at BIGINT, PRIMARY KEY (consumer, event_id));
 CREATE INDEX event_inbox_pending ON event_inbox (consumer, done_at, seq);
 "#,
+},
+migrate::Migration {
+    version: 2,
+    name: "audit anchors",
+    sqlite: "CREATE TABLE audit_anchors (tenant TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL, signature TEXT NOT NULL, anchored_at BIGINT NOT NULL, PRIMARY KEY (tenant, seq));",
+    postgres: "CREATE TABLE audit_anchors (tenant TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL, signature TEXT NOT NULL, anchored_at BIGINT NOT NULL, PRIMARY KEY (tenant, seq));",
 }];

@@ -61,7 +61,20 @@ pub async fn fresh_pg_database() -> anyhow::Result<String> {
     )
     .await
     .map_err(|e| anyhow!("{e}"))?;
-    let name = format!("onecity_t_{}", onecity_core::new_id().simple());
+    // Named after the run's database, so that CI's clean-up of `<run db>_*` finds it.
+    let run_db = base
+        .rsplit('/')
+        .next()
+        .unwrap_or("onecity")
+        .split('?')
+        .next()
+        .unwrap_or("onecity");
+    let prefix: String = run_db
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(28)
+        .collect();
+    let name = format!("{prefix}_{}", onecity_core::new_id().simple());
     db.execute(&format!("CREATE DATABASE {name}"), &[])
         .await
         .map_err(|e| anyhow!("create database: {e}"))?;

@@ -1,7 +1,8 @@
 //! Configuration: defaults < TOML file < `ONECITY_*` environment < command-line flags.
 //!
-//! Every key of [`Config`] can be set in the TOML file (same name), in the environment as
-//! `ONECITY_<KEY>` (upper case), and as a `serve` flag `--<key-with-dashes>`. The loader
+//! Every key of [`Config`] can be set in the TOML file (same name) and in the environment
+//! as `ONECITY_<KEY>` (upper case); the common ones also as `serve` flags
+//! (`--<key-with-dashes>`, see `onecity serve --help`). The loader
 //! takes the environment as a parameter ([`load`]) so that it can be tested. Variables
 //! named `ONECITY_TEST_*` belong to the test suite, and `ONECITY_ADMIN_PASSWORD` is the
 //! first admin's password (read once at first start), so neither is a config key.
@@ -96,7 +97,9 @@ pub fn from_env(
         let Some(key) = k.strip_prefix("ONECITY_") else {
             continue;
         };
-        if key.starts_with("TEST_") || key == "ADMIN_PASSWORD" || key == "CONFIG" {
+        if key.starts_with("TEST_")
+            || matches!(key, "ADMIN_PASSWORD" | "CONFIG" | "NEW_USER_PASSWORD")
+        {
             continue;
         }
         let key = key.to_ascii_lowercase();

@@ -174,7 +174,10 @@ fn gate(ops_state: OpsState, full: Arc<OnceLock<Router>>) -> Router {
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
 }
 
-/// Starts the background tasks (relay, consumers, index refresh) of a node.
+/// How often moved audit chain heads are anchored (signed, stored and published).
+pub const AUDIT_ANCHOR_EVERY: Duration = Duration::from_secs(60);
+
+/// Starts the background tasks (relay, consumers, audit anchoring, index refresh) of a node.
 pub fn spawn_background(
     svc: &Services,
     shutdown: watch::Receiver<bool>,
@@ -184,6 +187,21 @@ pub fn spawn_background(
     tasks.push(tokio::spawn(
         svc.bus.clone().run_consumer(log, shutdown.clone()),
     ));
+    let (db, auditor) = (svc.db.clone(), svc.iam.auditor().clone());
+    let mut sd = shutdown.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(AUDIT_ANCHOR_EVERY) => {}
+                _ = sd.changed() => break,
+            }
+            match auditor.anchor(&db).await {
+                Ok(n) if n > 0 => tracing::info!(heads = n, "audit chain heads anchored"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "audit anchoring failed"),
+            }
+        }
+    }));
     let geo = svc.geo.clone();
     let mut sd = shutdown;
     tasks.push(tokio::spawn(async move {
