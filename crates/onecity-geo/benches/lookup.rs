@@ -315,7 +315,7 @@ fn timed(label: &str, n: usize, mut f: impl FnMut(usize)) {
     let mean = ns.iter().sum::<u64>() as f64 / n as f64 / 1000.0;
     ns.sort_unstable();
     println!(
-        "| {label:<34} | {n:>7} | {mean:>8.2} | {:>8.2} | {:>8.2} | {:>8.2} | {:>8.2} | {:>8.2} |",
+        "| {label:<38} | {n:>7} | {mean:>8.2} | {:>8.2} | {:>8.2} | {:>8.2} | {:>8.2} | {:>8.2} |",
         pct(&ns, 0.5),
         pct(&ns, 0.9),
         pct(&ns, 0.99),
@@ -324,16 +324,64 @@ fn timed(label: &str, n: usize, mut f: impl FnMut(usize)) {
     );
 }
 
+/// What a restart pays per tenant to rebuild the index from stored GeoJSON
+/// (`Geo::reload`: JSON parse → `parse_area`, which re-runs the validity check → `PreparedArea::new`).
+fn index_build(dir: &Path) {
+    println!("\nIndex rebuild cost per file (what `Geo::reload` does per stored boundary), ms, best of 5\n");
+    println!("| file | JSON parse | parse_area (incl. validity) | validity::problems alone | PreparedArea::new |");
+    println!("|---|---|---|---|---|");
+    for rel in [
+        "geo/hangzhou_330100_districts.geojson",
+        "geo/nyc_boroughs.geojson",
+        "geo/melbourne_suburbs.geojson",
+    ] {
+        let text = std::fs::read_to_string(dir.join(rel)).expect("read");
+        let best = |f: &mut dyn FnMut()| {
+            (0..5)
+                .map(|_| {
+                    let t = Instant::now();
+                    f();
+                    t.elapsed().as_secs_f64() * 1000.0
+                })
+                .fold(f64::MAX, f64::min)
+        };
+        let fc: Value = serde_json::from_str(&text).expect("json");
+        let feats = fc["features"].as_array().expect("features");
+        let areas: Vec<MultiPolygon<f64>> =
+            feats.iter().map(|f| parse_area(f).expect("area")).collect();
+        let t_json = best(&mut || {
+            black_box(serde_json::from_str::<Value>(&text).expect("json"));
+        });
+        let t_parse = best(&mut || {
+            for f in feats {
+                black_box(parse_area(f).expect("area"));
+            }
+        });
+        let t_valid = best(&mut || {
+            for a in &areas {
+                black_box(onecity_geo::validity::problems(a));
+            }
+        });
+        let t_prep = best(&mut || {
+            for a in &areas {
+                black_box(PreparedArea::new(a));
+            }
+        });
+        println!("| {rel} | {t_json:.1} | {t_parse:.1} | {t_valid:.1} | {t_prep:.1} |");
+    }
+    println!();
+}
+
 fn percentiles(fx: &Fixture) {
     // Overhead of the timing itself (two Instant::now calls).
     println!(
         "\nIndividually timed calls, µs (each includes ~Instant::now overhead; see first row)\n"
     );
     println!(
-        "| {:<34} | {:>7} | {:>8} | {:>8} | {:>8} | {:>8} | {:>8} | {:>8} |",
+        "| {:<38} | {:>7} | {:>8} | {:>8} | {:>8} | {:>8} | {:>8} | {:>8} |",
         "scenario", "calls", "mean", "p50", "p90", "p99", "p99.9", "max"
     );
-    println!("|{}|", "---|".repeat(8));
+    println!("|{}", "---|".repeat(8));
     timed("timer overhead (empty call)", TIMED, |i| {
         black_box(i);
     });
@@ -429,6 +477,7 @@ fn main() {
     let fx = fixture();
     if bench_mode && std::env::var_os("ONECITY_BENCH_SKIP_PERCENTILES").is_none() {
         percentiles(&fx);
+        index_build(&data_dir());
     }
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_secs(1))

@@ -31,8 +31,10 @@ pub fn routes() -> OpenApiRouter<Geo> {
 #[into_params(parameter_in = Query)]
 pub struct LookupQuery {
     /// Longitude, WGS-84 degrees, [-180, 180].
+    #[param(minimum = -180, maximum = 180)]
     pub lon: f64,
     /// Latitude, WGS-84 degrees, [-90, 90].
+    #[param(minimum = -90, maximum = 90)]
     pub lat: f64,
 }
 
@@ -56,6 +58,7 @@ pub struct BoundaryQuery {
     /// Only this level.
     pub level: Option<String>,
     /// Simplification tolerance in degrees, 0..=0.1 (default 0.0001 ≈ 11 m; 0 = as stored).
+    #[param(minimum = 0, maximum = 0.1)]
     pub simplify: Option<f64>,
 }
 

@@ -175,6 +175,11 @@ pub fn problems(mp: &MultiPolygon<f64>) -> Vec<String> {
     if let Some(e) = ring_crossings(&rings) {
         return vec![e];
     }
+    for (ring, name) in &rings {
+        if geo::Area::unsigned_area(&geo::Polygon::new((*ring).clone(), vec![])) == 0.0 {
+            return vec![format!("{name} has zero area")];
+        }
+    }
     let mut out = Vec::new();
     for (pi, p) in mp.0.iter().enumerate() {
         for (hi, h) in p.interiors().iter().enumerate() {

@@ -124,6 +124,7 @@ pub struct JurisdictionQuery {
     /// Only this level.
     pub level: Option<String>,
     /// Page size 1..=500.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,
@@ -185,6 +186,7 @@ pub struct DepartmentQuery {
     /// Only departments of this jurisdiction.
     pub jurisdiction_id: Option<Uuid>,
     /// Page size 1..=500.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,
@@ -324,6 +326,7 @@ pub struct AuditQuery {
     /// Before (RFC 3339).
     pub until: Option<String>,
     /// Page size 1..=500.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// Cursor from the previous page.
     pub cursor: Option<String>,

@@ -134,6 +134,7 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
         .merge(ops::routes().with_state(ops_state.clone()))
         .split_for_parts();
     crate::webdoc::add_web_paths(&mut doc);
+    crate::webdoc::fix_error_responses(&mut doc);
     let _ = ops_state.openapi.set(doc.to_json().unwrap_or_default());
     api.merge(onecity_web::router())
         .fallback(onecity_http::fallback)

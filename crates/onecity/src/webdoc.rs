@@ -1,9 +1,11 @@
 //! The console pages in the OpenAPI document, so that every route is listed there.
 
 use utoipa::openapi::path::{
-    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
+    HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
 };
-use utoipa::openapi::{ContentBuilder, OpenApi, Required, ResponseBuilder};
+use utoipa::openapi::{
+    ContentBuilder, ObjectBuilder, OpenApi, RefOr, Required, ResponseBuilder, Type,
+};
 
 /// Adds the console's HTML routes (owned by `onecity-web`) to `doc`.
 pub fn add_web_paths(doc: &mut OpenApi) {
@@ -29,8 +31,14 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             } else {
                 "HTML page"
             })
-            .content("text/html", ContentBuilder::new().build())
             .build();
+        let resp = if status == "302" {
+            resp
+        } else {
+            ResponseBuilder::from(resp)
+                .content("text/html", ContentBuilder::new().build())
+                .build()
+        };
         let op = OperationBuilder::new()
             .tag("web")
             .summary(Some(summary))
@@ -40,6 +48,7 @@ pub fn add_web_paths(doc: &mut OpenApi) {
                     .parameter_in(ParameterIn::Query)
                     .required(Required::False)
                     .description(Some("zh or en"))
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
                     .build(),
             )
             .response(status, resp)
@@ -58,6 +67,7 @@ pub fn add_web_paths(doc: &mut OpenApi) {
                 .name("path")
                 .parameter_in(ParameterIn::Path)
                 .required(Required::True)
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
                 .build(),
         )
         .response(
@@ -73,4 +83,67 @@ pub fn add_web_paths(doc: &mut OpenApi) {
         "/assets/{path}".to_string(),
         PathItem::new(HttpMethod::Get, op),
     );
+}
+
+fn problem_response(description: &str) -> RefOr<utoipa::openapi::Response> {
+    let content = ContentBuilder::new()
+        .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+        .build();
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/problem+json", content)
+            .build(),
+    )
+}
+
+fn fix_operation(op: &mut Operation, has_body: bool) {
+    let rs = &mut op.responses.responses;
+    for (status, r) in rs.iter_mut() {
+        if status.starts_with('4') || status.starts_with('5') {
+            if let RefOr::T(resp) = r {
+                if let Some(c) = resp.content.shift_remove("application/json") {
+                    resp.content.insert("application/problem+json".into(), c);
+                }
+            }
+        }
+    }
+    if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+        rs.entry("401".into())
+            .or_insert_with(|| problem_response("missing, invalid or expired credentials"));
+        rs.entry("429".into()).or_insert_with(|| {
+            problem_response("an app key over its rate limit (see Retry-After)")
+        });
+    }
+    rs.entry("400".into())
+        .or_insert_with(|| problem_response("malformed body or query"));
+    if has_body {
+        rs.entry("413".into())
+            .or_insert_with(|| problem_response("body over the size limit"));
+        rs.entry("415".into())
+            .or_insert_with(|| problem_response("body is not application/json"));
+        rs.entry("422".into())
+            .or_insert_with(|| problem_response("invalid input"));
+    }
+}
+
+/// Makes the generated document say what the server does for every operation: error
+/// bodies are `application/problem+json`, authenticated operations may answer 401 and 429,
+/// and operations with a body may answer 400, 413, 415 and 422.
+pub fn fix_error_responses(doc: &mut OpenApi) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if !path.starts_with("/api/") {
+            continue;
+        }
+        for op in [&mut item.get, &mut item.delete].into_iter().flatten() {
+            fix_operation(op, false);
+        }
+        for op in [&mut item.post, &mut item.put, &mut item.patch]
+            .into_iter()
+            .flatten()
+        {
+            let has_body = op.request_body.is_some();
+            fix_operation(op, has_body);
+        }
+    }
 }
