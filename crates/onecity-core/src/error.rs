@@ -71,6 +71,8 @@ catalogue! {
     MethodNotAllowed = ("method_not_allowed", 405, "Method not allowed"),
     /// The change conflicts with the current state (duplicate key, stale version).
     Conflict = ("conflict", 409, "Conflict"),
+    /// The action cannot be taken in the case's current state (see `allowed_actions`).
+    InvalidTransition = ("invalid_transition", 409, "Action not allowed in this state"),
     /// Too many requests for this key or account; see `Retry-After`.
     RateLimited = ("rate_limited", 429, "Too many requests"),
     /// Too many failed logins for this account; see `Retry-After`.

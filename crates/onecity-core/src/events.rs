@@ -52,6 +52,58 @@ pub enum PlatformEvent {
         /// Hex SHA-256 of the head record.
         hash: String,
     },
+    /// A workflow case moved (or stayed, for self-loops) by an action.
+    CaseTransitioned {
+        /// Case id.
+        case_id: Uuid,
+        /// Flow key.
+        flow: String,
+        /// Action key.
+        action: String,
+        /// State before.
+        from: String,
+        /// State after.
+        to: String,
+        /// Module owning the flow.
+        module: String,
+    },
+    /// A case's SLA reached its warning time (`scope` = `state` or `case`).
+    SlaWarning {
+        /// Case id.
+        case_id: Uuid,
+        /// Flow key.
+        flow: String,
+        /// State the case is in.
+        state: String,
+        /// `state` or `case`.
+        scope: String,
+    },
+    /// A case breached its SLA (`scope` = `state` or `case`).
+    SlaBreached {
+        /// Case id.
+        case_id: Uuid,
+        /// Flow key.
+        flow: String,
+        /// State the case is in.
+        state: String,
+        /// `state` or `case`.
+        scope: String,
+        /// Department the case was queued at, if any.
+        department_id: Option<Uuid>,
+    },
+    /// An escalation step ran on a case.
+    CaseEscalated {
+        /// Case id.
+        case_id: Uuid,
+        /// Flow key.
+        flow: String,
+        /// State the case is in.
+        state: String,
+        /// Step index in the state's escalation list.
+        step: i64,
+        /// `notify`, `reassign` or `action`.
+        kind: String,
+    },
     /// A free-form test or operator event (e.g. `onecity admin emit`).
     Note {
         /// The text.
@@ -69,6 +121,10 @@ impl PlatformEvent {
             Self::PrincipalCreated { .. } => "onecity.iam.principal_created",
             Self::GeometryChanged { .. } => "onecity.geo.geometry_changed",
             Self::AuditAnchored { .. } => "onecity.store.audit_anchored",
+            Self::CaseTransitioned { .. } => "onecity.flow.case_transitioned",
+            Self::SlaWarning { .. } => "onecity.flow.sla_warning",
+            Self::SlaBreached { .. } => "onecity.flow.sla_breached",
+            Self::CaseEscalated { .. } => "onecity.flow.case_escalated",
             Self::Note { .. } => "onecity.ops.note",
         }
     }

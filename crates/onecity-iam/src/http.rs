@@ -88,7 +88,9 @@ pub mod perm {
         AuditRead,
         GeoRead,
         GeoWrite,
-        TenantWrite
+        TenantWrite,
+        FlowAdmin,
+        CaseRead
     );
 }
 

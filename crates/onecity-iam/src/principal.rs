@@ -96,9 +96,11 @@ impl Principal {
 
     /// May see tenant `tenant` at all.
     pub fn sees_tenant(&self, tenant: &str) -> bool {
-        self.grants
-            .iter()
-            .any(|g| g.tenant.is_none() || g.tenant.as_deref() == Some(tenant))
+        self.tenant.as_deref() == Some(tenant)
+            || self
+                .grants
+                .iter()
+                .any(|g| g.tenant.is_none() || g.tenant.as_deref() == Some(tenant))
     }
 
     /// Holds `p` over the node at `path` in `tenant`.

@@ -32,6 +32,10 @@ pub enum Permission {
     GeoWrite,
     /// Create tenants (deployment level).
     TenantWrite,
+    /// Define workflows, grant workflow roles, calendars, flow metrics.
+    FlowAdmin,
+    /// Read every case of a tenant (supervision), beyond one's own inbox.
+    CaseRead,
 }
 
 impl Permission {
@@ -48,6 +52,8 @@ impl Permission {
         Self::GeoRead,
         Self::GeoWrite,
         Self::TenantWrite,
+        Self::FlowAdmin,
+        Self::CaseRead,
     ];
 
     /// The app-key scope naming this permission, e.g. `jurisdiction:read`.
@@ -64,6 +70,8 @@ impl Permission {
             Self::GeoRead => "geo:read",
             Self::GeoWrite => "geo:write",
             Self::TenantWrite => "tenant:write",
+            Self::FlowAdmin => "flow:admin",
+            Self::CaseRead => "case:read",
         }
     }
 
@@ -104,6 +112,8 @@ impl Role {
                 AuditRead,
                 GeoRead,
                 GeoWrite,
+                FlowAdmin,
+                CaseRead,
             ],
             Role::Staff => &[JurisdictionRead, DepartmentRead, UserRead, GeoRead],
             Role::Auditor => &[JurisdictionRead, AuditRead],

@@ -68,6 +68,8 @@ config! {
     log_format: String = "text".into(),
     /// Log filter (tracing `EnvFilter` syntax). Default `info`.
     log_level: String = "info".into(),
+    /// Seconds between SLA scheduler passes (default 5).
+    sla_scan_secs: u64 = 5,
     /// Testing only: delay the outbox relay by this many milliseconds after each wake-up
     /// (used to kill a server between commit and publish). Default 0.
     outbox_relay_delay_ms: u64 = 0,

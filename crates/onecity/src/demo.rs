@@ -223,6 +223,7 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         )
         .await?;
         grids(svc, &t.code, "330106", 2000.0).await?;
+        svc.flow.install_shipped(&t.code).await?;
         grids(svc, &t.code, "330102", 800.0).await?;
     }
 
@@ -296,6 +297,7 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         )
         .await?;
         grids(svc, &t.code, "36081", 3000.0).await?;
+        svc.flow.install_shipped(&t.code).await?;
         grids(svc, &t.code, "36061", 1500.0).await?;
     }
 
@@ -373,6 +375,7 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         )
         .await?;
         grids(svc, &t.code, "MEL-CBD-HODDLE-GRID", 400.0).await?;
+        svc.flow.install_shipped(&t.code).await?;
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ use axum::http::HeaderName;
 use axum::Router;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use onecity_core::{Error, ErrorCode};
+use onecity_flow::Flow;
 use onecity_geo::Geo;
 use onecity_iam::{Iam, IamConfig};
 use onecity_store::audit::Auditor;
@@ -35,6 +36,8 @@ pub struct Services {
     pub iam: Iam,
     /// Geography.
     pub geo: Geo,
+    /// Workflow engine.
+    pub flow: Flow,
     /// Event bus.
     pub bus: EventBus,
 }
@@ -56,6 +59,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     onecity_store::migrate::run(db, "store", onecity_store::migrations()).await?;
     onecity_store::migrate::run(db, "iam", &onecity_iam::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "geo", &onecity_geo::MIGRATIONS).await?;
+    onecity_store::migrate::run(db, "flow", &onecity_flow::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "ops", &ops::MIGRATIONS).await?;
     Ok(())
 }
@@ -79,7 +83,14 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
     )
     .await?;
     let geo = Geo::new(iam.clone());
-    Ok(Services { db, iam, geo, bus })
+    let flow = Flow::new(iam.clone());
+    Ok(Services {
+        db,
+        iam,
+        geo,
+        flow,
+        bus,
+    })
 }
 
 /// The global Prometheus recorder (installed once per process).
@@ -121,7 +132,8 @@ impl utoipa::Modify for SecurityAddon {
     modifiers(&SecurityAddon),
     tags((name = "auth", description = "login and session"), (name = "org", description = "tenants, jurisdictions 行政区划, departments 部门"),
          (name = "iam", description = "users and app keys"), (name = "audit", description = "hash-chained audit trail"),
-         (name = "geo", description = "boundaries, grids 网格, point lookup"), (name = "ops", description = "health, readiness, metrics"),
+         (name = "geo", description = "boundaries, grids 网格, point lookup"),
+         (name = "flow", description = "workflows, cases, SLA, the to-do inbox 一体办公"), (name = "ops", description = "health, readiness, metrics"),
          (name = "web", description = "console pages 控制台"))
 )]
 struct ApiDoc;
@@ -131,6 +143,7 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
     let (api, mut doc) = OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
         .merge(onecity_iam::routes::routes().with_state(svc.iam.clone()))
         .merge(onecity_geo::routes::routes().with_state(svc.geo.clone()))
+        .merge(onecity_flow::routes::routes().with_state(svc.flow.clone()))
         .merge(ops::routes().with_state(ops_state.clone()))
         .split_for_parts();
     crate::webdoc::add_web_paths(&mut doc);
@@ -178,9 +191,11 @@ fn gate(ops_state: OpsState, full: Arc<OnceLock<Router>>) -> Router {
 /// How often moved audit chain heads are anchored (signed, stored and published).
 pub const AUDIT_ANCHOR_EVERY: Duration = Duration::from_secs(60);
 
-/// Starts the background tasks (relay, consumers, audit anchoring, index refresh) of a node.
+/// Starts the background tasks (relay, consumers, audit anchoring, SLA scheduler, index
+/// refresh) of a node.
 pub fn spawn_background(
     svc: &Services,
+    cfg: &Config,
     shutdown: watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut tasks = vec![tokio::spawn(svc.bus.clone().run_relay(shutdown.clone()))];
@@ -200,6 +215,30 @@ pub fn spawn_background(
                 Ok(n) if n > 0 => tracing::info!(heads = n, "audit chain heads anchored"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "audit anchoring failed"),
+            }
+        }
+    }));
+    let (flow, every) = (
+        svc.flow.clone(),
+        Duration::from_secs(cfg.sla_scan_secs.max(1)),
+    );
+    let mut sd = shutdown.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = sd.changed() => break,
+            }
+            match flow.scan_sla(onecity_core::time::now_micros()).await {
+                Ok(r) if r.fired > 0 => tracing::info!(
+                    fired = r.fired,
+                    warnings = r.warnings,
+                    breaches = r.breaches,
+                    escalations = r.escalations,
+                    "SLA timers fired"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "SLA scan failed"),
             }
         }
     }));
@@ -295,7 +334,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         crate::demo::load(&svc, &cfg.demo_data).await?;
     }
     svc.geo.refresh().await?;
-    let tasks = spawn_background(&svc, sd_rx);
+    let tasks = spawn_background(&svc, &cfg, sd_rx);
     let _ = full.set(app(&svc, &cfg, ops_state));
     ready.store(true, Ordering::Release);
     tracing::info!(listen = %local, store = ?db.backend(), bus = svc.bus.kind(), ready_ms = started.elapsed().as_millis() as u64, "onecity ready");

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod demo;
 mod events;
+mod flow;
 mod input;
 mod isolation;
 mod ops;

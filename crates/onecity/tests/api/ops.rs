@@ -75,6 +75,18 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/v1/tenants/{tenant}/grids.geojson",
         "/api/v1/tenants/{tenant}/boundaries/import",
         "/api/v1/tenants/{tenant}/grids/import",
+        "/api/v1/tenants/{tenant}/flows",
+        "/api/v1/tenants/{tenant}/flows/{key}",
+        "/api/v1/tenants/{tenant}/flows/{key}/metrics",
+        "/api/v1/tenants/{tenant}/calendar",
+        "/api/v1/tenants/{tenant}/flow-roles",
+        "/api/v1/tenants/{tenant}/cases",
+        "/api/v1/tenants/{tenant}/cases/{id}",
+        "/api/v1/tenants/{tenant}/cases/{id}/actions",
+        "/api/v1/tenants/{tenant}/cases/{id}/claim",
+        "/api/v1/tenants/{tenant}/cases/{id}/transfer",
+        "/api/v1/tenants/{tenant}/inbox",
+        "/api/v1/tenants/{tenant}/notifications",
         "/api/v1/tenants/{tenant}/jurisdictions/{id}/grids/generate",
     ]
     .into_iter()

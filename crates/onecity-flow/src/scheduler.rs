@@ -1,0 +1,247 @@
+//! The SLA scheduler: fires due timers (warnings, breaches, escalation steps), each exactly
+//! once, also across restarts and replicas.
+//!
+//! Timers live in `flow_timers` (written in the same transaction as the transition that
+//! starts a state's clock). A pass takes the due, unfired timers in batches; each batch is
+//! one transaction that first marks its timers fired with
+//! `UPDATE … SET fired_at = now WHERE id IN (…) AND fired_at IS NULL RETURNING id` — only
+//! the timers this transaction won are acted on, so two schedulers never fire one twice —
+//! then acts on them and commits. A crash before commit leaves them unfired for the next pass.
+
+use crate::definition::EscalationStep;
+use crate::engine::{write_case, Actor, CaseRow, Flow};
+use crate::model::{ActionRequest, ScanReport};
+use onecity_core::events::{EventEnvelope, PlatformEvent};
+use onecity_core::{Error, Result};
+use onecity_store::{args, Tx, Val};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Timers handled per transaction.
+pub const BATCH: usize = 500;
+
+impl Flow {
+    /// Fires every timer due at or before `now` (µs since the epoch); returns what it did.
+    pub async fn scan_sla(&self, now: i64) -> Result<ScanReport> {
+        let mut report = ScanReport::default();
+        loop {
+            let n = self.scan_batch(now, &mut report).await?;
+            if n < BATCH {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    async fn scan_batch(&self, now: i64, report: &mut ScanReport) -> Result<usize> {
+        let db = self.iam.db();
+        let due = db
+            .fetch_all(
+                &format!("SELECT id FROM flow_timers WHERE fired_at IS NULL AND due_at <= $1 ORDER BY due_at LIMIT {BATCH}"),
+                args![now],
+            )
+            .await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<Val> = due
+            .iter()
+            .map(|r| r.text("id").map(Val::from))
+            .collect::<Result<_>>()?;
+        let mut tx = db.begin().await?;
+        let list = placeholders(2, ids.len());
+        let mut a = vec![Val::from(now)];
+        a.extend(ids.iter().cloned());
+        let won = tx
+            .fetch_all(&format!("UPDATE flow_timers SET fired_at = $1 WHERE id IN ({list}) AND fired_at IS NULL RETURNING id, case_id, kind, step"), &a)
+            .await?;
+        let case_ids: Vec<Val> = won
+            .iter()
+            .map(|r| r.text("case_id").map(Val::from))
+            .collect::<Result<_>>()?;
+        let mut cases: HashMap<Uuid, CaseRow> = HashMap::new();
+        for chunk in case_ids.chunks(BATCH) {
+            let sql = format!(
+                "SELECT * FROM flow_cases WHERE id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            for r in tx.fetch_all(&sql, chunk).await? {
+                let c = CaseRow::from_row(&r)?;
+                cases.insert(c.id, c);
+            }
+        }
+        let mut timers: Vec<(Uuid, String, i64)> = won
+            .iter()
+            .map(|r| Ok((r.uuid("case_id")?, r.text("kind")?, r.i64("step")?)))
+            .collect::<Result<_>>()?;
+        timers.sort_by_key(|(c, k, s)| (*c, k != "warn", *s));
+        for (case_id, kind, step) in timers {
+            let Some(case) = cases.remove(&case_id) else {
+                continue;
+            };
+            report.fired += 1;
+            let case = self.fire(&mut tx, case, &kind, step, now, report).await?;
+            cases.insert(case_id, case);
+        }
+        tx.commit().await?;
+        self.iam.bus().poke();
+        Ok(due.len())
+    }
+
+    async fn fire(
+        &self,
+        tx: &mut Tx,
+        mut case: CaseRow,
+        kind: &str,
+        step: i64,
+        now: i64,
+        report: &mut ScanReport,
+    ) -> Result<CaseRow> {
+        if case.closed_at.is_some() {
+            return Ok(case);
+        }
+        let tenant = case.tenant.clone();
+        let scope = if kind.starts_with("case") {
+            "case"
+        } else {
+            "state"
+        };
+        match kind {
+            "warn" | "case_warn" => {
+                report.warnings += 1;
+                let msg = format!(
+                    "{}: {} deadline approaching ({})",
+                    case.title, scope, case.state
+                );
+                notify(tx, &case, None, "sla_warning", &msg, now).await?;
+                let ev = PlatformEvent::SlaWarning {
+                    case_id: case.id,
+                    flow: case.flow_key.clone(),
+                    state: case.state.clone(),
+                    scope: scope.into(),
+                };
+                onecity_store::outbox::enqueue(tx, &EventEnvelope::new(Some(&tenant), ev)).await?;
+            }
+            "breach" | "case_breach" => {
+                report.breaches += 1;
+                if !case.breached {
+                    case.breached = true;
+                    tx.execute(
+                        "UPDATE flow_cases SET breached = 1 WHERE id = $1",
+                        args![case.id],
+                    )
+                    .await?;
+                }
+                let msg = format!("{}: {} deadline missed ({})", case.title, scope, case.state);
+                notify(tx, &case, None, "sla_breached", &msg, now).await?;
+                let ev = PlatformEvent::SlaBreached {
+                    case_id: case.id,
+                    flow: case.flow_key.clone(),
+                    state: case.state.clone(),
+                    scope: scope.into(),
+                    department_id: case.queue_department_id,
+                };
+                onecity_store::outbox::enqueue(tx, &EventEnvelope::new(Some(&tenant), ev)).await?;
+            }
+            "escalate" => {
+                let (_, def) = self
+                    .definition(&tenant, &case.flow_key, Some(case.flow_version))
+                    .await?;
+                let Some(esc) = def
+                    .state(&case.state)
+                    .and_then(|s| s.escalations.get(step as usize))
+                    .cloned()
+                else {
+                    return Ok(case);
+                };
+                report.escalations += 1;
+                let kind_name = match &esc.then {
+                    EscalationStep::Notify { roles } => {
+                        for r in roles {
+                            let msg = format!(
+                                "{}: escalated to {r} after {:?} in {}",
+                                case.title, esc.after, case.state
+                            );
+                            notify(tx, &case, Some(r), "escalation", &msg, now).await?;
+                        }
+                        "notify"
+                    }
+                    EscalationStep::Reassign { role } => {
+                        let expected = case.row_version;
+                        case.row_version += 1;
+                        case.assignee_id = None;
+                        case.queue_role = Some(role.clone());
+                        case.escalation_level += 1;
+                        write_case(tx, &case, expected, now).await?;
+                        crate::engine::insert_history(
+                            tx,
+                            &case,
+                            "system",
+                            "ESCALATE_REASSIGN",
+                            Some(&case.state.clone()),
+                            Some(&format!("reassigned to the {role} queue")),
+                            &[],
+                            None,
+                            now,
+                        )
+                        .await?;
+                        let msg = format!("{}: reassigned to the {role} queue", case.title);
+                        notify(tx, &case, Some(role), "escalation", &msg, now).await?;
+                        "reassign"
+                    }
+                    EscalationStep::Action { action } => {
+                        let cal = self.calendar(&tenant).await?;
+                        let req = ActionRequest {
+                            action: action.clone(),
+                            comment: Some("automatic escalation".into()),
+                            ..Default::default()
+                        };
+                        case = self
+                            .transition(tx, &def, &cal, case, &Actor::system(), &req, now)
+                            .await?;
+                        "action"
+                    }
+                };
+                let ev = PlatformEvent::CaseEscalated {
+                    case_id: case.id,
+                    flow: case.flow_key.clone(),
+                    state: case.state.clone(),
+                    step,
+                    kind: kind_name.into(),
+                };
+                onecity_store::outbox::enqueue(tx, &EventEnvelope::new(Some(&tenant), ev)).await?;
+            }
+            other => return Err(Error::internal(format!("unknown timer kind {other}"))),
+        }
+        Ok(case)
+    }
+}
+
+/// `$start, $start+1, …` for `n` values.
+pub(crate) fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An in-app notification to the case's assignee, or its queue (department and/or role).
+async fn notify(
+    tx: &mut Tx,
+    c: &CaseRow,
+    role: Option<&str>,
+    kind: &str,
+    message: &str,
+    now: i64,
+) -> Result<()> {
+    let (principal, role) = match role {
+        Some(r) => (None, Some(r.to_string())),
+        None => (c.assignee_id, c.queue_role.clone()),
+    };
+    tx.execute(
+        "INSERT INTO flow_notifications (id, tenant, principal_id, role, department_id, case_id, kind, message, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[onecity_core::new_id().into(), c.tenant.clone().into(), principal.into(), role.into(), c.queue_department_id.into(), c.id.into(), kind.into(), message.into(), Val::from(now)],
+    )
+    .await?;
+    Ok(())
+}
