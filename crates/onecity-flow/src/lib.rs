@@ -13,6 +13,7 @@ mod engine;
 pub mod inbox;
 mod migrations;
 pub mod model;
+pub mod notify;
 pub mod routes;
 pub mod scheduler;
 pub mod sla;

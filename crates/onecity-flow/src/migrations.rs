@@ -41,10 +41,24 @@ CREATE TABLE flow_notifications (
 CREATE INDEX flow_notifications_principal ON flow_notifications (principal_id, read_at);
 "#;
 
+const V2: &str = r#"
+ALTER TABLE flow_notifications ADD COLUMN emailed_at BIGINT;
+ALTER TABLE flow_notifications ADD COLUMN webhooked_at BIGINT;
+ALTER TABLE flow_notifications ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0;
+"#;
+
 /// The component's migrations.
-pub static MIGRATIONS: [Migration; 1] = [Migration {
-    version: 1,
-    name: "flow definitions, cases, history, timers, notifications",
-    sqlite: V1,
-    postgres: V1,
-}];
+pub static MIGRATIONS: [Migration; 2] = [
+    Migration {
+        version: 1,
+        name: "flow definitions, cases, history, timers, notifications",
+        sqlite: V1,
+        postgres: V1,
+    },
+    Migration {
+        version: 2,
+        name: "notification delivery by e-mail and webhook",
+        sqlite: V2,
+        postgres: V2,
+    },
+];

@@ -113,7 +113,8 @@ impl Flow {
                     "{}: {} deadline approaching ({})",
                     case.title, scope, case.state
                 );
-                notify(tx, &case, None, "sla_warning", &msg, now).await?;
+                self.notify_waiting(tx, &case, "sla_warning", &msg, now)
+                    .await?;
                 let ev = PlatformEvent::SlaWarning {
                     case_id: case.id,
                     flow: case.flow_key.clone(),
@@ -133,7 +134,8 @@ impl Flow {
                     .await?;
                 }
                 let msg = format!("{}: {} deadline missed ({})", case.title, scope, case.state);
-                notify(tx, &case, None, "sla_breached", &msg, now).await?;
+                self.notify_waiting(tx, &case, "sla_breached", &msg, now)
+                    .await?;
                 let ev = PlatformEvent::SlaBreached {
                     case_id: case.id,
                     flow: case.flow_key.clone(),
@@ -214,6 +216,37 @@ impl Flow {
             other => return Err(Error::internal(format!("unknown timer kind {other}"))),
         }
         Ok(case)
+    }
+}
+
+impl Flow {
+    /// Notifies whoever the case waits for: its assignee, its role queue, or else every
+    /// role that can act in its state.
+    async fn notify_waiting(
+        &self,
+        tx: &mut Tx,
+        case: &CaseRow,
+        kind: &str,
+        msg: &str,
+        now: i64,
+    ) -> Result<()> {
+        if case.assignee_id.is_some() || case.queue_role.is_some() {
+            return notify(tx, case, None, kind, msg, now).await;
+        }
+        let (_, def) = self
+            .definition(&case.tenant, &case.flow_key, Some(case.flow_version))
+            .await?;
+        let mut roles: Vec<&str> = def
+            .actions_from(&case.state)
+            .flat_map(|a| a.roles.iter().map(String::as_str))
+            .filter(|r| !crate::definition::PSEUDO_ROLES.contains(r))
+            .collect();
+        roles.sort_unstable();
+        roles.dedup();
+        for r in roles {
+            notify(tx, case, Some(r), kind, msg, now).await?;
+        }
+        Ok(())
     }
 }
 

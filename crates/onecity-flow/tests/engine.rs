@@ -116,6 +116,7 @@ impl World {
                     password: "Passw0rd-123456".into(),
                     kind: Some(kind.into()),
                     department_id: dept,
+                    email: Some(format!("{name}@example.cn")),
                     roles: if kind == "staff" {
                         vec![RoleGrantInput {
                             role: "staff".into(),

@@ -34,10 +34,20 @@ CREATE TABLE login_failures (username TEXT NOT NULL, at BIGINT NOT NULL);
 CREATE INDEX login_failures_user ON login_failures (username, at);
 "#;
 
+const V2: &str = "ALTER TABLE principals ADD COLUMN email TEXT;";
+
 /// The component's migrations.
-pub static MIGRATIONS: [Migration; 1] = [Migration {
-    version: 1,
-    name: "tenants, jurisdictions, departments, principals, grants, keys",
-    sqlite: V1,
-    postgres: V1,
-}];
+pub static MIGRATIONS: [Migration; 2] = [
+    Migration {
+        version: 1,
+        name: "tenants, jurisdictions, departments, principals, grants, keys",
+        sqlite: V1,
+        postgres: V1,
+    },
+    Migration {
+        version: 2,
+        name: "principal e-mail addresses",
+        sqlite: V2,
+        postgres: V2,
+    },
+];

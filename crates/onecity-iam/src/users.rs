@@ -43,6 +43,9 @@ pub struct NewUser {
     /// Role grants.
     #[serde(default)]
     pub roles: Vec<RoleGrantInput>,
+    /// E-mail address for notifications.
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 /// A user as the API shows it.
@@ -62,6 +65,8 @@ pub struct UserView {
     pub department_id: Option<Uuid>,
     /// Role grants.
     pub roles: Vec<RoleGrantInput>,
+    /// E-mail address for notifications.
+    pub email: Option<String>,
 }
 
 /// Input of app-key creation.
@@ -419,6 +424,19 @@ impl Iam {
         validate::code("username", &n.username)?;
         validate::text("display_name", &n.display_name, 200)?;
         password::check_policy(&n.password)?;
+        if let Some(e) = &n.email {
+            let (local, domain) = e.split_once('@').unwrap_or(("", ""));
+            if e.len() > 254
+                || local.is_empty()
+                || !domain.contains('.')
+                || e.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                return Err(Error::invalid(format!(
+                    "email {:?} is not an e-mail address",
+                    e.chars().take(64).collect::<String>()
+                )));
+            }
+        }
         let kind = n.kind.clone().unwrap_or_else(|| "staff".into());
         if !matches!(kind.as_str(), "staff" | "citizen" | "company") {
             return Err(Error::invalid("kind must be staff, citizen or company"));
@@ -482,8 +500,8 @@ impl Iam {
         let now = onecity_core::time::now_micros();
         let mut tx = self.inner.db.begin().await?;
         tx.execute(
-            "INSERT INTO principals (id, tenant, kind, username, display_name, password_hash, department_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            args![id, tenant, kind.clone(), n.username.clone(), n.display_name.clone(), hash, n.department_id, now],
+            "INSERT INTO principals (id, tenant, kind, username, display_name, password_hash, department_id, created_at, email) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            args![id, tenant, kind.clone(), n.username.clone(), n.display_name.clone(), hash, n.department_id, now, n.email.clone()],
         )
         .await
         .map_err(|e| if e.code == ErrorCode::Conflict { Error::conflict(format!("username {:?} is taken", n.username)) } else { e })?;
@@ -501,6 +519,7 @@ impl Iam {
             kind: kind.clone(),
             tenant: Some(tenant.into()),
             department_id: n.department_id,
+            email: n.email.clone(),
             roles: grants
                 .iter()
                 .map(|(r, j, d)| RoleGrantInput {
@@ -587,6 +606,7 @@ impl Iam {
                 kind: r.text("kind")?,
                 tenant: r.opt_text("tenant")?,
                 department_id: r.opt_uuid("department_id")?,
+                email: r.opt_text("email")?,
                 roles: g
                     .iter()
                     .map(|g| {

@@ -214,6 +214,9 @@ enum UserCmd {
         /// Grant, as ROLE or ROLE@JURISDICTION_CODE (repeatable): tenant_admin, staff, auditor.
         #[arg(long = "role")]
         roles: Vec<String>,
+        /// E-mail address for notifications.
+        #[arg(long)]
+        email: Option<String>,
     },
 }
 
@@ -525,6 +528,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             display_name,
                             password,
                             roles,
+                            email,
                         },
                 } => {
                     let mut grants = Vec::new();
@@ -563,6 +567,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                                 kind: None,
                                 department_id: None,
                                 roles: grants,
+                                email,
                             },
                         )
                         .await?;

@@ -68,6 +68,14 @@ config! {
     log_format: String = "text".into(),
     /// Log filter (tracing `EnvFilter` syntax). Default `info`.
     log_level: String = "info".into(),
+    /// SMTP relay for notification e-mails, `smtp://host:port` (plain SMTP).
+    smtp_url: Option<String> = None,
+    /// Sender of notification e-mails.
+    smtp_from: String = "onecity <onecity@localhost>".into(),
+    /// URL that receives a JSON POST for every workflow notification.
+    notify_webhook_url: Option<String> = None,
+    /// Secret for the webhook's `X-Onecity-Signature: sha256=<hmac>` header.
+    notify_webhook_secret: Option<String> = None,
     /// Seconds between SLA scheduler passes (default 5).
     sla_scan_secs: u64 = 5,
     /// Testing only: delay the outbox relay by this many milliseconds after each wake-up

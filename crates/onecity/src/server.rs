@@ -242,6 +242,30 @@ pub fn spawn_background(
             }
         }
     }));
+    let notify_cfg = onecity_flow::notify::NotifyConfig {
+        smtp_url: cfg.smtp_url.clone(),
+        smtp_from: cfg.smtp_from.clone(),
+        webhook_url: cfg.notify_webhook_url.clone(),
+        webhook_secret: cfg.notify_webhook_secret.clone(),
+    };
+    match onecity_flow::notify::Notifier::new(svc.db.clone(), notify_cfg) {
+        Ok(Some(notifier)) => {
+            let mut sd = shutdown.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                        _ = sd.changed() => break,
+                    }
+                    if let Err(e) = notifier.deliver_once().await {
+                        tracing::warn!(error = %e, "notification delivery failed");
+                    }
+                }
+            }));
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "notifications by e-mail and webhook are off"),
+    }
     let geo = svc.geo.clone();
     let mut sd = shutdown;
     tasks.push(tokio::spawn(async move {

@@ -9,6 +9,7 @@ mod events;
 mod flow;
 mod input;
 mod isolation;
+mod notify;
 mod ops;
 
 use onecity_testkit::{Options, TestServer};
