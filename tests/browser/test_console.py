@@ -5,134 +5,26 @@ Needs a running server with the demo data (tests/browser/run.sh starts one):
   ONECITY_ADMIN_PASSWORD  password of the `admin` user
   ONECITY_ARTIFACTS       where screenshots and browser logs go (default /tmp)
 Uses Debian's chromium and chromedriver (/usr/bin); selenium-manager downloads nothing.
+The `driver` fixture is in conftest.py, shared helpers in onecity_browser.py.
 """
 
-import json
-import os
-import shutil
-import tempfile
 import time
 
-import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
 
-BASE_URL = os.environ.get("ONECITY_URL", "http://127.0.0.1:8080").rstrip("/")
-ADMIN_PASSWORD = os.environ.get("ONECITY_ADMIN_PASSWORD", "")
-ARTIFACTS = os.environ.get("ONECITY_ARTIFACTS", "/tmp")
-CHROMIUM = os.environ.get("ONECITY_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("ONECITY_CHROMEDRIVER", "/usr/bin/chromedriver")
+from onecity_browser import (
+    BASE_URL,
+    MAP_TIMEOUT,
+    artifacts_on_exit,
+    body_data,
+    choose_tenant,
+    login,
+    wait_for,
+)
 
 # Layer ids of crates/onecity-web/assets/js/map.js.
 BOUNDARY_FILL_LAYER = "boundaries-fill"
-
-PAGE_TIMEOUT = 30
-MAP_TIMEOUT = 90
-
-
-@pytest.fixture
-def driver(request):
-    profile = tempfile.mkdtemp(prefix="onecity-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--enable-unsafe-swiftshader",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1280,900",
-        "--lang=en-US",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    drv.set_page_load_timeout(PAGE_TIMEOUT)
-    try:
-        yield drv
-    finally:
-        drv.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-def artifact(name):
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    return os.path.join(ARTIFACTS, name)
-
-
-def save_artifacts(drv, name):
-    """Screenshot and browser console log, named `name`."""
-    try:
-        drv.save_screenshot(artifact(f"{name}.png"))
-    except Exception as exc:  # the browser may be gone
-        print(f"screenshot {name} failed: {exc}")
-    try:
-        with open(artifact(f"{name}.console.json"), "w", encoding="utf-8") as f:
-            json.dump(drv.get_log("browser"), f, ensure_ascii=False, indent=1)
-    except Exception as exc:
-        print(f"browser log {name} failed: {exc}")
-
-
-class artifacts_on_exit:
-    """Saves `<name>-ok` on success and `<name>-failure` on failure."""
-
-    def __init__(self, drv, name):
-        self.drv, self.name = drv, name
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        save_artifacts(self.drv, f"{self.name}-{'ok' if exc_type is None else 'failure'}")
-        return False
-
-
-def wait_for(drv, condition, timeout=PAGE_TIMEOUT, what="condition"):
-    return WebDriverWait(drv, timeout, poll_frequency=0.2).until(
-        lambda d: condition(d), message=f"timed out waiting for {what}"
-    )
-
-
-def body_data(drv, key):
-    return drv.execute_script("return document.body.dataset[arguments[0]] || null;", key)
-
-
-def login(drv):
-    assert ADMIN_PASSWORD, "ONECITY_ADMIN_PASSWORD is not set"
-    drv.get(f"{BASE_URL}/login")
-    wait_for(drv, lambda d: d.find_element(By.ID, "login-submit").is_displayed(), what="login form")
-    drv.find_element(By.ID, "username").send_keys("admin")
-    drv.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD)
-    drv.find_element(By.ID, "login-submit").click()
-
-    def landed(d):
-        if d.current_url.startswith(f"{BASE_URL}/console/map"):
-            return True
-        errors = d.find_elements(By.ID, "login-error")
-        if errors and errors[0].is_displayed() and errors[0].text:
-            raise AssertionError(f"login failed: {errors[0].text}")
-        return False
-
-    wait_for(drv, landed, what="the map page after login")
-    token = drv.execute_script("return localStorage.getItem('onecity.token');")
-    assert token, "no token stored after login"
-
-
-def choose_tenant(drv, code):
-    def has_option(d):
-        select = d.find_element(By.ID, "tenant-switcher")
-        return select.is_enabled() and select.find_elements(By.CSS_SELECTOR, f"option[value='{code}']")
-
-    wait_for(drv, has_option, what=f"tenant {code} in the switcher")
-    Select(drv.find_element(By.ID, "tenant-switcher")).select_by_value(code)
 
 
 def wait_map_ready(drv, code):

@@ -84,7 +84,7 @@ async fn me(Auth(p): Auth) -> Json<Principal> {
     responses((status = 200, body = Page<Tenant>), (status = 401, body = Problem)), security(("bearer" = [])))]
 async fn list_tenants(
     State(iam): State<Iam>,
-    p: Authorized<perm::JurisdictionRead>,
+    Auth(p): Auth,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<Page<Tenant>>> {
     Ok(Json(iam.list_tenants(&p, &q).await?))
@@ -109,7 +109,7 @@ async fn create_tenant(
     responses((status = 200, body = Tenant), (status = 404, body = Problem)), security(("bearer" = [])))]
 async fn get_tenant(
     State(iam): State<Iam>,
-    p: Authorized<perm::JurisdictionRead>,
+    Auth(p): Auth,
     Path(tenant): Path<String>,
 ) -> ApiResult<Json<Tenant>> {
     Ok(Json(iam.tenant(&p, &tenant).await?))

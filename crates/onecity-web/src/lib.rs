@@ -1,4 +1,4 @@
-//! The onecity web console: server-rendered pages (login, map, admin) and the static
+//! The onecity web console: server-rendered pages (login, map, to-do inbox, admin) and the static
 //! assets they use (styles, small scripts, and vendored MapLibre GL JS), all embedded
 //! in the binary so that running onecity needs no Node.js and no files on disk.
 //!
@@ -34,8 +34,8 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsa
 img-src 'self' data: blob:; worker-src 'self' blob:; child-src blob:; connect-src 'self'; \
 font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
-/// The console's routes: `/`, `/console`, `/login`, `/console/map`, `/console/admin`
-/// and `/assets/{*path}`. Stateless, so it merges into a router of any state type.
+/// The console's routes: `/`, `/console`, `/login`, `/console/map`, `/console/inbox`,
+/// `/console/admin` and `/assets/{*path}`. Stateless, so it merges into a router of any state type.
 pub fn router<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -45,6 +45,7 @@ where
         .route("/console", get(to_map))
         .route("/login", get(login_page))
         .route("/console/map", get(map_page))
+        .route("/console/inbox", get(inbox_page))
         .route("/console/admin", get(admin_page))
         .route("/assets/{*path}", get(assets::serve))
 }
@@ -56,6 +57,8 @@ pub enum Page {
     Login,
     /// `/console/map`.
     Map,
+    /// `/console/inbox`: the to-do inbox (一体办公 待办).
+    Inbox,
     /// `/console/admin`.
     Admin,
 }
@@ -65,6 +68,7 @@ impl Page {
         match self {
             Page::Login => "login.html",
             Page::Map => "map.html",
+            Page::Inbox => "inbox.html",
             Page::Admin => "admin.html",
         }
     }
@@ -73,6 +77,7 @@ impl Page {
         match self {
             Page::Login => "login",
             Page::Map => "map",
+            Page::Inbox => "inbox",
             Page::Admin => "admin",
         }
     }
@@ -81,6 +86,7 @@ impl Page {
         match self {
             Page::Login => "/login",
             Page::Map => "/console/map",
+            Page::Inbox => "/console/inbox",
             Page::Admin => "/console/admin",
         }
     }
@@ -89,6 +95,7 @@ impl Page {
         match self {
             Page::Login => "login_title",
             Page::Map => "map_title",
+            Page::Inbox => "inbox_title",
             Page::Admin => "admin_title",
         }
     }
@@ -100,6 +107,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("base.html", include_str!("../templates/base.html")),
         ("login.html", include_str!("../templates/login.html")),
         ("map.html", include_str!("../templates/map.html")),
+        ("inbox.html", include_str!("../templates/inbox.html")),
         ("admin.html", include_str!("../templates/admin.html")),
     ] {
         env.add_template(name, source)
@@ -171,6 +179,10 @@ async fn map_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Map, &headers, q.as_deref())
 }
 
+async fn inbox_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Inbox, &headers, q.as_deref())
+}
+
 async fn admin_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Admin, &headers, q.as_deref())
 }
@@ -210,6 +222,7 @@ mod tests {
         for (path, marker) in [
             ("/login", "id=\"login-submit\""),
             ("/console/map", "id=\"lookup-result\""),
+            ("/console/inbox", "id=\"inbox-table\""),
             ("/console/admin", "id=\"jurisdictions-table\""),
         ] {
             let (status, headers, body) = get(path, &[]).await;
@@ -231,6 +244,36 @@ mod tests {
         assert!(body.contains("id=\"tenant-switcher\""));
         let (_, _, body) = get("/console/map", &[("accept-language", "zh-CN,zh;q=0.9")]).await;
         assert!(body.contains("地图 Map"));
+    }
+
+    #[tokio::test]
+    async fn inbox_page_in_navigation() {
+        let (status, headers, body) = get("/console/inbox", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("script-src 'self'"));
+        assert!(body.contains("<title>To-do 待办 · onecity</title>"));
+        assert!(body.contains("data-page=\"inbox\""));
+        assert!(body.contains("<a href=\"/console/inbox\" aria-current=\"page\">To-do 待办</a>"));
+        for marker in [
+            "id=\"case-detail\"",
+            "id=\"claim-button\"",
+            "id=\"notification-list\"",
+            "id=\"count-overdue\"",
+            "<script src=\"/assets/js/inbox.js\"></script>",
+        ] {
+            assert!(body.contains(marker), "inbox page lacks {marker}");
+        }
+        // every console page links to the inbox; only the inbox page marks it current
+        let (_, _, body) = get("/console/map?lang=zh", &[]).await;
+        assert!(body.contains("<a href=\"/console/inbox\">待办 To-do</a>"));
+        let (_, _, body) = get("/login", &[]).await;
+        assert!(!body.contains("/console/inbox\""));
+        let (status, _, body) = get("/assets/js/inbox.js", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("inboxReady"));
     }
 
     #[tokio::test]

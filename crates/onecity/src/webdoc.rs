@@ -14,6 +14,11 @@ pub fn add_web_paths(doc: &mut OpenApi) {
         ("/console", "Redirects to the map console", "302"),
         ("/login", "Login page 登录", "200"),
         (
+            "/console/inbox",
+            "To-do inbox 待办 (一体办公): cases waiting for the caller, actions, notifications",
+            "200",
+        ),
+        (
             "/console/map",
             "Map console 地图: boundaries, grids, point lookup",
             "200",

@@ -151,21 +151,47 @@
     return node;
   }
 
+  var mePromise = null;
+
+  /** The signed-in principal (GET /api/v1/auth/me), fetched once per page. */
+  function me() {
+    if (!mePromise) {
+      mePromise = api('/api/v1/auth/me');
+      mePromise.catch(function () { mePromise = null; });
+    }
+    return mePromise;
+  }
+
   /**
-   * Fills the tenant switcher from GET /api/v1/tenants and calls `onChange(code)` for
+   * The tenants to offer: GET /api/v1/tenants, or, for a caller who may not list them
+   * (403, e.g. staff holding only workflow roles), their home tenant.
+   */
+  async function tenantItems() {
+    try {
+      return await listAll('/api/v1/tenants');
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 403) throw err;
+      var who = await me();
+      return who && who.tenant ? [{ code: who.tenant }] : [];
+    }
+  }
+
+  /**
+   * Fills the tenant switcher (see `tenantItems`) and calls `onChange(code)` for
    * the selected tenant (the one saved in localStorage, else the first) and on each
    * change. Resolves to the selected code, or null when there is none.
    */
   async function initTenants(onChange) {
     var select = document.getElementById('tenant-switcher');
-    var items = await listAll('/api/v1/tenants');
+    var items = await tenantItems();
     select.textContent = '';
     if (!items.length) {
       select.appendChild(el('option', null, t('no_tenants')));
       return null;
     }
     items.forEach(function (item) {
-      var option = el('option', null, localName(item) + ' (' + item.code + ')');
+      var name = localName(item);
+      var option = el('option', null, name && name !== item.code ? name + ' (' + item.code + ')' : item.code);
       option.value = item.code;
       select.appendChild(option);
     });
@@ -200,6 +226,7 @@
     api: api,
     problemFrom: problemFrom,
     ApiError: ApiError,
+    withCursor: withCursor,
     listPage: listPage,
     listAll: listAll,
     localName: localName,
@@ -207,5 +234,6 @@
     showError: showError,
     el: el,
     initTenants: initTenants,
+    me: me,
   };
 })();
