@@ -121,22 +121,31 @@ async fn main() {
             let (flow, handler, cases) = (flow.clone(), handler.clone(), cases.clone());
             tasks.push(tokio::spawn(async move {
                 let mut n = 0;
-                let mut state_started = vec![false; cases.len()];
-                let _ = &mut state_started;
+                // Worker w owns cases w, w+workers, …; each alternates START and PAUSE.
+                let mine: Vec<_> = cases.iter().skip(w).step_by(workers).copied().collect();
+                let mut working = Vec::with_capacity(mine.len());
+                for id in &mine {
+                    working.push(
+                        flow.case(&handler, "b", *id)
+                            .await
+                            .expect("case")
+                            .case
+                            .state
+                            == "WORKING",
+                    );
+                }
                 for i in 0..per {
-                    let idx = (w + i * workers) % cases.len();
-                    let id = cases[idx];
-                    // Each case alternates; read its state to pick the action.
-                    for action in ["START", "PAUSE"] {
-                        let req = ActionRequest {
-                            action: action.into(),
-                            ..Default::default()
-                        };
-                        if flow.act(&handler, "b", id, &req).await.is_ok() {
-                            n += 1;
-                            break;
-                        }
-                    }
+                    let k = i % mine.len();
+                    let action = if working[k] { "PAUSE" } else { "START" };
+                    let req = ActionRequest {
+                        action: action.into(),
+                        ..Default::default()
+                    };
+                    flow.act(&handler, "b", mine[k], &req)
+                        .await
+                        .expect("transition");
+                    working[k] = !working[k];
+                    n += 1;
                 }
                 n
             }));

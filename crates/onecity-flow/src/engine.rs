@@ -27,7 +27,15 @@ pub struct Flow {
     calendars: Arc<RwLock<HashMap<String, Arc<WorkCalendar>>>>,
     default_calendar: Arc<WorkCalendar>,
     clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    actors: Arc<std::sync::Mutex<RoleCache>>,
 }
+
+/// Flow roles by (tenant, principal), cached for [`ROLE_CACHE_TTL`].
+type RoleCache = HashMap<(String, Uuid), (std::time::Instant, Arc<Vec<(String, Option<Uuid>)>>)>;
+
+/// How long a principal's flow roles are cached per node: a grant made on another replica
+/// takes effect within this time (on this node at once).
+pub const ROLE_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl axum::extract::FromRef<Flow> for Iam {
     fn from_ref(f: &Flow) -> Iam {
@@ -194,6 +202,7 @@ impl Flow {
             calendars: Arc::new(RwLock::new(HashMap::new())),
             default_calendar: Arc::new(WorkCalendar::china_mainland()),
             clock: Arc::new(time::now_micros),
+            actors: Arc::default(),
         }
     }
 
@@ -506,19 +515,39 @@ impl Flow {
             )
             .await?;
         tx.commit().await?;
+        self.actors.lock().expect("role cache").clear();
         Ok(())
     }
 
     pub(crate) async fn actor(&self, p: &Principal, tenant: &str) -> Result<Actor> {
-        let rows = self.iam.db().fetch_all("SELECT role, department_id FROM flow_role_grants WHERE tenant = $1 AND principal_id = $2", args![tenant, p.id]).await?;
-        let roles = rows
-            .iter()
-            .map(|r| Ok((r.text("role")?, r.opt_uuid("department_id")?)))
-            .collect::<Result<Vec<_>>>()?;
+        let key = (tenant.to_string(), p.id);
+        let cached = self
+            .actors
+            .lock()
+            .expect("role cache")
+            .get(&key)
+            .filter(|(at, _)| at.elapsed() < ROLE_CACHE_TTL)
+            .map(|(_, r)| r.clone());
+        let roles = match cached {
+            Some(r) => r,
+            None => {
+                let rows = self.iam.db().fetch_all("SELECT role, department_id FROM flow_role_grants WHERE tenant = $1 AND principal_id = $2", args![tenant, p.id]).await?;
+                let roles = Arc::new(
+                    rows.iter()
+                        .map(|r| Ok((r.text("role")?, r.opt_uuid("department_id")?)))
+                        .collect::<Result<Vec<_>>>()?,
+                );
+                self.actors
+                    .lock()
+                    .expect("role cache")
+                    .insert(key, (std::time::Instant::now(), roles.clone()));
+                roles
+            }
+        };
         Ok(Actor {
             id: Some(p.id),
             actor: p.actor(),
-            roles,
+            roles: (*roles).clone(),
         })
     }
 
@@ -1346,7 +1375,8 @@ pub(crate) async fn insert_timer(
     Ok(())
 }
 
-/// Timers of the state the case is in, once its clock runs: warning, breach, escalations.
+/// Timers of the state the case is in, once its clock runs: warning, breach, escalations
+/// (one multi-row insert).
 pub(crate) async fn insert_state_timers(
     tx: &mut Tx,
     c: &CaseRow,
@@ -1356,21 +1386,45 @@ pub(crate) async fn insert_state_timers(
     let Some(started) = c.clock_started_at else {
         return Ok(());
     };
+    let mut timers: Vec<(&str, i64, i64)> = Vec::new();
     if let Some(w) = c.state_warn_at {
-        insert_timer(tx, c.id, "warn", 0, w).await?;
+        timers.push(("warn", 0, w));
     }
     if let Some(d) = c.state_due_at {
-        insert_timer(tx, c.id, "breach", 0, d).await?;
+        timers.push(("breach", 0, d));
     }
     for (i, e) in state.escalations.iter().enumerate() {
-        insert_timer(
-            tx,
-            c.id,
+        timers.push((
             "escalate",
             i as i64,
             micros(deadline(cal, dt(started), e.after)?),
-        )
-        .await?;
+        ));
     }
+    if timers.is_empty() {
+        return Ok(());
+    }
+    let mut sql =
+        String::from("INSERT INTO flow_timers (id, case_id, kind, step, due_at, fired_at) VALUES ");
+    let mut a: Vec<Val> = Vec::with_capacity(timers.len() * 5);
+    for (k, (kind, step, due)) in timers.into_iter().enumerate() {
+        let b = k * 5;
+        sql.push_str(&format!(
+            "{}(${}, ${}, ${}, ${}, ${}, NULL)",
+            if k > 0 { ", " } else { "" },
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5
+        ));
+        a.extend([
+            onecity_core::new_id().into(),
+            c.id.into(),
+            kind.into(),
+            step.into(),
+            Val::from(due),
+        ]);
+    }
+    tx.execute(&sql, &a).await?;
     Ok(())
 }

@@ -75,22 +75,28 @@ impl Flow {
             .map(|r| Ok((r.uuid("case_id")?, r.text("kind")?, r.i64("step")?)))
             .collect::<Result<_>>()?;
         timers.sort_by_key(|(c, k, s)| (*c, k != "warn", *s));
+        let mut batch = Batch::default();
         for (case_id, kind, step) in timers {
             let Some(case) = cases.remove(&case_id) else {
                 continue;
             };
             report.fired += 1;
-            let case = self.fire(&mut tx, case, &kind, step, now, report).await?;
+            let case = self
+                .fire(&mut tx, &mut batch, case, &kind, step, now, report)
+                .await?;
             cases.insert(case_id, case);
         }
+        batch.flush(&mut tx).await?;
         tx.commit().await?;
         self.iam.bus().poke();
         Ok(due.len())
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn fire(
         &self,
         tx: &mut Tx,
+        batch: &mut Batch,
         mut case: CaseRow,
         kind: &str,
         step: i64,
@@ -113,7 +119,7 @@ impl Flow {
                     "{}: {} deadline approaching ({})",
                     case.title, scope, case.state
                 );
-                self.notify_waiting(tx, &case, "sla_warning", &msg, now)
+                self.notify_waiting(batch, &case, "sla_warning", &msg, now)
                     .await?;
                 let ev = PlatformEvent::SlaWarning {
                     case_id: case.id,
@@ -121,20 +127,16 @@ impl Flow {
                     state: case.state.clone(),
                     scope: scope.into(),
                 };
-                onecity_store::outbox::enqueue(tx, &EventEnvelope::new(Some(&tenant), ev)).await?;
+                batch.events.push(EventEnvelope::new(Some(&tenant), ev));
             }
             "breach" | "case_breach" => {
                 report.breaches += 1;
                 if !case.breached {
                     case.breached = true;
-                    tx.execute(
-                        "UPDATE flow_cases SET breached = 1 WHERE id = $1",
-                        args![case.id],
-                    )
-                    .await?;
+                    batch.breached.push(case.id);
                 }
                 let msg = format!("{}: {} deadline missed ({})", case.title, scope, case.state);
-                self.notify_waiting(tx, &case, "sla_breached", &msg, now)
+                self.notify_waiting(batch, &case, "sla_breached", &msg, now)
                     .await?;
                 let ev = PlatformEvent::SlaBreached {
                     case_id: case.id,
@@ -143,7 +145,7 @@ impl Flow {
                     scope: scope.into(),
                     department_id: case.queue_department_id,
                 };
-                onecity_store::outbox::enqueue(tx, &EventEnvelope::new(Some(&tenant), ev)).await?;
+                batch.events.push(EventEnvelope::new(Some(&tenant), ev));
             }
             "escalate" => {
                 let (_, def) = self
@@ -164,7 +166,7 @@ impl Flow {
                                 "{}: escalated to {r} after {:?} in {}",
                                 case.title, esc.after, case.state
                             );
-                            notify(tx, &case, Some(r), "escalation", &msg, now).await?;
+                            batch.note(&case, Some(r), "escalation", &msg, now);
                         }
                         "notify"
                     }
@@ -188,7 +190,7 @@ impl Flow {
                         )
                         .await?;
                         let msg = format!("{}: reassigned to the {role} queue", case.title);
-                        notify(tx, &case, Some(role), "escalation", &msg, now).await?;
+                        batch.note(&case, Some(role), "escalation", &msg, now);
                         "reassign"
                     }
                     EscalationStep::Action { action } => {
@@ -211,7 +213,7 @@ impl Flow {
                     step,
                     kind: kind_name.into(),
                 };
-                onecity_store::outbox::enqueue(tx, &EventEnvelope::new(Some(&tenant), ev)).await?;
+                batch.events.push(EventEnvelope::new(Some(&tenant), ev));
             }
             other => return Err(Error::internal(format!("unknown timer kind {other}"))),
         }
@@ -224,14 +226,15 @@ impl Flow {
     /// role that can act in its state.
     async fn notify_waiting(
         &self,
-        tx: &mut Tx,
+        batch: &mut Batch,
         case: &CaseRow,
         kind: &str,
         msg: &str,
         now: i64,
     ) -> Result<()> {
         if case.assignee_id.is_some() || case.queue_role.is_some() {
-            return notify(tx, case, None, kind, msg, now).await;
+            batch.note(case, None, kind, msg, now);
+            return Ok(());
         }
         let (_, def) = self
             .definition(&case.tenant, &case.flow_key, Some(case.flow_version))
@@ -244,7 +247,7 @@ impl Flow {
         roles.sort_unstable();
         roles.dedup();
         for r in roles {
-            notify(tx, case, Some(r), kind, msg, now).await?;
+            batch.note(case, Some(r), kind, msg, now);
         }
         Ok(())
     }
@@ -258,23 +261,59 @@ pub(crate) fn placeholders(start: usize, n: usize) -> String {
         .join(", ")
 }
 
-/// An in-app notification to the case's assignee, or its queue (department and/or role).
-async fn notify(
-    tx: &mut Tx,
-    c: &CaseRow,
-    role: Option<&str>,
-    kind: &str,
-    message: &str,
-    now: i64,
-) -> Result<()> {
-    let (principal, role) = match role {
-        Some(r) => (None, Some(r.to_string())),
-        None => (c.assignee_id, c.queue_role.clone()),
-    };
-    tx.execute(
-        "INSERT INTO flow_notifications (id, tenant, principal_id, role, department_id, case_id, kind, message, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        &[onecity_core::new_id().into(), c.tenant.clone().into(), principal.into(), role.into(), c.queue_department_id.into(), c.id.into(), kind.into(), message.into(), Val::from(now)],
-    )
-    .await?;
-    Ok(())
+/// Writes collected during a batch, flushed as multi-row statements before its commit
+/// (one statement per few hundred rows instead of one per timer).
+#[derive(Default)]
+struct Batch {
+    notes: Vec<Vec<Val>>,
+    events: Vec<EventEnvelope>,
+    breached: Vec<Uuid>,
+}
+
+impl Batch {
+    /// An in-app notification to the case's assignee, or its queue (department and/or
+    /// role), or to `role`.
+    fn note(&mut self, c: &CaseRow, role: Option<&str>, kind: &str, message: &str, now: i64) {
+        let (principal, role) = match role {
+            Some(r) => (None, Some(r.to_string())),
+            None => (c.assignee_id, c.queue_role.clone()),
+        };
+        self.notes.push(vec![
+            onecity_core::new_id().into(),
+            c.tenant.clone().into(),
+            principal.into(),
+            role.into(),
+            c.queue_department_id.into(),
+            c.id.into(),
+            kind.into(),
+            message.into(),
+            Val::from(now),
+        ]);
+    }
+
+    async fn flush(self, tx: &mut Tx) -> Result<()> {
+        for chunk in self.notes.chunks(300) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("({})", placeholders(i * 9 + 1, 9)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO flow_notifications (id, tenant, principal_id, role, department_id, case_id, kind, message, created_at) VALUES {}",
+                rows.join(", ")
+            );
+            let args: Vec<Val> = chunk.iter().flatten().cloned().collect();
+            tx.execute(&sql, &args).await?;
+        }
+        for chunk in self.breached.chunks(500) {
+            let ids: Vec<Val> = chunk.iter().map(|id| Val::from(*id)).collect();
+            tx.execute(
+                &format!(
+                    "UPDATE flow_cases SET breached = 1 WHERE id IN ({})",
+                    placeholders(1, ids.len())
+                ),
+                &ids,
+            )
+            .await?;
+        }
+        onecity_store::outbox::enqueue_many(tx, &self.events).await
+    }
 }

@@ -73,6 +73,8 @@ pub(crate) struct Inner {
     pub(crate) cfg: IamConfig,
     pub(crate) principals: Mutex<HashMap<Uuid, (Instant, Arc<Principal>)>>,
     pub(crate) keys: Mutex<HashMap<String, (Instant, Arc<Principal>)>>,
+    /// Tenants by code (tenants are never changed or removed, so entries never go stale).
+    pub(crate) tenants: Mutex<HashMap<String, onecity_core::model::Tenant>>,
     buckets: Mutex<HashMap<Uuid, Bucket>>,
 }
 
@@ -98,6 +100,7 @@ impl Iam {
                 cfg,
                 principals: Mutex::new(HashMap::new()),
                 keys: Mutex::new(HashMap::new()),
+                tenants: Mutex::new(HashMap::new()),
                 buckets: Mutex::new(HashMap::new()),
             }),
         })

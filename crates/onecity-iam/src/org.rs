@@ -143,6 +143,9 @@ impl Iam {
 
     /// Resolves a tenant by code without a caller (CLI, importers).
     pub async fn tenant_unchecked(&self, code: &str) -> Result<Tenant> {
+        if let Some(t) = self.inner.tenants.lock().expect("tenant cache").get(code) {
+            return Ok(t.clone());
+        }
         let r = self
             .inner
             .db
@@ -154,7 +157,13 @@ impl Iam {
                     format!("no tenant {:?}", code.chars().take(64).collect::<String>()),
                 )
             })?;
-        tenant_from_row(&r)
+        let t = tenant_from_row(&r)?;
+        self.inner
+            .tenants
+            .lock()
+            .expect("tenant cache")
+            .insert(code.to_string(), t.clone());
+        Ok(t)
     }
 
     /// Lists the tenants the caller may see, by code.

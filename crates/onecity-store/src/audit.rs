@@ -126,19 +126,25 @@ impl Auditor {
     /// Appends one record in `tx`; returns its sequence number.
     pub async fn append(&self, tx: &mut Tx, e: &AuditEntry<'_>) -> Result<i64> {
         let now = onecity_core::time::now_micros();
-        tx.execute(
-            "INSERT INTO audit_heads (tenant, seq, hash, signature, updated_at) VALUES ($1, 0, $2, $3, $4) ON CONFLICT (tenant) DO NOTHING",
-            args![e.tenant, GENESIS, self.sign(e.tenant, 0, GENESIS), now],
-        )
-        .await?;
         let sql = format!(
             "SELECT seq, hash FROM audit_heads WHERE tenant = $1{}",
             tx.for_update()
         );
-        let head = tx
-            .fetch_optional(&sql, args![e.tenant])
-            .await?
-            .ok_or_else(|| Error::internal("audit head missing"))?;
+        let head = match tx.fetch_optional(&sql, args![e.tenant]).await? {
+            Some(h) => h,
+            None => {
+                // First record of this tenant: create the head (a concurrent first append
+                // on PostgreSQL loses the insert race and waits on the row lock below).
+                tx.execute(
+                    "INSERT INTO audit_heads (tenant, seq, hash, signature, updated_at) VALUES ($1, 0, $2, $3, $4) ON CONFLICT (tenant) DO NOTHING",
+                    args![e.tenant, GENESIS, self.sign(e.tenant, 0, GENESIS), now],
+                )
+                .await?;
+                tx.fetch_optional(&sql, args![e.tenant])
+                    .await?
+                    .ok_or_else(|| Error::internal("audit head missing"))?
+            }
+        };
         let seq = head.i64("seq")? + 1;
         let prev = head.text("hash")?;
         let id = onecity_core::new_id().to_string();

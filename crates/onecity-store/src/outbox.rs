@@ -22,3 +22,34 @@ pub async fn enqueue(tx: &mut Tx, env: &EventEnvelope) -> Result<()> {
     .await?;
     Ok(())
 }
+
+/// Writes several events to the outbox inside `tx` (multi-row inserts of up to 500 rows).
+pub async fn enqueue_many(tx: &mut Tx, envs: &[EventEnvelope]) -> Result<()> {
+    for chunk in envs.chunks(500) {
+        let mut sql =
+            String::from("INSERT INTO outbox (id, tenant, topic, payload, created_at) VALUES ");
+        let mut a: Vec<crate::Val> = Vec::with_capacity(chunk.len() * 5);
+        for (i, env) in chunk.iter().enumerate() {
+            let b = i * 5;
+            sql.push_str(&format!(
+                "{}(${}, ${}, ${}, ${}, ${})",
+                if i > 0 { ", " } else { "" },
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5
+            ));
+            let payload = serde_json::to_string(env).map_err(onecity_core::Error::internal)?;
+            a.extend([
+                env.id.into(),
+                env.tenant.clone().into(),
+                env.event.topic().into(),
+                payload.into(),
+                crate::Val::from(env.at),
+            ]);
+        }
+        tx.execute(&sql, &a).await?;
+    }
+    Ok(())
+}
