@@ -384,25 +384,56 @@ impl Flow {
 
     // ---------------------------------------------------------------- calendars and roles
 
-    /// Sets a tenant's working-day calendar (JSON, see [`WorkCalendar::from_json`]).
-    pub async fn put_calendar(&self, p: &Principal, tenant: &str, json_text: &str) -> Result<()> {
-        self.require_admin(p, tenant).await?;
-        let cal = WorkCalendar::from_json(json_text).map_err(|e| {
-            let errs: Vec<String> = e.problems().iter().map(|p| p.to_string()).collect();
-            Error::invalid(format!("the calendar is not valid: {e}"))
-                .with_extra("errors", json!(errs))
-        })?;
+    /// Sets the working-day calendar of a tenant (`jurisdiction_id` = `None`) or of one
+    /// jurisdiction and its subtree. The body is a full calendar (see
+    /// [`WorkCalendar::from_json`]) or `{"base": "china_mainland", "regional": {…}}`: the
+    /// shipped mainland-China calendar with regional holidays merged
+    /// ([`WorkCalendar::with_regional`]).
+    ///
+    /// Errors: `invalid_input` with `errors` (every problem); `forbidden` without
+    /// `flow:admin` there.
+    pub async fn put_calendar(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        jurisdiction_id: Option<Uuid>,
+        json_text: &str,
+    ) -> Result<()> {
+        let t = self.iam.tenant(p, tenant).await?;
+        let j = self
+            .iam
+            .jurisdiction_unchecked(tenant, jurisdiction_id.unwrap_or(t.root_jurisdiction_id))
+            .await?;
+        if !p.can_at(Permission::FlowAdmin, tenant, &j.path) {
+            return Err(Error::forbidden(
+                "setting a calendar needs flow:admin over that jurisdiction",
+            ));
+        }
+        parse_calendar(json_text)?;
+        let now = self.now();
         let mut tx = self.iam.db().begin().await?;
-        tx.execute(
-            "DELETE FROM flow_calendars WHERE tenant = $1",
-            args![tenant],
-        )
-        .await?;
-        tx.execute(
-            "INSERT INTO flow_calendars (tenant, calendar, updated_at) VALUES ($1, $2, $3)",
-            args![tenant, json_text, time::now_micros()],
-        )
-        .await?;
+        match jurisdiction_id {
+            None => {
+                tx.execute(
+                    "DELETE FROM flow_calendars WHERE tenant = $1",
+                    args![tenant],
+                )
+                .await?;
+                tx.execute(
+                    "INSERT INTO flow_calendars (tenant, calendar, updated_at) VALUES ($1, $2, $3)",
+                    args![tenant, json_text, now],
+                )
+                .await?;
+            }
+            Some(jid) => {
+                tx.execute(
+                    "DELETE FROM flow_jurisdiction_calendars WHERE jurisdiction_id = $1",
+                    args![jid],
+                )
+                .await?;
+                tx.execute("INSERT INTO flow_jurisdiction_calendars (jurisdiction_id, tenant, calendar, updated_at) VALUES ($1, $2, $3, $4)", args![jid, tenant, json_text, now]).await?;
+            }
+        }
         self.iam
             .record(
                 &mut tx,
@@ -410,19 +441,51 @@ impl Flow {
                     tenant,
                     actor: &p.actor(),
                     action: "flow.calendar",
-                    resource_type: "calendar",
-                    resource_id: tenant,
+                    resource_type: "jurisdiction",
+                    resource_id: &j.id.to_string(),
                     ..Default::default()
                 },
                 None,
             )
             .await?;
         tx.commit().await?;
+        self.calendars.write().expect("calendar lock").clear();
+        Ok(())
+    }
+
+    /// The calendar of a case in `jurisdiction_id`: the nearest calendar set on it or an
+    /// ancestor, else the tenant's, else mainland China's.
+    pub async fn calendar_for(
+        &self,
+        tenant: &str,
+        jurisdiction_id: Option<Uuid>,
+    ) -> Result<Arc<WorkCalendar>> {
+        let Some(jid) = jurisdiction_id else {
+            return self.calendar(tenant).await;
+        };
+        let key = format!("{tenant}/{jid}");
+        if let Some(c) = self.calendars.read().expect("calendar lock").get(&key) {
+            return Ok(c.clone());
+        }
+        let j = self.iam.jurisdiction_unchecked(tenant, jid).await?;
+        let own: HashMap<String, String> = self
+            .iam
+            .db()
+            .fetch_all("SELECT jurisdiction_id, calendar FROM flow_jurisdiction_calendars WHERE tenant = $1", args![tenant])
+            .await?
+            .iter()
+            .map(|r| Ok((r.text("jurisdiction_id")?, r.text("calendar")?)))
+            .collect::<Result<_>>()?;
+        let nearest = j.path.rsplit('/').find_map(|id| own.get(id));
+        let cal = match nearest {
+            Some(text) => Arc::new(parse_calendar(text)?),
+            None => self.calendar(tenant).await?,
+        };
         self.calendars
             .write()
             .expect("calendar lock")
-            .insert(tenant.to_string(), Arc::new(cal));
-        Ok(())
+            .insert(key, cal.clone());
+        Ok(cal)
     }
 
     /// The calendar deadlines of `tenant` are counted on.
@@ -439,9 +502,7 @@ impl Flow {
             )
             .await?
         {
-            Some(r) => {
-                Arc::new(WorkCalendar::from_json(&r.text("calendar")?).map_err(Error::internal)?)
-            }
+            Some(r) => Arc::new(parse_calendar(&r.text("calendar")?)?),
             None => self.default_calendar.clone(),
         };
         self.calendars
@@ -664,7 +725,7 @@ impl Flow {
         if !self.may_see(p, &actor, &def, &case) {
             return Err(Error::not_found(format!("case {id} does not exist")));
         }
-        let cal = self.calendar(tenant).await?;
+        let cal = self.calendar_for(tenant, case.jurisdiction_id).await?;
         let history = self
             .iam
             .db()
@@ -732,7 +793,7 @@ impl Flow {
                 ));
             }
         }
-        let cal = self.calendar(tenant).await?;
+        let cal = self.calendar_for(tenant, n.jurisdiction_id).await?;
         let actor = self.actor(p, tenant).await?;
         let now = self.now();
         let start = def.start_state();
@@ -853,7 +914,7 @@ impl Flow {
         if !self.may_see(p, &actor, &def, &case) {
             return Err(Error::not_found(format!("case {id} does not exist")));
         }
-        let cal = self.calendar(tenant).await?;
+        let cal = self.calendar_for(tenant, case.jurisdiction_id).await?;
         let now = self.now();
         let mut tx = self.iam.db().begin().await?;
         let case = self
@@ -1129,7 +1190,7 @@ impl Flow {
         if !(mine || (case.assignee_id.is_none() && can_act)) {
             return Err(Error::forbidden("only the assignee, or for a queued case a holder of a role that acts in its state, may claim it"));
         }
-        let cal = self.calendar(tenant).await?;
+        let cal = self.calendar_for(tenant, case.jurisdiction_id).await?;
         let now = self.now();
         let state = def
             .state(&case.state)
@@ -1285,8 +1346,32 @@ impl Flow {
             )
             .await?;
         tx.commit().await?;
-        let cal = self.calendar(tenant).await?;
+        let cal = self.calendar_for(tenant, case.jurisdiction_id).await?;
         Ok(self.view(&def, &cal, &case, &actor, now))
+    }
+}
+
+/// Parses a calendar body: a full calendar, or `{"base": "china_mainland", "regional": {…}}`.
+fn parse_calendar(text: &str) -> Result<WorkCalendar> {
+    let invalid = |e: crate::calendar::CalendarError| {
+        let errs: Vec<String> = e.problems().iter().map(|p| p.to_string()).collect();
+        Error::invalid(format!("the calendar is not valid: {e}")).with_extra("errors", json!(errs))
+    };
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| Error::invalid(format!("calendar is not JSON: {e}")))?;
+    match v.get("base").and_then(Value::as_str) {
+        Some("china_mainland") => {
+            let regional = v.get("regional").ok_or_else(|| {
+                Error::invalid("a calendar with a base needs \"regional\" holidays")
+            })?;
+            WorkCalendar::china_mainland()
+                .with_regional(&regional.to_string())
+                .map_err(invalid)
+        }
+        Some(other) => Err(Error::invalid(format!(
+            "unknown calendar base {other:?}; the shipped base is \"china_mainland\""
+        ))),
+        None => WorkCalendar::from_json(text).map_err(invalid),
     }
 }
 

@@ -93,13 +93,13 @@ impl Flow {
         }
         sql.push_str(&format!(" LIMIT {INBOX_SCAN_LIMIT}"));
         let now = self.now();
-        let cal = self.calendar(tenant).await?;
         let mut items: Vec<CaseView> = Vec::new();
         for r in self.iam.db().fetch_all(&sql, &a).await? {
             let c = CaseRow::from_row(&r)?;
             let (_, def) = self
                 .definition(tenant, &c.flow_key, Some(c.flow_version))
                 .await?;
+            let cal = self.calendar_for(tenant, c.jurisdiction_id).await?;
             let v = self.view(&def, &cal, &c, &actor, now);
             if v.allowed_actions.is_empty() && c.assignee_id != Some(p.id) {
                 continue;

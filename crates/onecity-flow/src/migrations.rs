@@ -47,8 +47,10 @@ ALTER TABLE flow_notifications ADD COLUMN webhooked_at BIGINT;
 ALTER TABLE flow_notifications ADD COLUMN attempts BIGINT NOT NULL DEFAULT 0;
 "#;
 
+const V3: &str = "CREATE TABLE flow_jurisdiction_calendars (jurisdiction_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, calendar TEXT NOT NULL, updated_at BIGINT NOT NULL);";
+
 /// The component's migrations.
-pub static MIGRATIONS: [Migration; 2] = [
+pub static MIGRATIONS: [Migration; 3] = [
     Migration {
         version: 1,
         name: "flow definitions, cases, history, timers, notifications",
@@ -60,5 +62,11 @@ pub static MIGRATIONS: [Migration; 2] = [
         name: "notification delivery by e-mail and webhook",
         sqlite: V2,
         postgres: V2,
+    },
+    Migration {
+        version: 3,
+        name: "calendars per jurisdiction",
+        sqlite: V3,
+        postgres: V3,
     },
 ];

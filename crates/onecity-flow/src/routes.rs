@@ -20,6 +20,7 @@ pub fn routes() -> OpenApiRouter<Flow> {
         .routes(routes!(get_flow))
         .routes(routes!(flow_metrics))
         .routes(routes!(put_calendar))
+        .routes(routes!(put_jurisdiction_calendar))
         .routes(routes!(grant_flow_role))
         .routes(routes!(create_case))
         .routes(routes!(get_case))
@@ -106,7 +107,24 @@ async fn put_calendar(
     Path(tenant): Path<String>,
     Json(body): Json<serde_json::Value>,
 ) -> ApiResult<StatusCode> {
-    f.put_calendar(&p, &tenant, &body.to_string()).await?;
+    f.put_calendar(&p, &tenant, None, &body.to_string()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Set the working-day calendar of one jurisdiction and its subtree (e.g. a region's own
+/// holidays: `{"base": "china_mainland", "regional": {"region": …, "holidays": […]}}`).
+#[utoipa::path(put, path = "/api/v1/tenants/{tenant}/jurisdictions/{id}/calendar", tag = "flow",
+    params(("tenant" = String, Path, description = T), ("id" = Uuid, Path, description = "jurisdiction id")),
+    request_body(content = Object, description = "calendar JSON", content_type = "application/json"),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+async fn put_jurisdiction_calendar(
+    State(f): State<Flow>,
+    p: Authorized<perm::FlowAdmin>,
+    Path((tenant, id)): Path<(String, Uuid)>,
+    Json(body): Json<serde_json::Value>,
+) -> ApiResult<StatusCode> {
+    f.put_calendar(&p, &tenant, Some(id), &body.to_string())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -194,7 +194,7 @@ impl Flow {
                         "reassign"
                     }
                     EscalationStep::Action { action } => {
-                        let cal = self.calendar(&tenant).await?;
+                        let cal = self.calendar_for(&tenant, case.jurisdiction_id).await?;
                         let req = ActionRequest {
                             action: action.clone(),
                             comment: Some("automatic escalation".into()),

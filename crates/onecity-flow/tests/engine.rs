@@ -708,3 +708,70 @@ async fn invalid_definitions_are_refused_with_every_problem_and_running_cases_ke
         vec!["ASSIGN"]
     );
 }
+
+#[tokio::test]
+async fn a_jurisdiction_calendar_with_a_regional_holiday_moves_deadlines_in_its_subtree() {
+    let w = World::new().await;
+    let sys = Principal::system();
+    let t = w.iam.tenant_unchecked("hz").await.unwrap();
+    let root = w
+        .iam
+        .jurisdiction_unchecked("hz", t.root_jurisdiction_id)
+        .await
+        .unwrap();
+    let district = w
+        .iam
+        .create_jurisdiction(
+            &sys,
+            "hz",
+            &onecity_iam::NewJurisdiction {
+                parent_id: Some(root.id),
+                level: "district".into(),
+                code: "330106".into(),
+                name: "西湖区".into(),
+                name_en: None,
+            },
+        )
+        .await
+        .unwrap();
+    // Test data, not a real arrangement: the district takes Monday 2025-09-29 off.
+    let regional = json!({"base": "china_mainland", "regional": {"region": "Test district (fictional)", "holidays": [{"name": "District day", "days": ["2025-09-29"]}]}});
+    w.flow
+        .put_calendar(&sys, "hz", Some(district.id), &regional.to_string())
+        .await
+        .unwrap();
+    let bad = json!({"base": "china_mainland", "regional": {"region": "", "holidays": [{"name": "x", "days": ["2025-13-01"]}]}});
+    let e = w
+        .flow
+        .put_calendar(&sys, "hz", Some(district.id), &bad.to_string())
+        .await
+        .unwrap_err();
+    assert!(e.extra.unwrap()["errors"].as_array().unwrap().len() >= 2);
+
+    let parent = w.user("parent2", "citizen", &[], None).await;
+    w.at(bj(2025, 9, 26, 9, 0));
+    let mk = |j: Option<Uuid>| NewCase {
+        flow: "multi-dept-approval".into(),
+        title: "t".into(),
+        data: None,
+        jurisdiction_id: j,
+        department_id: None,
+        action: None,
+    };
+    // City level, 5 working days from Fri 26 Sep: Sun 28, Mon 29, Tue 30, Thu 9, Fri 10 Oct.
+    let city = w.flow.create_case(&parent, "hz", &mk(None)).await.unwrap();
+    assert_eq!(
+        city.case_due_at.as_deref(),
+        Some(rfc(bj(2025, 10, 10, 17, 30)).as_str())
+    );
+    // In the district Mon 29 is off: Sun 28, Tue 30, Thu 9, Fri 10, Sat 11 Oct (make-up day).
+    let local = w
+        .flow
+        .create_case(&parent, "hz", &mk(Some(district.id)))
+        .await
+        .unwrap();
+    assert_eq!(
+        local.case_due_at.as_deref(),
+        Some(rfc(bj(2025, 10, 11, 17, 30)).as_str())
+    );
+}

@@ -80,6 +80,7 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/v1/tenants/{tenant}/flows/{key}",
         "/api/v1/tenants/{tenant}/flows/{key}/metrics",
         "/api/v1/tenants/{tenant}/calendar",
+        "/api/v1/tenants/{tenant}/jurisdictions/{id}/calendar",
         "/api/v1/tenants/{tenant}/flow-roles",
         "/api/v1/tenants/{tenant}/cases",
         "/api/v1/tenants/{tenant}/cases/{id}",
