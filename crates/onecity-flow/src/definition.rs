@@ -30,10 +30,12 @@ pub enum Span {
 }
 
 impl Span {
+    /// Positive and at most ten years (3,650 working days, 87,600 hours), so that every
+    /// deadline can be computed.
     fn positive(&self) -> bool {
         match *self {
-            Span::WorkingDays(d) => d > 0,
-            Span::WorkingHours(h) | Span::Hours(h) => h.is_finite() && h > 0.0,
+            Span::WorkingDays(d) => d > 0 && d <= 3_650,
+            Span::WorkingHours(h) | Span::Hours(h) => h.is_finite() && h > 0.0 && h <= 87_600.0,
         }
     }
 }
@@ -63,7 +65,7 @@ pub enum ClockStart {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum EscalationStep {
-    /// Notify the holders of these roles (and the assignee).
+    /// Notify the holders of these roles.
     Notify {
         /// Roles to notify.
         roles: Vec<String>,
@@ -299,7 +301,7 @@ impl FlowDefinition {
         }
         if let Some(w) = &self.reopen_window {
             if !w.positive() {
-                p.push("reopen_window must be positive".into());
+                p.push("reopen_window must be positive and at most ten years".into());
             }
         }
         // Escalations.
@@ -307,7 +309,7 @@ impl FlowDefinition {
             for (i, e) in s.escalations.iter().enumerate() {
                 if !e.after.positive() {
                     p.push(format!(
-                        "state {:?} escalation {i}: after must be positive",
+                        "state {:?} escalation {i}: after must be positive and at most ten years",
                         s.key
                     ));
                 }
@@ -410,11 +412,15 @@ impl FlowDefinition {
 
 fn check_sla(p: &mut Vec<String>, what: &str, sla: &Sla) {
     if !sla.due.positive() {
-        p.push(format!("{what}: sla.due must be positive"));
+        p.push(format!(
+            "{what}: sla.due must be positive and at most ten years"
+        ));
     }
     if let Some(w) = &sla.warn_before {
         if !w.positive() {
-            p.push(format!("{what}: sla.warn_before must be positive"));
+            p.push(format!(
+                "{what}: sla.warn_before must be positive and at most ten years"
+            ));
         }
     }
 }

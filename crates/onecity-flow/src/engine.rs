@@ -24,7 +24,7 @@ type DefinitionCache = HashMap<(String, String, i64), Arc<FlowDefinition>>;
 pub struct Flow {
     pub(crate) iam: Iam,
     defs: Arc<RwLock<DefinitionCache>>,
-    calendars: Arc<RwLock<HashMap<String, Arc<WorkCalendar>>>>,
+    calendars: Arc<RwLock<HashMap<String, (std::time::Instant, Arc<WorkCalendar>)>>>,
     default_calendar: Arc<WorkCalendar>,
     clock: Arc<dyn Fn() -> i64 + Send + Sync>,
     actors: Arc<std::sync::Mutex<RoleCache>>,
@@ -32,6 +32,10 @@ pub struct Flow {
 
 /// Flow roles by (tenant, principal), cached for [`ROLE_CACHE_TTL`].
 type RoleCache = HashMap<(String, Uuid), (std::time::Instant, Arc<Vec<(String, Option<Uuid>)>>)>;
+
+/// How long a calendar is cached per node: a calendar set through another replica takes
+/// effect here within this time.
+pub const CALENDAR_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// How long a principal's flow roles are cached per node: a grant made on another replica
 /// takes effect within this time (on this node at once).
@@ -464,8 +468,10 @@ impl Flow {
             return self.calendar(tenant).await;
         };
         let key = format!("{tenant}/{jid}");
-        if let Some(c) = self.calendars.read().expect("calendar lock").get(&key) {
-            return Ok(c.clone());
+        if let Some((at, c)) = self.calendars.read().expect("calendar lock").get(&key) {
+            if at.elapsed() < CALENDAR_CACHE_TTL {
+                return Ok(c.clone());
+            }
         }
         let j = self.iam.jurisdiction_unchecked(tenant, jid).await?;
         let own: HashMap<String, String> = self
@@ -484,14 +490,16 @@ impl Flow {
         self.calendars
             .write()
             .expect("calendar lock")
-            .insert(key, cal.clone());
+            .insert(key, (std::time::Instant::now(), cal.clone()));
         Ok(cal)
     }
 
     /// The calendar deadlines of `tenant` are counted on.
     pub async fn calendar(&self, tenant: &str) -> Result<Arc<WorkCalendar>> {
-        if let Some(c) = self.calendars.read().expect("calendar lock").get(tenant) {
-            return Ok(c.clone());
+        if let Some((at, c)) = self.calendars.read().expect("calendar lock").get(tenant) {
+            if at.elapsed() < CALENDAR_CACHE_TTL {
+                return Ok(c.clone());
+            }
         }
         let cal = match self
             .iam
@@ -508,7 +516,7 @@ impl Flow {
         self.calendars
             .write()
             .expect("calendar lock")
-            .insert(tenant.to_string(), cal.clone());
+            .insert(tenant.to_string(), (std::time::Instant::now(), cal.clone()));
         Ok(cal)
     }
 
@@ -1196,8 +1204,12 @@ impl Flow {
             .state(&case.state)
             .ok_or_else(|| Error::internal("state missing"))?
             .clone();
-        case.assignee_id = Some(p.id);
         let start = state.clock == ClockStart::OnClaim && case.clock_started_at.is_none();
+        if mine && !start {
+            // Already claimed by the caller: nothing changes (a repeated claim is a no-op).
+            return Ok(self.view(&def, &cal, &case, &actor, now));
+        }
+        case.assignee_id = Some(p.id);
         if start {
             start_clock(&mut case, &state, &cal, now)?;
         }

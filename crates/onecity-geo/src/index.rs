@@ -36,6 +36,7 @@ pub(crate) struct Node {
     pub r: NamedRef,
     pub parent: Option<Uuid>,
     pub depth: usize,
+    pub path: String,
 }
 
 pub(crate) enum AreaOf {

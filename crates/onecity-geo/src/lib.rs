@@ -19,6 +19,11 @@ pub mod validity;
 pub use index::{LookupResult, NamedRef};
 pub use service::{Geo, GridImportOptions, GridSpec, ImportOptions, ImportReport};
 
+/// Limits of the geography service.
+pub mod service_limits {
+    pub use crate::service::{MAX_GRID_CELLS, MAX_IMPORT_FEATURES};
+}
+
 use onecity_store::migrate::Migration;
 
 const V1: &str = r#"

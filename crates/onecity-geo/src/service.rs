@@ -240,6 +240,7 @@ impl Geo {
         let mut nodes = HashMap::new();
         for j in self.iam.all_jurisdictions(tenant).await? {
             let depth = j.path.matches('/').count();
+            let path = j.path.clone();
             nodes.insert(
                 j.id,
                 Node {
@@ -252,6 +253,7 @@ impl Geo {
                     },
                     parent: j.parent_id,
                     depth,
+                    path,
                 },
             );
         }
@@ -334,7 +336,26 @@ impl Geo {
                 "lon must be in [-180, 180] and lat in [-90, 90]",
             ));
         }
-        Ok(self.lookup_unchecked(tenant, lon, lat))
+        let Some(idx) = self.tenant_index(tenant) else {
+            return Ok(LookupResult {
+                jurisdictions: vec![],
+                grid: None,
+            });
+        };
+        // Only what the caller may read: jurisdictions outside its subtrees are left out,
+        // and the grid only when its jurisdiction (the deepest) is visible.
+        let mut r = idx.lookup(lon, lat);
+        let deepest = r.jurisdictions.last().map(|j| j.id);
+        let visible = |id: Uuid| {
+            idx.nodes
+                .get(&id)
+                .is_some_and(|n| p.can_at(Permission::GeoRead, tenant, &n.path))
+        };
+        r.jurisdictions.retain(|j| visible(j.id));
+        if deepest.is_none_or(|d| r.jurisdictions.last().map(|j| j.id) != Some(d)) {
+            r.grid = None;
+        }
+        Ok(r)
     }
 
     /// Lookup without an access check (benchmarks, other services).
@@ -400,7 +421,7 @@ impl Geo {
                 let code = prop_text(&props, &cp);
                 let name = prop_text(&props, &np);
                 match (code, name, parse_area(f)) {
-                    (Some(c), Some(n), Ok(mp)) => ok.push((c, n, nep.as_deref().and_then(|k| prop_text(&props, k)), mp)),
+                    (Some(c), Some(n), Ok(mp)) => ok.push((i, c, n, nep.as_deref().and_then(|k| prop_text(&props, k)), mp)),
                     (c, n, g) => {
                         if c.is_none() {
                             errors.push(json!({"feature": i, "problem": format!("property {cp:?} (code) is missing")}));
@@ -418,7 +439,36 @@ impl Geo {
         })
         .await
         .map_err(Error::internal)?;
-        let (ok, errors) = parsed;
+        let (ok, mut errors) = parsed;
+        // A code twice in one file, or a feature outside its parent's boundary, is refused.
+        let mut first: HashMap<&str, usize> = HashMap::new();
+        for (i, code, ..) in &ok {
+            if let Some(j) = first.insert(code.as_str(), *i) {
+                errors.push(json!({"feature": i, "problem": format!("code {code:?} appears more than once in this import (also feature {j})")}));
+            }
+        }
+        let parent_area = self
+            .iam
+            .db()
+            .fetch_optional(
+                "SELECT geojson FROM boundaries WHERE jurisdiction_id = $1",
+                args![parent.id],
+            )
+            .await?
+            .map(|r| r.text("geojson"))
+            .transpose()?
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .and_then(|v| parse_area(&v).ok())
+            .and_then(|mp| crate::pip::PreparedArea::new(&mp));
+        if let Some(area) = &parent_area {
+            for (i, code, _, _, mp) in &ok {
+                let inside = geo::InteriorPoint::interior_point(mp)
+                    .is_some_and(|pt| area.contains(pt.x(), pt.y()));
+                if *code != parent.code && !inside {
+                    errors.push(json!({"feature": i, "problem": format!("the feature lies outside its parent {} ({})", parent.name, parent.code)}));
+                }
+            }
+        }
         if !errors.is_empty() {
             return Err(feature_errors(errors));
         }
@@ -430,7 +480,7 @@ impl Geo {
             vertices: 0,
         };
         let mut tx = self.iam.db().begin().await?;
-        for (code, name, name_en, mp) in &ok {
+        for (i, code, name, name_en, mp) in &ok {
             let existing = tx
                 .fetch_optional(
                     "SELECT * FROM jurisdictions WHERE tenant = $1 AND code = $2",
@@ -439,6 +489,13 @@ impl Geo {
                 .await?;
             let j: Jurisdiction = match existing {
                 Some(r) => {
+                    let (id, parent_id) = (r.uuid("id")?, r.opt_uuid("parent_id")?);
+                    if id != parent.id && parent_id != Some(parent.id) {
+                        return Err(Error::conflict(format!(
+                            "feature {i}: code {code:?} belongs to jurisdiction {} ({}), which is not a child of {}; nothing was imported",
+                            r.text("name")?, r.text("level")?, parent.code
+                        )));
+                    }
                     report.updated += 1;
                     Jurisdiction {
                         id: r.uuid("id")?,

@@ -139,10 +139,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(Path(v)),
-            Err(rej) => Err(ApiError(Error::not_found(format!(
-                "no such resource: {}",
-                rej.body_text()
-            )))),
+            Err(_) => Err(ApiError(Error::not_found(
+                "no such resource (an id in the path is not valid)",
+            ))),
         }
     }
 }

@@ -196,6 +196,11 @@ impl Iam {
     /// Creates a tenant and its root jurisdiction. Needs `tenant_write` (platform admins).
     pub async fn create_tenant(&self, actor: &str, t: &NewTenant) -> Result<Tenant> {
         validate::code("code", &t.code)?;
+        if t.code.chars().any(|c| c.is_ascii_uppercase()) {
+            return Err(Error::invalid(
+                "tenant codes are lower case (they appear in URLs)",
+            ));
+        }
         if t.code.starts_with('_') {
             return Err(Error::invalid("tenant codes may not start with '_'"));
         }

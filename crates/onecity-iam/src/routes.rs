@@ -32,6 +32,17 @@ pub fn routes() -> OpenApiRouter<Iam> {
         .routes(routes!(query_audit))
 }
 
+/// App keys need the scope itself; users see their own tenants by membership.
+fn require_app_scope(p: &Principal, perm: Permission) -> Result<(), Error> {
+    if p.kind == crate::PrincipalKind::App && !p.has(perm) {
+        return Err(Error::new(
+            onecity_core::ErrorCode::InsufficientScope,
+            format!("this app key lacks the scope {:?}", perm.scope()),
+        ));
+    }
+    Ok(())
+}
+
 /// Login request.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
@@ -87,6 +98,7 @@ async fn list_tenants(
     Auth(p): Auth,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<Json<Page<Tenant>>> {
+    require_app_scope(&p, Permission::JurisdictionRead)?;
     Ok(Json(iam.list_tenants(&p, &q).await?))
 }
 
@@ -112,6 +124,7 @@ async fn get_tenant(
     Auth(p): Auth,
     Path(tenant): Path<String>,
 ) -> ApiResult<Json<Tenant>> {
+    require_app_scope(&p, Permission::JurisdictionRead)?;
     Ok(Json(iam.tenant(&p, &tenant).await?))
 }
 
@@ -370,12 +383,18 @@ async fn query_audit(
         since: q
             .since
             .as_deref()
-            .map(|s| onecity_core::time::parse_rfc3339(s, "since"))
+            .map(|s| {
+                onecity_core::time::parse_rfc3339(s, "since")
+                    .map_err(|e| Error::new(onecity_core::ErrorCode::InvalidQuery, e.detail))
+            })
             .transpose()?,
         until: q
             .until
             .as_deref()
-            .map(|s| onecity_core::time::parse_rfc3339(s, "until"))
+            .map(|s| {
+                onecity_core::time::parse_rfc3339(s, "until")
+                    .map_err(|e| Error::new(onecity_core::ErrorCode::InvalidQuery, e.detail))
+            })
             .transpose()?,
     };
     let page = PageQuery {

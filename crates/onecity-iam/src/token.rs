@@ -62,9 +62,19 @@ impl TokenSigner {
         decode::<Claims>(token, &self.dec, &self.validation)
             .map(|d| d.claims)
             .map_err(|e| {
+                let why = match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => "it has expired",
+                    jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                        "its signature is not ours"
+                    }
+                    jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => {
+                        "it is not signed with HS256"
+                    }
+                    _ => "it is not a valid onecity session token",
+                };
                 Error::new(
                     ErrorCode::InvalidCredentials,
-                    format!("token rejected: {e}"),
+                    format!("token rejected: {why}"),
                 )
             })
     }

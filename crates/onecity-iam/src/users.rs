@@ -660,6 +660,9 @@ impl Iam {
         for s in &n.scopes {
             let perm = Permission::from_scope(s)
                 .ok_or_else(|| Error::invalid(format!("unknown scope {s:?}")))?;
+            if perm == Permission::TenantWrite {
+                return Err(Error::invalid("scope \"tenant:write\" acts for the whole deployment and cannot be given to a tenant's app key"));
+            }
             if !p.can_at(perm, tenant, &j.path) {
                 return Err(Error::forbidden(format!(
                     "you cannot grant scope {s:?} which you do not hold there"

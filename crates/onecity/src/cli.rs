@@ -278,7 +278,8 @@ fn init_logging(cfg: &Config) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = if cfg.log_format == "json" {
         b.json().try_init()
     } else {
@@ -387,6 +388,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (_, svc) = open(&store).await?;
             match what {
                 ExportCmd::Audit { tenant, out } => {
+                    if tenant != onecity_iam::SYSTEM_TENANT {
+                        svc.iam.tenant_unchecked(&tenant).await?;
+                    }
                     let mut w = output(&out)?;
                     let mut page = onecity_core::page::PageQuery {
                         limit: Some(500),
@@ -456,8 +460,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                                     .extend(es.into_iter().map(|e| format!("feature {i}: {e}")));
                             }
                         }
+                        if feats.len() > onecity_geo::service_limits::MAX_IMPORT_FEATURES {
+                            problems.push(format!(
+                                "{} features; one import takes at most {}",
+                                feats.len(),
+                                onecity_geo::service_limits::MAX_IMPORT_FEATURES
+                            ));
+                        }
                         if problems.is_empty() {
-                            println!("{}: ok ({} features)", f.display(), feats.len());
+                            println!("{}: ok ({} feature(s))", f.display(), feats.len());
                         } else {
                             bad += 1;
                             println!("{}: {} problem(s)", f.display(), problems.len());

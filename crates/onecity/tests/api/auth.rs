@@ -245,3 +245,40 @@ async fn cli_creates_keys_and_users() {
     assert_eq!(st, 200, "{audit}");
     assert_eq!(audit["items"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn deployment_scopes_and_upper_case_tenant_codes_are_refused() {
+    let s = server().await;
+    let f = fixture(&s).await;
+    let (st, body) = s
+        .post(
+            "/api/v1/tenants/t1/keys",
+            &f.admin,
+            &json!({"name":"x","scopes":["tenant:write"]}),
+        )
+        .await
+        .unwrap();
+    assert_problem(st, &body, 422, "invalid_input");
+    let (st, body) = s
+        .post(
+            "/api/v1/tenants",
+            &f.admin,
+            &json!({"code":"T1","name":"x"}),
+        )
+        .await
+        .unwrap();
+    assert_problem(st, &body, 422, "invalid_input");
+    let (_, k) = s
+        .post(
+            "/api/v1/tenants/t1/keys",
+            &f.admin,
+            &json!({"name":"geo only","scopes":["geo:read"]}),
+        )
+        .await
+        .unwrap();
+    let (st, body) = s
+        .get("/api/v1/tenants", k["key"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_problem(st, &body, 403, "insufficient_scope");
+}

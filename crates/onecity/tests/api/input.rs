@@ -216,3 +216,97 @@ async fn invalid_geojson_is_refused_and_nothing_is_written() {
         .unwrap();
     assert_problem(st, &body, 400, "invalid_query");
 }
+
+#[tokio::test]
+async fn imports_cannot_overwrite_other_nodes_duplicate_codes_or_leave_their_parent() {
+    let s = server().await;
+    let f = fixture(&s).await;
+    let sq = |code: &str, x: f64, y: f64, d: f64| {
+        json!({"type":"Feature","properties":{"code":code,"name":code},
+        "geometry":{"type":"Polygon","coordinates":[[[x,y],[x+d,y],[x+d,y+d],[x,y+d],[x,y]]]}})
+    };
+    let fc = |fs: Vec<serde_json::Value>| json!({"type":"FeatureCollection","features":fs});
+    // District A gets a boundary; then streets under it.
+    let (st, _) = s
+        .post(
+            "/api/v1/tenants/t1/boundaries/import?level=district",
+            &f.admin,
+            &fc(vec![sq("990101", 120.0, 30.0, 0.1)]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 200);
+    let (st, body) = s
+        .post(
+            "/api/v1/tenants/t1/boundaries/import?level=street&parent_code=990101",
+            &f.admin,
+            &fc(vec![
+                sq("S1", 120.01, 30.01, 0.01),
+                sq("S1", 120.03, 30.03, 0.01),
+            ]),
+        )
+        .await
+        .unwrap();
+    assert_problem(st, &body, 422, "invalid_geometry");
+    assert!(
+        body["errors"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("more than once"),
+        "{body}"
+    );
+    let (st, body) = s
+        .post(
+            "/api/v1/tenants/t1/boundaries/import?level=street&parent_code=990101",
+            &f.admin,
+            &fc(vec![sq("S2", 121.5, 31.5, 0.01)]),
+        )
+        .await
+        .unwrap();
+    assert_problem(st, &body, 422, "invalid_geometry");
+    assert!(
+        body["errors"][0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("outside its parent"),
+        "{body}"
+    );
+    // B's code under A's parent: refused, B untouched.
+    let (st, body) = s
+        .post(
+            "/api/v1/tenants/t1/boundaries/import?level=street&parent_code=990101",
+            &f.admin,
+            &fc(vec![sq("990102", 120.02, 30.02, 0.01)]),
+        )
+        .await
+        .unwrap();
+    assert_problem(st, &body, 409, "conflict");
+    let (_, b) = s
+        .get(
+            &format!("/api/v1/tenants/t1/jurisdictions/{}", f.district_b),
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    assert_eq!(b["has_boundary"], false);
+    // Staff of B looking up a point in A see nothing of A.
+    let (_, hit) = s
+        .get("/api/v1/tenants/t1/lookup?lon=120.05&lat=30.05", &f.staff_b)
+        .await
+        .unwrap();
+    let names: Vec<&str> = hit["jurisdictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["name"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"甲区"), "{hit}");
+    let (_, hit) = s
+        .get("/api/v1/tenants/t1/lookup?lon=120.05&lat=30.05", &f.staff_a)
+        .await
+        .unwrap();
+    assert_eq!(
+        hit["jurisdictions"].as_array().unwrap().last().unwrap()["name"],
+        "甲区"
+    );
+}
