@@ -16,6 +16,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use uuid::Uuid;
 
+/// Calendars by tenant or `tenant/jurisdiction`, with the time they were loaded.
+type CalendarCache = HashMap<String, (std::time::Instant, Arc<WorkCalendar>)>;
+
 /// Loaded definitions by (tenant, key, version).
 type DefinitionCache = HashMap<(String, String, i64), Arc<FlowDefinition>>;
 
@@ -24,7 +27,7 @@ type DefinitionCache = HashMap<(String, String, i64), Arc<FlowDefinition>>;
 pub struct Flow {
     pub(crate) iam: Iam,
     defs: Arc<RwLock<DefinitionCache>>,
-    calendars: Arc<RwLock<HashMap<String, (std::time::Instant, Arc<WorkCalendar>)>>>,
+    calendars: Arc<RwLock<CalendarCache>>,
     default_calendar: Arc<WorkCalendar>,
     clock: Arc<dyn Fn() -> i64 + Send + Sync>,
     actors: Arc<std::sync::Mutex<RoleCache>>,
