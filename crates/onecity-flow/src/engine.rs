@@ -1163,19 +1163,20 @@ impl Flow {
         Ok(case)
     }
 
-    /// Claims (signs for, 签收) a case: the caller becomes its assignee, and a state whose
-    /// clock starts on claim starts its clock. Allowed for the current assignee or, for a
-    /// queued case, anyone holding a role that can act in its state.
-    pub async fn claim(
+    /// Loads a case for a claim or transfer: visible to the caller, at the expected
+    /// version, open; also whether the caller holds a role (other than `APPLICANT`) that
+    /// acts in its state.
+    async fn open_for_change(
         &self,
         p: &Principal,
         tenant: &str,
         id: Uuid,
         expected_version: Option<i64>,
-    ) -> Result<CaseView> {
+        verb: &str,
+    ) -> Result<(Actor, CaseRow, Arc<FlowDefinition>, bool)> {
         self.iam.tenant(p, tenant).await?;
         let actor = self.actor(p, tenant).await?;
-        let mut case = self.load_case(tenant, id).await?;
+        let case = self.load_case(tenant, id).await?;
         let (_, def) = self
             .definition(tenant, &case.flow_key, Some(case.flow_version))
             .await?;
@@ -1188,7 +1189,7 @@ impl Flow {
         if case.closed_at.is_some() {
             return Err(Error::new(
                 ErrorCode::InvalidTransition,
-                "a closed case cannot be claimed",
+                format!("a closed case cannot be {verb}"),
             ));
         }
         let roles = actor.roles_for(&case);
@@ -1197,6 +1198,22 @@ impl Flow {
                 .iter()
                 .any(|r| r != "APPLICANT" && roles.contains(r))
         });
+        Ok((actor, case, def, can_act))
+    }
+
+    /// Claims (signs for, 签收) a case: the caller becomes its assignee, and a state whose
+    /// clock starts on claim starts its clock. Allowed for the current assignee or, for a
+    /// queued case, anyone holding a role that can act in its state.
+    pub async fn claim(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        id: Uuid,
+        expected_version: Option<i64>,
+    ) -> Result<CaseView> {
+        let (actor, mut case, def, can_act) = self
+            .open_for_change(p, tenant, id, expected_version, "claimed")
+            .await?;
         let mine = case.assignee_id == Some(p.id);
         if !(mine || (case.assignee_id.is_none() && can_act)) {
             return Err(Error::forbidden("only the assignee, or for a queued case a holder of a role that acts in its state, may claim it"));
@@ -1267,29 +1284,9 @@ impl Flow {
         if t.assignee_id.is_none() && t.department_id.is_none() {
             return Err(Error::invalid("give assignee_id, department_id or both"));
         }
-        let actor = self.actor(p, tenant).await?;
-        let mut case = self.load_case(tenant, id).await?;
-        let (_, def) = self
-            .definition(tenant, &case.flow_key, Some(case.flow_version))
+        let (actor, mut case, def, can_act) = self
+            .open_for_change(p, tenant, id, t.expected_version, "transferred")
             .await?;
-        if !self.may_see(p, &actor, &def, &case) {
-            return Err(Error::not_found(format!("case {id} does not exist")));
-        }
-        if t.expected_version.is_some_and(|v| v != case.row_version) {
-            return Err(Error::conflict("the case changed since you read it"));
-        }
-        if case.closed_at.is_some() {
-            return Err(Error::new(
-                ErrorCode::InvalidTransition,
-                "a closed case cannot be transferred",
-            ));
-        }
-        let roles = actor.roles_for(&case);
-        let can_act = def.actions_from(&case.state).any(|a| {
-            a.roles
-                .iter()
-                .any(|r| r != "APPLICANT" && roles.contains(r))
-        });
         let admin = self.require_admin(p, tenant).await.is_ok();
         if !(can_act || admin) {
             return Err(Error::forbidden("only the assignee, a holder of a role acting in this state, or a flow admin may transfer the case"));
