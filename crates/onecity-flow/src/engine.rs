@@ -124,6 +124,13 @@ impl CaseRow {
     }
 }
 
+/// What [`Flow::ensure_in_tenant`] checks for.
+#[derive(Clone, Copy)]
+enum Member {
+    User,
+    Department,
+}
+
 /// Who acts: a principal with its flow roles in the tenant, or the scheduler.
 #[derive(Debug, Clone)]
 pub(crate) struct Actor {
@@ -534,35 +541,10 @@ impl Flow {
     ) -> Result<()> {
         self.require_admin(p, tenant).await?;
         onecity_core::validate::code("role", role)?;
-        let known = self
-            .iam
-            .db()
-            .fetch_optional(
-                "SELECT id FROM principals WHERE id = $1 AND tenant = $2",
-                args![principal_id, tenant],
-            )
+        self.ensure_in_tenant(Member::User, tenant, Some(principal_id), "principal_id")
             .await?;
-        if known.is_none() {
-            return Err(Error::invalid(
-                "principal_id does not name a user of this tenant",
-            ));
-        }
-        if let Some(d) = department_id {
-            if self
-                .iam
-                .db()
-                .fetch_optional(
-                    "SELECT id FROM departments WHERE id = $1 AND tenant = $2",
-                    args![d, tenant],
-                )
-                .await?
-                .is_none()
-            {
-                return Err(Error::invalid(
-                    "department_id does not name a department of this tenant",
-                ));
-            }
-        }
+        self.ensure_in_tenant(Member::Department, tenant, department_id, "department_id")
+            .await?;
         let mut tx = self.iam.db().begin().await?;
         tx.execute(
             "INSERT INTO flow_role_grants (tenant, principal_id, role, department_id, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -788,22 +770,8 @@ impl Flow {
                     Error::invalid("jurisdiction_id does not name a jurisdiction of this tenant")
                 })?;
         }
-        if let Some(d) = n.department_id {
-            if self
-                .iam
-                .db()
-                .fetch_optional(
-                    "SELECT id FROM departments WHERE id = $1 AND tenant = $2",
-                    args![d, tenant],
-                )
-                .await?
-                .is_none()
-            {
-                return Err(Error::invalid(
-                    "department_id does not name a department of this tenant",
-                ));
-            }
-        }
+        self.ensure_in_tenant(Member::Department, tenant, n.department_id, "department_id")
+            .await?;
         let cal = self.calendar_for(tenant, n.jurisdiction_id).await?;
         let actor = self.actor(p, tenant).await?;
         let now = self.now();
@@ -1022,38 +990,15 @@ impl Flow {
         }
         let assignee = uuid_field(&req.fields, "assignee")?;
         let department = uuid_field(&req.fields, "department")?;
-        if let Some(a) = assignee {
-            if self
-                .iam
-                .db()
-                .fetch_optional(
-                    "SELECT id FROM principals WHERE id = $1 AND tenant = $2",
-                    args![a, case.tenant.clone()],
-                )
-                .await?
-                .is_none()
-            {
-                return Err(Error::invalid(
-                    "fields.assignee does not name a user of this tenant",
-                ));
-            }
-        }
-        if let Some(d) = department {
-            if self
-                .iam
-                .db()
-                .fetch_optional(
-                    "SELECT id FROM departments WHERE id = $1 AND tenant = $2",
-                    args![d, case.tenant.clone()],
-                )
-                .await?
-                .is_none()
-            {
-                return Err(Error::invalid(
-                    "fields.department does not name a department of this tenant",
-                ));
-            }
-        }
+        self.ensure_in_tenant(Member::User, &case.tenant, assignee, "fields.assignee")
+            .await?;
+        self.ensure_in_tenant(
+            Member::Department,
+            &case.tenant,
+            department,
+            "fields.department",
+        )
+        .await?;
         let from = case.state.clone();
         let from_entered = case.state_entered_at;
         let to_state: &StateDef = def
@@ -1161,6 +1106,36 @@ impl Flow {
             )
             .await?;
         Ok(case)
+    }
+
+    /// Errors with `invalid_input` naming `field` unless `id` (when given) is a user or
+    /// department of `tenant`.
+    async fn ensure_in_tenant(
+        &self,
+        what: Member,
+        tenant: &str,
+        id: Option<Uuid>,
+        field: &str,
+    ) -> Result<()> {
+        let Some(id) = id else { return Ok(()) };
+        let (table, noun) = match what {
+            Member::User => ("principals", "user"),
+            Member::Department => ("departments", "department"),
+        };
+        let found = self
+            .iam
+            .db()
+            .fetch_optional(
+                &format!("SELECT id FROM {table} WHERE id = $1 AND tenant = $2"),
+                args![id, tenant],
+            )
+            .await?;
+        match found {
+            Some(_) => Ok(()),
+            None => Err(Error::invalid(format!(
+                "{field} does not name a {noun} of this tenant"
+            ))),
+        }
     }
 
     /// Loads a case for a claim or transfer: visible to the caller, at the expected
@@ -1298,28 +1273,10 @@ impl Flow {
         if let Some(d) = t.department_id {
             fields.insert("department".into(), json!(d));
         }
-        for (name, v) in [("assignee", t.assignee_id), ("department", t.department_id)] {
-            if v.is_some() {
-                let table = if name == "assignee" {
-                    "principals"
-                } else {
-                    "departments"
-                };
-                let ok = self
-                    .iam
-                    .db()
-                    .fetch_optional(
-                        &format!("SELECT id FROM {table} WHERE id = $1 AND tenant = $2"),
-                        args![v, tenant],
-                    )
-                    .await?;
-                if ok.is_none() {
-                    return Err(Error::invalid(format!(
-                        "{name}_id does not name a {name} of this tenant"
-                    )));
-                }
-            }
-        }
+        self.ensure_in_tenant(Member::User, tenant, t.assignee_id, "assignee_id")
+            .await?;
+        self.ensure_in_tenant(Member::Department, tenant, t.department_id, "department_id")
+            .await?;
         let now = self.now();
         case.assignee_id = t.assignee_id;
         if t.department_id.is_some() {
