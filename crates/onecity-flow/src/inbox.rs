@@ -2,7 +2,6 @@
 
 use crate::engine::{CaseRow, Flow};
 use crate::model::{CaseView, FlowMetrics, Inbox, InboxCounts, Notification};
-use crate::scheduler::placeholders;
 use onecity_core::page::{decode_cursor, encode_cursor};
 use onecity_core::{time, Error, Result};
 use onecity_iam::Principal;
@@ -73,12 +72,12 @@ impl Flow {
                 a.extend(depts.iter().map(|d| Val::from(*d)));
                 format!(
                     "(queue_department_id IS NULL OR queue_department_id IN ({}))",
-                    placeholders(start, depts.len())
+                    onecity_store::numbered(start, depts.len())
                 )
             };
             let start = a.len() + 1;
             a.extend(roles.iter().map(Val::from));
-            sql.push_str(&format!(" OR (assignee_id IS NULL AND {dept_cond} AND (queue_role IS NULL OR queue_role IN ({})))", placeholders(start, roles.len())));
+            sql.push_str(&format!(" OR (assignee_id IS NULL AND {dept_cond} AND (queue_role IS NULL OR queue_role IN ({})))", onecity_store::numbered(start, roles.len())));
         }
         sql.push(')');
         for (col, v) in [

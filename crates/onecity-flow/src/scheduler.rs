@@ -49,11 +49,12 @@ impl Flow {
             .map(|r| r.text("id").map(Val::from))
             .collect::<Result<_>>()?;
         let mut tx = db.begin().await?;
-        let list = placeholders(2, ids.len());
+        let first = onecity_store::placeholders(tx.backend(), 1, 1);
+        let list = onecity_store::placeholders(tx.backend(), 2, ids.len());
         let mut a = vec![Val::from(now)];
         a.extend(ids.iter().cloned());
         let won = tx
-            .fetch_all(&format!("UPDATE flow_timers SET fired_at = $1 WHERE id IN ({list}) AND fired_at IS NULL RETURNING id, case_id, kind, step"), &a)
+            .fetch_all(&format!("UPDATE flow_timers SET fired_at = {first} WHERE id IN ({list}) AND fired_at IS NULL RETURNING id, case_id, kind, step"), &a)
             .await?;
         let case_ids: Vec<Val> = won
             .iter()
@@ -63,7 +64,7 @@ impl Flow {
         for chunk in case_ids.chunks(BATCH) {
             let sql = format!(
                 "SELECT * FROM flow_cases WHERE id IN ({})",
-                placeholders(1, chunk.len())
+                onecity_store::placeholders(tx.backend(), 1, chunk.len())
             );
             for r in tx.fetch_all(&sql, chunk).await? {
                 let c = CaseRow::from_row(&r)?;
@@ -253,14 +254,6 @@ impl Flow {
     }
 }
 
-/// `$start, $start+1, …` for `n` values.
-pub(crate) fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Writes collected during a batch, flushed as multi-row statements before its commit
 /// (one statement per few hundred rows instead of one per timer).
 #[derive(Default)]
@@ -294,7 +287,12 @@ impl Batch {
     async fn flush(self, tx: &mut Tx) -> Result<()> {
         for chunk in self.notes.chunks(300) {
             let rows: Vec<String> = (0..chunk.len())
-                .map(|i| format!("({})", placeholders(i * 9 + 1, 9)))
+                .map(|i| {
+                    format!(
+                        "({})",
+                        onecity_store::placeholders(tx.backend(), i * 9 + 1, 9)
+                    )
+                })
                 .collect();
             let sql = format!(
                 "INSERT INTO flow_notifications (id, tenant, principal_id, role, department_id, case_id, kind, message, created_at) VALUES {}",
@@ -308,7 +306,7 @@ impl Batch {
             tx.execute(
                 &format!(
                     "UPDATE flow_cases SET breached = 1 WHERE id IN ({})",
-                    placeholders(1, ids.len())
+                    onecity_store::placeholders(tx.backend(), 1, ids.len())
                 ),
                 &ids,
             )

@@ -26,19 +26,12 @@ pub async fn enqueue(tx: &mut Tx, env: &EventEnvelope) -> Result<()> {
 /// Writes several events to the outbox inside `tx` (multi-row inserts of up to 500 rows).
 pub async fn enqueue_many(tx: &mut Tx, envs: &[EventEnvelope]) -> Result<()> {
     for chunk in envs.chunks(500) {
-        let mut sql =
-            String::from("INSERT INTO outbox (id, tenant, topic, payload, created_at) VALUES ");
+        let mut rows = Vec::with_capacity(chunk.len());
         let mut a: Vec<crate::Val> = Vec::with_capacity(chunk.len() * 5);
         for (i, env) in chunk.iter().enumerate() {
-            let b = i * 5;
-            sql.push_str(&format!(
-                "{}(${}, ${}, ${}, ${}, ${})",
-                if i > 0 { ", " } else { "" },
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5
+            rows.push(format!(
+                "({})",
+                crate::placeholders(tx.backend(), i * 5 + 1, 5)
             ));
             let payload = serde_json::to_string(env).map_err(onecity_core::Error::internal)?;
             a.extend([
@@ -49,6 +42,10 @@ pub async fn enqueue_many(tx: &mut Tx, envs: &[EventEnvelope]) -> Result<()> {
                 crate::Val::from(env.at),
             ]);
         }
+        let sql = format!(
+            "INSERT INTO outbox (id, tenant, topic, payload, created_at) VALUES {}",
+            rows.join(", ")
+        );
         tx.execute(&sql, &a).await?;
     }
     Ok(())
