@@ -23,7 +23,7 @@ use criterion::{black_box, Criterion};
 use geo::{BoundingRect, Contains, MultiPolygon, Point};
 use onecity_geo::area::parse_area;
 use onecity_geo::pip::PreparedArea;
-use onecity_geo::{Geo, GridSpec, ImportOptions};
+use onecity_geo::{demo_data, Geo, GridSpec};
 use onecity_iam::{Iam, IamConfig, NewTenant, Principal};
 use onecity_store::audit::Auditor;
 use onecity_store::bus::EventBus;
@@ -57,32 +57,6 @@ fn data_dir() -> PathBuf {
     // cargo runs benches with the package directory as cwd: crates/onecity-geo.
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest.join("../../../shared/data")
-}
-
-fn read_fc(dir: &Path, rel: &str) -> Value {
-    let p = dir.join(rel);
-    let text = std::fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("cannot read {} ({e}); set ONECITY_DEMO_DATA", p.display()));
-    serde_json::from_str(&text).expect("GeoJSON")
-}
-
-fn map_props(fc: &mut Value, f: impl Fn(&mut serde_json::Map<String, Value>)) {
-    for feat in fc["features"].as_array_mut().expect("features") {
-        if let Some(p) = feat.get_mut("properties").and_then(Value::as_object_mut) {
-            f(p);
-        }
-    }
-}
-
-fn opts(level: &str, parent: Option<&str>) -> ImportOptions {
-    ImportOptions {
-        parent_code: parent.map(str::to_string),
-        level: Some(level.into()),
-        code_property: Some("code".into()),
-        name_property: Some("name".into()),
-        name_en_property: Some("name_en".into()),
-        source: Some("bench".into()),
-    }
 }
 
 /// Union bounding box of every feature of the collections: (min_x, min_y, max_x, max_y).
@@ -140,50 +114,11 @@ fn fixture() -> Fixture {
         .expect("runtime");
     let tmp = tempfile::tempdir().expect("tempdir");
     let started = Instant::now();
-    let mut hz = read_fc(&dir, "geo/hangzhou_330100_districts.geojson");
-    let mut nyc = read_fc(&dir, "geo/nyc_boroughs.geojson");
-    let mut mel_outline = read_fc(&dir, "geo/melbourne_municipal_boundary.geojson");
-    let mut mel = read_fc(&dir, "geo/melbourne_suburbs.geojson");
-    map_props(&mut hz, |p| {
-        let code = p.get("adcode").map(|v| v.to_string()).unwrap_or_default();
-        p.insert("code".into(), Value::from(code));
-    });
-    map_props(&mut nyc, |p| {
-        let fips = match p.get("BoroCode").and_then(|v| {
-            v.as_i64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        }) {
-            Some(1) => "36061",
-            Some(2) => "36005",
-            Some(3) => "36047",
-            Some(4) => "36081",
-            Some(5) => "36085",
-            _ => "0",
-        };
-        let name = p.get("BoroName").cloned().unwrap_or(Value::Null);
-        p.insert("code".into(), Value::from(fips));
-        p.insert("name".into(), name.clone());
-        p.insert("name_en".into(), name);
-    });
-    map_props(&mut mel_outline, |p| {
-        p.insert("code".into(), Value::from("LGA24600"));
-        p.insert("name".into(), Value::from("City of Melbourne"));
-    });
-    map_props(&mut mel, |p| {
-        let name = p
-            .get("featurenam")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let slug: String = name
-            .to_ascii_uppercase()
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect();
-        p.insert("code".into(), Value::from(format!("MEL-{slug}")));
-        p.insert("name".into(), Value::from(name.clone()));
-        p.insert("name_en".into(), Value::from(name));
-    });
+    // The same importers `onecity serve --demo` uses.
+    let hz = demo_data::hangzhou_districts(&dir).expect("Hangzhou file");
+    let nyc = demo_data::nyc_boroughs(&dir).expect("NYC file");
+    let mel_outline = demo_data::melbourne_outline(&dir).expect("Melbourne file");
+    let mel = demo_data::melbourne_suburbs(&dir).expect("Melbourne suburbs file");
 
     let geo = rt.block_on(async {
         let db = Db::open_sqlite(tmp.path(), &DbOptions::default())
@@ -223,16 +158,21 @@ fn fixture() -> Fixture {
             .await
             .expect("tenant");
         }
-        geo.import(&sys, "hangzhou", &hz, &opts("district", None))
+        geo.import(&sys, "hangzhou", &hz.features, &hz.options)
             .await
             .expect("import hangzhou");
-        geo.import(&sys, "nyc", &nyc, &opts("borough", None))
+        geo.import(&sys, "nyc", &nyc.features, &nyc.options)
             .await
             .expect("import nyc");
-        geo.import(&sys, "melbourne", &mel_outline, &opts("city", None))
-            .await
-            .expect("import melbourne outline");
-        geo.import(&sys, "melbourne", &mel, &opts("suburb", Some("LGA24600")))
+        geo.import(
+            &sys,
+            "melbourne",
+            &mel_outline.features,
+            &mel_outline.options,
+        )
+        .await
+        .expect("import melbourne outline");
+        geo.import(&sys, "melbourne", &mel.features, &mel.options)
             .await
             .expect("import melbourne suburbs");
         // The demo's generated grids (cell sizes as in crates/onecity/src/demo.rs).
@@ -260,7 +200,7 @@ fn fixture() -> Fixture {
         started.elapsed().as_secs_f64()
     );
 
-    let queens_f = nyc["features"]
+    let queens_f = nyc.features["features"]
         .as_array()
         .expect("features")
         .iter()
@@ -273,17 +213,21 @@ fn fixture() -> Fixture {
         Scenario {
             name: "hangzhou_bbox",
             tenant: "hangzhou",
-            points: points_in(union_bbox(&[&hz]), 1, POINTS),
+            points: points_in(union_bbox(&[&hz.features]), 1, POINTS),
         },
         Scenario {
             name: "nyc_bbox",
             tenant: "nyc",
-            points: points_in(union_bbox(&[&nyc]), 2, POINTS),
+            points: points_in(union_bbox(&[&nyc.features]), 2, POINTS),
         },
         Scenario {
             name: "melbourne_bbox",
             tenant: "melbourne",
-            points: points_in(union_bbox(&[&mel_outline, &mel]), 3, POINTS),
+            points: points_in(
+                union_bbox(&[&mel_outline.features, &mel.features]),
+                3,
+                POINTS,
+            ),
         },
         Scenario {
             name: "queens_bbox",

@@ -10,6 +10,7 @@
 //! the same transaction as each change) every 5 s.
 
 pub mod area;
+pub mod demo_data;
 mod index;
 pub mod pip;
 pub mod routes;

@@ -7,63 +7,22 @@
 use crate::server::Services;
 use anyhow::{bail, Context};
 use onecity_core::model::Tenant;
-use onecity_geo::{GridSpec, ImportOptions};
+use onecity_geo::{demo_data, GridSpec};
 use onecity_iam::{NewDepartment, NewTenant, Principal};
-use serde_json::Value;
 use std::path::Path;
 
-/// English names of Hangzhou's districts by GB/T 2260 code (pinyin).
-const HANGZHOU_EN: &[(&str, &str)] = &[
-    ("330102", "Shangcheng"),
-    ("330103", "Xiacheng"),
-    ("330104", "Jianggan"),
-    ("330105", "Gongshu"),
-    ("330106", "Xihu"),
-    ("330108", "Binjiang"),
-    ("330109", "Xiaoshan"),
-    ("330110", "Yuhang"),
-    ("330111", "Fuyang"),
-    ("330112", "Lin'an"),
-    ("330122", "Tonglu"),
-    ("330127", "Chun'an"),
-    ("330182", "Jiande"),
-];
-
-/// NYC BoroCode → county FIPS code.
-const NYC_FIPS: &[(i64, &str)] = &[
-    (1, "36061"),
-    (2, "36005"),
-    (3, "36047"),
-    (4, "36081"),
-    (5, "36085"),
-];
-
-fn read_fc(dir: &Path, rel: &str) -> anyhow::Result<Value> {
-    let p = dir.join(rel);
-    let text =
-        std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", p.display()))
-}
-
-fn map_props(fc: &mut Value, f: impl Fn(&mut serde_json::Map<String, Value>)) {
-    if let Some(fs) = fc.get_mut("features").and_then(Value::as_array_mut) {
-        for feat in fs {
-            if let Some(p) = feat.get_mut("properties").and_then(Value::as_object_mut) {
-                f(p);
-            }
-        }
-    }
-}
-
-fn opts(level: &str, parent: Option<&str>, source: &str) -> ImportOptions {
-    ImportOptions {
-        parent_code: parent.map(str::to_string),
-        level: Some(level.into()),
-        code_property: Some("code".into()),
-        name_property: Some("name".into()),
-        name_en_property: Some("name_en".into()),
-        source: Some(source.into()),
-    }
+/// Imports one real boundary file into `tenant`; returns the number of features.
+async fn import(
+    svc: &Services,
+    tenant: &str,
+    file: onecity_core::Result<demo_data::DemoFile>,
+) -> anyhow::Result<usize> {
+    let f = file?;
+    Ok(svc
+        .geo
+        .import(&Principal::system(), tenant, &f.features, &f.options)
+        .await?
+        .features)
 }
 
 /// Creates tenant `code` with its root jurisdiction unless it exists; `None` when it did.
@@ -144,35 +103,10 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
             dir.display()
         );
     }
-    let sys = Principal::system();
-    let geo = &svc.geo;
 
     if let Some(t) = new_tenant(svc, "hangzhou", "杭州市", "Hangzhou", "330100").await? {
-        let mut fc = read_fc(dir, "geo/hangzhou_330100_districts.geojson")?;
-        map_props(&mut fc, |p| {
-            let code = p.get("adcode").map(|v| v.to_string()).unwrap_or_default();
-            if let Some((_, en)) = HANGZHOU_EN.iter().find(|(c, _)| *c == code) {
-                p.insert("name_en".into(), Value::from(format!("{en} District")));
-            }
-            p.insert("code".into(), Value::from(code));
-        });
-        let r = geo
-            .import(
-                &sys,
-                &t.code,
-                &fc,
-                &opts(
-                    "district",
-                    None,
-                    "geo/hangzhou_330100_districts.geojson (DataV, pre-2021 districts)",
-                ),
-            )
-            .await?;
-        tracing::info!(
-            tenant = "hangzhou",
-            features = r.features,
-            "demo boundaries loaded"
-        );
+        let n = import(svc, &t.code, demo_data::hangzhou_districts(dir)).await?;
+        tracing::info!(tenant = "hangzhou", features = n, "demo boundaries loaded");
         departments(
             svc,
             &t,
@@ -228,42 +162,8 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
     }
 
     if let Some(t) = new_tenant(svc, "nyc", "New York City", "New York City", "3651000").await? {
-        let mut fc = read_fc(dir, "geo/nyc_boroughs.geojson")?;
-        map_props(&mut fc, |p| {
-            let boro = p
-                .get("BoroCode")
-                .and_then(|v| {
-                    v.as_i64()
-                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                })
-                .unwrap_or(0);
-            let fips = NYC_FIPS
-                .iter()
-                .find(|(b, _)| *b == boro)
-                .map(|(_, f)| *f)
-                .unwrap_or("0");
-            let name = p.get("BoroName").cloned().unwrap_or(Value::Null);
-            p.insert("code".into(), Value::from(fips));
-            p.insert("name".into(), name.clone());
-            p.insert("name_en".into(), name);
-        });
-        let r = geo
-            .import(
-                &sys,
-                &t.code,
-                &fc,
-                &opts(
-                    "borough",
-                    None,
-                    "geo/nyc_boroughs.geojson (NYC DCP nybb, ~2013)",
-                ),
-            )
-            .await?;
-        tracing::info!(
-            tenant = "nyc",
-            features = r.features,
-            "demo boundaries loaded"
-        );
+        let n = import(svc, &t.code, demo_data::nyc_boroughs(dir)).await?;
+        tracing::info!(tenant = "nyc", features = n, "demo boundaries loaded");
         departments(
             svc,
             &t,
@@ -310,55 +210,9 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
     )
     .await?
     {
-        let mut outline = read_fc(dir, "geo/melbourne_municipal_boundary.geojson")?;
-        map_props(&mut outline, |p| {
-            p.insert("code".into(), Value::from("LGA24600"));
-            p.insert("name".into(), Value::from("City of Melbourne"));
-        });
-        geo.import(
-            &sys,
-            &t.code,
-            &outline,
-            &opts(
-                "city",
-                None,
-                "geo/melbourne_municipal_boundary.geojson (City of Melbourne)",
-            ),
-        )
-        .await?;
-        let mut suburbs = read_fc(dir, "geo/melbourne_suburbs.geojson")?;
-        map_props(&mut suburbs, |p| {
-            let name = p
-                .get("featurenam")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            let slug: String = name
-                .to_ascii_uppercase()
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-                .collect();
-            p.insert("code".into(), Value::from(format!("MEL-{slug}")));
-            p.insert("name".into(), Value::from(name.clone()));
-            p.insert("name_en".into(), Value::from(name));
-        });
-        let r = geo
-            .import(
-                &sys,
-                &t.code,
-                &suburbs,
-                &opts(
-                    "suburb",
-                    Some("LGA24600"),
-                    "geo/melbourne_suburbs.geojson (City of Melbourne small areas)",
-                ),
-            )
-            .await?;
-        tracing::info!(
-            tenant = "melbourne",
-            features = r.features,
-            "demo boundaries loaded"
-        );
+        import(svc, &t.code, demo_data::melbourne_outline(dir)).await?;
+        let n = import(svc, &t.code, demo_data::melbourne_suburbs(dir)).await?;
+        tracing::info!(tenant = "melbourne", features = n, "demo boundaries loaded");
         departments(
             svc,
             &t,
