@@ -117,27 +117,7 @@ trap 'exit 143' TERM
 env -u ONECITY_BIN -u ONECITY_ARTIFACTS NO_COLOR=1 "$BIN" serve --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" --demo --demo-data ../shared/data >"$LOG" 2>&1 &
 SERVER_PID=$!
 
-python3 - "$URL/readyz" "$SERVER_PID" <<'PY' || exit 2
-import sys, time, urllib.request
-url, pid = sys.argv[1], int(sys.argv[2])
-deadline = time.monotonic() + 90
-while time.monotonic() < deadline:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            exited = f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except OSError:
-        exited = True
-    if exited:
-        sys.exit("schemathesis.sh: the server exited before it was ready")
-    try:
-        with urllib.request.urlopen(url, timeout=2) as res:
-            if res.status == 200:
-                sys.exit(0)
-    except Exception:
-        pass
-    time.sleep(0.25)
-sys.exit(f"schemathesis.sh: {url} was not 200 within 90 s")
-PY
+python3 "$ROOT/scripts/wait-ready.py" "$URL/readyz" "$SERVER_PID" 90 schemathesis.sh || exit 2
 say "server ready at $URL (pid $SERVER_PID, log $LOG)"
 
 # Log in, and write the schemathesis config: dictionaries of real values from the demo.

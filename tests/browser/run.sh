@@ -62,27 +62,7 @@ trap 'exit 143' TERM
 "$BIN" serve --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" --demo --demo-data ../shared/data >"$LOG" 2>&1 &
 SERVER_PID=$!
 
-python3 - "$ONECITY_URL/readyz" "$SERVER_PID" <<'PY'
-import os, sys, time, urllib.request
-url, pid = sys.argv[1], int(sys.argv[2])
-deadline = time.monotonic() + 60
-while time.monotonic() < deadline:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            exited = f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except OSError:
-        exited = True
-    if exited:
-        sys.exit("run.sh: the server exited before it was ready")
-    try:
-        with urllib.request.urlopen(url, timeout=2) as res:
-            if res.status == 200:
-                sys.exit(0)
-    except Exception:
-        pass
-    time.sleep(0.25)
-sys.exit(f"run.sh: {url} was not 200 within 60 s")
-PY
+python3 "$ROOT/scripts/wait-ready.py" "$ONECITY_URL/readyz" "$SERVER_PID" 60 run.sh
 echo "run.sh: server ready at $ONECITY_URL"
 
 PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -q -p no:cacheprovider tests/browser "$@"
