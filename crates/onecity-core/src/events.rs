@@ -104,6 +104,31 @@ pub enum PlatformEvent {
         /// `notify`, `reassign` or `action`.
         kind: String,
     },
+    /// Attributes of a digital-twin entity (NGSI-LD) were created or changed.
+    ///
+    /// Published by `onecity-twin` once per entity per write (create, update, append,
+    /// batch member, ingested measurement), after the change committed. Consumers such as
+    /// the brain and governance (sensor alerts) react to it.
+    TwinEntityChanged {
+        /// Entity id (a URI, e.g. `urn:ngsi-ld:WaterObserved:venice-punta-salute`).
+        entity_id: String,
+        /// Entity type compacted with the core context (e.g. `WaterObserved`); the
+        /// expanded IRI when the writer's term has no short form.
+        entity_type: String,
+        /// Changed attributes in keyValues form: attribute name (compacted as for
+        /// `entity_type`) → value (number, string, object, array; GeoJSON for GeoProperties).
+        values: serde_json::Value,
+        /// Observation time of the change (µs since the epoch): the attributes'
+        /// `observedAt` when given, else the commit time.
+        observed_at: i64,
+    },
+    /// A digital-twin entity was deleted.
+    TwinEntityDeleted {
+        /// Entity id.
+        entity_id: String,
+        /// Entity type, compacted as in [`PlatformEvent::TwinEntityChanged`].
+        entity_type: String,
+    },
     /// A free-form test or operator event (e.g. `onecity admin emit`).
     Note {
         /// The text.
@@ -125,6 +150,8 @@ impl PlatformEvent {
             Self::SlaWarning { .. } => "onecity.flow.sla_warning",
             Self::SlaBreached { .. } => "onecity.flow.sla_breached",
             Self::CaseEscalated { .. } => "onecity.flow.case_escalated",
+            Self::TwinEntityChanged { .. } => "onecity.twin.entity_changed",
+            Self::TwinEntityDeleted { .. } => "onecity.twin.entity_deleted",
             Self::Note { .. } => "onecity.ops.note",
         }
     }

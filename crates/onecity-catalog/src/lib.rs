@@ -1,0 +1,7 @@
+//! The data rail (数据高铁): the catalog of every dataset a city's departments hold (one
+//! catalog and three lists: demand, responsibility, negative), sharing with masking and an
+//! exchange record for every call, the datastore of typed tables, catalog search, and the
+//! standard APIs (CKAN Action API at `/api/3/action`, DCAT-AP 3 at `/catalog.jsonld` and
+//! `/catalog.ttl`).
+//!
+//! Modules are added as the catalog issue lands in steps; see docs/ARCHITECTURE.md.
