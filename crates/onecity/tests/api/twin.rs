@@ -631,7 +631,7 @@ async fn twin_temporal_history_of_real_tide_levels() {
             continue;
         }
         let minute: u32 = cols[0][14..16].parse().unwrap();
-        if minute % 10 != 0 || cols[1].is_empty() {
+        if !minute.is_multiple_of(10) || cols[1].is_empty() {
             continue;
         }
         // Solar time UTC+1 → UTC.
