@@ -36,6 +36,10 @@ pub enum Permission {
     FlowAdmin,
     /// Read every case of a tenant (supervision), beyond one's own inbox.
     CaseRead,
+    /// Read catalog entries not opened to the public and the three lists (数据目录).
+    CatalogRead,
+    /// Create and change datasets and list entries of departments in the subtree.
+    CatalogWrite,
 }
 
 impl Permission {
@@ -54,6 +58,8 @@ impl Permission {
         Self::TenantWrite,
         Self::FlowAdmin,
         Self::CaseRead,
+        Self::CatalogRead,
+        Self::CatalogWrite,
     ];
 
     /// The app-key scope naming this permission, e.g. `jurisdiction:read`.
@@ -72,6 +78,8 @@ impl Permission {
             Self::TenantWrite => "tenant:write",
             Self::FlowAdmin => "flow:admin",
             Self::CaseRead => "case:read",
+            Self::CatalogRead => "catalog:read",
+            Self::CatalogWrite => "catalog:write",
         }
     }
 
@@ -114,8 +122,16 @@ impl Role {
                 GeoWrite,
                 FlowAdmin,
                 CaseRead,
+                CatalogRead,
+                CatalogWrite,
             ],
-            Role::Staff => &[JurisdictionRead, DepartmentRead, UserRead, GeoRead],
+            Role::Staff => &[
+                JurisdictionRead,
+                DepartmentRead,
+                UserRead,
+                GeoRead,
+                CatalogRead,
+            ],
             Role::Auditor => &[JurisdictionRead, AuditRead],
         }
     }

@@ -8,6 +8,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderName;
 use axum::Router;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use onecity_catalog::Catalog;
 use onecity_core::{Error, ErrorCode};
 use onecity_flow::Flow;
 use onecity_geo::Geo;
@@ -38,6 +39,8 @@ pub struct Services {
     pub geo: Geo,
     /// Workflow engine.
     pub flow: Flow,
+    /// Data catalog (数据目录).
+    pub catalog: Catalog,
     /// Event bus.
     pub bus: EventBus,
 }
@@ -60,6 +63,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     onecity_store::migrate::run(db, "iam", &onecity_iam::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "geo", &onecity_geo::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "flow", &onecity_flow::MIGRATIONS).await?;
+    onecity_store::migrate::run(db, "catalog", &onecity_catalog::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "ops", &ops::MIGRATIONS).await?;
     Ok(())
 }
@@ -84,7 +88,9 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
     .await?;
     let geo = Geo::new(iam.clone());
     let flow = Flow::new(iam.clone());
+    let catalog = Catalog::new(iam.clone());
     Ok(Services {
+        catalog,
         db,
         iam,
         geo,
@@ -133,7 +139,8 @@ impl utoipa::Modify for SecurityAddon {
     tags((name = "auth", description = "login and session"), (name = "org", description = "tenants, jurisdictions 行政区划, departments 部门"),
          (name = "iam", description = "users and app keys"), (name = "audit", description = "hash-chained audit trail"),
          (name = "geo", description = "boundaries, grids 网格, point lookup"),
-         (name = "flow", description = "workflows, cases, SLA, the to-do inbox 一体办公"), (name = "ops", description = "health, readiness, metrics"),
+         (name = "flow", description = "workflows, cases, SLA, the to-do inbox 一体办公"),
+         (name = "catalog", description = "data catalog 数据目录: CKAN Action API, DCAT, the three lists 三清单"), (name = "ops", description = "health, readiness, metrics"),
          (name = "web", description = "console pages 控制台"))
 )]
 struct ApiDoc;
@@ -144,6 +151,7 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
         .merge(onecity_iam::routes::routes().with_state(svc.iam.clone()))
         .merge(onecity_geo::routes::routes().with_state(svc.geo.clone()))
         .merge(onecity_flow::routes::routes().with_state(svc.flow.clone()))
+        .merge(onecity_catalog::ckan::routes().with_state(svc.catalog.clone()))
         .merge(ops::routes().with_state(ops_state.clone()))
         .split_for_parts();
     crate::webdoc::add_web_paths(&mut doc);

@@ -90,6 +90,8 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/v1/tenants/{tenant}/inbox",
         "/api/v1/tenants/{tenant}/notifications",
         "/api/v1/tenants/{tenant}/jurisdictions/{id}/grids/generate",
+        "/api/3/action/{action}",
+        "/api/action/{action}",
     ]
     .into_iter()
     .collect();
