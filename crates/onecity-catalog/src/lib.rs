@@ -8,6 +8,7 @@
 
 pub mod ckan;
 pub mod dataset;
+pub mod dcat;
 pub mod lists;
 mod migrations;
 pub mod model;

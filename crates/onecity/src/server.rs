@@ -152,6 +152,7 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
         .merge(onecity_geo::routes::routes().with_state(svc.geo.clone()))
         .merge(onecity_flow::routes::routes().with_state(svc.flow.clone()))
         .merge(onecity_catalog::ckan::routes().with_state(svc.catalog.clone()))
+        .merge(onecity_catalog::dcat::routes().with_state(svc.catalog.clone()))
         .merge(ops::routes().with_state(ops_state.clone()))
         .split_for_parts();
     crate::webdoc::add_web_paths(&mut doc);

@@ -92,6 +92,8 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/v1/tenants/{tenant}/jurisdictions/{id}/grids/generate",
         "/api/3/action/{action}",
         "/api/action/{action}",
+        "/catalog.ttl",
+        "/catalog.jsonld",
     ]
     .into_iter()
     .collect();
