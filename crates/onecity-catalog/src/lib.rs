@@ -8,7 +8,9 @@
 
 pub mod ckan;
 pub mod dataset;
+pub mod dataset_routes;
 pub mod dcat;
+pub mod harvest;
 pub mod lists;
 mod migrations;
 pub mod model;

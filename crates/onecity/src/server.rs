@@ -153,6 +153,7 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
         .merge(onecity_flow::routes::routes().with_state(svc.flow.clone()))
         .merge(onecity_catalog::ckan::routes().with_state(svc.catalog.clone()))
         .merge(onecity_catalog::dcat::routes().with_state(svc.catalog.clone()))
+        .merge(onecity_catalog::dataset_routes::routes().with_state(svc.catalog.clone()))
         .merge(ops::routes().with_state(ops_state.clone()))
         .split_for_parts();
     crate::webdoc::add_web_paths(&mut doc);
@@ -288,6 +289,25 @@ pub fn spawn_background(
         Ok(None) => {}
         Err(e) => tracing::error!(error = %e, "notifications by e-mail and webhook are off"),
     }
+    // The responsibility list's freshness check (责任清单 overdue flags), every 5 minutes.
+    let catalog = svc.catalog.clone();
+    let mut sd = shutdown.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(300)) => {}
+                _ = sd.changed() => break,
+            }
+            match catalog
+                .check_freshness(onecity_core::time::now_micros())
+                .await
+            {
+                Ok(n) if n > 0 => tracing::info!(overdue = n, "catalog responsibilities overdue"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "catalog freshness check failed"),
+            }
+        }
+    }));
     let geo = svc.geo.clone();
     let mut sd = shutdown;
     tasks.push(tokio::spawn(async move {

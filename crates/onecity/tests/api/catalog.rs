@@ -352,3 +352,344 @@ async fn dcat_ap_export_pages_and_passes_the_official_shapes() {
         );
     }
 }
+
+fn fixture_file(rel: &str) -> Vec<u8> {
+    let p = onecity_testkit::repo_root()
+        .join("../shared/data/catalog")
+        .join(rel);
+    std::fs::read(&p).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the shared data folder must sit beside the repository)",
+            p.display()
+        )
+    })
+}
+
+async fn harvest(
+    s: &TestServer,
+    token: &str,
+    dept: &str,
+    format: &str,
+    body: Vec<u8>,
+) -> (u16, Value) {
+    let r = s
+        .http
+        .post(format!(
+            "{}/api/v1/catalog/harvest?owner_department_id={dept}&format={format}",
+            s.url
+        ))
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let st = r.status().as_u16();
+    (st, r.json().await.unwrap())
+}
+
+async fn show(s: &TestServer, name: &str) -> Value {
+    let (st, r) = ckan_get(s, &format!("package_show?id={name}")).await;
+    assert_eq!(st, 200, "{name}: {r}");
+    r["result"].clone()
+}
+
+#[tokio::test]
+async fn harvests_real_dcat_and_ckan_catalogues_field_by_field() {
+    let s = server().await;
+    let f = fixture(&s).await;
+    // RDF/XML (GovData DCAT-AP.de, Rostock): German keywords with non-ASCII letters, 9 distributions.
+    let (st, rep) = harvest(
+        &s,
+        &f.admin,
+        &f.dept_a,
+        "rdfxml",
+        fixture_file("ckanext-dcat/dcat/dataset_gov_de.rdf"),
+    )
+    .await;
+    assert_eq!(st, 200, "{rep}");
+    assert_eq!(rep["created"], 1);
+    let de = show(&s, rep["names"][0].as_str().unwrap()).await;
+    assert_eq!(de["title"], "Liefer- und Abholservices (Gastronomie)");
+    assert_eq!(de["name"], "liefer-und-abholservices-gastronomie");
+    assert_eq!(de["author"], "Hanse- und Universitätsstadt Rostock");
+    let tags: Vec<&str> = de["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        tags.contains(&"ökonomie") && tags.contains(&"lebensmittel"),
+        "{tags:?}"
+    );
+    assert_eq!(de["resources"].as_array().unwrap().len(), 9);
+    assert_eq!(de["license_id"], "http://dcat-ap.de/def/licenses/cc-zero");
+    let formats: Vec<&str> = de["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["format"].as_str().unwrap())
+        .collect();
+    assert!(
+        formats.contains(&"GEOJSON") && formats.contains(&"WMS"),
+        "{formats:?}"
+    );
+    // The non-ASCII tag filters.
+    let (_, r) = ckan(&s, "package_search", None, &json!({"fq": "tags:ökonomie"})).await;
+    assert_eq!(r["result"]["count"], 1, "{r}");
+    // Harvesting again updates in place.
+    let (_, rep2) = harvest(
+        &s,
+        &f.admin,
+        &f.dept_a,
+        "rdfxml",
+        fixture_file("ckanext-dcat/dcat/dataset_gov_de.rdf"),
+    )
+    .await;
+    assert_eq!(
+        (rep2["created"].as_u64(), rep2["updated"].as_u64()),
+        (Some(0), Some(1)),
+        "{rep2}"
+    );
+
+    // RDF/XML typed through rdf:Description (Sweden, Nobel Media).
+    let (_, rep) = harvest(
+        &s,
+        &f.admin,
+        &f.dept_a,
+        "rdfxml",
+        fixture_file("ckanext-dcat/dcat/dataset_sweden.rdf"),
+    )
+    .await;
+    let se = show(&s, rep["names"][0].as_str().unwrap()).await;
+    assert_eq!(se["title"], "Linked Nobel prizes");
+    assert_eq!(se["author"], "Nobel Media AB");
+    assert_eq!(
+        se["license_id"],
+        "http://creativecommons.org/licenses/by-nc/3.0/"
+    );
+    assert_eq!(se["resources"][0]["url"], "http://data.nobelprize.org/");
+
+    // Turtle, multilingual (ca/en/es): English title first, every keyword kept.
+    let (_, rep) = harvest(
+        &s,
+        &f.admin,
+        &f.dept_a,
+        "turtle",
+        fixture_file("ckanext-dcat/dcat/dataset_multilingual.ttl"),
+    )
+    .await;
+    let ml = show(&s, rep["names"][0].as_str().unwrap()).await;
+    assert_eq!(ml["title"], "Test DCAT dataset");
+    assert_eq!(ml["notes"], "Some description");
+    assert_eq!(ml["tags"].as_array().unwrap().len(), 6);
+    assert_eq!(ml["resources"][0]["url"], "https://example.com/data.csv");
+    assert_eq!(ml["resources"][0]["format"], "CSV");
+    // Turtle, data.gob.es: Spanish title with accents; the licence of the dataset.
+    let (_, rep) = harvest(
+        &s,
+        &f.admin,
+        &f.dept_a,
+        "turtle",
+        fixture_file("ckanext-dcat/dcat/dataset_gob_es.ttl"),
+    )
+    .await;
+    let es = show(&s, rep["names"][0].as_str().unwrap()).await;
+    assert!(es["title"]
+        .as_str()
+        .unwrap()
+        .starts_with("Estudio de Satisfacción"));
+    assert_eq!(
+        es["license_id"],
+        "https://datos.madrid.es/egob/catalogo/aviso-legal"
+    );
+    let tags: Vec<&str> = es["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(tags.contains(&"promoción"), "{tags:?}");
+    // JSON-LD with @graph.
+    let (st, rep) = harvest(
+        &s,
+        &f.admin,
+        &f.dept_a,
+        "jsonld",
+        fixture_file("ckanext-dcat/dcat/catalog_with_at_graph.jsonld"),
+    )
+    .await;
+    assert_eq!(st, 200, "{rep}");
+    let jl = show(&s, rep["names"][0].as_str().unwrap()).await;
+    assert_eq!(jl["title"], "Title dataset");
+    assert_eq!(
+        jl["license_id"],
+        "http://www.opendefinition.org/licenses/cc-zero"
+    );
+    // RDF/XML catalogue of two datasets with publishers.
+    let (_, rep) = harvest(
+        &s,
+        &f.admin,
+        &f.dept_a,
+        "rdfxml",
+        fixture_file("ckanext-dcat/dcat/catalog.rdf"),
+    )
+    .await;
+    assert_eq!(rep["created"], 2, "{rep}");
+    let d1 = show(&s, "example-dataset-1").await;
+    assert_eq!(d1["author"], "Publishing Organization for dataset 1");
+    assert_eq!(d1["resources"].as_array().unwrap().len(), 3);
+
+    // CKAN package_search (Birmingham): 10 packages, real titles, licences and resources.
+    let (st, rep) = harvest(
+        &s,
+        &f.admin,
+        &f.dept_b,
+        "ckan",
+        fixture_file("birmingham_package_search.json"),
+    )
+    .await;
+    assert_eq!(st, 200, "{rep}");
+    assert_eq!(rep["created"], 10, "{rep}");
+    let b = show(&s, "purchase-card-transactions").await;
+    assert_eq!(b["title"], "Purchase Card Transactions");
+    assert_eq!(b["license_id"], "uk-ogl");
+    assert_eq!(b["author"], "Birmingham City Council");
+    assert_eq!(b["resources"].as_array().unwrap().len(), 45);
+    assert_eq!(b["resources"][0]["format"], "XLS");
+    assert!(b["resources"][0]["url"]
+        .as_str()
+        .unwrap()
+        .ends_with("purchasecardtransactionsapril2014.xls"));
+    let (_, r) = ckan(
+        &s,
+        "package_search",
+        None,
+        &json!({"q": "purchase card", "facet.field": ["res_format"], "rows": 0}),
+    )
+    .await;
+    assert!(r["result"]["count"].as_u64().unwrap() >= 10, "{r}");
+    assert!(r["result"]["facets"]["res_format"]["XLS"].as_u64().unwrap() >= 10);
+
+    // Garbage is refused with a clear error, nothing half-written.
+    let (st, e) = harvest(&s, &f.admin, &f.dept_a, "turtle", b"<a> <b> .".to_vec()).await;
+    assert_eq!(st, 422, "{e}");
+    assert!(e["detail"].as_str().unwrap().contains("does not parse"));
+    // Staff (catalog_read only) may not harvest.
+    let (st, _) = harvest(
+        &s,
+        &f.staff_a,
+        &f.dept_a,
+        "turtle",
+        fixture_file("ckanext-dcat/dcat/dataset_afs.ttl"),
+    )
+    .await;
+    assert_eq!(st, 403);
+}
+
+#[tokio::test]
+async fn the_three_lists_match_flag_and_block() {
+    let s = server().await;
+    let f = fixture(&s).await;
+    let bearer = format!("Bearer {}", f.admin);
+    let (_, c) = ckan(&s, "package_create", Some(&bearer), &json!({
+        "name": "household-register", "title": "户籍人口", "owner_org": f.dept_b, "domain": "P", "grade": "important",
+        "open_level": "conditional", "update_frequency": "daily",
+        "fields": [{"name": "name", "type": "text", "personal": true}, {"name": "id_number", "type": "text", "personal": true}, {"name": "district", "type": "text", "code_table": "GB/T 2260"}]
+    })).await;
+    assert_eq!(c["success"], true, "{c}");
+    let (_, secret) = ckan(&s, "package_create", Some(&bearer), &json!({"name": "secret-sites", "title": "涉密点位", "owner_org": f.dept_b, "open_level": "conditional"})).await;
+    assert_eq!(secret["success"], true);
+    let neg = "/api/v1/tenants/t1/catalog/negative-list";
+    // A field and a whole dataset on the negative list.
+    let (st, e) = s.post(neg, &f.admin, &json!({"dataset": "household-register", "field": "id_number", "reason": "居民身份证号 ID numbers"})).await.unwrap();
+    assert_eq!(st, 201, "{e}");
+    let (st, _) = s
+        .post(
+            neg,
+            &f.admin,
+            &json!({"dataset": "secret-sites", "reason": "涉密 state secret"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 201);
+    let (st, e) = s
+        .post(
+            neg,
+            &f.admin,
+            &json!({"dataset": "household-register", "field": "no_such", "reason": "x"}),
+        )
+        .await
+        .unwrap();
+    crate::assert_problem(st, &e, 422, "invalid_input");
+    let (st, e) = s
+        .post(
+            neg,
+            &f.staff_a,
+            &json!({"dataset": "household-register", "reason": "x"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 403, "{e}");
+    let (_, list) = s.get(neg, &f.admin).await.unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    // A dataset on the negative list is no longer public: not listed, searched or exported.
+    let (_, l) = ckan_get(&s, "package_list").await;
+    assert_eq!(l["result"], json!(["household-register"]));
+    let (_, r) = ckan(&s, "package_search", None, &json!({"q": "涉密"})).await;
+    assert_eq!(r["result"]["count"], 0);
+    let ttl = s
+        .http
+        .get(format!("{}/catalog.ttl", s.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!ttl.contains("secret-sites") && ttl.contains("household-register"));
+
+    // Demand: fields held by a dataset → matched to it and its owner; unknown → open.
+    let dem = "/api/v1/tenants/t1/catalog/demands";
+    let (st, d) = s.post(dem, &f.admin, &json!({"requester_department_id": f.dept_a, "title": "人口数据", "purpose": "网格化管理 grid management", "legal_basis": "《数据安全法》第三十八条", "fields": ["name", "district"]})).await.unwrap();
+    assert_eq!(st, 201, "{d}");
+    assert_eq!(d["status"], "matched");
+    assert_eq!(d["matched_dataset_id"], c["result"]["id"]);
+    assert_eq!(d["provider_department_id"], f.dept_b.as_str());
+    // A negative-listed field cannot be met by that dataset.
+    let (_, d) = s.post(dem, &f.admin, &json!({"requester_department_id": f.dept_a, "title": "身份证号", "purpose": "核验", "legal_basis": "无", "fields": ["id_number"], "provider_department_id": f.dept_b})).await.unwrap();
+    assert_eq!(d["status"], "assigned", "{d}");
+    assert!(d["matched_dataset_id"].is_null());
+    let (st, e) = s.post(dem, &f.admin, &json!({"requester_department_id": f.dept_a, "title": "", "purpose": "p", "legal_basis": "l"})).await.unwrap();
+    crate::assert_problem(st, &e, 422, "invalid_input");
+
+    // Responsibility: the daily dataset was never refreshed; an SLA of one minute on a new
+    // dataset is fresh now, a missing dataset is overdue at once.
+    let res = "/api/v1/tenants/t1/catalog/responsibilities";
+    let (st, r) = s.post(res, &f.admin, &json!({"department_id": f.dept_b, "dataset": "household-register", "title": "户籍人口每日更新"})).await.unwrap();
+    assert_eq!(st, 201, "{r}");
+    assert_eq!(r["max_age_secs"], 86400);
+    assert_eq!(r["overdue"], false);
+    let (_, r) = s.post(res, &f.admin, &json!({"department_id": f.dept_b, "title": "尚未编目的数据 not yet catalogued", "max_age_secs": 3600})).await.unwrap();
+    assert_eq!(r["overdue"], true, "{r}");
+    let (_, all) = s.get(res, &f.admin).await.unwrap();
+    assert_eq!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["overdue"] == true)
+            .count(),
+        1
+    );
+    let (_, audit) = s
+        .get(
+            "/api/v1/tenants/t1/audit?action=responsibility.overdue",
+            &f.admin,
+        )
+        .await
+        .unwrap();
+    assert!(
+        audit.to_string().contains("responsibility.overdue"),
+        "{audit}"
+    );
+}

@@ -94,6 +94,11 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/action/{action}",
         "/catalog.ttl",
         "/catalog.jsonld",
+        "/api/v1/catalog/harvest",
+        "/api/v1/catalog/datasets/{id}/history",
+        "/api/v1/tenants/{tenant}/catalog/negative-list",
+        "/api/v1/tenants/{tenant}/catalog/demands",
+        "/api/v1/tenants/{tenant}/catalog/responsibilities",
     ]
     .into_iter()
     .collect();
