@@ -9,6 +9,7 @@
 #   3. the same with ONECITY_TEST_BACKEND=postgres       only when ONECITY_TEST_DATABASE_URL
 #                                                        is set (e.g. postgres://postgres@127.0.0.1:5432/postgres)
 #   4. tests/browser/run.sh                              headless Chromium against `onecity serve --demo`
+#   5. tests/ckan/run.sh                                 the ckanapi client (PyPI) against `onecity serve`
 #
 # Environment:
 #   CARGO_TARGET_DIR             where cargo builds (default: cargo's own choice, ./target)
@@ -153,6 +154,14 @@ else
     ((STRICT)) && LIMIT=(timeout --kill-after=30s "${ONECITY_TEST_BROWSER_TIMEOUT:-15m}")
     run_step "browser test (headless Chromium)" - \
         "${LIMIT[@]}" env ONECITY_BIN="$BIN" tests/browser/run.sh
+fi
+
+if ((!BUILD_OK)); then
+    skip_step "CKAN client test (ckanapi)" "the build failed"
+elif ((!STRICT)) && ! { python3 -c 'import ckanapi, pytest' 2>/dev/null && command -v ckanapi >/dev/null; }; then
+    skip_step "CKAN client test (ckanapi)" "ckanapi or pytest is missing (pip install ckanapi==4.11 pytest)"
+else
+    run_step "CKAN client test (ckanapi)" - env ONECITY_BIN="$BIN" tests/ckan/run.sh
 fi
 
 # Summary.

@@ -5,3 +5,17 @@
 //! `/catalog.ttl`).
 //!
 //! Modules are added as the catalog issue lands in steps; see docs/ARCHITECTURE.md.
+
+pub mod ckan;
+pub mod dataset;
+pub mod dataset_routes;
+pub mod dcat;
+pub mod harvest;
+pub mod lists;
+mod migrations;
+pub mod model;
+pub mod search;
+pub mod slug;
+
+pub use dataset::Catalog;
+pub use migrations::MIGRATIONS;

@@ -129,6 +129,17 @@ pub enum PlatformEvent {
         /// Entity type, compacted as in [`PlatformEvent::TwinEntityChanged`].
         entity_type: String,
     },
+    /// A catalog dataset was created, updated or deleted (`onecity-catalog`).
+    DatasetChanged {
+        /// Dataset id.
+        id: Uuid,
+        /// Dataset name (slug).
+        name: String,
+        /// `create`, `update` or `delete`.
+        change: String,
+        /// Revision after the change.
+        revision: i64,
+    },
     /// A free-form test or operator event (e.g. `onecity admin emit`).
     Note {
         /// The text.
@@ -152,6 +163,7 @@ impl PlatformEvent {
             Self::CaseEscalated { .. } => "onecity.flow.case_escalated",
             Self::TwinEntityChanged { .. } => "onecity.twin.entity_changed",
             Self::TwinEntityDeleted { .. } => "onecity.twin.entity_deleted",
+            Self::DatasetChanged { .. } => "onecity.catalog.dataset_changed",
             Self::Note { .. } => "onecity.ops.note",
         }
     }

@@ -92,7 +92,9 @@ pub mod perm {
         FlowAdmin,
         CaseRead,
         TwinRead,
-        TwinWrite
+        TwinWrite,
+        CatalogRead,
+        CatalogWrite
     );
 }
 

@@ -40,6 +40,10 @@ pub enum Permission {
     TwinRead,
     /// Create, change and delete digital-twin entities (NGSI-LD writes).
     TwinWrite,
+    /// Read catalog entries not opened to the public and the three lists (数据目录).
+    CatalogRead,
+    /// Create and change datasets and list entries of departments in the subtree.
+    CatalogWrite,
 }
 
 impl Permission {
@@ -60,6 +64,8 @@ impl Permission {
         Self::CaseRead,
         Self::TwinRead,
         Self::TwinWrite,
+        Self::CatalogRead,
+        Self::CatalogWrite,
     ];
 
     /// The app-key scope naming this permission, e.g. `jurisdiction:read`.
@@ -80,6 +86,8 @@ impl Permission {
             Self::CaseRead => "case:read",
             Self::TwinRead => "twin:read",
             Self::TwinWrite => "twin:write",
+            Self::CatalogRead => "catalog:read",
+            Self::CatalogWrite => "catalog:write",
         }
     }
 
@@ -124,6 +132,8 @@ impl Role {
                 CaseRead,
                 TwinRead,
                 TwinWrite,
+                CatalogRead,
+                CatalogWrite,
             ],
             Role::Staff => &[
                 JurisdictionRead,
@@ -131,6 +141,7 @@ impl Role {
                 UserRead,
                 GeoRead,
                 TwinRead,
+                CatalogRead,
             ],
             Role::Auditor => &[JurisdictionRead, AuditRead],
         }

@@ -8,6 +8,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderName;
 use axum::Router;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use onecity_catalog::Catalog;
 use onecity_core::{Error, ErrorCode};
 use onecity_flow::Flow;
 use onecity_geo::Geo;
@@ -41,6 +42,8 @@ pub struct Services {
     pub flow: Flow,
     /// Digital twin (NGSI-LD context broker).
     pub twin: Twin,
+    /// Data catalog (数据目录).
+    pub catalog: Catalog,
     /// Event bus.
     pub bus: EventBus,
 }
@@ -64,6 +67,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     onecity_store::migrate::run(db, "geo", &onecity_geo::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "flow", &onecity_flow::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "twin", &onecity_twin::MIGRATIONS).await?;
+    onecity_store::migrate::run(db, "catalog", &onecity_catalog::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "ops", &ops::MIGRATIONS).await?;
     Ok(())
 }
@@ -91,7 +95,9 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
     let twin = Twin::new(iam.clone(), twin_config(cfg)?)
         .await
         .map_err(|e| anyhow::anyhow!("digital twin: {e}"))?;
+    let catalog = Catalog::new(iam.clone());
     Ok(Services {
+        catalog,
         db,
         iam,
         geo,
@@ -167,7 +173,8 @@ impl utoipa::Modify for SecurityAddon {
     tags((name = "auth", description = "login and session"), (name = "org", description = "tenants, jurisdictions 行政区划, departments 部门"),
          (name = "iam", description = "users and app keys"), (name = "audit", description = "hash-chained audit trail"),
          (name = "geo", description = "boundaries, grids 网格, point lookup"),
-         (name = "flow", description = "workflows, cases, SLA, the to-do inbox 一体办公"), (name = "ops", description = "health, readiness, metrics"),
+         (name = "flow", description = "workflows, cases, SLA, the to-do inbox 一体办公"),
+         (name = "catalog", description = "data catalog 数据目录: CKAN Action API, DCAT, the three lists 三清单"), (name = "ops", description = "health, readiness, metrics"),
          (name = "web", description = "console pages 控制台"))
 )]
 struct ApiDoc;
@@ -178,6 +185,9 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
         .merge(onecity_iam::routes::routes().with_state(svc.iam.clone()))
         .merge(onecity_geo::routes::routes().with_state(svc.geo.clone()))
         .merge(onecity_flow::routes::routes().with_state(svc.flow.clone()))
+        .merge(onecity_catalog::ckan::routes().with_state(svc.catalog.clone()))
+        .merge(onecity_catalog::dcat::routes().with_state(svc.catalog.clone()))
+        .merge(onecity_catalog::dataset_routes::routes().with_state(svc.catalog.clone()))
         .merge(ops::routes().with_state(ops_state.clone()))
         .split_for_parts();
     crate::webdoc::add_web_paths(&mut doc);
@@ -321,6 +331,7 @@ pub fn spawn_background(
         Ok(None) => {}
         Err(e) => tracing::error!(error = %e, "notifications by e-mail and webhook are off"),
     }
+    // Twin history past its retention, every minute.
     let twin = svc.twin.clone();
     let mut sd = shutdown.clone();
     tasks.push(tokio::spawn(async move {
@@ -333,6 +344,25 @@ pub fn spawn_background(
                 Ok(n) if n > 0 => tracing::info!(rows = n, "twin history past retention deleted"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "twin retention purge failed"),
+            }
+        }
+    }));
+    // The responsibility list's freshness check (责任清单 overdue flags), every 5 minutes.
+    let catalog = svc.catalog.clone();
+    let mut sd = shutdown.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(300)) => {}
+                _ = sd.changed() => break,
+            }
+            match catalog
+                .check_freshness(onecity_core::time::now_micros())
+                .await
+            {
+                Ok(n) if n > 0 => tracing::info!(overdue = n, "catalog responsibilities overdue"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "catalog freshness check failed"),
             }
         }
     }));

@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth;
+mod catalog;
 mod demo;
 mod events;
 mod flow;

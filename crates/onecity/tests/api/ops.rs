@@ -90,6 +90,15 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/v1/tenants/{tenant}/inbox",
         "/api/v1/tenants/{tenant}/notifications",
         "/api/v1/tenants/{tenant}/jurisdictions/{id}/grids/generate",
+        "/api/3/action/{action}",
+        "/api/action/{action}",
+        "/catalog.ttl",
+        "/catalog.jsonld",
+        "/api/v1/catalog/harvest",
+        "/api/v1/catalog/datasets/{id}/history",
+        "/api/v1/tenants/{tenant}/catalog/negative-list",
+        "/api/v1/tenants/{tenant}/catalog/demands",
+        "/api/v1/tenants/{tenant}/catalog/responsibilities",
     ]
     .into_iter()
     .collect();
