@@ -5,3 +5,18 @@
 //! `/catalog.ttl`).
 //!
 //! Modules are added as the catalog issue lands in steps; see docs/ARCHITECTURE.md.
+
+pub mod masking;
+
+pub use masking::{MaskPolicy, MaskRule};
+pub mod datastore_load;
+pub mod datastore_store;
+
+pub use datastore_load::FieldType;
+pub use datastore_store::{Field, TableMeta};
+pub mod datastore;
+pub mod datastore_query;
+pub mod sharing;
+pub mod sql;
+
+pub use datastore::Datastore;

@@ -36,6 +36,10 @@ pub enum Permission {
     FlowAdmin,
     /// Read every case of a tenant (supervision), beyond one's own inbox.
     CaseRead,
+    /// Read the datastore tables of one's own department (and open ones).
+    DatastoreRead,
+    /// Create, load, change and delete datastore tables; keep the negative-list fallback.
+    DatastoreWrite,
 }
 
 impl Permission {
@@ -54,6 +58,8 @@ impl Permission {
         Self::TenantWrite,
         Self::FlowAdmin,
         Self::CaseRead,
+        Self::DatastoreRead,
+        Self::DatastoreWrite,
     ];
 
     /// The app-key scope naming this permission, e.g. `jurisdiction:read`.
@@ -72,6 +78,8 @@ impl Permission {
             Self::TenantWrite => "tenant:write",
             Self::FlowAdmin => "flow:admin",
             Self::CaseRead => "case:read",
+            Self::DatastoreRead => "datastore:read",
+            Self::DatastoreWrite => "datastore:write",
         }
     }
 
@@ -114,8 +122,16 @@ impl Role {
                 GeoWrite,
                 FlowAdmin,
                 CaseRead,
+                DatastoreRead,
+                DatastoreWrite,
             ],
-            Role::Staff => &[JurisdictionRead, DepartmentRead, UserRead, GeoRead],
+            Role::Staff => &[
+                JurisdictionRead,
+                DepartmentRead,
+                UserRead,
+                GeoRead,
+                DatastoreRead,
+            ],
             Role::Auditor => &[JurisdictionRead, AuditRead],
         }
     }
