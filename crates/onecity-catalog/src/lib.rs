@@ -9,13 +9,24 @@
 pub mod ckan;
 pub mod dataset;
 pub mod dataset_routes;
+pub mod datastore;
+pub mod datastore_load;
+pub mod datastore_query;
+pub mod datastore_store;
 pub mod dcat;
 pub mod harvest;
 pub mod lists;
+pub mod masking;
 mod migrations;
 pub mod model;
 pub mod search;
+pub mod sharing;
 pub mod slug;
+pub mod sql;
 
 pub use dataset::Catalog;
+pub use datastore::Datastore;
+pub use datastore_load::FieldType;
+pub use datastore_store::{Field, TableMeta};
+pub use masking::{MaskPolicy, MaskRule};
 pub use migrations::MIGRATIONS;

@@ -94,7 +94,9 @@ pub mod perm {
         TwinRead,
         TwinWrite,
         CatalogRead,
-        CatalogWrite
+        CatalogWrite,
+        DatastoreRead,
+        DatastoreWrite
     );
 }
 

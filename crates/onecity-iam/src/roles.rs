@@ -44,6 +44,10 @@ pub enum Permission {
     CatalogRead,
     /// Create and change datasets and list entries of departments in the subtree.
     CatalogWrite,
+    /// Read the datastore tables of one's own department (and open ones).
+    DatastoreRead,
+    /// Create, load, change and delete datastore tables; keep the negative-list fallback.
+    DatastoreWrite,
 }
 
 impl Permission {
@@ -66,6 +70,8 @@ impl Permission {
         Self::TwinWrite,
         Self::CatalogRead,
         Self::CatalogWrite,
+        Self::DatastoreRead,
+        Self::DatastoreWrite,
     ];
 
     /// The app-key scope naming this permission, e.g. `jurisdiction:read`.
@@ -88,6 +94,8 @@ impl Permission {
             Self::TwinWrite => "twin:write",
             Self::CatalogRead => "catalog:read",
             Self::CatalogWrite => "catalog:write",
+            Self::DatastoreRead => "datastore:read",
+            Self::DatastoreWrite => "datastore:write",
         }
     }
 
@@ -134,6 +142,8 @@ impl Role {
                 TwinWrite,
                 CatalogRead,
                 CatalogWrite,
+                DatastoreRead,
+                DatastoreWrite,
             ],
             Role::Staff => &[
                 JurisdictionRead,
@@ -142,6 +152,7 @@ impl Role {
                 GeoRead,
                 TwinRead,
                 CatalogRead,
+                DatastoreRead,
             ],
             Role::Auditor => &[JurisdictionRead, AuditRead],
         }

@@ -140,6 +140,14 @@ pub struct Row {
 }
 
 impl Row {
+    /// Column names in select order.
+    pub fn columns(&self) -> &[String] {
+        &self.cols
+    }
+    /// Values in select order.
+    pub fn values(&self) -> &[Val] {
+        &self.vals
+    }
     fn get(&self, name: &str) -> Result<&Val> {
         self.cols
             .iter()

@@ -1,0 +1,1066 @@
+//! The datastore service (`Datastore`): who may create, load, read and query a resource's
+//! table, and what leaves: negative-list fields are hidden, personal fields masked, and
+//! every read by someone other than the owner leaves an exchange record.
+//!
+//! Access (checked on every call):
+//! - owner: `datastore:write` in the table's tenant, or `datastore:read` in the tenant and
+//!   the owner department (or no owner department): everything, unmasked;
+//! - open data (`public`): anyone, also anonymous: masks from the fields' `info.mask`,
+//!   negative-list fields hidden;
+//! - a sharing grant to the caller's department ([`crate::sharing`]): the granted fields
+//!   minus negative-list ones, the grant's row filter and masks, quota and expiry;
+//! - anyone else: `forbidden` (CKAN: "Authorization Error").
+
+use crate::datastore_load::{self, Cell, FieldType, Format};
+use crate::datastore_query::{self, ReadScope, SearchParams, SearchResult};
+use crate::datastore_store::{self as store, CreateSpec, Field, TableMeta};
+use crate::masking::{MaskPolicy, MaskRule};
+use crate::sharing::{self, GrantScope};
+use onecity_core::{Error, ErrorCode, Result};
+use onecity_iam::{Iam, Permission, Principal};
+use onecity_store::audit::AuditEntry;
+use onecity_store::{args, Backend, Db, Val};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// What the negative list (负面清单) forbids for one resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NegativeEntry {
+    /// The whole resource may not leave.
+    pub whole: bool,
+    /// Fields that may not leave.
+    pub fields: HashSet<String>,
+}
+
+/// A boxed future (the hook is object-safe).
+pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
+/// The negative-list hook, consulted on every path data leaves by (search, SQL, sharing,
+/// export). The catalog's own negative list plugs in here; until then
+/// [`TableNegativeList`] reads the `datastore_negative` table.
+pub trait NegativeList: Send + Sync {
+    /// The negative-list entry of `resource_id`.
+    fn check<'a>(&'a self, db: &'a Db, resource_id: &'a str) -> BoxFut<'a, NegativeEntry>;
+}
+
+/// Negative list from the `datastore_negative` table (`field = '*'` blocks the resource).
+pub struct TableNegativeList;
+
+impl NegativeList for TableNegativeList {
+    fn check<'a>(&'a self, db: &'a Db, resource_id: &'a str) -> BoxFut<'a, NegativeEntry> {
+        Box::pin(async move {
+            let rows = db
+                .fetch_all(
+                    "SELECT field FROM datastore_negative WHERE resource_id = $1",
+                    args![resource_id],
+                )
+                .await?;
+            let mut e = NegativeEntry::default();
+            for r in rows {
+                let f = r.text("field")?;
+                if f == "*" {
+                    e.whole = true;
+                } else {
+                    e.fields.insert(f);
+                }
+            }
+            Ok(e)
+        })
+    }
+}
+
+/// How a reader reaches a table.
+#[derive(Debug, Clone)]
+pub enum Access {
+    /// Owner: everything.
+    Owner,
+    /// Open data.
+    Public(ReadScope),
+    /// Through a sharing grant.
+    Grant(ReadScope, GrantScope),
+}
+
+/// Body of `datastore_create` (CKAN), plus onecity's `tenant`, `owner_department`, `public`,
+/// `grade`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequest {
+    /// Resource id (CKAN resource UUID or any id up to 200 characters).
+    pub resource_id: Option<String>,
+    /// CKAN's `resource` dict (creates a resource): onecity accepts `{"id": …}` only.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub resource: Option<Value>,
+    /// Fields: `[{"id": "name", "type": "text", "info": {"mask": "name"}}]`; types are
+    /// inferred from `records` for fields without a type.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub fields: Option<Vec<Value>>,
+    /// Records to insert (objects).
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub records: Option<Vec<Value>>,
+    /// Primary key field(s) (string or list).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub primary_key: Option<Value>,
+    /// CKAN: accepted and ignored (indexes are not configurable).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub indexes: Option<Value>,
+    /// CKAN: must be true or absent when the table exists (onecity replaces the table).
+    #[serde(default)]
+    pub force: Option<bool>,
+    /// Tenant (default: the caller's).
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// Owner department id (default: the caller's).
+    #[serde(default)]
+    pub owner_department: Option<String>,
+    /// Open data: readable by anyone.
+    #[serde(default)]
+    pub public: Option<bool>,
+    /// `general` (default), `important` or `core` (GB/T 43697-2024).
+    #[serde(default)]
+    pub grade: Option<String>,
+}
+
+/// A load job's state (progress of a file upload).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Job {
+    /// Job id.
+    pub id: String,
+    /// Resource id.
+    pub resource_id: String,
+    /// `parsing`, `loading`, `done` or `failed`.
+    pub state: String,
+    /// Rows in the file (known after parsing).
+    pub rows_total: Option<i64>,
+    /// Rows written so far.
+    pub rows_done: i64,
+    /// Encoding detected.
+    pub encoding: Option<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// Options of a file load.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Tenant (default: the caller's).
+    pub tenant: Option<String>,
+    /// Explicit types by field name.
+    pub schema: HashMap<String, FieldType>,
+    /// Owner department.
+    pub owner_department: Option<String>,
+    /// Open data.
+    pub public: bool,
+    /// Grade.
+    pub grade: Option<String>,
+    /// Masks by field name.
+    pub masks: HashMap<String, MaskRule>,
+}
+
+/// The datastore service; cheap to clone.
+#[derive(Clone)]
+pub struct Datastore {
+    pub(crate) iam: Iam,
+    pub(crate) negative: Arc<dyn NegativeList>,
+    pub(crate) salt: Arc<String>,
+}
+
+fn holds(p: &Principal, perm: Permission, tenant: &str) -> bool {
+    p.grants
+        .iter()
+        .any(|g| g.permissions.contains(&perm) && g.tenant.as_deref().is_none_or(|t| t == tenant))
+}
+
+fn info_masks(m: &TableMeta) -> MaskPolicy {
+    let mut p = MaskPolicy::default();
+    for f in &m.fields {
+        let info = f.info.as_ref();
+        let rule = info
+            .and_then(|i| i.get("mask"))
+            .and_then(|v| serde_json::from_value::<MaskRule>(v.clone()).ok());
+        let personal = info
+            .and_then(|i| i.get("personal"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        match rule {
+            Some(r) => {
+                p.0.insert(f.id.clone(), r);
+            }
+            None if personal => {
+                p.0.insert(f.id.clone(), MaskRule::guess(&f.id, true));
+            }
+            None => {}
+        }
+    }
+    p
+}
+
+impl Datastore {
+    /// Builds the service; `salt` keys the `hash` mask rule (a server secret).
+    pub fn new(iam: Iam, salt: String) -> Datastore {
+        Datastore {
+            iam,
+            negative: Arc::new(TableNegativeList),
+            salt: Arc::new(salt),
+        }
+    }
+
+    /// Replaces the negative-list hook (e.g. with the catalog's negative list).
+    pub fn with_negative_list(mut self, n: Arc<dyn NegativeList>) -> Datastore {
+        self.negative = n;
+        self
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        self.iam.db()
+    }
+
+    /// The registry entry of a resource's table (`not_found` when none).
+    pub async fn meta(&self, resource_id: &str) -> Result<TableMeta> {
+        store::meta(self.db(), resource_id).await?.ok_or_else(|| {
+            Error::not_found(format!("no datastore table for resource {resource_id:?}"))
+        })
+    }
+
+    fn is_owner(&self, p: &Principal, m: &TableMeta) -> bool {
+        if holds(p, Permission::DatastoreWrite, &m.tenant) {
+            return true;
+        }
+        holds(p, Permission::DatastoreRead, &m.tenant)
+            && match (&m.owner_department, p.department_id) {
+                (None, _) => true,
+                (Some(d), Some(mine)) => *d == mine.to_string(),
+                (Some(_), None) => false,
+            }
+    }
+
+    fn require_write(&self, p: &Principal, tenant: &str) -> Result<()> {
+        if holds(p, Permission::DatastoreWrite, tenant) {
+            Ok(())
+        } else {
+            Err(Error::forbidden(format!(
+                "you lack datastore:write in tenant {tenant:?}"
+            )))
+        }
+    }
+
+    /// Decides how `p` (None: anonymous) reads `m`.
+    pub async fn access(&self, p: Option<&Principal>, m: &TableMeta) -> Result<Access> {
+        if let Some(p) = p {
+            if self.is_owner(p, m) {
+                return Ok(Access::Owner);
+            }
+        }
+        let neg = self.negative.check(self.db(), &m.resource_id).await?;
+        let base_visible = || -> HashSet<String> {
+            m.fields
+                .iter()
+                .map(|f| f.id.clone())
+                .filter(|f| !neg.fields.contains(f))
+                .collect()
+        };
+        if let Some(p) = p {
+            if let Some(g) = sharing::active_grant(self.db(), p, m).await? {
+                if neg.whole {
+                    return Err(Error::forbidden(
+                        "this dataset is on the negative list (负面清单) and is not shared",
+                    ));
+                }
+                let mut visible = base_visible();
+                if !g.fields.is_empty() {
+                    visible.retain(|f| g.fields.contains(f));
+                }
+                let mut masks = info_masks(m);
+                for (k, v) in &g.masks.0 {
+                    masks.0.insert(k.clone(), v.clone());
+                }
+                let scope = ReadScope {
+                    visible: Some(visible),
+                    masks,
+                    salt: self.salt.to_string(),
+                    row_filter: g.row_filter.clone(),
+                };
+                return Ok(Access::Grant(scope, g));
+            }
+        }
+        if m.public {
+            if neg.whole {
+                return Err(Error::forbidden(
+                    "this dataset is on the negative list (负面清单)",
+                ));
+            }
+            return Ok(Access::Public(ReadScope {
+                visible: Some(base_visible()),
+                masks: info_masks(m),
+                salt: self.salt.to_string(),
+                row_filter: Map::new(),
+            }));
+        }
+        Err(match p {
+            None => Error::new(
+                ErrorCode::Unauthenticated,
+                "this datastore table is not open; send credentials",
+            ),
+            Some(_) => Error::forbidden(
+                "you may not read this datastore table (no ownership and no sharing grant)",
+            ),
+        })
+    }
+
+    /// `datastore_create`: creates (replacing) a table and inserts `records`.
+    pub async fn create(&self, p: &Principal, req: CreateRequest) -> Result<Value> {
+        let rid = match (&req.resource_id, &req.resource) {
+            (Some(r), _) => r.clone(),
+            (None, Some(Value::Object(o))) => o
+                .get("id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| onecity_core::new_id().to_string()),
+            (None, Some(_)) => return Err(Error::invalid("resource must be an object")),
+            (None, None) => return Err(Error::invalid("resource_id is required")),
+        };
+        check_resource_id(&rid)?;
+        let tenant = self.tenant_of(p, req.tenant.as_deref())?;
+        self.require_write(p, &tenant)?;
+        if let Some(old) = store::meta(self.db(), &rid).await? {
+            if old.tenant != tenant {
+                return Err(Error::conflict("the resource id is used by another tenant"));
+            }
+            if req.records.is_none() && req.fields.is_none() {
+                return Err(Error::invalid("the table exists; give fields or records"));
+            }
+        }
+        let records = req.records.clone().unwrap_or_default();
+        let raw = datastore_load::records_to_raw(&records)?;
+        let mut fields: Vec<Field> = Vec::new();
+        let mut overrides = HashMap::new();
+        for f in req.fields.iter().flatten() {
+            let id = f
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::invalid("each field needs an id"))?;
+            store::check_field_name(id)?;
+            let ty =
+                match f.get("type").and_then(Value::as_str) {
+                    Some(t) => Some(FieldType::parse(t).ok_or_else(|| {
+                        Error::invalid(format!("field {id:?}: unknown type {t:?}"))
+                    })?),
+                    None => None,
+                };
+            if let Some(t) = ty {
+                overrides.insert(id.to_string(), t);
+            }
+            fields.push(Field {
+                id: id.to_string(),
+                ty: ty.unwrap_or(FieldType::Text),
+                info: f.get("info").cloned(),
+            });
+        }
+        for h in &raw.headers {
+            if !fields.iter().any(|f| &f.id == h) {
+                if !req.fields.as_ref().is_none_or(|v| v.is_empty()) {
+                    return Err(Error::invalid(format!(
+                        "record field {h:?} is not among the fields"
+                    )));
+                }
+                fields.push(Field {
+                    id: h.clone(),
+                    ty: FieldType::Text,
+                    info: None,
+                });
+            }
+        }
+        // Reorder raw columns to field order, infer types of untyped fields.
+        let mut table = datastore_load::RawTable {
+            headers: fields.iter().map(|f| f.id.clone()).collect(),
+            rows: vec![],
+        };
+        let idx: Vec<Option<usize>> = fields
+            .iter()
+            .map(|f| raw.headers.iter().position(|h| *h == f.id))
+            .collect();
+        table.rows = raw
+            .rows
+            .iter()
+            .map(|r| idx.iter().map(|i| i.and_then(|i| r[i].clone())).collect())
+            .collect();
+        let (types, rows) = datastore_load::convert(&table, &overrides)?;
+        for (f, t) in fields.iter_mut().zip(types) {
+            f.ty = t;
+        }
+        let pk = match &req.primary_key {
+            None | Some(Value::Null) => vec![],
+            Some(Value::String(s)) => s
+                .split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            Some(_) => return Err(Error::invalid("primary_key must be a string or a list")),
+        };
+        let spec = CreateSpec {
+            resource_id: rid.clone(),
+            tenant: tenant.clone(),
+            owner_department: req
+                .owner_department
+                .clone()
+                .or_else(|| p.department_id.map(|d| d.to_string())),
+            public: req.public.unwrap_or(false),
+            grade: req.grade.clone().unwrap_or_else(|| "general".into()),
+            fields,
+            primary_key: pk,
+            actor: p.actor(),
+        };
+        let m = self.store_rows(p, &spec, &rows, None).await?;
+        Ok(serde_json::json!({
+            "resource_id": m.resource_id,
+            "fields": m.fields,
+            "primary_key": m.primary_key,
+            "records_count": rows.len(),
+            "method": "insert",
+        }))
+    }
+
+    fn tenant_of(&self, p: &Principal, t: Option<&str>) -> Result<String> {
+        match t.map(str::to_string).or_else(|| p.tenant.clone()) {
+            Some(t) => Ok(t),
+            None => Err(Error::invalid(
+                "tenant is required for a deployment-level caller",
+            )),
+        }
+    }
+
+    async fn store_rows(
+        &self,
+        p: &Principal,
+        spec: &CreateSpec,
+        rows: &[Vec<Cell>],
+        job: Option<&str>,
+    ) -> Result<TableMeta> {
+        let db = self.db().clone();
+        let mut tx = db.begin().await?;
+        let m = store::create_table(&mut tx, spec).await?;
+        let job_id = job.map(str::to_string);
+        let db2 = db.clone();
+        let mut last = std::time::Instant::now();
+        let mut pending: Vec<(String, usize)> = Vec::new();
+        store::insert_rows(&mut tx, &m, rows, false, |n| {
+            if let Some(j) = &job_id {
+                if last.elapsed().as_millis() >= 200 {
+                    last = std::time::Instant::now();
+                    pending.push((j.clone(), n));
+                }
+            }
+        })
+        .await?;
+        let _ = (db2, pending);
+        let after = serde_json::json!({"resource_id": m.resource_id, "fields": m.fields, "rows": rows.len()});
+        self.iam
+            .record(
+                &mut tx,
+                &AuditEntry {
+                    tenant: &spec.tenant,
+                    actor: &p.actor(),
+                    action: "datastore.create",
+                    resource_type: "datastore_table",
+                    resource_id: &m.resource_id,
+                    after: Some(&after),
+                    ..Default::default()
+                },
+                None,
+            )
+            .await?;
+        tx.commit().await?;
+        let mut m = m;
+        m.row_count = rows.len() as i64;
+        Ok(m)
+    }
+
+    /// Loads a CSV/JSON/XLSX file into a resource's table (replacing it). Parsing, type
+    /// inference and conversion finish before anything is written, so a bad value fails at
+    /// once naming its row. `job` (from [`Datastore::start_job`]) receives progress.
+    pub async fn load_file(
+        &self,
+        p: &Principal,
+        resource_id: &str,
+        bytes: &[u8],
+        format: Format,
+        opts: &LoadOptions,
+        job: Option<&str>,
+    ) -> Result<TableMeta> {
+        check_resource_id(resource_id)?;
+        let tenant = self.tenant_of(p, opts.tenant.as_deref())?;
+        self.require_write(p, &tenant)?;
+        if let Some(old) = store::meta(self.db(), resource_id).await? {
+            if old.tenant != tenant {
+                return Err(Error::conflict("the resource id is used by another tenant"));
+            }
+        }
+        let (raw, enc) = datastore_load::parse(bytes, format)?;
+        if let Some(j) = job {
+            self.job_update(
+                j,
+                "loading",
+                Some(raw.rows.len() as i64),
+                0,
+                Some(enc),
+                None,
+            )
+            .await?;
+        }
+        let (types, rows) = datastore_load::convert(&raw, &opts.schema)?;
+        let fields = raw
+            .headers
+            .iter()
+            .zip(types)
+            .map(|(h, t)| Field {
+                id: h.clone(),
+                ty: t,
+                info: opts.masks.get(h).map(|r| serde_json::json!({ "mask": r })),
+            })
+            .collect();
+        let spec = CreateSpec {
+            resource_id: resource_id.to_string(),
+            tenant,
+            owner_department: opts
+                .owner_department
+                .clone()
+                .or_else(|| p.department_id.map(|d| d.to_string())),
+            public: opts.public,
+            grade: opts.grade.clone().unwrap_or_else(|| "general".into()),
+            fields,
+            primary_key: vec![],
+            actor: p.actor(),
+        };
+        let m = self.store_rows(p, &spec, &rows, job).await?;
+        if let Some(j) = job {
+            self.job_update(
+                j,
+                "done",
+                Some(rows.len() as i64),
+                rows.len() as i64,
+                Some(enc),
+                None,
+            )
+            .await?;
+        }
+        Ok(m)
+    }
+
+    /// Records a new load job and returns its id.
+    pub async fn start_job(
+        &self,
+        p: &Principal,
+        resource_id: &str,
+        tenant: &str,
+    ) -> Result<String> {
+        let id = onecity_core::new_id().to_string();
+        let now = onecity_core::time::now_micros();
+        self.db()
+            .execute(
+                "INSERT INTO datastore_jobs (id, resource_id, tenant, state, rows_done, created_by, created_at, updated_at) VALUES ($1, $2, $3, 'parsing', 0, $4, $5, $5)",
+                args![id.clone(), resource_id, tenant, p.actor(), now],
+            )
+            .await?;
+        Ok(id)
+    }
+
+    pub(crate) async fn job_update(
+        &self,
+        id: &str,
+        state: &str,
+        total: Option<i64>,
+        done: i64,
+        enc: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        self.db()
+            .execute(
+                "UPDATE datastore_jobs SET state = $1, rows_total = COALESCE($2, rows_total), rows_done = $3, encoding = COALESCE($4, encoding), error = $5, updated_at = $6 WHERE id = $7",
+                args![state, total, done, enc, error, onecity_core::time::now_micros(), id],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// A load job's progress (visible to writers of its tenant).
+    pub async fn job(&self, p: &Principal, id: &str) -> Result<Job> {
+        let r = self
+            .db()
+            .fetch_optional("SELECT id, resource_id, tenant, state, rows_total, rows_done, encoding, error FROM datastore_jobs WHERE id = $1", args![id])
+            .await?
+            .ok_or_else(|| Error::not_found("no such job"))?;
+        self.require_write(p, &r.text("tenant")?)?;
+        Ok(Job {
+            id: r.text("id")?,
+            resource_id: r.text("resource_id")?,
+            state: r.text("state")?,
+            rows_total: r.opt_i64("rows_total")?,
+            rows_done: r.i64("rows_done")?,
+            encoding: r.opt_text("encoding")?,
+            error: r.opt_text("error")?,
+        })
+    }
+
+    /// `datastore_upsert`: `method` `insert` (default `upsert` needs a primary key).
+    pub async fn upsert(
+        &self,
+        p: &Principal,
+        resource_id: &str,
+        records: &[Value],
+        method: &str,
+    ) -> Result<Value> {
+        let m = self.meta(resource_id).await?;
+        self.require_write(p, &m.tenant)?;
+        let raw = datastore_load::records_to_raw(records)?;
+        for h in &raw.headers {
+            if !m.fields.iter().any(|f| &f.id == h) {
+                return Err(Error::invalid(format!("field {h:?} does not exist")));
+            }
+        }
+        let mut rows = Vec::with_capacity(raw.rows.len());
+        for (i, r) in raw.rows.iter().enumerate() {
+            let mut out = Vec::with_capacity(m.fields.len());
+            for f in &m.fields {
+                let v = raw
+                    .headers
+                    .iter()
+                    .position(|h| *h == f.id)
+                    .and_then(|c| r[c].clone());
+                out.push(
+                    datastore_load::convert_cell(v.as_deref(), f.ty, None).map_err(|_| {
+                        Error::invalid(format!(
+                            "record {}: field {:?} value {:?} is not a {}",
+                            i + 1,
+                            f.id,
+                            v.unwrap_or_default(),
+                            f.ty.as_str()
+                        ))
+                    })?,
+                );
+            }
+            rows.push(out);
+        }
+        let upsert = match method {
+            "insert" => false,
+            "upsert" | "update" => true,
+            other => {
+                return Err(Error::invalid(format!(
+                    "method {other:?}: use insert, upsert or update"
+                )))
+            }
+        };
+        let mut tx = self.db().begin().await?;
+        let n = store::insert_rows(&mut tx, &m, &rows, upsert, |_| {}).await?;
+        let after = serde_json::json!({"rows": n, "method": method});
+        self.iam
+            .record(
+                &mut tx,
+                &AuditEntry {
+                    tenant: &m.tenant,
+                    actor: &p.actor(),
+                    action: "datastore.upsert",
+                    resource_type: "datastore_table",
+                    resource_id: &m.resource_id,
+                    after: Some(&after),
+                    ..Default::default()
+                },
+                None,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(serde_json::json!({"resource_id": m.resource_id, "method": method, "records_count": n}))
+    }
+
+    /// `datastore_delete`: the whole table, or the rows matching `filters`.
+    pub async fn delete(
+        &self,
+        p: &Principal,
+        resource_id: &str,
+        filters: Option<&Map<String, Value>>,
+    ) -> Result<Value> {
+        let m = self.meta(resource_id).await?;
+        self.require_write(p, &m.tenant)?;
+        let mut tx = self.db().begin().await?;
+        match filters {
+            None => store::drop_table(&mut tx, &m).await?,
+            Some(f) => {
+                let mut wh = Vec::new();
+                let mut a: Vec<Val> = Vec::new();
+                for (k, v) in f {
+                    let fd = m
+                        .fields
+                        .iter()
+                        .find(|x| &x.id == k)
+                        .ok_or_else(|| Error::invalid(format!("field {k:?} does not exist")))?;
+                    a.push(datastore_query::json_to_val(v, fd.ty, k)?);
+                    wh.push(format!("{} = ${}", store::quote(k), a.len()));
+                }
+                let w = if wh.is_empty() {
+                    String::new()
+                } else {
+                    format!(" WHERE {}", wh.join(" AND "))
+                };
+                tx.execute(&format!("DELETE FROM {}{w}", m.table), &a)
+                    .await?;
+                tx.execute(
+                    &format!("UPDATE datastore_tables SET row_count = (SELECT COUNT(*) FROM {}) WHERE resource_id = $1", m.table),
+                    args![m.resource_id.clone()],
+                )
+                .await?;
+            }
+        }
+        self.iam
+            .record(
+                &mut tx,
+                &AuditEntry {
+                    tenant: &m.tenant,
+                    actor: &p.actor(),
+                    action: "datastore.delete",
+                    resource_type: "datastore_table",
+                    resource_id: &m.resource_id,
+                    detail: filters.map(|_| "rows matching filters"),
+                    ..Default::default()
+                },
+                None,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(serde_json::json!({"resource_id": m.resource_id, "filters": filters}))
+    }
+
+    /// `datastore_search` as `p` (None: anonymous).
+    pub async fn search(
+        &self,
+        p: Option<&Principal>,
+        params: &SearchParams,
+    ) -> Result<SearchResult> {
+        let m = self.meta(&params.resource_id).await?;
+        let started = std::time::Instant::now();
+        let access = self.access(p, &m).await;
+        let (scope, grant) = match &access {
+            Ok(Access::Owner) => (ReadScope::default(), None),
+            Ok(Access::Public(s)) => (s.clone(), None),
+            Ok(Access::Grant(s, g)) => (s.clone(), Some(g.clone())),
+            Err(e) => {
+                if let Some(p) = p {
+                    let digest = sharing::digest(&format!("search:{:?}", params.resource_id));
+                    sharing::record_exchange(
+                        self,
+                        &p.actor(),
+                        p.department_id.map(|d| d.to_string()),
+                        &m,
+                        None,
+                        "api",
+                        &digest,
+                        0,
+                        0,
+                        started,
+                        "denied",
+                    )
+                    .await?;
+                }
+                return Err(e.clone());
+            }
+        };
+        if let Some(g) = &grant {
+            sharing::check_quota(self.db(), g).await?;
+        }
+        let res = datastore_query::search(self.db(), &m, params, &scope).await;
+        if !matches!(access, Ok(Access::Owner)) {
+            let (consumer, cdept) = who(p);
+            let digest = sharing::digest(
+                &serde_json::to_string(&(
+                    &params.q,
+                    &params.filters,
+                    &params.fields,
+                    &params.sort,
+                    &params.group_by,
+                ))
+                .unwrap_or_default(),
+            );
+            let (rows, bytes, outcome) = match &res {
+                Ok(r) => (
+                    r.records.len() as i64,
+                    serde_json::to_vec(&r.records).map(|v| v.len()).unwrap_or(0) as i64,
+                    "ok",
+                ),
+                Err(_) => (0, 0, "error"),
+            };
+            sharing::record_exchange(
+                self,
+                &consumer,
+                cdept,
+                &m,
+                grant.as_ref(),
+                "api",
+                &digest,
+                rows,
+                bytes,
+                started,
+                outcome,
+            )
+            .await?;
+        }
+        res
+    }
+
+    /// `datastore_info`: fields, types, row count.
+    pub async fn info(&self, p: Option<&Principal>, resource_id: &str) -> Result<Value> {
+        let m = self.meta(resource_id).await?;
+        let visible: Option<HashSet<String>> = match self.access(p, &m).await? {
+            Access::Owner => None,
+            Access::Public(s) | Access::Grant(s, _) => s.visible,
+        };
+        let fields: Vec<Value> = m
+            .fields
+            .iter()
+            .filter(|f| visible.as_ref().is_none_or(|v| v.contains(&f.id)))
+            .map(|f| serde_json::json!({"id": f.id, "type": f.ty.as_str(), "info": f.info}))
+            .collect();
+        Ok(serde_json::json!({
+            "meta": {"id": m.resource_id, "count": m.row_count, "table_type": "BASE TABLE", "grade": m.grade, "public": m.public},
+            "fields": fields,
+        }))
+    }
+
+    /// `datastore_search_sql`: read-only SQL (see [`crate::sql`]).
+    pub async fn search_sql(&self, p: Option<&Principal>, sql_text: &str) -> Result<Value> {
+        let checked = crate::sql::check(sql_text)?;
+        let started = std::time::Instant::now();
+        let mut sql = checked.sql.clone();
+        let mut args: Vec<Val> = Vec::new();
+        let mut masks = MaskPolicy::default();
+        let mut metas: Vec<(TableMeta, Option<sharing::GrantScope>, bool)> = Vec::new();
+        let mut masked: HashSet<String> = HashSet::new();
+        for (i, rid) in checked.resources.iter().enumerate() {
+            let m = store::meta(self.db(), rid)
+                .await?
+                .ok_or_else(|| Error::invalid(format!("table {rid:?} does not exist")))?;
+            let access = self.access(p, &m).await?;
+            let from = match &access {
+                Access::Owner => m.table.clone(),
+                Access::Public(s) | Access::Grant(s, _) => {
+                    let cols: Vec<String> = std::iter::once("_id".to_string())
+                        .chain(
+                            m.fields
+                                .iter()
+                                .filter(|f| s.visible.as_ref().is_none_or(|v| v.contains(&f.id)))
+                                .map(|f| store::quote(&f.id)),
+                        )
+                        .collect();
+                    let mut wh = Vec::new();
+                    for (k, v) in &s.row_filter {
+                        let fd =
+                            m.fields.iter().find(|f| &f.id == k).ok_or_else(|| {
+                                Error::internal("grant filter on a missing field")
+                            })?;
+                        match v {
+                            Value::Array(vs) => {
+                                let mut ps = Vec::new();
+                                for x in vs {
+                                    args.push(datastore_query::json_to_val(x, fd.ty, k)?);
+                                    ps.push(format!("${}", args.len()));
+                                }
+                                wh.push(format!(
+                                    "{} IN ({})",
+                                    store::quote(k),
+                                    if ps.is_empty() {
+                                        "NULL".into()
+                                    } else {
+                                        ps.join(", ")
+                                    }
+                                ));
+                            }
+                            _ => {
+                                args.push(datastore_query::json_to_val(v, fd.ty, k)?);
+                                wh.push(format!("{} = ${}", store::quote(k), args.len()));
+                            }
+                        }
+                    }
+                    for (k, r) in &s.masks.0 {
+                        if *r != MaskRule::Keep {
+                            masked.insert(k.clone());
+                            masks.0.insert(k.clone(), r.clone());
+                        }
+                    }
+                    let w = if wh.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" WHERE {}", wh.join(" AND "))
+                    };
+                    format!("(SELECT {} FROM {}{w})", cols.join(", "), m.table)
+                }
+            };
+            if let Access::Grant(_, g) = &access {
+                sharing::check_quota(self.db(), g).await?;
+            }
+            let grant = match &access {
+                Access::Grant(_, g) => Some(g.clone()),
+                _ => None,
+            };
+            metas.push((m, grant, matches!(access, Access::Owner)));
+            sql = sql.replace(&crate::sql::placeholder(i), &from);
+        }
+        let outputs = checked.masked_outputs(&masked)?;
+        let wrapped = format!(
+            "SELECT * FROM ({sql}) AS _q LIMIT {}",
+            crate::sql::MAX_SQL_ROWS + 1
+        );
+        let db = self.db();
+        let timeout = std::time::Duration::from_secs(crate::sql::SQL_TIMEOUT_SECS);
+        let fetched = match db.backend() {
+            Backend::Postgres => {
+                let run = async {
+                    let mut tx = db.begin().await?;
+                    tx.execute("SET TRANSACTION READ ONLY", &[]).await?;
+                    tx.execute(
+                        &format!("SET LOCAL statement_timeout = {}", timeout.as_millis()),
+                        &[],
+                    )
+                    .await?;
+                    let r = tx.fetch_all(&wrapped, &args).await;
+                    drop(tx);
+                    r
+                };
+                run.await
+            }
+            Backend::Sqlite => {
+                match tokio::time::timeout(timeout, db.fetch_all(&wrapped, &args)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(Error::new(ErrorCode::Timeout, "the query ran out of time")),
+                }
+            }
+        };
+        let rows = match fetched {
+            Ok(r) => r,
+            Err(e) => {
+                let mut msg = e.detail.clone();
+                for (m, _, _) in &metas {
+                    msg = msg.replace(&m.table, &format!("\"{}\"", m.resource_id));
+                }
+                let err = if e.code == ErrorCode::Internal {
+                    Error::invalid(format!("the query failed: {msg}"))
+                } else if msg.contains("statement timeout") || msg.contains("canceling statement") {
+                    Error::invalid(format!(
+                        "the query ran longer than {} s",
+                        crate::sql::SQL_TIMEOUT_SECS
+                    ))
+                } else {
+                    e
+                };
+                return Err(err);
+            }
+        };
+        let truncated = rows.len() > crate::sql::MAX_SQL_ROWS;
+        let mut records = Vec::new();
+        let mut fields: Vec<Value> = Vec::new();
+        if let Some(r0) = rows.first() {
+            fields = r0
+                .columns()
+                .iter()
+                .map(|c| serde_json::json!({"id": c}))
+                .collect();
+        }
+        for r in rows.iter().take(crate::sql::MAX_SQL_ROWS) {
+            let mut rec = Map::new();
+            for (c, v) in r.columns().iter().zip(r.values()) {
+                let mut j = store::val_json(v, None);
+                if let Some(src) = outputs.get(c) {
+                    j = masks.apply_json(src, &j, &self.salt);
+                }
+                rec.insert(c.clone(), j);
+            }
+            records.push(rec);
+        }
+        let bytes = serde_json::to_vec(&records).map(|v| v.len()).unwrap_or(0) as i64;
+        let (consumer, cdept) = who(p);
+        for (m, g, owner) in &metas {
+            if !owner {
+                sharing::record_exchange(
+                    self,
+                    &consumer,
+                    cdept.clone(),
+                    m,
+                    g.as_ref(),
+                    "sql",
+                    &sharing::digest(sql_text),
+                    records.len() as i64,
+                    bytes,
+                    started,
+                    "ok",
+                )
+                .await?;
+            }
+        }
+        let mut out = serde_json::json!({"sql": sql_text, "records": records, "fields": fields});
+        if truncated {
+            out["records_truncated"] = Value::Bool(true);
+        }
+        Ok(out)
+    }
+
+    /// Adds a negative-list fallback entry (`field` `*` = the whole resource).
+    pub async fn add_negative(
+        &self,
+        p: &Principal,
+        resource_id: &str,
+        field: &str,
+        reason: &str,
+    ) -> Result<()> {
+        let m = self.meta(resource_id).await?;
+        self.require_write(p, &m.tenant)?;
+        let mut tx = self.db().begin().await?;
+        tx.execute(
+            "INSERT INTO datastore_negative (resource_id, field, reason, created_by, created_at) VALUES ($1, $2, $3, $4, $5)",
+            args![resource_id, field, reason, p.actor(), onecity_core::time::now_micros()],
+        )
+        .await?;
+        self.iam
+            .record(
+                &mut tx,
+                &AuditEntry {
+                    tenant: &m.tenant,
+                    actor: &p.actor(),
+                    action: "datastore.negative_add",
+                    resource_type: "datastore_table",
+                    resource_id,
+                    detail: Some(field),
+                    ..Default::default()
+                },
+                None,
+            )
+            .await?;
+        tx.commit().await
+    }
+}
+
+/// The exchange record's consumer: the actor and department, or `anonymous`.
+fn who(p: Option<&Principal>) -> (String, Option<String>) {
+    match p {
+        Some(p) => (p.actor(), p.department_id.map(|d| d.to_string())),
+        None => ("anonymous".into(), None),
+    }
+}
+
+/// Resource ids: 1–200 characters, no control characters or `"`.
+pub fn check_resource_id(id: &str) -> Result<()> {
+    if id.is_empty() || id.chars().count() > 200 || id.chars().any(|c| c.is_control() || c == '"') {
+        return Err(Error::invalid(
+            "resource_id must be 1 to 200 characters without quotes or control characters",
+        ));
+    }
+    Ok(())
+}
