@@ -90,7 +90,10 @@ pub mod perm {
         GeoWrite,
         TenantWrite,
         FlowAdmin,
-        CaseRead
+        CaseRead,
+        Open311,
+        EventWrite,
+        GovernanceAdmin
     );
 }
 

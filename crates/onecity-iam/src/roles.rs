@@ -36,6 +36,12 @@ pub enum Permission {
     FlowAdmin,
     /// Read every case of a tenant (supervision), beyond one's own inbox.
     CaseRead,
+    /// Submit service requests through Open311 GeoReport v2 (the app-key scope `open311`).
+    Open311,
+    /// Enter, dispatch, merge and rate governance events (一网统管 staff work).
+    EventWrite,
+    /// Define governance categories, dispatch rules, settings, plans and alert rules.
+    GovernanceAdmin,
 }
 
 impl Permission {
@@ -54,6 +60,9 @@ impl Permission {
         Self::TenantWrite,
         Self::FlowAdmin,
         Self::CaseRead,
+        Self::Open311,
+        Self::EventWrite,
+        Self::GovernanceAdmin,
     ];
 
     /// The app-key scope naming this permission, e.g. `jurisdiction:read`.
@@ -72,6 +81,9 @@ impl Permission {
             Self::TenantWrite => "tenant:write",
             Self::FlowAdmin => "flow:admin",
             Self::CaseRead => "case:read",
+            Self::Open311 => "open311",
+            Self::EventWrite => "event:write",
+            Self::GovernanceAdmin => "governance:admin",
         }
     }
 
@@ -114,6 +126,9 @@ impl Role {
                 GeoWrite,
                 FlowAdmin,
                 CaseRead,
+                Open311,
+                EventWrite,
+                GovernanceAdmin,
             ],
             Role::Staff => &[JurisdictionRead, DepartmentRead, UserRead, GeoRead],
             Role::Auditor => &[JurisdictionRead, AuditRead],

@@ -11,6 +11,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use onecity_core::{Error, ErrorCode};
 use onecity_flow::Flow;
 use onecity_geo::Geo;
+use onecity_governance::Gov;
 use onecity_iam::{Iam, IamConfig};
 use onecity_store::audit::Auditor;
 use onecity_store::bus::{EventBus, Handler};
@@ -38,6 +39,8 @@ pub struct Services {
     pub geo: Geo,
     /// Workflow engine.
     pub flow: Flow,
+    /// Governance (一网统管): events, dispatch, alerts.
+    pub gov: Gov,
     /// Event bus.
     pub bus: EventBus,
 }
@@ -61,6 +64,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     onecity_store::migrate::run(db, "geo", &onecity_geo::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "flow", &onecity_flow::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "ops", &ops::MIGRATIONS).await?;
+    onecity_store::migrate::run(db, "governance", &onecity_governance::MIGRATIONS).await?;
     Ok(())
 }
 
@@ -84,11 +88,13 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
     .await?;
     let geo = Geo::new(iam.clone());
     let flow = Flow::new(iam.clone());
+    let gov = Gov::new(geo.clone(), flow.clone());
     Ok(Services {
         db,
         iam,
         geo,
         flow,
+        gov,
         bus,
     })
 }
@@ -134,6 +140,8 @@ impl utoipa::Modify for SecurityAddon {
          (name = "iam", description = "users and app keys"), (name = "audit", description = "hash-chained audit trail"),
          (name = "geo", description = "boundaries, grids 网格, point lookup"),
          (name = "flow", description = "workflows, cases, SLA, the to-do inbox 一体办公"), (name = "ops", description = "health, readiness, metrics"),
+         (name = "governance", description = "one network for city governance 一网统管: events, dispatch, work orders, plans 预案, CAP alerts"),
+         (name = "open311", description = "Open311 GeoReport v2 (standard error lists)"),
          (name = "web", description = "console pages 控制台"))
 )]
 struct ApiDoc;
@@ -144,6 +152,7 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
         .merge(onecity_iam::routes::routes().with_state(svc.iam.clone()))
         .merge(onecity_geo::routes::routes().with_state(svc.geo.clone()))
         .merge(onecity_flow::routes::routes().with_state(svc.flow.clone()))
+        .merge(onecity_governance::routes::routes().with_state(svc.gov.clone()))
         .merge(ops::routes().with_state(ops_state.clone()))
         .split_for_parts();
     crate::webdoc::add_web_paths(&mut doc);
@@ -203,6 +212,25 @@ pub fn spawn_background(
     tasks.push(tokio::spawn(
         svc.bus.clone().run_consumer(log, shutdown.clone()),
     ));
+    let gov_consumer: Arc<dyn Handler> = Arc::new(onecity_governance::consumer::GovConsumer);
+    tasks.push(tokio::spawn(
+        svc.bus.clone().run_consumer(gov_consumer, shutdown.clone()),
+    ));
+    let gov = svc.gov.clone();
+    let mut sd = shutdown.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = sd.changed() => break,
+            }
+            match gov.run_pending_plans().await {
+                Ok(n) if n > 0 => tracing::info!(alerts = n, "linkage plans opened work orders"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "linkage plan runner failed"),
+            }
+        }
+    }));
     // The Prometheus recorder keeps raw histogram samples until upkeep folds them in; without
     // it, memory grows by ~20 bytes a request whenever /metrics is not scraped (measured).
     let mut sd = shutdown.clone();

@@ -7,6 +7,7 @@ mod auth;
 mod demo;
 mod events;
 mod flow;
+mod governance;
 mod input;
 mod isolation;
 mod notify;
