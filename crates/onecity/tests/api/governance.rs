@@ -865,3 +865,161 @@ fn cap_alerts_validate_against_the_oasis_schema(xml: &str) {
     let (ok, _) = check(&xml.replace("<status>Actual</status>", ""));
     assert!(!ok, "a CAP alert without <status> is invalid");
 }
+
+/// The 12345 cycle on a governance work order: dispatch, return (退单) with a reason,
+/// re-dispatch to another department, sign, reply, call back — the event follows (its
+/// department, then closed), is rated, and the statistics show it.
+#[tokio::test]
+async fn work_order_cycle_closes_and_rates_the_event() {
+    let s = demo().await;
+    let admin = s.admin_token().await.unwrap();
+    // An operator of the city (staff of nyc) holding the 12345 flow roles.
+    let (st, u) = s
+        .post(
+            "/api/v1/tenants/nyc/users",
+            &admin,
+            &json!({"username": "op-12345", "display_name": "Operator 话务员",
+        "password": "Passw0rd-Op-123", "roles": [{"role": "tenant_admin"}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 201, "{u}");
+    let me = u["id"].as_str().unwrap().to_string();
+    let admin = s.login("op-12345", "Passw0rd-Op-123").await.unwrap();
+    for role in ["OPERATOR", "DISPATCHER", "HANDLER", "CALLBACK"] {
+        let (st, r) = s
+            .post(
+                "/api/v1/tenants/nyc/flow-roles",
+                &admin,
+                &json!({"principal_id": me, "role": role}),
+            )
+            .await
+            .unwrap();
+        assert!(st == 200 || st == 201 || st == 204, "{st} {r}");
+    }
+    let (_, depts) = s
+        .get("/api/v1/tenants/nyc/departments?limit=100", &admin)
+        .await
+        .unwrap();
+    let dept = |code: &str| {
+        depts["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["code"] == code)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (st, c) = s.post("/api/v1/tenants/nyc/events", &admin,
+        &json!({"service_code": "pothole", "lat": 40.7128, "long": -74.0060, "description": "深坑 deep hole", "attributes": {"size": "large"}, "source": "inspector"})).await.unwrap();
+    assert_eq!(st, 201, "{c}");
+    let ev = c["event"]["id"].as_str().unwrap().to_string();
+    assert_eq!(c["event"]["department_id"], dept("NYC-DOT").as_str());
+    let case = c["event"]["case_id"].as_str().unwrap().to_string();
+    let act = |action: &str, fields: Value, comment: Option<&str>| {
+        let body = json!({"action": action, "fields": fields, "comment": comment});
+        let (s, case) = (&s, case.clone());
+        let admin = admin.clone();
+        async move {
+            let (st, r) = s
+                .post(
+                    &format!("/api/v1/tenants/nyc/cases/{case}/actions"),
+                    &admin,
+                    &body,
+                )
+                .await
+                .unwrap();
+            assert_eq!(st, 200, "{body}: {r}");
+            r
+        }
+    };
+    act("DISPATCH", json!({"department": dept("NYC-DOT")}), None).await;
+    act(
+        "RETURN",
+        json!({}),
+        Some("sewer collapse: not a road defect"),
+    )
+    .await;
+    act(
+        "DISPATCH",
+        json!({"department": dept("NYC-DEP")}),
+        Some("re-dispatched to DEP"),
+    )
+    .await;
+    act("SIGN", json!({}), None).await;
+    act("REPLY", json!({}), Some("repaired")).await;
+    let r = act("CALL_BACK", json!({"satisfaction": "satisfied"}), None).await;
+    assert_eq!(r["state"], "CLOSED");
+    // The consumer mirrors the work order onto the event.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let e = loop {
+        let (_, e) = s
+            .get(&format!("/api/v1/tenants/nyc/events/{ev}"), &admin)
+            .await
+            .unwrap();
+        if e["status"] == "closed" {
+            break e;
+        }
+        assert!(Instant::now() < deadline, "event not closed: {e}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        e["department_id"],
+        dept("NYC-DEP").as_str(),
+        "follows the re-dispatch"
+    );
+    let (_, h) = s
+        .get(&format!("/api/v1/tenants/nyc/events/{ev}/history"), &admin)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"work_order.return") && kinds.contains(&"work_order.call_back"),
+        "{kinds:?}"
+    );
+    for bad in [0, 6] {
+        let (st, _) = s
+            .post(
+                &format!("/api/v1/tenants/nyc/events/{ev}/rating"),
+                &admin,
+                &json!({"score": bad}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(st, 422);
+    }
+    let (st, r) = s
+        .post(
+            &format!("/api/v1/tenants/nyc/events/{ev}/rating"),
+            &admin,
+            &json!({"score": 4, "comment": "快"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 200, "{r}");
+    let (_, stats) = s
+        .get(
+            "/api/v1/tenants/nyc/governance/stats?from=2020-01-01T00:00:00Z",
+            &admin,
+        )
+        .await
+        .unwrap();
+    let pot = stats["by_category"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == "pothole")
+        .unwrap()
+        .clone();
+    assert_eq!(pot["events"], 1);
+    assert_eq!(pot["closed"], 1);
+    assert_eq!(pot["satisfaction"], 4.0);
+    assert_eq!(pot["on_time_rate"], 1.0, "closed within 3 working days");
+}
