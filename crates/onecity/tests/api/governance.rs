@@ -301,6 +301,7 @@ async fn nyc_311_requests_are_served_through_open311() {
         .cloned();
     let _ = e0;
 
+    python_open311_client_and_schemas(&s);
     // The same CSV imported again is kept once.
     let csv = std::fs::read_to_string(format!("{DATA}/311_nyc_sample.csv")).unwrap();
     let (st, rep) = post_raw(
@@ -1022,4 +1023,38 @@ async fn work_order_cycle_closes_and_rates_the_event() {
     assert_eq!(pot["closed"], 1);
     assert_eq!(pot["satisfaction"], 4.0);
     assert_eq!(pot["on_time_rate"], 1.0, "closed within 3 working days");
+}
+
+/// Runs tests/open311/check_georeport.py (the `georeport` client from PyPI; every answer
+/// validated against the open311/schema-validation JSON schemas): skipped with a message
+/// when the Python packages are missing, except under `CI=true`.
+fn python_open311_client_and_schemas(s: &TestServer) {
+    let have = std::process::Command::new("python3")
+        .args(["-c", "import georeport, jsonschema"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "python3 with georeport and jsonschema is required under CI"
+        );
+        eprintln!(
+            "SKIP Open311 client check: python3 -m pip install georeport==0.3.1 jsonschema==4.26.0"
+        );
+        return;
+    }
+    let root = onecity_testkit::repo_root();
+    let out = std::process::Command::new("python3")
+        .arg(root.join("tests/open311/check_georeport.py"))
+        .arg(&s.url)
+        .arg("nyc")
+        .arg(root.join("crates/onecity-governance/tests/data/open311-schema"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "georeport check failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
