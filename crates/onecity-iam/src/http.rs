@@ -71,7 +71,7 @@ pub trait Perm: Send + Sync + 'static {
 /// Marker types, one per [`Permission`].
 pub mod perm {
     macro_rules! markers {
-        ($($name:ident),*) => {$(
+        ($($name:ident),* $(,)?) => {$(
             #[doc = concat!("Marker for `Permission::", stringify!($name), "`.")]
             pub struct $name;
             impl super::Perm for $name { const P: crate::Permission = crate::Permission::$name; }
@@ -96,7 +96,10 @@ pub mod perm {
         CatalogRead,
         CatalogWrite,
         DatastoreRead,
-        DatastoreWrite
+        DatastoreWrite,
+        Open311,
+        EventWrite,
+        GovernanceAdmin,
     );
 }
 

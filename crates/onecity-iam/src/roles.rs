@@ -48,6 +48,12 @@ pub enum Permission {
     DatastoreRead,
     /// Create, load, change and delete datastore tables; keep the negative-list fallback.
     DatastoreWrite,
+    /// Submit service requests through Open311 GeoReport v2 (the app-key scope `open311`).
+    Open311,
+    /// Enter, dispatch, merge and rate governance events (一网统管 staff work).
+    EventWrite,
+    /// Define governance categories, dispatch rules, settings, plans and alert rules.
+    GovernanceAdmin,
 }
 
 impl Permission {
@@ -72,6 +78,9 @@ impl Permission {
         Self::CatalogWrite,
         Self::DatastoreRead,
         Self::DatastoreWrite,
+        Self::Open311,
+        Self::EventWrite,
+        Self::GovernanceAdmin,
     ];
 
     /// The app-key scope naming this permission, e.g. `jurisdiction:read`.
@@ -96,6 +105,9 @@ impl Permission {
             Self::CatalogWrite => "catalog:write",
             Self::DatastoreRead => "datastore:read",
             Self::DatastoreWrite => "datastore:write",
+            Self::Open311 => "open311",
+            Self::EventWrite => "event:write",
+            Self::GovernanceAdmin => "governance:admin",
         }
     }
 
@@ -144,6 +156,9 @@ impl Role {
                 CatalogWrite,
                 DatastoreRead,
                 DatastoreWrite,
+                Open311,
+                EventWrite,
+                GovernanceAdmin,
             ],
             Role::Staff => &[
                 JurisdictionRead,

@@ -199,6 +199,8 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         grids(svc, &t.code, "36081", 3000.0).await?;
         svc.flow.install_shipped(&t.code).await?;
         grids(svc, &t.code, "36061", 1500.0).await?;
+        svc.geo.refresh().await?;
+        governance_nyc(svc, dir, &t).await?;
     }
 
     if let Some(t) = new_tenant(
@@ -231,5 +233,133 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         grids(svc, &t.code, "MEL-CBD-HODDLE-GRID", 400.0).await?;
         svc.flow.install_shipped(&t.code).await?;
     }
+    Ok(())
+}
+
+/// The flood gauge of the NYC demo: a placed position (the source data gives none) at The
+/// Battery, inside Manhattan (FIPS 36061). Twin updates of this entity's `waterLevel`
+/// raise flood alerts through the demo alert rule.
+pub const NYC_DEMO_GAUGE: (&str, f64, f64) = (
+    "urn:ngsi-ld:WaterObserved:nyc-demo-gauge-battery",
+    40.7033,
+    -74.0170,
+);
+
+/// NYC governance demo: settings (America/New_York), categories with deadlines and
+/// attributes, dispatch rules, the 999 real 311 requests, and a flood plan with its
+/// alert rule (gauge: [`NYC_DEMO_GAUGE`], a placed position).
+async fn governance_nyc(svc: &Services, dir: &Path, t: &Tenant) -> anyhow::Result<()> {
+    use onecity_governance::model::{AlertRule, NewRule, Plan, PlanTask, ServiceDef, Settings};
+    let sys = Principal::system();
+    let gov = &svc.gov;
+    gov.put_settings(
+        &sys,
+        &t.code,
+        &Settings {
+            time_zone: Some("America/New_York".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let services: Vec<ServiceDef> = serde_json::from_value(serde_json::json!([
+        {"code": "pothole", "name": "Pothole", "name_zh": "路面坑洼", "group": "DOT", "deadline_working_days": 3,
+         "description": "A hole in the road surface (help request: 3 working days)",
+         "attributes": [
+           {"code": "size", "datatype": "singlevaluelist", "required": true, "description": "How big is it?", "order": 1,
+            "values": [{"key": "small", "name": "smaller than a plate"}, {"key": "large", "name": "larger than a plate"}]},
+           {"code": "hazards", "datatype": "multivaluelist", "description": "What else is there?", "order": 2,
+            "values": [{"key": "water", "name": "standing water"}, {"key": "glass", "name": "broken glass"}, {"key": "traffic", "name": "heavy traffic"}]}
+         ]},
+        {"code": "street-flooding", "name": "Street flooding", "name_zh": "道路积水", "group": "DEP", "deadline_working_days": 0,
+         "description": "Water on the street (emergency: the same working day)"},
+        {"code": "service-complaint", "name": "Complaint about a service", "name_zh": "服务投诉", "group": "311", "deadline_working_days": 13,
+         "description": "A complaint about a city service (13 working days)"}
+    ]))?;
+    for s in &services {
+        gov.put_service(&sys, &t.code, s).await?;
+    }
+    let dept = |code: &str| {
+        let code = code.to_string();
+        async move {
+            svc.iam
+                .department_by_code(&t.code, &code)
+                .await?
+                .with_context(|| format!("department {code}"))
+        }
+    };
+    for (code, d, prio) in [
+        (Some("pothole"), "NYC-DOT", 10),
+        (Some("street-flooding"), "NYC-DEP", 10),
+        (None, "NYC-DSNY", 0),
+    ] {
+        gov.add_rule(
+            &sys,
+            &t.code,
+            &NewRule {
+                service_code: code.map(str::to_string),
+                jurisdiction_id: None,
+                department_id: dept(d).await?.id,
+                co_departments: vec![],
+                priority: prio,
+            },
+        )
+        .await?;
+    }
+    let csv = std::fs::read(dir.join("requests311/311_nyc_sample.csv"))
+        .context("requests311/311_nyc_sample.csv")?;
+    let rep = gov.import_nyc311(&sys, &t.code, &csv).await?;
+    tracing::info!(
+        tenant = "nyc",
+        inserted = rep.inserted,
+        clamped = rep.clamped,
+        "demo 311 requests loaded"
+    );
+    let task = |d: &str, title: &str, h: u32| PlanTask {
+        department_code: d.into(),
+        title: title.into(),
+        deadline_hours: h,
+    };
+    for (level, name) in [
+        ("red", "Flood response level I"),
+        ("orange", "Flood response level II"),
+    ] {
+        gov.put_plan(
+            &sys,
+            &t.code,
+            &Plan {
+                alert_type: "flood".into(),
+                level: level.into(),
+                name: name.into(),
+                tasks: vec![
+                    task(
+                        "NYC-OEM",
+                        "Open the emergency operations centre 启动应急指挥",
+                        1,
+                    ),
+                    task("NYC-NYPD", "Close flooded underpasses 封闭积水路段", 2),
+                    task(
+                        "NYC-DOT",
+                        "Detour traffic and pump streets 交通疏导与排水",
+                        4,
+                    ),
+                ],
+            },
+        )
+        .await?;
+    }
+    gov.add_alert_rule(
+        &sys,
+        &t.code,
+        &AlertRule {
+            entity_type: "WaterObserved".into(),
+            attribute: "waterLevel".into(),
+            alert_type: "flood".into(),
+            thresholds: serde_json::from_value(
+                serde_json::json!({"blue": 1.5, "yellow": 2.0, "orange": 2.5, "red": 3.0}),
+            )?,
+        },
+    )
+    .await?;
+    let _ = NYC_DEMO_GAUGE;
     Ok(())
 }

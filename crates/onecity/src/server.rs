@@ -12,6 +12,7 @@ use onecity_catalog::Catalog;
 use onecity_core::{Error, ErrorCode};
 use onecity_flow::Flow;
 use onecity_geo::Geo;
+use onecity_governance::Gov;
 use onecity_iam::{Iam, IamConfig};
 use onecity_store::audit::Auditor;
 use onecity_store::bus::{EventBus, Handler};
@@ -44,6 +45,8 @@ pub struct Services {
     pub twin: Twin,
     /// Data catalog (数据目录).
     pub catalog: Catalog,
+    /// Governance (一网统管): events, dispatch, alerts.
+    pub gov: Gov,
     /// Event bus.
     pub bus: EventBus,
 }
@@ -69,6 +72,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     onecity_store::migrate::run(db, "twin", &onecity_twin::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "catalog", &onecity_catalog::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "ops", &ops::MIGRATIONS).await?;
+    onecity_store::migrate::run(db, "governance", &onecity_governance::MIGRATIONS).await?;
     Ok(())
 }
 
@@ -96,6 +100,7 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
         .await
         .map_err(|e| anyhow::anyhow!("digital twin: {e}"))?;
     let catalog = Catalog::new(iam.clone());
+    let gov = Gov::new(geo.clone(), flow.clone());
     Ok(Services {
         catalog,
         db,
@@ -103,6 +108,7 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
         geo,
         flow,
         twin,
+        gov,
         bus,
     })
 }
@@ -175,6 +181,8 @@ impl utoipa::Modify for SecurityAddon {
          (name = "geo", description = "boundaries, grids 网格, point lookup"),
          (name = "flow", description = "workflows, cases, SLA, the to-do inbox 一体办公"),
          (name = "catalog", description = "data catalog 数据目录: CKAN Action API, DCAT, the three lists 三清单"), (name = "ops", description = "health, readiness, metrics"),
+         (name = "governance", description = "one network for city governance 一网统管: events, dispatch, work orders, plans 预案, CAP alerts"),
+         (name = "open311", description = "Open311 GeoReport v2 (standard error lists)"),
          (name = "web", description = "console pages 控制台"))
 )]
 struct ApiDoc;
@@ -188,6 +196,7 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
         .merge(onecity_catalog::ckan::routes().with_state(svc.catalog.clone()))
         .merge(onecity_catalog::dcat::routes().with_state(svc.catalog.clone()))
         .merge(onecity_catalog::dataset_routes::routes().with_state(svc.catalog.clone()))
+        .merge(onecity_governance::routes::routes().with_state(svc.gov.clone()))
         .merge(ops::routes().with_state(ops_state.clone()))
         .split_for_parts();
     crate::webdoc::add_web_paths(&mut doc);
@@ -255,6 +264,25 @@ pub fn spawn_background(
     tasks.push(tokio::spawn(
         svc.bus.clone().run_consumer(log, shutdown.clone()),
     ));
+    let gov_consumer: Arc<dyn Handler> = Arc::new(onecity_governance::consumer::GovConsumer);
+    tasks.push(tokio::spawn(
+        svc.bus.clone().run_consumer(gov_consumer, shutdown.clone()),
+    ));
+    let gov = svc.gov.clone();
+    let mut sd = shutdown.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = sd.changed() => break,
+            }
+            match gov.run_pending_plans().await {
+                Ok(n) if n > 0 => tracing::info!(alerts = n, "linkage plans opened work orders"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "linkage plan runner failed"),
+            }
+        }
+    }));
     // The Prometheus recorder keeps raw histogram samples until upkeep folds them in; without
     // it, memory grows by ~20 bytes a request whenever /metrics is not scraped (measured).
     let mut sd = shutdown.clone();

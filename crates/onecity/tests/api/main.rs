@@ -8,6 +8,7 @@ mod catalog;
 mod demo;
 mod events;
 mod flow;
+mod governance;
 mod input;
 mod isolation;
 mod notify;
