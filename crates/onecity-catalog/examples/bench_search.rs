@@ -45,6 +45,9 @@ const EN: &[&str] = &[
 ];
 const FMT: &[&str] = &["CSV", "JSON", "XLSX", "API", "GEOJSON"];
 
+/// Builds the i-th request of a query kind.
+type MakeRequest = Box<dyn Fn(usize) -> SearchRequest>;
+
 fn pct(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[((v.len() as f64 - 1.0) * p).round() as usize]
@@ -158,7 +161,7 @@ async fn main() {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let kinds: Vec<(&str, Box<dyn Fn(usize) -> SearchRequest>)> = vec![
+    let kinds: Vec<(&str, MakeRequest)> = vec![
         (
             "one Chinese word (q=公交, ~5% match)",
             Box::new(|_| SearchRequest {
