@@ -613,6 +613,7 @@ impl Catalog {
                     })
                 })
         });
+        let count_matches = scored.len();
         let mut facets = BTreeMap::new();
         for f in &req.facet_fields {
             let mut counts: HashMap<String, usize> = HashMap::new();
@@ -631,14 +632,14 @@ impl Catalog {
             }
             facets.insert(f.clone(), v);
         }
-        scored.sort_by(|a, b| {
+        let cmp = |a: &(&Doc, f32), b: &(&Doc, f32)| {
             for (f, desc) in &sort {
                 let o = match f.as_str() {
                     "score" => a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal),
                     "name" => a.0.d.name.cmp(&b.0.d.name),
                     "title" => a.0.d.title.cmp(&b.0.d.title),
                     "metadata_created" => a.0.d.created_at.cmp(&b.0.d.created_at),
-                    _ => a.0.d.updated_at.cmp(&b.0.d.updated_at),
+                    _ => a.0.updated_micros.cmp(&b.0.updated_micros),
                 };
                 let o = if *desc { o.reverse() } else { o };
                 if o != std::cmp::Ordering::Equal {
@@ -646,8 +647,19 @@ impl Catalog {
                 }
             }
             a.0.d.name.cmp(&b.0.d.name)
-        });
-        let count = scored.len();
+        };
+        // Only the first `start + rows` need ordering: partition, then sort that head.
+        let k = req.start.saturating_add(req.rows).min(scored.len());
+        if k > 0 && k < scored.len() {
+            scored.select_nth_unstable_by(k - 1, cmp);
+            scored.truncate(k);
+        }
+        let count_before_truncate = count_matches;
+        if k == 0 {
+            scored.clear();
+        }
+        scored.sort_by(cmp);
+        let count = count_before_truncate;
         let results = scored
             .into_iter()
             .skip(req.start)
