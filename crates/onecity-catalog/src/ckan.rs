@@ -907,6 +907,12 @@ async fn parse_package(
     c: &Catalog,
     given: &Params,
 ) -> Result<(Option<Uuid>, NewDataset), CkanError> {
+    if Value::Object(given.clone()).to_string().contains("\\u0000") {
+        return Err(CkanError::validation(
+            "message",
+            "text must not contain NUL characters",
+        ));
+    }
     let mut p = given.clone();
     if let Some(Value::Array(ex)) = given.get("extras") {
         for e in ex {

@@ -458,7 +458,7 @@ async fn page_triples(
     let total = docs.len();
     let slice: Vec<Doc> = docs
         .into_iter()
-        .skip((page - 1) * per_page)
+        .skip((page - 1).saturating_mul(per_page))
         .take(per_page)
         .collect();
     let orgs = c

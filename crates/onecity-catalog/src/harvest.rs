@@ -494,3 +494,190 @@ impl Catalog {
         Ok(rep)
     }
 }
+
+/// The real catalogue fixtures of the shared data folder that the demo harvests:
+/// (path under `catalog/`, format).
+pub const DEMO_FILES: &[(&str, HarvestFormat)] = &[
+    ("ckanext-dcat/dcat/catalog.rdf", HarvestFormat::Rdfxml),
+    (
+        "ckanext-dcat/dcat/dataset_gov_de.rdf",
+        HarvestFormat::Rdfxml,
+    ),
+    (
+        "ckanext-dcat/dcat/dataset_sweden.rdf",
+        HarvestFormat::Rdfxml,
+    ),
+    ("ckanext-dcat/dcat/dataset_deri.ttl", HarvestFormat::Turtle),
+    ("ckanext-dcat/dcat/dataset_afs.ttl", HarvestFormat::Turtle),
+    (
+        "ckanext-dcat/dcat/dataset_health_no_blank.ttl",
+        HarvestFormat::Turtle,
+    ),
+    (
+        "ckanext-dcat/dcat/dataset_gob_es.ttl",
+        HarvestFormat::Turtle,
+    ),
+    (
+        "ckanext-dcat/dcat/dataset_multilingual.ttl",
+        HarvestFormat::Turtle,
+    ),
+    (
+        "ckanext-dcat/dcat/catalog_with_at_graph.jsonld",
+        HarvestFormat::Jsonld,
+    ),
+    ("birmingham_package_search.json", HarvestFormat::Ckan),
+];
+
+impl Catalog {
+    /// Demo catalog: harvests [`DEMO_FILES`] from `<data_dir>/catalog` into department
+    /// `harvest_owner`, and describes a few of a city's own datasets (Chinese and English
+    /// text, P/G/S, grades, personal fields) owned by `own` (department ids in order:
+    /// transport, water, police). Skips itself when the tenant already has datasets.
+    /// Returns the number of datasets written.
+    pub async fn load_demo(
+        &self,
+        data_dir: &std::path::Path,
+        harvest_owner: Uuid,
+        own: &[Uuid],
+    ) -> Result<usize> {
+        let dept = self.owner_dept(harvest_owner).await?;
+        let n = self
+            .iam
+            .db()
+            .fetch_optional(
+                "SELECT COUNT(*) AS n FROM catalog_datasets WHERE tenant = $1",
+                args![&dept.tenant],
+            )
+            .await?
+            .map(|r| r.i64("n"))
+            .transpose()?
+            .unwrap_or(0);
+        if n > 0 {
+            return Ok(0);
+        }
+        let system = Principal::system();
+        let mut written = 0;
+        for (rel, fmt) in DEMO_FILES {
+            let path = data_dir.join("catalog").join(rel);
+            let body = std::fs::read(&path)
+                .map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
+            let rep = self.harvest(&system, harvest_owner, *fmt, &body).await?;
+            written += rep.created + rep.updated;
+        }
+        let f = |name: &str, t: FieldType, personal: bool, title: &str| Field {
+            name: name.into(),
+            title: Some(title.into()),
+            field_type: t,
+            unit: None,
+            code_table: None,
+            personal,
+            description: None,
+        };
+        let own_sets: Vec<(usize, NewDataset)> = vec![
+            (
+                0,
+                NewDataset {
+                    name: None,
+                    title: "杭州市公交线路与站点".into(),
+                    title_en: Some("Hangzhou bus routes and stops".into()),
+                    notes: Some("全市公交线路、站点位置与首末班时间，每月更新。".into()),
+                    notes_en: Some(
+                        "Bus routes, stop locations and first/last departures, updated monthly."
+                            .into(),
+                    ),
+                    domain: Some(Domain::S),
+                    topic: Some("transport".into()),
+                    open_level: Some(OpenLevel::Unconditional),
+                    update_frequency: Some(Frequency::Monthly),
+                    license_id: Some("cc-by-4.0".into()),
+                    tags: vec!["公交".into(), "交通".into(), "bus".into()],
+                    fields: vec![
+                        f("line", FieldType::Text, false, "线路"),
+                        f("stop", FieldType::Text, false, "站点"),
+                        f("lon", FieldType::Number, false, "经度"),
+                        f("lat", FieldType::Number, false, "纬度"),
+                    ],
+                    resources: vec![NewResource {
+                        name: Some("线路与站点 CSV".into()),
+                        format: Some("CSV".into()),
+                        kind: Some(ResourceKind::Datastore),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                },
+            ),
+            (
+                1,
+                NewDataset {
+                    name: None,
+                    title: "河道水位实时监测".into(),
+                    title_en: Some("River water levels (real time)".into()),
+                    notes: Some("主要河道水位站的实时水位，用于防汛预警。".into()),
+                    domain: Some(Domain::G),
+                    topic: Some("environment".into()),
+                    open_level: Some(OpenLevel::Conditional),
+                    update_frequency: Some(Frequency::Realtime),
+                    grade: Some(Grade::Important),
+                    sensitivity: Some(2),
+                    tags: vec!["水位".into(), "防汛".into()],
+                    fields: vec![
+                        f("station", FieldType::Text, false, "测站"),
+                        Field {
+                            unit: Some("m".into()),
+                            ..f("level", FieldType::Number, false, "水位")
+                        },
+                        f("observed_at", FieldType::Datetime, false, "观测时间"),
+                    ],
+                    resources: vec![NewResource {
+                        name: Some("水位接口 API".into()),
+                        format: Some("API".into()),
+                        kind: Some(ResourceKind::Api),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                },
+            ),
+            (
+                2,
+                NewDataset {
+                    name: None,
+                    title: "常住人口基础信息".into(),
+                    title_en: Some("Resident population register".into()),
+                    notes: Some("人口基础库（公共基础数据），仅按授权共享，个人信息脱敏。".into()),
+                    domain: Some(Domain::P),
+                    topic: Some("population".into()),
+                    open_level: Some(OpenLevel::NotOpen),
+                    update_frequency: Some(Frequency::Daily),
+                    grade: Some(Grade::Important),
+                    sensitivity: Some(4),
+                    tags: vec!["人口".into()],
+                    fields: vec![
+                        f("name", FieldType::Text, true, "姓名"),
+                        Field {
+                            code_table: Some("GB 11643".into()),
+                            ..f("id_number", FieldType::Text, true, "公民身份号码")
+                        },
+                        f("phone", FieldType::Text, true, "手机号码"),
+                        Field {
+                            code_table: Some("GB/T 2260".into()),
+                            ..f("district", FieldType::Text, false, "所属区县")
+                        },
+                    ],
+                    resources: vec![NewResource {
+                        name: Some("人口表".into()),
+                        kind: Some(ResourceKind::Datastore),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (i, mut n) in own_sets {
+            let Some(owner) = own.get(i) else { continue };
+            n.owner_department_id = *owner;
+            self.create(&system, None, &n).await?;
+            written += 1;
+        }
+        Ok(written)
+    }
+}

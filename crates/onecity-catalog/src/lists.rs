@@ -209,6 +209,11 @@ fn resp_from_row(r: &Row) -> Result<Responsibility> {
 
 fn text_1(field: &str, v: &str, max: usize) -> Result<()> {
     let n = v.trim().chars().count();
+    if v.contains('\0') {
+        return Err(Error::invalid(format!(
+            "{field} must not contain NUL characters"
+        )));
+    }
     if n == 0 || n > max {
         return Err(Error::invalid(format!(
             "{field} must be 1-{max} characters"

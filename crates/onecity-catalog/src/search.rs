@@ -24,6 +24,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use uuid::Uuid;
 
+/// Rows changed this recently are re-read on every refresh (see [`Catalog::refresh_index`]).
+pub const LATE_COMMIT_SECS: i64 = 5;
+
 /// The largest `rows` a search may ask for (CKAN's default limit is 1000).
 pub const MAX_ROWS: usize = 1000;
 
@@ -50,6 +53,8 @@ pub struct Doc {
     pub negative: bool,
     /// Owner department's organization name (lower-case code).
     pub org: String,
+    /// `updated_at` of the indexed row (µs).
+    pub updated_micros: i64,
     terms: Vec<String>,
 }
 
@@ -373,32 +378,48 @@ impl SearchIndex {
 }
 
 impl Catalog {
-    /// Brings the search index up to date with the database (see the module doc).
+    /// Brings the search index up to date with the database (see the module doc): reads
+    /// the rows changed since the watermark, and those changed in the last
+    /// [`LATE_COMMIT_SECS`] seconds (a transaction that took its timestamp before another
+    /// but committed after it), and re-indexes the ones whose revision or time differ.
     pub async fn refresh_index(&self) -> Result<usize> {
         let idx = self.search.clone();
         let _g = idx.refresh.lock().await;
         let wm = idx.state.read().expect("index lock").watermark;
+        let now = onecity_core::time::now_micros();
+        let lower = (wm + 1).min(now - LATE_COMMIT_SECS * 1_000_000);
         let db = self.iam.db();
         let rows = db
             .fetch_all(
                 "SELECT * FROM catalog_datasets WHERE updated_at >= $1 ORDER BY updated_at",
-                args![wm],
+                args![lower],
             )
             .await?;
         if rows.is_empty() {
             return Ok(0);
         }
-        let docs = self.load_docs(&rows).await?;
-        let mut st = idx.state.write().expect("index lock");
         let mut max = wm;
-        for r in &rows {
-            max = max.max(r.i64("updated_at")?);
+        let mut changed = Vec::new();
+        {
+            let st = idx.state.read().expect("index lock");
+            for r in rows {
+                let at = r.i64("updated_at")?;
+                max = max.max(at);
+                let same = st.docs.get(&r.uuid("id")?).is_some_and(|d| {
+                    d.updated_micros == at && d.d.revision == r.i64("revision").unwrap_or(-1)
+                });
+                if !same {
+                    changed.push(r);
+                }
+            }
         }
+        let docs = self.load_docs(&changed).await?;
+        let mut st = idx.state.write().expect("index lock");
         let n = docs.len();
         for doc in docs {
             SearchIndex::put(&mut st, doc);
         }
-        st.watermark = max;
+        st.watermark = st.watermark.max(max);
         Ok(n)
     }
 
@@ -478,6 +499,7 @@ impl Catalog {
                     res.remove(&id).unwrap_or_default(),
                 )?;
                 out.push(Doc {
+                    updated_micros: r.i64("updated_at")?,
                     org: orgs
                         .get(&d.owner_department_id)
                         .cloned()
@@ -591,6 +613,7 @@ impl Catalog {
                     })
                 })
         });
+        let count_matches = scored.len();
         let mut facets = BTreeMap::new();
         for f in &req.facet_fields {
             let mut counts: HashMap<String, usize> = HashMap::new();
@@ -609,14 +632,14 @@ impl Catalog {
             }
             facets.insert(f.clone(), v);
         }
-        scored.sort_by(|a, b| {
+        let cmp = |a: &(&Doc, f32), b: &(&Doc, f32)| {
             for (f, desc) in &sort {
                 let o = match f.as_str() {
                     "score" => a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal),
                     "name" => a.0.d.name.cmp(&b.0.d.name),
                     "title" => a.0.d.title.cmp(&b.0.d.title),
                     "metadata_created" => a.0.d.created_at.cmp(&b.0.d.created_at),
-                    _ => a.0.d.updated_at.cmp(&b.0.d.updated_at),
+                    _ => a.0.updated_micros.cmp(&b.0.updated_micros),
                 };
                 let o = if *desc { o.reverse() } else { o };
                 if o != std::cmp::Ordering::Equal {
@@ -624,8 +647,19 @@ impl Catalog {
                 }
             }
             a.0.d.name.cmp(&b.0.d.name)
-        });
-        let count = scored.len();
+        };
+        // Only the first `start + rows` need ordering: partition, then sort that head.
+        let k = req.start.saturating_add(req.rows).min(scored.len());
+        if k > 0 && k < scored.len() {
+            scored.select_nth_unstable_by(k - 1, cmp);
+            scored.truncate(k);
+        }
+        let count_before_truncate = count_matches;
+        if k == 0 {
+            scored.clear();
+        }
+        scored.sort_by(cmp);
+        let count = count_before_truncate;
         let results = scored
             .into_iter()
             .skip(req.start)

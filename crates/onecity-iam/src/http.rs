@@ -139,3 +139,45 @@ where
         Ok(Authorized(p, PhantomData))
     }
 }
+
+#[cfg(test)]
+mod credential_tests {
+    use super::credential;
+    use axum::http::HeaderMap;
+
+    fn h(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (k, v) in pairs {
+            m.insert(*k, v.parse().unwrap());
+        }
+        m
+    }
+
+    #[test]
+    fn bearer_bare_and_x_api_key_are_read() {
+        assert_eq!(
+            credential(&h(&[("authorization", "Bearer abc.def")])),
+            Some("abc.def")
+        );
+        assert_eq!(
+            credential(&h(&[("authorization", "bearer  oc_k1 ")])),
+            Some("oc_k1")
+        );
+        // CKAN clients (ckanapi) send the bare key as the whole value.
+        assert_eq!(
+            credential(&h(&[("authorization", "oc_key123")])),
+            Some("oc_key123")
+        );
+        assert_eq!(
+            credential(&h(&[("authorization", " eyJ.tok.en ")])),
+            Some("eyJ.tok.en")
+        );
+        assert_eq!(credential(&h(&[("x-api-key", "oc_k2")])), Some("oc_k2"));
+        // Authorization wins over X-Api-Key; nothing sent is None.
+        assert_eq!(
+            credential(&h(&[("authorization", "Bearer a"), ("x-api-key", "b")])),
+            Some("a")
+        );
+        assert_eq!(credential(&HeaderMap::new()), None);
+    }
+}

@@ -35,7 +35,7 @@ img-src 'self' data: blob:; worker-src 'self' blob:; child-src blob:; connect-sr
 font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 /// The console's routes: `/`, `/console`, `/login`, `/console/map`, `/console/inbox`,
-/// `/console/admin` and `/assets/{*path}`. Stateless, so it merges into a router of any state type.
+/// `/console/admin`, `/console/catalog`, the public `/portal` and `/assets/{*path}`. Stateless, so it merges into a router of any state type.
 pub fn router<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -47,6 +47,8 @@ where
         .route("/console/map", get(map_page))
         .route("/console/inbox", get(inbox_page))
         .route("/console/admin", get(admin_page))
+        .route("/console/catalog", get(catalog_page))
+        .route("/portal", get(portal_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -61,6 +63,10 @@ pub enum Page {
     Inbox,
     /// `/console/admin`.
     Admin,
+    /// `/console/catalog`: staff catalog admin (数据目录管理).
+    Catalog,
+    /// `/portal`: the public open-data portal (开放数据门户), no login.
+    Portal,
 }
 
 impl Page {
@@ -70,6 +76,8 @@ impl Page {
             Page::Map => "map.html",
             Page::Inbox => "inbox.html",
             Page::Admin => "admin.html",
+            Page::Catalog => "catalog.html",
+            Page::Portal => "portal.html",
         }
     }
 
@@ -79,6 +87,8 @@ impl Page {
             Page::Map => "map",
             Page::Inbox => "inbox",
             Page::Admin => "admin",
+            Page::Catalog => "catalog",
+            Page::Portal => "portal",
         }
     }
 
@@ -88,6 +98,8 @@ impl Page {
             Page::Map => "/console/map",
             Page::Inbox => "/console/inbox",
             Page::Admin => "/console/admin",
+            Page::Catalog => "/console/catalog",
+            Page::Portal => "/portal",
         }
     }
 
@@ -97,6 +109,8 @@ impl Page {
             Page::Map => "map_title",
             Page::Inbox => "inbox_title",
             Page::Admin => "admin_title",
+            Page::Catalog => "catalog_title",
+            Page::Portal => "portal_title",
         }
     }
 }
@@ -109,6 +123,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("map.html", include_str!("../templates/map.html")),
         ("inbox.html", include_str!("../templates/inbox.html")),
         ("admin.html", include_str!("../templates/admin.html")),
+        ("catalog.html", include_str!("../templates/catalog.html")),
+        ("portal.html", include_str!("../templates/portal.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -187,6 +203,14 @@ async fn admin_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Admin, &headers, q.as_deref())
 }
 
+async fn catalog_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Catalog, &headers, q.as_deref())
+}
+
+async fn portal_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Portal, &headers, q.as_deref())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +248,8 @@ mod tests {
             ("/console/map", "id=\"lookup-result\""),
             ("/console/inbox", "id=\"inbox-table\""),
             ("/console/admin", "id=\"jurisdictions-table\""),
+            ("/console/catalog", "id=\"catalog-table\""),
+            ("/portal", "id=\"portal-results\""),
         ] {
             let (status, headers, body) = get(path, &[]).await;
             assert_eq!(status, StatusCode::OK, "{path}");

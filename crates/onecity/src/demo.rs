@@ -142,6 +142,12 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
                     "Hangzhou Forestry and Water Bureau",
                 ),
                 (
+                    None,
+                    "HZ-SJJ",
+                    "杭州市数据资源管理局",
+                    "Hangzhou Data Resources Bureau",
+                ),
+                (
                     Some("330106"),
                     "XH-CGJ",
                     "西湖区城市管理局",
@@ -232,6 +238,32 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         .await?;
         grids(svc, &t.code, "MEL-CBD-HODDLE-GRID", 400.0).await?;
         svc.flow.install_shipped(&t.code).await?;
+    }
+    catalog(svc, dir).await?;
+    Ok(())
+}
+
+/// The demo catalog (数据目录) of Hangzhou: the real ckanext-dcat and Birmingham catalogues
+/// under `catalog/` harvested into the data resources bureau, and three of the city's own
+/// datasets. Skipped when the data bureau is missing (a tenant made by an older version).
+async fn catalog(svc: &Services, dir: &Path) -> anyhow::Result<()> {
+    let dept =
+        |code: &'static str| async move { svc.iam.department_by_code("hangzhou", code).await };
+    let Some(bureau) = dept("HZ-SJJ").await? else {
+        return Ok(());
+    };
+    let mut own = Vec::new();
+    for code in ["HZ-JTJ", "HZ-SLJ", "HZ-GAJ"] {
+        own.push(
+            dept(code)
+                .await?
+                .with_context(|| format!("department {code}"))?
+                .id,
+        );
+    }
+    let n = svc.catalog.load_demo(dir, bureau.id, &own).await?;
+    if n > 0 {
+        tracing::info!(tenant = "hangzhou", datasets = n, "demo catalog loaded");
     }
     Ok(())
 }

@@ -28,6 +28,16 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Admin console 管理: jurisdictions, departments, users",
             "200",
         ),
+        (
+            "/console/catalog",
+            "Catalog admin 数据目录管理: datasets, new dataset, the three lists",
+            "200",
+        ),
+        (
+            "/portal",
+            "Open-data portal 开放数据门户: search, facets, dataset pages with API help (public)",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()

@@ -153,6 +153,14 @@ async fn ckan_packages_round_trip_with_search_and_visibility() {
     );
     let (st, e) = ckan_get(&s, "package_search?sort=bogus%20desc").await;
     assert_eq!(st, 409, "{e}");
+    let (st, e) = ckan(
+        &s,
+        "package_create",
+        Some(&bearer),
+        &json!({"title": "a\u{0}b", "owner_org": f.dept_a}),
+    )
+    .await;
+    assert_eq!(st, 409, "{e}");
     let (st, e) = ckan_get(&s, "no_such_action").await;
     assert_eq!(st, 400);
     assert_eq!(e["success"], false);

@@ -84,8 +84,32 @@ async fn demo_tenants_hold_the_real_boundaries_and_lookups_work() {
         .unwrap()
         .iter()
         .any(|d| d["name"] == "杭州市应急管理局"));
+    // The demo catalog: the real harvested catalogues and the city's own datasets.
+    let (_, cat) = s
+        .get(
+            "/api/3/action/package_search?rows=0&facet.field=[\"organization\"]",
+            &t,
+        )
+        .await
+        .unwrap();
+    let open = cat["result"]["count"].as_u64().unwrap();
+    assert!(open >= 18, "{cat}");
+    assert_eq!(cat["result"]["facets"]["organization"]["hz-sjj"], open - 2);
+    let (_, bus) = s
+        .get(
+            "/api/3/action/package_show?id=hang-zhou-shi-gong-jiao-xian-lu-yu-zhan-dian",
+            &t,
+        )
+        .await
+        .unwrap();
+    assert_eq!(bus["result"]["title_en"], "Hangzhou bus routes and stops");
     // Restarting with --demo again changes nothing.
     s.restart(&[]).await.unwrap();
+    let (_, again) = s
+        .get("/api/3/action/package_search?rows=0", &t)
+        .await
+        .unwrap();
+    assert_eq!(again["result"]["count"].as_u64(), Some(open));
     let (_, hz) = s
         .get("/api/v1/tenants/hangzhou/boundaries.geojson", &t)
         .await

@@ -94,6 +94,8 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/action/{action}",
         "/catalog.ttl",
         "/catalog.jsonld",
+        "/console/catalog",
+        "/portal",
         "/api/v1/catalog/harvest",
         "/api/v1/catalog/datasets/{id}/history",
         "/api/v1/tenants/{tenant}/catalog/negative-list",
