@@ -20,3 +20,4 @@ pub mod sharing;
 pub mod sql;
 
 pub use datastore::Datastore;
+pub mod datastore_routes;

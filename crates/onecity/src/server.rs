@@ -38,6 +38,8 @@ pub struct Services {
     pub geo: Geo,
     /// Workflow engine.
     pub flow: Flow,
+    /// Datastore, sharing and exchange records (onecity-catalog).
+    pub datastore: onecity_catalog::Datastore,
     /// Event bus.
     pub bus: EventBus,
 }
@@ -60,6 +62,12 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     onecity_store::migrate::run(db, "iam", &onecity_iam::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "geo", &onecity_geo::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "flow", &onecity_flow::MIGRATIONS).await?;
+    onecity_store::migrate::run(
+        db,
+        "datastore",
+        &onecity_catalog::datastore_store::MIGRATIONS,
+    )
+    .await?;
     onecity_store::migrate::run(db, "ops", &ops::MIGRATIONS).await?;
     Ok(())
 }
@@ -84,11 +92,15 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
     .await?;
     let geo = Geo::new(iam.clone());
     let flow = Flow::new(iam.clone());
+    let mask_salt = onecity_store::secrets::get_or_create(&db, "datastore_mask_salt").await?;
+    let datastore = onecity_catalog::Datastore::new(iam.clone(), hex::encode(mask_salt))
+        .with_flow(flow.clone());
     Ok(Services {
         db,
         iam,
         geo,
         flow,
+        datastore,
         bus,
     })
 }
@@ -134,6 +146,7 @@ impl utoipa::Modify for SecurityAddon {
          (name = "iam", description = "users and app keys"), (name = "audit", description = "hash-chained audit trail"),
          (name = "geo", description = "boundaries, grids 网格, point lookup"),
          (name = "flow", description = "workflows, cases, SLA, the to-do inbox 一体办公"), (name = "ops", description = "health, readiness, metrics"),
+         (name = "datastore", description = "datastore 数据存储 (CKAN datastore_* actions), sharing 共享 and exchange records 交换记录"),
          (name = "web", description = "console pages 控制台"))
 )]
 struct ApiDoc;
@@ -144,6 +157,7 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
         .merge(onecity_iam::routes::routes().with_state(svc.iam.clone()))
         .merge(onecity_geo::routes::routes().with_state(svc.geo.clone()))
         .merge(onecity_flow::routes::routes().with_state(svc.flow.clone()))
+        .merge(onecity_catalog::datastore_routes::routes().with_state(svc.datastore.clone()))
         .merge(ops::routes().with_state(ops_state.clone()))
         .split_for_parts();
     crate::webdoc::add_web_paths(&mut doc);

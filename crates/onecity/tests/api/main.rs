@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth;
+mod datastore;
 mod demo;
 mod events;
 mod flow;
