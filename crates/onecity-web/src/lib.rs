@@ -47,6 +47,7 @@ where
         .route("/console/map", get(map_page))
         .route("/console/inbox", get(inbox_page))
         .route("/console/admin", get(admin_page))
+        .route("/console/exchange", get(exchange_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -61,6 +62,8 @@ pub enum Page {
     Inbox,
     /// `/console/admin`.
     Admin,
+    /// `/console/exchange`: the data exchange dashboard (数据交换).
+    Exchange,
 }
 
 impl Page {
@@ -70,6 +73,7 @@ impl Page {
             Page::Map => "map.html",
             Page::Inbox => "inbox.html",
             Page::Admin => "admin.html",
+            Page::Exchange => "exchange.html",
         }
     }
 
@@ -79,6 +83,7 @@ impl Page {
             Page::Map => "map",
             Page::Inbox => "inbox",
             Page::Admin => "admin",
+            Page::Exchange => "exchange",
         }
     }
 
@@ -88,6 +93,7 @@ impl Page {
             Page::Map => "/console/map",
             Page::Inbox => "/console/inbox",
             Page::Admin => "/console/admin",
+            Page::Exchange => "/console/exchange",
         }
     }
 
@@ -97,6 +103,7 @@ impl Page {
             Page::Map => "map_title",
             Page::Inbox => "inbox_title",
             Page::Admin => "admin_title",
+            Page::Exchange => "exchange_title",
         }
     }
 }
@@ -109,6 +116,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("map.html", include_str!("../templates/map.html")),
         ("inbox.html", include_str!("../templates/inbox.html")),
         ("admin.html", include_str!("../templates/admin.html")),
+        ("exchange.html", include_str!("../templates/exchange.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -185,6 +193,10 @@ async fn inbox_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
 
 async fn admin_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Admin, &headers, q.as_deref())
+}
+
+async fn exchange_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Exchange, &headers, q.as_deref())
 }
 
 #[cfg(test)]

@@ -28,6 +28,11 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Admin console 管理: jurisdictions, departments, users",
             "200",
         ),
+        (
+            "/console/exchange",
+            "Data exchange dashboard 数据交换: exchange statistics per day, dataset and department",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()
