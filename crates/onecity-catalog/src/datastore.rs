@@ -171,6 +171,9 @@ pub struct Datastore {
     pub(crate) iam: Iam,
     pub(crate) negative: Arc<dyn NegativeList>,
     pub(crate) salt: Arc<String>,
+    pub(crate) flow: Option<onecity_flow::Flow>,
+    /// Rows written so far by running load jobs of this process (job id → rows).
+    pub(crate) progress: Arc<std::sync::Mutex<HashMap<String, i64>>>,
 }
 
 fn holds(p: &Principal, perm: Permission, tenant: &str) -> bool {
@@ -210,7 +213,21 @@ impl Datastore {
             iam,
             negative: Arc::new(TableNegativeList),
             salt: Arc::new(salt),
+            flow: None,
+            progress: Arc::default(),
         }
+    }
+
+    /// Connects the workflow engine that runs sharing approvals.
+    pub fn with_flow(mut self, flow: onecity_flow::Flow) -> Datastore {
+        self.flow = Some(flow);
+        self
+    }
+
+    pub(crate) fn flow(&self) -> Result<&onecity_flow::Flow> {
+        self.flow
+            .as_ref()
+            .ok_or_else(|| Error::internal("the datastore has no workflow engine"))
     }
 
     /// Replaces the negative-list hook (e.g. with the catalog's negative list).
@@ -269,6 +286,7 @@ impl Datastore {
                 .collect()
         };
         if let Some(p) = p {
+            self.sync_pending(p, m).await?;
             if let Some(g) = sharing::active_grant(self.db(), p, m).await? {
                 if neg.whole {
                     return Err(Error::forbidden(
@@ -449,23 +467,18 @@ impl Datastore {
         rows: &[Vec<Cell>],
         job: Option<&str>,
     ) -> Result<TableMeta> {
-        let db = self.db().clone();
-        let mut tx = db.begin().await?;
+        let mut tx = self.db().begin().await?;
         let m = store::create_table(&mut tx, spec).await?;
-        let job_id = job.map(str::to_string);
-        let db2 = db.clone();
-        let mut last = std::time::Instant::now();
-        let mut pending: Vec<(String, usize)> = Vec::new();
+        let progress = self.progress.clone();
         store::insert_rows(&mut tx, &m, rows, false, |n| {
-            if let Some(j) = &job_id {
-                if last.elapsed().as_millis() >= 200 {
-                    last = std::time::Instant::now();
-                    pending.push((j.clone(), n));
-                }
+            if let Some(j) = job {
+                progress
+                    .lock()
+                    .expect("progress lock")
+                    .insert(j.to_string(), n as i64);
             }
         })
         .await?;
-        let _ = (db2, pending);
         let after = serde_json::json!({"resource_id": m.resource_id, "fields": m.fields, "rows": rows.len()});
         self.iam
             .record(
@@ -595,20 +608,46 @@ impl Datastore {
         Ok(())
     }
 
-    /// A load job's progress (visible to writers of its tenant).
+    /// A load job's progress (visible to writers of its tenant). Rows written are live
+    /// while this process loads; other replicas see the state at each step.
     pub async fn job(&self, p: &Principal, id: &str) -> Result<Job> {
+        let j = self.job_unchecked(id).await?;
+        let tenant = self
+            .db()
+            .fetch_optional("SELECT tenant FROM datastore_jobs WHERE id = $1", args![id])
+            .await?
+            .map(|r| r.text("tenant"))
+            .transpose()?
+            .unwrap_or_default();
+        self.require_write(p, &tenant)?;
+        Ok(j)
+    }
+
+    pub(crate) async fn job_unchecked(&self, id: &str) -> Result<Job> {
         let r = self
             .db()
             .fetch_optional("SELECT id, resource_id, tenant, state, rows_total, rows_done, encoding, error FROM datastore_jobs WHERE id = $1", args![id])
             .await?
             .ok_or_else(|| Error::not_found("no such job"))?;
-        self.require_write(p, &r.text("tenant")?)?;
+        let state = r.text("state")?;
+        let live = self
+            .progress
+            .lock()
+            .expect("progress lock")
+            .get(id)
+            .copied();
+        let mut done = r.i64("rows_done")?;
+        if state == "loading" {
+            done = live.unwrap_or(done);
+        } else if state == "done" || state == "failed" {
+            self.progress.lock().expect("progress lock").remove(id);
+        }
         Ok(Job {
             id: r.text("id")?,
             resource_id: r.text("resource_id")?,
-            state: r.text("state")?,
+            state,
             rows_total: r.opt_i64("rows_total")?,
-            rows_done: r.i64("rows_done")?,
+            rows_done: done,
             encoding: r.opt_text("encoding")?,
             error: r.opt_text("error")?,
         })
@@ -853,6 +892,12 @@ impl Datastore {
             let from = match &access {
                 Access::Owner => m.table.clone(),
                 Access::Public(s) | Access::Grant(s, _) => {
+                    for f in &m.fields {
+                        let hidden = s.visible.as_ref().is_some_and(|v| !v.contains(&f.id));
+                        if hidden && checked.idents.contains_key(&f.id.to_lowercase()) {
+                            return Err(Error::invalid(format!("field {:?} does not exist", f.id)));
+                        }
+                    }
                     let cols: Vec<String> = std::iter::once("_id".to_string())
                         .chain(
                             m.fields

@@ -781,6 +781,35 @@ mod tests {
     }
 
     #[test]
+    fn xlsx_first_sheet_is_read_typed() {
+        // Written by openpyxl: numbers, a decimal, real Excel dates and an empty cell.
+        let bytes = include_bytes!("../tests/fixtures/districts.xlsx");
+        let (t, enc) = parse(bytes, Format::Xlsx).unwrap();
+        assert_eq!(enc, "xlsx");
+        assert_eq!(
+            t.headers,
+            vec!["区县", "人口", "面积(km²)", "设立日期", "备注"]
+        );
+        assert_eq!(t.rows.len(), 3);
+        let (tys, rows) = convert(&t, &HashMap::new()).unwrap();
+        assert_eq!(
+            tys,
+            vec![
+                FieldType::Text,
+                FieldType::Int,
+                FieldType::Numeric,
+                FieldType::Date,
+                FieldType::Text
+            ]
+        );
+        assert_eq!(rows[0][0], Cell::Text("西湖区".into()));
+        assert_eq!(rows[0][1], Cell::Int(1162900));
+        assert_eq!(rows[0][2], Cell::Num(309.41));
+        assert_eq!(rows[2][3], Cell::Text("2001-03-25".into()));
+        assert_eq!(rows[1][4], Cell::Null);
+    }
+
+    #[test]
     fn json_records_are_read() {
         let t = parse_json(r#"[{"a":1,"b":"x"},{"a":2.5,"c":true}]"#).unwrap();
         assert_eq!(t.headers, vec!["a", "b", "c"]);

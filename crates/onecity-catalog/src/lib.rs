@@ -12,6 +12,7 @@ pub mod dataset_routes;
 pub mod datastore;
 pub mod datastore_load;
 pub mod datastore_query;
+pub mod datastore_routes;
 pub mod datastore_store;
 pub mod dcat;
 pub mod harvest;

@@ -221,3 +221,406 @@ pub async fn stats(db: &Db, tenant: &str, from: &str, to: &str) -> Result<Vec<Ex
         })
         .collect()
 }
+
+/// The sharing flows (onecity-flow definitions): owner approval; owner then data-security
+/// officer for grade `important`/`core`.
+pub fn flows() -> [(&'static str, &'static str); 2] {
+    [
+        ("data-share", include_str!("../flows/data-share.json")),
+        (
+            "data-share-important",
+            include_str!("../flows/data-share-important.json"),
+        ),
+    ]
+}
+
+/// A consumer department's request (POST body).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShareRequestBody {
+    /// Fields wanted (empty: every field not on the negative list).
+    #[serde(default)]
+    pub fields: Vec<String>,
+    /// Equality row filter `{field: value | [values]}`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub row_filter: Map<String, Value>,
+    /// Purpose (用途), 1–500 characters.
+    pub purpose: String,
+    /// Expiry, RFC 3339, within a year.
+    pub expires_at: String,
+    /// Calls per UTC day, 1–1,000,000.
+    pub quota_per_day: i64,
+    /// Masks by field (defaults: the fields' own `info.mask`).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub masks: MaskPolicy,
+}
+
+/// A sharing request as the API returns it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ShareRequestView {
+    /// Request id.
+    pub id: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Resource id.
+    pub resource_id: String,
+    /// Consumer department.
+    pub consumer_department: String,
+    /// Provider (owner) department.
+    pub provider_department: Option<String>,
+    /// `pending`, `granted` or `rejected`.
+    pub state: String,
+    /// The approval case in the workflow engine (shows in the approvers' to-do inbox).
+    pub case_id: Option<String>,
+    /// Flow key of the case.
+    pub flow: String,
+    /// Grant id once granted.
+    pub grant_id: Option<String>,
+}
+
+impl Datastore {
+    async fn ensure_flows(&self, tenant: &str) -> Result<()> {
+        let flow = self.flow()?;
+        for (key, json) in flows() {
+            if flow.definition(tenant, key, None).await.is_err() {
+                flow.put_definition(&Principal::system(), tenant, json)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Files a sharing request for the caller's department and opens its approval case.
+    pub async fn request_share(
+        &self,
+        p: &Principal,
+        resource_id: &str,
+        b: &ShareRequestBody,
+    ) -> Result<ShareRequestView> {
+        let m = self.meta(resource_id).await?;
+        let dept = p.department_id.ok_or_else(|| {
+            Error::invalid("sharing requests come from a department: your account has none")
+        })?;
+        if !p.sees_tenant(&m.tenant) {
+            return Err(Error::not_found(format!(
+                "no datastore table for resource {resource_id:?}"
+            )));
+        }
+        let owner = m.owner_department.clone().ok_or_else(|| {
+            Error::invalid("this table has no owner department to approve sharing")
+        })?;
+        if owner == dept.to_string() {
+            return Err(Error::invalid(
+                "your department owns this table; it needs no grant",
+            ));
+        }
+        let neg = self.negative.check(self.db(), resource_id).await?;
+        if neg.whole {
+            return Err(Error::forbidden(
+                "this dataset is on the negative list (负面清单) and cannot be shared",
+            ));
+        }
+        for f in &b.fields {
+            if !m.fields.iter().any(|x| &x.id == f) {
+                return Err(Error::invalid(format!("field {f:?} does not exist")));
+            }
+            if neg.fields.contains(f) {
+                return Err(Error::invalid(format!(
+                    "field {f:?} is on the negative list (负面清单) and cannot be shared"
+                )));
+            }
+        }
+        for (k, v) in &b.row_filter {
+            let fd =
+                m.fields.iter().find(|x| &x.id == k).ok_or_else(|| {
+                    Error::invalid(format!("row filter field {k:?} does not exist"))
+                })?;
+            match v {
+                Value::Array(a) => {
+                    for x in a {
+                        crate::datastore_query::json_to_val(x, fd.ty, k)?;
+                    }
+                }
+                x => {
+                    crate::datastore_query::json_to_val(x, fd.ty, k)?;
+                }
+            }
+        }
+        for k in b.masks.0.keys() {
+            if !m.fields.iter().any(|x| &x.id == k) {
+                return Err(Error::invalid(format!("mask field {k:?} does not exist")));
+            }
+        }
+        onecity_core::validate::text("purpose", &b.purpose, 500)?;
+        let now = onecity_core::time::now_micros();
+        let exp = onecity_core::time::parse_rfc3339(&b.expires_at, "expires_at")?;
+        if exp <= now || exp > now + 366 * 86_400_000_000 {
+            return Err(Error::invalid(
+                "expires_at must be in the future and within a year",
+            ));
+        }
+        if !(1..=1_000_000).contains(&b.quota_per_day) {
+            return Err(Error::invalid("quota_per_day must be 1 to 1,000,000"));
+        }
+        let key = if m.grade == "general" {
+            "data-share"
+        } else {
+            "data-share-important"
+        };
+        self.ensure_flows(&m.tenant).await?;
+        let owner_uuid = uuid::Uuid::parse_str(&owner).ok();
+        let mut data = Map::new();
+        data.insert("resource_id".into(), Value::from(resource_id));
+        data.insert("consumer_department".into(), Value::from(dept.to_string()));
+        data.insert("purpose".into(), Value::from(b.purpose.clone()));
+        data.insert("fields".into(), serde_json::json!(b.fields));
+        data.insert("grade".into(), Value::from(m.grade.clone()));
+        let case = self
+            .flow()?
+            .create_case(
+                p,
+                &m.tenant,
+                &onecity_flow::model::NewCase {
+                    flow: key.into(),
+                    title: format!("数据共享申请 Data sharing: {resource_id}"),
+                    data: Some(data),
+                    jurisdiction_id: None,
+                    department_id: owner_uuid,
+                    action: None,
+                },
+            )
+            .await?;
+        let id = onecity_core::new_id().to_string();
+        let mut tx = self.db().begin().await?;
+        tx.execute(
+            "INSERT INTO share_requests (id, tenant, resource_id, consumer_department, provider_department, fields, row_filter, purpose, expires_at, quota_per_day, state, case_id, requested_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12, $13)",
+            args![
+                id.clone(),
+                m.tenant.clone(),
+                resource_id,
+                dept.to_string(),
+                owner.clone(),
+                serde_json::to_string(&b.fields).map_err(Error::internal)?,
+                serde_json::to_string(&(&b.row_filter, &b.masks)).map_err(Error::internal)?,
+                b.purpose.clone(),
+                exp,
+                b.quota_per_day,
+                case.id.to_string(),
+                p.actor(),
+                now
+            ],
+        )
+        .await?;
+        let after = serde_json::json!({"resource_id": resource_id, "fields": b.fields, "purpose": b.purpose, "case": case.id});
+        self.iam
+            .record(
+                &mut tx,
+                &AuditEntry {
+                    tenant: &m.tenant,
+                    actor: &p.actor(),
+                    action: "share.request",
+                    resource_type: "share_request",
+                    resource_id: &id,
+                    after: Some(&after),
+                    ..Default::default()
+                },
+                None,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(ShareRequestView {
+            id,
+            tenant: m.tenant,
+            resource_id: resource_id.into(),
+            consumer_department: dept.to_string(),
+            provider_department: Some(owner),
+            state: "pending".into(),
+            case_id: Some(case.id.to_string()),
+            flow: key.into(),
+            grant_id: None,
+        })
+    }
+
+    /// A request, brought up to date with its approval case (a case that reached
+    /// `GRANTED` makes the grant; `REJECTED` closes the request).
+    pub async fn share_request(&self, id: &str) -> Result<ShareRequestView> {
+        let r = self
+            .db()
+            .fetch_optional("SELECT id, tenant, resource_id, consumer_department, provider_department, fields, row_filter, expires_at, quota_per_day, purpose, state, case_id FROM share_requests WHERE id = $1", args![id])
+            .await?
+            .ok_or_else(|| Error::not_found("no such sharing request"))?;
+        let tenant = r.text("tenant")?;
+        let mut state = r.text("state")?;
+        let case_id = r.opt_text("case_id")?;
+        let m = self.meta(&r.text("resource_id")?).await?;
+        let key = if m.grade == "general" {
+            "data-share"
+        } else {
+            "data-share-important"
+        };
+        if state == "pending" {
+            if let Some(c) = case_id
+                .as_deref()
+                .and_then(|c| uuid::Uuid::parse_str(c).ok())
+            {
+                let case = self.flow()?.case(&Principal::system(), &tenant, c).await?;
+                let now = onecity_core::time::now_micros();
+                match case.case.state.as_str() {
+                    "GRANTED" => {
+                        let (filter, masks): (Map<String, Value>, MaskPolicy) =
+                            serde_json::from_str(&r.text("row_filter")?)
+                                .map_err(Error::internal)?;
+                        let mut tx = self.db().begin().await?;
+                        let n = tx
+                            .execute("UPDATE share_requests SET state = 'granted', decided_at = $1 WHERE id = $2 AND state = 'pending'", args![now, id])
+                            .await?;
+                        if n == 1 {
+                            let gid = onecity_core::new_id().to_string();
+                            tx.execute(
+                                "INSERT INTO share_grants (id, request_id, tenant, resource_id, consumer_department, provider_department, fields, row_filter, masks, purpose, expires_at, quota_per_day, created_at) \
+                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                                args![
+                                    gid.clone(), id, tenant.clone(), m.resource_id.clone(), r.text("consumer_department")?,
+                                    r.opt_text("provider_department")?, r.text("fields")?,
+                                    serde_json::to_string(&filter).map_err(Error::internal)?,
+                                    serde_json::to_string(&masks).map_err(Error::internal)?,
+                                    r.text("purpose")?, r.i64("expires_at")?, r.i64("quota_per_day")?, now
+                                ],
+                            )
+                            .await?;
+                            self.iam
+                                .record(
+                                    &mut tx,
+                                    &AuditEntry {
+                                        tenant: &tenant,
+                                        actor: "system",
+                                        action: "share.grant",
+                                        resource_type: "share_grant",
+                                        resource_id: &gid,
+                                        detail: Some(id),
+                                        ..Default::default()
+                                    },
+                                    None,
+                                )
+                                .await?;
+                        }
+                        tx.commit().await?;
+                        state = "granted".into();
+                    }
+                    "REJECTED" => {
+                        self.db()
+                            .execute("UPDATE share_requests SET state = 'rejected', decided_at = $1 WHERE id = $2 AND state = 'pending'", args![now, id])
+                            .await?;
+                        state = "rejected".into();
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let grant_id = self
+            .db()
+            .fetch_optional(
+                "SELECT id FROM share_grants WHERE request_id = $1",
+                args![id],
+            )
+            .await?
+            .map(|g| g.text("id"))
+            .transpose()?;
+        Ok(ShareRequestView {
+            id: id.into(),
+            tenant,
+            resource_id: m.resource_id,
+            consumer_department: r.text("consumer_department")?,
+            provider_department: r.opt_text("provider_department")?,
+            state,
+            case_id,
+            flow: key.into(),
+            grant_id,
+        })
+    }
+
+    /// Brings the caller's department's pending requests on `m` up to date.
+    pub(crate) async fn sync_pending(&self, p: &Principal, m: &TableMeta) -> Result<()> {
+        let Some(dept) = p.department_id else {
+            return Ok(());
+        };
+        if self.flow.is_none() {
+            return Ok(());
+        }
+        let rows = self
+            .db()
+            .fetch_all("SELECT id FROM share_requests WHERE tenant = $1 AND resource_id = $2 AND consumer_department = $3 AND state = 'pending'", args![m.tenant.clone(), m.resource_id.clone(), dept.to_string()])
+            .await?;
+        for r in rows {
+            self.share_request(&r.text("id")?).await?;
+        }
+        Ok(())
+    }
+
+    /// Approves or rejects a request by acting on its case (as `p`, role-checked by the
+    /// workflow engine: `DATA_OWNER` of the owner department, then `DATA_SECURITY_OFFICER`
+    /// for important/core data).
+    pub async fn decide_share(
+        &self,
+        p: &Principal,
+        id: &str,
+        action: &str,
+        comment: Option<String>,
+    ) -> Result<ShareRequestView> {
+        let v = self.share_request(id).await?;
+        let case = v
+            .case_id
+            .as_deref()
+            .and_then(|c| uuid::Uuid::parse_str(c).ok())
+            .ok_or_else(|| Error::conflict("the request has no open case"))?;
+        if v.state != "pending" {
+            return Err(Error::conflict(format!(
+                "the request is already {}",
+                v.state
+            )));
+        }
+        self.flow()?
+            .act(
+                p,
+                &v.tenant,
+                case,
+                &onecity_flow::model::ActionRequest {
+                    action: action.into(),
+                    comment,
+                    fields: Map::new(),
+                    attachments: vec![],
+                    expected_version: None,
+                },
+            )
+            .await?;
+        self.share_request(id).await
+    }
+
+    /// Exchange statistics of a tenant (needs `datastore:read` there).
+    pub async fn exchange_stats(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<ExchangeStat>> {
+        if !p.grants.iter().any(|g| {
+            (g.permissions
+                .contains(&onecity_iam::Permission::DatastoreRead)
+                || g.permissions.contains(&onecity_iam::Permission::AuditRead))
+                && g.tenant.as_deref().is_none_or(|t| t == tenant)
+        }) {
+            return Err(Error::forbidden(
+                "exchange statistics need datastore:read or audit:read in the tenant",
+            ));
+        }
+        for d in [from, to] {
+            chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| Error::invalid("from and to are days, YYYY-MM-DD"))?;
+        }
+        stats(self.db(), tenant, from, to).await
+    }
+}

@@ -20,6 +20,7 @@ static ASSETS: &[(&str, &[u8])] = embed![
     "js/admin.js",
     "js/catalog.js",
     "js/common.js",
+    "js/exchange.js",
     "js/inbox.js",
     "js/login.js",
     "js/map.js",

@@ -49,6 +49,7 @@ where
         .route("/console/admin", get(admin_page))
         .route("/console/catalog", get(catalog_page))
         .route("/portal", get(portal_page))
+        .route("/console/exchange", get(exchange_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -67,6 +68,8 @@ pub enum Page {
     Catalog,
     /// `/portal`: the public open-data portal (开放数据门户), no login.
     Portal,
+    /// `/console/exchange`: the data exchange dashboard (数据交换).
+    Exchange,
 }
 
 impl Page {
@@ -78,6 +81,7 @@ impl Page {
             Page::Admin => "admin.html",
             Page::Catalog => "catalog.html",
             Page::Portal => "portal.html",
+            Page::Exchange => "exchange.html",
         }
     }
 
@@ -89,6 +93,7 @@ impl Page {
             Page::Admin => "admin",
             Page::Catalog => "catalog",
             Page::Portal => "portal",
+            Page::Exchange => "exchange",
         }
     }
 
@@ -100,6 +105,7 @@ impl Page {
             Page::Admin => "/console/admin",
             Page::Catalog => "/console/catalog",
             Page::Portal => "/portal",
+            Page::Exchange => "/console/exchange",
         }
     }
 
@@ -111,6 +117,7 @@ impl Page {
             Page::Admin => "admin_title",
             Page::Catalog => "catalog_title",
             Page::Portal => "portal_title",
+            Page::Exchange => "exchange_title",
         }
     }
 }
@@ -125,6 +132,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("admin.html", include_str!("../templates/admin.html")),
         ("catalog.html", include_str!("../templates/catalog.html")),
         ("portal.html", include_str!("../templates/portal.html")),
+        ("exchange.html", include_str!("../templates/exchange.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -209,6 +217,8 @@ async fn catalog_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
 
 async fn portal_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Portal, &headers, q.as_deref())
+async fn exchange_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Exchange, &headers, q.as_deref())
 }
 
 #[cfg(test)]

@@ -47,6 +47,8 @@ pub struct Services {
     pub catalog: Catalog,
     /// Governance (一网统管): events, dispatch, alerts.
     pub gov: Gov,
+    /// Datastore, sharing and exchange records (onecity-catalog).
+    pub datastore: onecity_catalog::Datastore,
     /// Event bus.
     pub bus: EventBus,
 }
@@ -71,6 +73,12 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     onecity_store::migrate::run(db, "flow", &onecity_flow::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "twin", &onecity_twin::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "catalog", &onecity_catalog::MIGRATIONS).await?;
+    onecity_store::migrate::run(
+        db,
+        "datastore",
+        &onecity_catalog::datastore_store::MIGRATIONS,
+    )
+    .await?;
     onecity_store::migrate::run(db, "ops", &ops::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "governance", &onecity_governance::MIGRATIONS).await?;
     Ok(())
@@ -101,6 +109,9 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
         .map_err(|e| anyhow::anyhow!("digital twin: {e}"))?;
     let catalog = Catalog::new(iam.clone());
     let gov = Gov::new(geo.clone(), flow.clone());
+    let mask_salt = onecity_store::secrets::get_or_create(&db, "datastore_mask_salt").await?;
+    let datastore = onecity_catalog::Datastore::new(iam.clone(), hex::encode(mask_salt))
+        .with_flow(flow.clone());
     Ok(Services {
         catalog,
         db,
@@ -109,6 +120,7 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
         flow,
         twin,
         gov,
+        datastore,
         bus,
     })
 }
@@ -183,6 +195,7 @@ impl utoipa::Modify for SecurityAddon {
          (name = "catalog", description = "data catalog 数据目录: CKAN Action API, DCAT, the three lists 三清单"), (name = "ops", description = "health, readiness, metrics"),
          (name = "governance", description = "one network for city governance 一网统管: events, dispatch, work orders, plans 预案, CAP alerts"),
          (name = "open311", description = "Open311 GeoReport v2 (standard error lists)"),
+         (name = "datastore", description = "datastore 数据存储 (CKAN datastore_* actions), sharing 共享 and exchange records 交换记录"),
          (name = "web", description = "console pages 控制台"))
 )]
 struct ApiDoc;
@@ -197,6 +210,7 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
         .merge(onecity_catalog::dcat::routes().with_state(svc.catalog.clone()))
         .merge(onecity_catalog::dataset_routes::routes().with_state(svc.catalog.clone()))
         .merge(onecity_governance::routes::routes().with_state(svc.gov.clone()))
+        .merge(onecity_catalog::datastore_routes::routes().with_state(svc.datastore.clone()))
         .merge(ops::routes().with_state(ops_state.clone()))
         .split_for_parts();
     crate::webdoc::add_web_paths(&mut doc);

@@ -38,6 +38,11 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Open-data portal 开放数据门户: search, facets, dataset pages with API help (public)",
             "200",
         ),
+        (
+            "/console/exchange",
+            "Data exchange dashboard 数据交换: exchange statistics per day, dataset and department",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()

@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod catalog;
+mod datastore;
 mod demo;
 mod events;
 mod flow;

@@ -54,6 +54,7 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/console/map",
         "/console/inbox",
         "/console/admin",
+        "/console/exchange",
         "/assets/{path}",
         "/healthz",
         "/readyz",
@@ -121,6 +122,19 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/open311/v2/services/{file}",
         "/open311/v2/requests/{file}",
         "/open311/v2/tokens/{file}",
+        "/api/3/action/datastore_create",
+        "/api/3/action/datastore_upsert",
+        "/api/3/action/datastore_delete",
+        "/api/3/action/datastore_info",
+        "/api/3/action/datastore_search",
+        "/api/3/action/datastore_search_sql",
+        "/api/v1/datastore/{resource_id}/upload",
+        "/api/v1/datastore/jobs/{id}",
+        "/api/v1/datastore/{resource_id}/negative",
+        "/api/v1/datastore/{resource_id}/share-requests",
+        "/api/v1/datastore/share-requests/{id}",
+        "/api/v1/datastore/share-requests/{id}/decision",
+        "/api/v1/tenants/{tenant}/exchange-stats",
     ]
     .into_iter()
     .collect();

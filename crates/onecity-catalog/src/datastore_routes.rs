@@ -1,0 +1,570 @@
+//! HTTP routes of the datastore: the CKAN DataStore actions at
+//! `/api/3/action/datastore_*` (CKAN envelope `{"help", "success", "result"}`, errors
+//! `{"success": false, "error": {"__type", "message"}}` with CKAN's statuses: 409
+//! validation, 403 authorization, 404 not found), file uploads with load-job progress,
+//! the negative-list fallback, sharing requests and exchange statistics under
+//! `/api/v1/datastore`.
+
+use crate::datastore::{CreateRequest, Datastore, Job, LoadOptions};
+use crate::datastore_load::{FieldType, Format};
+use crate::datastore_query::SearchParams;
+use crate::masking::MaskRule;
+use crate::sharing::{ExchangeStat, ShareRequestBody, ShareRequestView};
+use axum::body::Bytes;
+use axum::extract::{FromRef, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use onecity_core::{Error, ErrorCode, Problem, Result};
+use onecity_http::{ApiResult, Json, Path, Query};
+use onecity_iam::http::Auth;
+use onecity_iam::{Iam, Principal};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+impl FromRef<Datastore> for Iam {
+    fn from_ref(d: &Datastore) -> Iam {
+        d.iam.clone()
+    }
+}
+
+/// The router of the datastore (state: [`Datastore`]).
+pub fn routes() -> OpenApiRouter<Datastore> {
+    OpenApiRouter::new()
+        .routes(routes!(datastore_create))
+        .routes(routes!(datastore_upsert))
+        .routes(routes!(datastore_delete))
+        .routes(routes!(datastore_info_get, datastore_info_post))
+        .routes(routes!(datastore_search_get, datastore_search_post))
+        .routes(routes!(datastore_search_sql_get, datastore_search_sql_post))
+        .routes(routes!(upload))
+        .routes(routes!(job))
+        .routes(routes!(add_negative))
+        .routes(routes!(request_share))
+        .routes(routes!(get_share_request))
+        .routes(routes!(decide_share))
+        .routes(routes!(exchange_stats))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::datastore_load::MAX_UPLOAD_BYTES,
+        ))
+}
+
+/// A CKAN action response.
+pub struct Ckan {
+    action: &'static str,
+    result: Result<Value>,
+}
+
+impl IntoResponse for Ckan {
+    fn into_response(self) -> Response {
+        let help = format!("/api/3/action/help_show?name={}", self.action);
+        match self.result {
+            Ok(v) => (
+                StatusCode::OK,
+                axum::Json(json!({"help": help, "success": true, "result": v})),
+            )
+                .into_response(),
+            Err(e) => {
+                let (status, ty) = match e.code.status() {
+                    400 | 409 | 413 | 415 | 422 => (StatusCode::CONFLICT, "Validation Error"),
+                    401 | 403 => (StatusCode::FORBIDDEN, "Authorization Error"),
+                    404 => (StatusCode::NOT_FOUND, "Not Found Error"),
+                    429 => (StatusCode::TOO_MANY_REQUESTS, "Rate Limit Error"),
+                    _ => (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+                };
+                let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+                    "internal error".to_string()
+                } else {
+                    e.detail.clone()
+                };
+                (
+                    status,
+                    axum::Json(json!({"help": help, "success": false, "error": {"__type": ty, "message": message}})),
+                )
+                    .into_response()
+            }
+        }
+    }
+}
+
+/// The caller, when credentials are sent (anonymous otherwise). A bad credential is an error.
+async fn caller(ds: &Datastore, headers: &HeaderMap) -> Result<Option<Arc<Principal>>> {
+    match onecity_iam::http::credential(headers) {
+        None => Ok(None),
+        Some(c) => Ok(Some(ds.iam.authenticate(c).await?)),
+    }
+}
+
+async fn required(ds: &Datastore, headers: &HeaderMap) -> Result<Arc<Principal>> {
+    caller(ds, headers).await?.ok_or_else(|| {
+        Error::new(
+            ErrorCode::Unauthenticated,
+            "send Authorization: <app key> or Bearer <token>",
+        )
+    })
+}
+
+fn body_json(body: &Bytes) -> Result<Value> {
+    if body.is_empty() {
+        return Ok(Value::Object(Map::new()));
+    }
+    serde_json::from_slice(body).map_err(|e| Error::invalid(format!("the body is not JSON: {e}")))
+}
+
+/// GET parameters to a JSON object (values that parse as JSON become JSON, e.g. `filters`).
+fn query_json(q: Option<String>) -> Result<Value> {
+    let mut o = Map::new();
+    let Some(q) = q else {
+        return Ok(Value::Object(o));
+    };
+    for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+        let parsed = match k.as_ref() {
+            "q" | "sort" | "resource_id" | "cursor" | "sql" | "records_format" => {
+                if k == "q" && v.starts_with('{') {
+                    serde_json::from_str(&v).unwrap_or(Value::String(v.to_string()))
+                } else {
+                    Value::String(v.to_string())
+                }
+            }
+            _ => serde_json::from_str(&v).unwrap_or(Value::String(v.to_string())),
+        };
+        o.insert(k.to_string(), parsed);
+    }
+    Ok(Value::Object(o))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T> {
+    serde_json::from_value(v).map_err(|e| Error::invalid(format!("{e}")))
+}
+
+const CKAN_RESP: &str =
+    "CKAN envelope {help, success, result}; errors {success:false, error:{__type, message}}";
+
+/// CKAN `datastore_create`: create (or replace) a resource's table, with `fields`, `records`,
+/// `primary_key` (onecity also takes `tenant`, `owner_department`, `public`, `grade`).
+#[utoipa::path(post, path = "/api/3/action/datastore_create", tag = "datastore", request_body = CreateRequest,
+    responses((status = 200, description = CKAN_RESP), (status = 403, description = "Authorization Error"), (status = 409, description = "Validation Error")), security(("bearer" = [])))]
+async fn datastore_create(State(ds): State<Datastore>, headers: HeaderMap, body: Bytes) -> Ckan {
+    let result = async {
+        let p = required(&ds, &headers).await?;
+        let req: CreateRequest = parse(body_json(&body)?)?;
+        ds.create(&p, req).await
+    }
+    .await;
+    Ckan {
+        action: "datastore_create",
+        result,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpsertBody {
+    resource_id: String,
+    #[serde(default)]
+    records: Vec<Value>,
+    #[serde(default)]
+    method: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    force: Option<bool>,
+}
+
+/// CKAN `datastore_upsert`: `records` with `method` `insert` or `upsert` (default; needs a
+/// primary key).
+#[utoipa::path(post, path = "/api/3/action/datastore_upsert", tag = "datastore", request_body = Object,
+    responses((status = 200, description = CKAN_RESP), (status = 409, description = "Validation Error")), security(("bearer" = [])))]
+async fn datastore_upsert(State(ds): State<Datastore>, headers: HeaderMap, body: Bytes) -> Ckan {
+    let result = async {
+        let p = required(&ds, &headers).await?;
+        let b: UpsertBody = parse(body_json(&body)?)?;
+        if b.records.len() > 100_000 {
+            return Err(Error::invalid("at most 100,000 records per call"));
+        }
+        ds.upsert(
+            &p,
+            &b.resource_id,
+            &b.records,
+            b.method.as_deref().unwrap_or("upsert"),
+        )
+        .await
+    }
+    .await;
+    Ckan {
+        action: "datastore_upsert",
+        result,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteBody {
+    resource_id: String,
+    #[serde(default)]
+    filters: Option<Map<String, Value>>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    force: Option<bool>,
+}
+
+/// CKAN `datastore_delete`: the table, or the rows matching `filters`.
+#[utoipa::path(post, path = "/api/3/action/datastore_delete", tag = "datastore", request_body = Object,
+    responses((status = 200, description = CKAN_RESP), (status = 404, description = "Not Found Error")), security(("bearer" = [])))]
+async fn datastore_delete(State(ds): State<Datastore>, headers: HeaderMap, body: Bytes) -> Ckan {
+    let result = async {
+        let p = required(&ds, &headers).await?;
+        let b: DeleteBody = parse(body_json(&body)?)?;
+        ds.delete(&p, &b.resource_id, b.filters.as_ref()).await
+    }
+    .await;
+    Ckan {
+        action: "datastore_delete",
+        result,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InfoBody {
+    #[serde(alias = "id")]
+    resource_id: String,
+}
+
+async fn info(ds: Datastore, headers: HeaderMap, v: Result<Value>) -> Ckan {
+    let result = async {
+        let p = caller(&ds, &headers).await?;
+        let b: InfoBody = parse(v?)?;
+        ds.info(p.as_deref(), &b.resource_id).await
+    }
+    .await;
+    Ckan {
+        action: "datastore_info",
+        result,
+    }
+}
+
+/// CKAN `datastore_info` (GET): fields, types and row count of a table.
+#[utoipa::path(get, path = "/api/3/action/datastore_info", tag = "datastore", params(("resource_id" = String, Query, description = "resource id")),
+    responses((status = 200, description = CKAN_RESP), (status = 404, description = "Not Found Error")))]
+async fn datastore_info_get(
+    State(ds): State<Datastore>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Ckan {
+    info(ds, headers, query_json(q)).await
+}
+
+/// CKAN `datastore_info` (POST).
+#[utoipa::path(post, path = "/api/3/action/datastore_info", tag = "datastore", request_body = Object,
+    responses((status = 200, description = CKAN_RESP), (status = 404, description = "Not Found Error")))]
+async fn datastore_info_post(State(ds): State<Datastore>, headers: HeaderMap, body: Bytes) -> Ckan {
+    info(ds, headers, body_json(&body)).await
+}
+
+async fn search(ds: Datastore, headers: HeaderMap, v: Result<Value>) -> Ckan {
+    let result = async {
+        let p = caller(&ds, &headers).await?;
+        let params: SearchParams = parse(v?)?;
+        let r = ds.search(p.as_deref(), &params).await?;
+        serde_json::to_value(r).map_err(Error::internal)
+    }
+    .await;
+    Ckan {
+        action: "datastore_search",
+        result,
+    }
+}
+
+/// CKAN `datastore_search` (GET; `filters`, `q`, `fields`, `group_by`, `aggregates` as JSON
+/// text): filters, full text, sort, `limit` ≤ 1000, `offset` ≤ 100,000 or keyset `cursor`.
+#[utoipa::path(get, path = "/api/3/action/datastore_search", tag = "datastore",
+    params(("resource_id" = String, Query, description = "resource id"), ("q" = Option<String>, Query, description = "full text"),
+           ("filters" = Option<String>, Query, description = "JSON object"), ("sort" = Option<String>, Query, description = "field asc|desc, …"),
+           ("limit" = Option<u32>, Query, description = "1–1000, default 100"), ("offset" = Option<u64>, Query, description = "≤ 100000"),
+           ("cursor" = Option<String>, Query, description = "keyset cursor from _links.next")),
+    responses((status = 200, description = CKAN_RESP), (status = 403, description = "Authorization Error"), (status = 404, description = "Not Found Error"), (status = 409, description = "Validation Error")))]
+async fn datastore_search_get(
+    State(ds): State<Datastore>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Ckan {
+    search(ds, headers, query_json(q)).await
+}
+
+/// CKAN `datastore_search` (POST, JSON body; see the GET form).
+#[utoipa::path(post, path = "/api/3/action/datastore_search", tag = "datastore", request_body = SearchParams,
+    responses((status = 200, description = CKAN_RESP), (status = 403, description = "Authorization Error"), (status = 404, description = "Not Found Error"), (status = 409, description = "Validation Error")))]
+async fn datastore_search_post(
+    State(ds): State<Datastore>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Ckan {
+    search(ds, headers, body_json(&body)).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SqlBody {
+    sql: String,
+}
+
+async fn search_sql(ds: Datastore, headers: HeaderMap, v: Result<Value>) -> Ckan {
+    let result = async {
+        let p = caller(&ds, &headers).await?;
+        let b: SqlBody = parse(v?)?;
+        ds.search_sql(p.as_deref(), &b.sql).await
+    }
+    .await;
+    Ckan {
+        action: "datastore_search_sql",
+        result,
+    }
+}
+
+/// CKAN `datastore_search_sql` (GET `?sql=`): one read-only SELECT over resource tables
+/// written as `"<resource id>"`; at most 10,000 rows and 5 s.
+#[utoipa::path(get, path = "/api/3/action/datastore_search_sql", tag = "datastore", params(("sql" = String, Query, description = "SELECT statement")),
+    responses((status = 200, description = CKAN_RESP), (status = 403, description = "Authorization Error"), (status = 409, description = "Validation Error")))]
+async fn datastore_search_sql_get(
+    State(ds): State<Datastore>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Ckan {
+    search_sql(ds, headers, query_json(q)).await
+}
+
+/// CKAN `datastore_search_sql` (POST `{"sql": …}`).
+#[utoipa::path(post, path = "/api/3/action/datastore_search_sql", tag = "datastore", request_body = Object,
+    responses((status = 200, description = CKAN_RESP), (status = 403, description = "Authorization Error"), (status = 409, description = "Validation Error")))]
+async fn datastore_search_sql_post(
+    State(ds): State<Datastore>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Ckan {
+    search_sql(ds, headers, body_json(&body)).await
+}
+
+/// Upload options.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// `csv` (default), `json` or `xlsx`.
+    pub format: Option<String>,
+    /// Tenant (default: the caller's).
+    pub tenant: Option<String>,
+    /// Open data.
+    pub public: Option<bool>,
+    /// `general`, `important` or `core`.
+    pub grade: Option<String>,
+    /// Explicit types, JSON `{"field": "int"}`.
+    pub schema: Option<String>,
+    /// Masks, JSON `{"field": "mobile"}`.
+    pub masks: Option<String>,
+    /// Wait for the load to finish (201 with the table) instead of 202 with a job.
+    pub wait: Option<bool>,
+}
+
+/// Upload a CSV, JSON or XLSX file (raw body, ≤ 200 MiB) into a resource's table, replacing
+/// it. 202 with a job to poll (`/api/v1/datastore/jobs/{id}`), or 201 with `wait=true`.
+#[utoipa::path(post, path = "/api/v1/datastore/{resource_id}/upload", tag = "datastore",
+    params(("resource_id" = String, Path, description = "resource id"), UploadQuery),
+    request_body(content = String, content_type = "application/octet-stream", description = "file bytes"),
+    responses((status = 201, body = Object), (status = 202, body = Job), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+async fn upload(
+    State(ds): State<Datastore>,
+    Auth(p): Auth,
+    Path(rid): Path<String>,
+    Query(q): Query<UploadQuery>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let format = match q.format.as_deref() {
+        None => Format::Csv,
+        Some(f) => {
+            Format::parse(f).ok_or_else(|| Error::invalid("format must be csv, json or xlsx"))?
+        }
+    };
+    let mut schema = HashMap::new();
+    if let Some(s) = &q.schema {
+        let m: HashMap<String, String> =
+            serde_json::from_str(s).map_err(|e| Error::invalid(format!("schema: {e}")))?;
+        for (k, v) in m {
+            schema.insert(
+                k,
+                FieldType::parse(&v)
+                    .ok_or_else(|| Error::invalid(format!("schema: unknown type {v:?}")))?,
+            );
+        }
+    }
+    let masks: HashMap<String, MaskRule> = match &q.masks {
+        None => HashMap::new(),
+        Some(s) => serde_json::from_str(s).map_err(|e| Error::invalid(format!("masks: {e}")))?,
+    };
+    let opts = LoadOptions {
+        tenant: q.tenant.clone(),
+        schema,
+        owner_department: None,
+        public: q.public.unwrap_or(false),
+        grade: q.grade.clone(),
+        masks,
+    };
+    let tenant = q
+        .tenant
+        .clone()
+        .or_else(|| p.tenant.clone())
+        .ok_or_else(|| Error::invalid("tenant is required"))?;
+    if q.wait.unwrap_or(false) {
+        let m = ds.load_file(&p, &rid, &body, format, &opts, None).await?;
+        return Ok((
+            StatusCode::CREATED,
+            axum::Json(
+                json!({"resource_id": m.resource_id, "fields": m.fields, "row_count": m.row_count}),
+            ),
+        )
+            .into_response());
+    }
+    crate::datastore::check_resource_id(&rid)?;
+    let job_id = ds.start_job(&p, &rid, &tenant).await?;
+    let (ds2, jid) = (ds.clone(), job_id.clone());
+    tokio::spawn(async move {
+        if let Err(e) = ds2
+            .load_file(&p, &rid, &body, format, &opts, Some(&jid))
+            .await
+        {
+            let _ = ds2
+                .job_update(&jid, "failed", None, 0, None, Some(&e.detail))
+                .await;
+        }
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(ds.job_unchecked(&job_id).await?),
+    )
+        .into_response())
+}
+
+/// Progress of a load job: state (`parsing`, `loading`, `done`, `failed`), rows total and
+/// written, detected encoding, error.
+#[utoipa::path(get, path = "/api/v1/datastore/jobs/{id}", tag = "datastore", params(("id" = String, Path, description = "job id")),
+    responses((status = 200, body = Job), (status = 404, body = Problem)), security(("bearer" = [])))]
+async fn job(
+    State(ds): State<Datastore>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Job>> {
+    Ok(Json(ds.job(&p, &id).await?))
+}
+
+/// A negative-list fallback entry.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NegativeBody {
+    /// Field name, or `*` for the whole resource.
+    pub field: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Put a field (or `*`, the whole resource) on the datastore's negative-list fallback
+/// (负面清单): it never leaves by search, SQL or sharing.
+#[utoipa::path(post, path = "/api/v1/datastore/{resource_id}/negative", tag = "datastore",
+    params(("resource_id" = String, Path, description = "resource id")), request_body = NegativeBody,
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
+async fn add_negative(
+    State(ds): State<Datastore>,
+    Auth(p): Auth,
+    Path(rid): Path<String>,
+    Json(b): Json<NegativeBody>,
+) -> ApiResult<StatusCode> {
+    ds.add_negative(&p, &rid, &b.field, &b.reason).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Request sharing of a resource's table for the caller's department (fields, row filter,
+/// purpose, expiry, daily quota); opens an approval case in the owner department's inbox.
+#[utoipa::path(post, path = "/api/v1/datastore/{resource_id}/share-requests", tag = "datastore",
+    params(("resource_id" = String, Path, description = "resource id")), request_body = ShareRequestBody,
+    responses((status = 201, body = ShareRequestView), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+async fn request_share(
+    State(ds): State<Datastore>,
+    Auth(p): Auth,
+    Path(rid): Path<String>,
+    Json(b): Json<ShareRequestBody>,
+) -> ApiResult<(StatusCode, Json<ShareRequestView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(ds.request_share(&p, &rid, &b).await?),
+    ))
+}
+
+/// A sharing request, brought up to date with its approval case.
+#[utoipa::path(get, path = "/api/v1/datastore/share-requests/{id}", tag = "datastore",
+    params(("id" = String, Path, description = "request id")),
+    responses((status = 200, body = ShareRequestView), (status = 404, body = Problem)), security(("bearer" = [])))]
+async fn get_share_request(
+    State(ds): State<Datastore>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ShareRequestView>> {
+    let v = ds.share_request(&id).await?;
+    if !p.sees_tenant(&v.tenant) {
+        return Err(Error::not_found("no such sharing request").into());
+    }
+    Ok(Json(v))
+}
+
+/// A decision on a sharing request.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecideBody {
+    /// `APPROVE` or `REJECT` (the flow's actions).
+    pub action: String,
+    /// Comment (required to reject).
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// Approve or reject a sharing request (acts on its approval case; the workflow engine
+/// checks the `DATA_OWNER` / `DATA_SECURITY_OFFICER` roles).
+#[utoipa::path(post, path = "/api/v1/datastore/share-requests/{id}/decision", tag = "datastore",
+    params(("id" = String, Path, description = "request id")), request_body = DecideBody,
+    responses((status = 200, body = ShareRequestView), (status = 403, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
+async fn decide_share(
+    State(ds): State<Datastore>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    Json(b): Json<DecideBody>,
+) -> ApiResult<Json<ShareRequestView>> {
+    Ok(Json(ds.decide_share(&p, &id, &b.action, b.comment).await?))
+}
+
+/// Days of the statistics.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct StatsQuery {
+    /// First day, `YYYY-MM-DD` (default: 30 days ago).
+    pub from: Option<String>,
+    /// Last day, `YYYY-MM-DD` (default: today, UTC).
+    pub to: Option<String>,
+}
+
+/// Exchange statistics (交换统计) of a tenant per day, dataset and department.
+#[utoipa::path(get, path = "/api/v1/tenants/{tenant}/exchange-stats", tag = "datastore",
+    params(("tenant" = String, Path, description = "tenant code"), StatsQuery),
+    responses((status = 200, body = Vec<ExchangeStat>), (status = 403, body = Problem)), security(("bearer" = [])))]
+async fn exchange_stats(
+    State(ds): State<Datastore>,
+    Auth(p): Auth,
+    Path(tenant): Path<String>,
+    Query(q): Query<StatsQuery>,
+) -> ApiResult<Json<Vec<ExchangeStat>>> {
+    let today = chrono::Utc::now().date_naive();
+    let from = q
+        .from
+        .unwrap_or_else(|| (today - chrono::Duration::days(30)).to_string());
+    let to = q.to.unwrap_or_else(|| today.to_string());
+    Ok(Json(ds.exchange_stats(&p, &tenant, &from, &to).await?))
+}

@@ -1,0 +1,466 @@
+use crate::{fixture, server};
+use serde_json::{json, Value};
+
+async fn ckan(
+    s: &onecity_testkit::TestServer,
+    action: &str,
+    cred: Option<&str>,
+    body: &Value,
+) -> (u16, Value) {
+    let mut r = s
+        .http
+        .post(format!("{}/api/3/action/{action}", s.url))
+        .json(body);
+    if let Some(c) = cred {
+        r = r.header("Authorization", c);
+    }
+    let r = r.send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+fn ckan_err(st: u16, body: &Value, want: u16, ty: &str) {
+    assert_eq!(st, want, "{body}");
+    assert_eq!(body["success"], false, "{body}");
+    assert_eq!(body["error"]["__type"], ty, "{body}");
+}
+
+async fn user(
+    s: &onecity_testkit::TestServer,
+    admin: &str,
+    name: &str,
+    dept: &str,
+    role: &str,
+    j: &str,
+) -> (String, String) {
+    let (st, body) = s
+        .post("/api/v1/tenants/t1/users", admin, &json!({"username":name,"display_name":name,"password":"Passw0rd-X-123","department_id":dept,"roles":[{"role":role,"jurisdiction_id":j}]}))
+        .await
+        .unwrap();
+    assert_eq!(st, 201, "{body}");
+    (
+        body["id"].as_str().unwrap().to_string(),
+        s.login(name, "Passw0rd-X-123").await.unwrap(),
+    )
+}
+
+async fn flow_role(
+    s: &onecity_testkit::TestServer,
+    admin: &str,
+    who: &str,
+    role: &str,
+    dept: &str,
+) {
+    let r = s
+        .http
+        .post(format!("{}/api/v1/tenants/t1/flow-roles", s.url))
+        .bearer_auth(admin)
+        .json(&json!({"principal_id": who, "role": role, "department_id": dept}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+}
+
+/// A G-domain dataset of grade `important` is requested by another department, approved by
+/// the owner and the data-security officer through the workflow (the case in the to-do
+/// inbox), read masked and row-filtered through the CKAN API and SQL, with quota, exchange
+/// records and statistics; the negative-list field never leaves.
+#[tokio::test]
+async fn sharing_requested_approved_read_masked_and_audited() {
+    let s = server().await;
+    let f = fixture(&s).await;
+    let (owner_id, owner) = user(
+        &s,
+        &f.admin,
+        "owner-a",
+        &f.dept_a,
+        "tenant_admin",
+        &f.district_a,
+    )
+    .await;
+    let (sec_id, sec) = user(
+        &s,
+        &f.admin,
+        "security-officer",
+        &f.dept_a,
+        "staff",
+        &f.district_a,
+    )
+    .await;
+    let owner_key = format!("Bearer {owner}");
+    let rid = "b7d0c9a4-0000-4000-8000-00000000c0de";
+    let people = json!([
+        {"姓名": "张三丰", "手机": "13812345678", "身份证号": "11010519491231002X", "车牌": "浙A12345", "district": "甲区", "age": 70},
+        {"姓名": "李四", "手机": "13900001111", "身份证号": "110105199001010011", "车牌": "浙B54321", "district": "乙区", "age": 35},
+        {"姓名": "王五", "手机": "13722223333", "身份证号": "110105198505050022", "车牌": "浙A99999", "district": "甲区", "age": 40}
+    ]);
+    let (st, body) = ckan(&s, "datastore_create", Some(&owner_key), &json!({
+        "resource_id": rid, "grade": "important", "primary_key": "身份证号",
+        "fields": [{"id": "姓名", "type": "text", "info": {"mask": "name"}}, {"id": "手机", "type": "text", "info": {"mask": "mobile"}},
+                   {"id": "身份证号", "type": "text", "info": {"mask": "id_card"}}, {"id": "车牌", "type": "text", "info": {"mask": "plate"}},
+                   {"id": "district"}, {"id": "age"}],
+        "records": people
+    })).await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["success"], true);
+    assert_eq!(body["result"]["records_count"], 3);
+    // An unknown parameter is named, not ignored.
+    let (st, body) = ckan(
+        &s,
+        "datastore_search",
+        Some(&owner_key),
+        &json!({"resource_id": rid, "offsett": 1}),
+    )
+    .await;
+    ckan_err(st, &body, 409, "Validation Error");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("offsett"),
+        "{body}"
+    );
+    // The owner reads everything unmasked.
+    let (st, body) = ckan(
+        &s,
+        "datastore_search",
+        Some(&owner_key),
+        &json!({"resource_id": rid, "sort": "age desc"}),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(
+        body["result"]["records"][0]["身份证号"],
+        "11010519491231002X"
+    );
+    assert_eq!(body["result"]["total"], 3);
+    // Others may not read it: anonymous, and department B without a grant.
+    let (st, body) = ckan(&s, "datastore_search", None, &json!({"resource_id": rid})).await;
+    ckan_err(st, &body, 403, "Authorization Error");
+    let b_key = format!("Bearer {}", f.staff_b);
+    let (st, body) = ckan(
+        &s,
+        "datastore_search",
+        Some(&b_key),
+        &json!({"resource_id": rid}),
+    )
+    .await;
+    ckan_err(st, &body, 403, "Authorization Error");
+
+    // The ID number goes on the negative list.
+    let (st, body) = s
+        .post(
+            &format!("/api/v1/datastore/{rid}/negative"),
+            &owner,
+            &json!({"field": "身份证号", "reason": "个人敏感信息"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 204, "{body}");
+
+    // Department B asks; a request for the negative-list field is refused.
+    let exp = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let ask = |fields: Value| json!({"fields": fields, "row_filter": {"district": "甲区"}, "purpose": "核验车辆登记 vehicle check", "expires_at": exp, "quota_per_day": 4});
+    let (st, body) = s
+        .post(
+            &format!("/api/v1/datastore/{rid}/share-requests"),
+            &f.staff_b,
+            &ask(json!(["姓名", "身份证号"])),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 422, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("negative"),
+        "{body}"
+    );
+    let (st, req) = s
+        .post(
+            &format!("/api/v1/datastore/{rid}/share-requests"),
+            &f.staff_b,
+            &ask(json!(["姓名", "手机", "车牌", "district", "age"])),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 201, "{req}");
+    assert_eq!(req["flow"], "data-share-important");
+    assert_eq!(req["state"], "pending");
+    let req_id = req["id"].as_str().unwrap().to_string();
+    let case_id = req["case_id"].as_str().unwrap().to_string();
+
+    flow_role(&s, &f.admin, &owner_id, "DATA_OWNER", &f.dept_a).await;
+    flow_role(&s, &f.admin, &sec_id, "DATA_SECURITY_OFFICER", &f.dept_a).await;
+    // The approval shows in the owner's to-do inbox (待办).
+    let (st, inbox) = s.get("/api/v1/tenants/t1/inbox", &owner).await.unwrap();
+    assert_eq!(st, 200, "{inbox}");
+    assert!(inbox.to_string().contains(&case_id), "{inbox}");
+    // The requester cannot approve its own request; the owner approves, then the officer.
+    let (st, _) = s
+        .post(
+            &format!("/api/v1/datastore/share-requests/{req_id}/decision"),
+            &f.staff_b,
+            &json!({"action": "APPROVE"}),
+        )
+        .await
+        .unwrap();
+    assert!(st == 403 || st == 404 || st == 409, "{st}");
+    let (st, v) = s
+        .post(
+            &format!("/api/v1/datastore/share-requests/{req_id}/decision"),
+            &owner,
+            &json!({"action": "APPROVE"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!((st, v["state"].as_str()), (200, Some("pending")), "{v}");
+    let (st, body) = ckan(
+        &s,
+        "datastore_search",
+        Some(&b_key),
+        &json!({"resource_id": rid}),
+    )
+    .await;
+    ckan_err(st, &body, 403, "Authorization Error");
+    let (st, v) = s
+        .post(
+            &format!("/api/v1/datastore/share-requests/{req_id}/decision"),
+            &sec,
+            &json!({"action": "APPROVE"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!((st, v["state"].as_str()), (200, Some("granted")), "{v}");
+    assert!(v["grant_id"].is_string());
+
+    // Department B reads: its rows only, masked, without the negative-list field.
+    let (st, body) = ckan(
+        &s,
+        "datastore_search",
+        Some(&b_key),
+        &json!({"resource_id": rid, "sort": "age desc"}),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    let recs = body["result"]["records"].as_array().unwrap();
+    assert_eq!(recs.len(), 2, "{body}");
+    assert_eq!(recs[0]["姓名"], "张**");
+    assert_eq!(recs[0]["手机"], "138****5678");
+    assert_eq!(recs[0]["车牌"], "浙A***45");
+    assert!(recs
+        .iter()
+        .all(|r| r["district"] == "甲区" && r.get("身份证号").is_none()));
+    assert!(!body.to_string().contains("11010519491231002X"));
+    // Filtering or searching on the hidden field is refused like an unknown field.
+    let (st, body) = ckan(
+        &s,
+        "datastore_search",
+        Some(&b_key),
+        &json!({"resource_id": rid, "filters": {"身份证号": "11010519491231002X"}}),
+    )
+    .await;
+    ckan_err(st, &body, 409, "Validation Error");
+    // SQL: masked output; the hidden field, computing on masked fields, writes and PRAGMA refused.
+    let sql = |q: String| json!({"sql": q});
+    let (st, body) = ckan(
+        &s,
+        "datastore_search_sql",
+        Some(&b_key),
+        &sql(format!("SELECT * FROM \"{rid}\" ORDER BY age")),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    let recs = body["result"]["records"].as_array().unwrap();
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[1]["姓名"], "张**");
+    assert_eq!(recs[1]["手机"], "138****5678");
+    assert!(
+        !body.to_string().contains("11010519491231002X")
+            && !body.to_string().contains("13812345678")
+    );
+    for bad in [
+        format!("SELECT \"身份证号\" FROM \"{rid}\""),
+        format!("SELECT substr(\"手机\", 1, 11) AS m FROM \"{rid}\""),
+        format!("SELECT \"姓名\" FROM \"{rid}\" WHERE \"手机\" = '13812345678'"),
+        format!("DELETE FROM \"{rid}\""),
+        "PRAGMA table_info(x)".to_string(),
+        "ATTACH DATABASE '/tmp/x.db' AS x".to_string(),
+        format!("SELECT 1 FROM \"{rid}\"; SELECT 2 FROM \"{rid}\""),
+        "SELECT * FROM sqlite_master".to_string(),
+        "not sql at all".to_string(),
+    ] {
+        let (st, body) = ckan(&s, "datastore_search_sql", Some(&b_key), &sql(bad.clone())).await;
+        ckan_err(st, &body, 409, "Validation Error");
+        assert!(
+            !body.to_string().contains("11010519491231002X"),
+            "{bad}: {body}"
+        );
+    }
+    // Quota: 4 successful calls a day (2 used); the fifth is refused.
+    for _ in 0..2 {
+        let (st, body) = ckan(
+            &s,
+            "datastore_search",
+            Some(&b_key),
+            &json!({"resource_id": rid}),
+        )
+        .await;
+        assert_eq!(st, 200, "{body}");
+    }
+    let (st, body) = ckan(
+        &s,
+        "datastore_search",
+        Some(&b_key),
+        &json!({"resource_id": rid}),
+    )
+    .await;
+    ckan_err(st, &body, 429, "Rate Limit Error");
+
+    // Exchange statistics per day, dataset and department; audit records of each exchange.
+    let (st, stats) = s
+        .get("/api/v1/tenants/t1/exchange-stats", &f.admin)
+        .await
+        .unwrap();
+    assert_eq!(st, 200, "{stats}");
+    let row = stats
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource_id"] == rid && r["consumer_department"] == f.dept_b.as_str())
+        .unwrap_or_else(|| panic!("{stats}"))
+        .clone();
+    assert_eq!(row["provider_department"], f.dept_a.as_str());
+    assert!(row["calls"].as_i64().unwrap() >= 5, "{row}");
+    assert!(row["denied"].as_i64().unwrap() >= 2, "{row}");
+    let (st, audit) = s
+        .get("/api/v1/tenants/t1/audit?limit=200", &f.admin)
+        .await
+        .unwrap();
+    assert_eq!(st, 200, "{audit}");
+    let a = audit.to_string();
+    for action in [
+        "datastore.create",
+        "datastore.negative_add",
+        "share.request",
+        "share.grant",
+        "datastore.exchange",
+    ] {
+        assert!(a.contains(action), "{action} missing from audit");
+    }
+}
+
+/// A real CSV uploaded as a job with progress, typed, then read by anonymous callers when
+/// open, through GET with JSON filters and aggregates.
+#[tokio::test]
+async fn upload_job_progress_and_open_data_reads() {
+    let s = server().await;
+    let f = fixture(&s).await;
+    let (_, owner) = user(
+        &s,
+        &f.admin,
+        "owner-a",
+        &f.dept_a,
+        "tenant_admin",
+        &f.district_a,
+    )
+    .await;
+    let csv = std::fs::read(
+        onecity_testkit::repo_root()
+            .join("../shared/data/air/PRSA_Data_Dongsi_20130301-20170228.csv"),
+    )
+    .unwrap();
+    let r = s
+        .http
+        .post(format!(
+            "{}/api/v1/datastore/air-dongsi/upload?format=csv&public=true",
+            s.url
+        ))
+        .bearer_auth(&owner)
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let job: Value = r.json().await.unwrap();
+    let id = job["id"].as_str().unwrap().to_string();
+    let mut last = job;
+    for _ in 0..600 {
+        let (st, j) = s
+            .get(&format!("/api/v1/datastore/jobs/{id}"), &owner)
+            .await
+            .unwrap();
+        assert_eq!(st, 200, "{j}");
+        last = j;
+        if last["state"] == "done" || last["state"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(last["state"], "done", "{last}");
+    assert_eq!(
+        (last["rows_total"].as_i64(), last["rows_done"].as_i64()),
+        (Some(35064), Some(35064))
+    );
+    assert_eq!(last["encoding"], "UTF-8");
+    // Open data: anonymous GET, filters as JSON text (CKAN style), aggregates.
+    let get = |q: String| {
+        let url = format!("{}/api/3/action/{q}", s.url);
+        let http = s.http.clone();
+        async move {
+            let r = http.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (st, body) = get("datastore_info?resource_id=air-dongsi".into()).await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["result"]["meta"]["count"], 35064);
+    let types: Vec<(String, String)> = body["result"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["id"].as_str().unwrap().into(),
+                f["type"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(
+        types.contains(&("PM2.5".into(), "numeric".into()))
+            && types.contains(&("year".into(), "int".into())),
+        "{types:?}"
+    );
+    let (st, body) = get("datastore_search?resource_id=air-dongsi&filters=%7B%22year%22%3A2013%2C%22month%22%3A3%2C%22day%22%3A1%2C%22hour%22%3A0%7D".into()).await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["result"]["total"], 1);
+    assert_eq!(body["result"]["records"][0]["PM2.5"], 9.0);
+    let (st, body) = ckan(&s, "datastore_search", None, &json!({"resource_id": "air-dongsi", "group_by": ["year"], "aggregates": [{"func": "count"}, {"func": "avg", "field": "PM2.5"}]})).await;
+    assert_eq!(st, 200, "{body}");
+    let recs = body["result"]["records"].as_array().unwrap();
+    assert_eq!(recs.len(), 5);
+    assert_eq!(
+        recs.iter()
+            .map(|r| r["count"].as_i64().unwrap())
+            .sum::<i64>(),
+        35064
+    );
+    let (st, body) = ckan(&s, "datastore_search_sql", None, &json!({"sql": "SELECT \"station\", count(*) AS n FROM \"air-dongsi\" GROUP BY \"station\""})).await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["result"]["records"][0]["n"], 35064);
+    // Writing needs datastore:write.
+    let (st, body) = ckan(
+        &s,
+        "datastore_delete",
+        Some(&format!("Bearer {}", f.staff_b)),
+        &json!({"resource_id": "air-dongsi"}),
+    )
+    .await;
+    ckan_err(st, &body, 403, "Authorization Error");
+    let (st, body) = ckan(
+        &s,
+        "datastore_search",
+        None,
+        &json!({"resource_id": "nope"}),
+    )
+    .await;
+    ckan_err(st, &body, 404, "Not Found Error");
+}
