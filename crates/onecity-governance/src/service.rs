@@ -857,6 +857,63 @@ impl Gov {
         self.event(p, tenant, id).await
     }
 
+    /// Extends the deadline of an open event by `working_days` on its jurisdiction's
+    /// calendar, counted from the current deadline.
+    ///
+    /// Errors: `invalid_input` (days outside 1..30, empty reason); `conflict` when the
+    /// event is closed, has no deadline, or its deadline has already passed (an extension
+    /// must be asked before expiry).
+    pub async fn extend(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        id: Uuid,
+        r: &ExtensionRequest,
+    ) -> Result<EventView> {
+        self.iam().tenant(p, tenant).await?;
+        if !(1..=30).contains(&r.working_days) {
+            return Err(Error::invalid("working_days must be 1..30"));
+        }
+        onecity_core::validate::text("reason", &r.reason, 1000)?;
+        if r.reason.trim().is_empty() {
+            return Err(Error::invalid("reason is required"));
+        }
+        let ev = self.load(tenant, id).await?;
+        if ev.text("status")? != "open" {
+            return Err(Error::conflict("only an open event can be extended"));
+        }
+        let due = ev
+            .opt_i64("due_at")?
+            .ok_or_else(|| Error::conflict("the event has no deadline to extend"))?;
+        let now = self.now();
+        if now >= due {
+            return Err(Error::conflict(
+                "the deadline has passed: an extension must be asked before it expires",
+            ));
+        }
+        let new_due = self
+            .deadline(tenant, ev.opt_uuid("jurisdiction_id")?, due, r.working_days)
+            .await?;
+        let mut tx = self.iam().db().begin().await?;
+        tx.execute(
+            "UPDATE gov_events SET due_at = $1, updated_at = $2 WHERE id = $3 AND due_at = $4",
+            args![new_due, now, id, due],
+        )
+        .await?;
+        log(&mut tx, id, now, &p.actor(), "extension", Some(json!({"from": time::rfc3339(due), "to": time::rfc3339(new_due), "reason": r.reason}))).await?;
+        self.audit(
+            &mut tx,
+            p,
+            tenant,
+            "governance.event.extend",
+            "event",
+            &id.to_string(),
+        )
+        .await?;
+        tx.commit().await?;
+        self.event(p, tenant, id).await
+    }
+
     /// Rates a closed event (1..5).
     ///
     /// Errors: `invalid_input` for a score outside 1..5; `conflict` for an open event.

@@ -799,6 +799,19 @@ async fn deadline_across_a_regional_holiday_uses_the_jurisdictions_calendar() {
         "B: Wed, Thu, Fri: {}",
         due[1]
     );
+    // An extension after expiry is refused (the 2025 deadline has passed).
+    let (_, list) = s.get("/api/v1/tenants/t1/events", &f.admin).await.unwrap();
+    let old = list["items"][0]["id"].as_str().unwrap().to_string();
+    let (st, e) = s
+        .post(
+            &format!("/api/v1/tenants/t1/events/{old}/extension"),
+            &f.admin,
+            &json!({"working_days": 2, "reason": "waiting for parts"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 409, "{e}");
+    assert!(e["detail"].as_str().unwrap().contains("before it expires"));
     // Zone and limits: attachments of a refused type; a rating of an open event.
     let (st, e) = s.post("/api/v1/tenants/t1/events", &f.admin, &json!({"service_code": "help", "lat": 30.05, "long": 120.05,
         "attachments": [{"name": "x.exe", "media_type": "application/x-msdownload", "size_bytes": 10, "url": "file:x"}]})).await.unwrap();
@@ -936,6 +949,32 @@ async fn work_order_cycle_closes_and_rates_the_event() {
             r
         }
     };
+    // An extension before expiry moves the deadline by working days.
+    let due0 = c["event"]["due_at"].as_str().unwrap().to_string();
+    let (st, x) = s
+        .post(
+            &format!("/api/v1/tenants/nyc/events/{ev}/extension"),
+            &admin,
+            &json!({"working_days": 2, "reason": "材料待到 parts on order"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 200, "{x}");
+    assert!(
+        x["due_at"].as_str().unwrap() > due0.as_str(),
+        "{} → {}",
+        due0,
+        x["due_at"]
+    );
+    let (st, _) = s
+        .post(
+            &format!("/api/v1/tenants/nyc/events/{ev}/extension"),
+            &admin,
+            &json!({"working_days": 0, "reason": "x"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 422);
     act("DISPATCH", json!({"department": dept("NYC-DOT")}), None).await;
     act(
         "RETURN",

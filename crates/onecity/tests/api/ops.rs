@@ -99,6 +99,7 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/v1/tenants/{tenant}/events/{id}/merge",
         "/api/v1/tenants/{tenant}/events/{id}/dispatch",
         "/api/v1/tenants/{tenant}/events/{id}/rating",
+        "/api/v1/tenants/{tenant}/events/{id}/extension",
         "/api/v1/tenants/{tenant}/governance/rules",
         "/api/v1/tenants/{tenant}/governance/import/nyc311",
         "/api/v1/tenants/{tenant}/governance/stats",
