@@ -1097,3 +1097,92 @@ fn python_open311_client_and_schemas(s: &TestServer) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// An overdue work order escalates: the dispatched order's timers are moved into the past
+/// (the store is tampered with, as no test can wait four working hours), the SLA scanner
+/// fires them, the case escalates to the supervisors, and the event's history shows it.
+#[tokio::test]
+async fn an_overdue_work_order_escalates() {
+    let s = server_with(Options {
+        demo: true,
+        env: vec![("ONECITY_SLA_SCAN_SECS".into(), "1".into())],
+        ..Default::default()
+    })
+    .await;
+    let admin = s.admin_token().await.unwrap();
+    let (_, u) = s
+        .post(
+            "/api/v1/tenants/nyc/users",
+            &admin,
+            &json!({"username": "op-esc", "display_name": "Operator",
+        "password": "Passw0rd-Op-123", "roles": [{"role": "tenant_admin"}]}),
+        )
+        .await
+        .unwrap();
+    let op = u["id"].as_str().unwrap().to_string();
+    let (st, _) = s
+        .post(
+            "/api/v1/tenants/nyc/flow-roles",
+            &admin,
+            &json!({"principal_id": op, "role": "DISPATCHER"}),
+        )
+        .await
+        .unwrap();
+    assert!(st < 300);
+    let op_token = s.login("op-esc", "Passw0rd-Op-123").await.unwrap();
+    let (st, c) = s.post("/api/v1/tenants/nyc/events", &op_token,
+        &json!({"service_code": "street-flooding", "lat": 40.7306, "long": -73.9866, "attributes": {}})).await.unwrap();
+    assert_eq!(st, 201, "{c}");
+    let (ev, case) = (
+        c["event"]["id"].as_str().unwrap().to_string(),
+        c["event"]["case_id"].as_str().unwrap().to_string(),
+    );
+    let dep = c["event"]["department_id"].as_str().unwrap().to_string();
+    let (st, r) = s
+        .post(
+            &format!("/api/v1/tenants/nyc/cases/{case}/actions"),
+            &op_token,
+            &json!({"action": "DISPATCH", "fields": {"department": dep}}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["state"], "DISPATCHED");
+    let db = s.open_store().await.unwrap();
+    let past = onecity_core::time::now_micros() - 60_000_000;
+    db.execute(
+        "UPDATE flow_timers SET due_at = $1 WHERE case_id = $2 AND fired_at IS NULL",
+        onecity_store::args![past, case.clone()],
+    )
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, h) = s
+            .get(&format!("/api/v1/tenants/nyc/events/{ev}/history"), &admin)
+            .await
+            .unwrap();
+        let kinds: Vec<String> = h
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["kind"].as_str().unwrap().to_string())
+            .collect();
+        if kinds.iter().any(|k| k == "work_order.escalated")
+            && kinds.iter().any(|k| k == "work_order.overdue")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no escalation: {kinds:?}\n{}",
+            s.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, cv) = s
+        .get(&format!("/api/v1/tenants/nyc/cases/{case}"), &admin)
+        .await
+        .unwrap();
+    assert_eq!(cv["case"]["breached"], true, "{cv}");
+}
