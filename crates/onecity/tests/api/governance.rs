@@ -766,13 +766,15 @@ async fn deadline_across_a_regional_holiday_uses_the_jurisdictions_calendar() {
     let (st, r) = s.post("/api/v1/tenants/t1/governance/services", &f.admin,
         &json!({"code": "help", "name": "Help request", "name_zh": "求助", "deadline_working_days": 3})).await.unwrap();
     assert_eq!(st, 204, "{r}");
-    for d in [&f.dept_a, &f.dept_b] {
+    // Overlapping rules: two for the whole city (A's department preferred), and one for
+    // district B alone (more specific, with A's department co-handling).
+    for rule in [
+        json!({"department_id": f.dept_b, "priority": 0}),
+        json!({"department_id": f.dept_a, "priority": 5}),
+        json!({"department_id": f.dept_b, "jurisdiction_id": f.district_b, "co_departments": [f.dept_a]}),
+    ] {
         let (st, r) = s
-            .post(
-                "/api/v1/tenants/t1/governance/rules",
-                &f.admin,
-                &json!({"department_id": d}),
-            )
+            .post("/api/v1/tenants/t1/governance/rules", &f.admin, &rule)
             .await
             .unwrap();
         assert_eq!(st, 201, "{r}");
@@ -783,11 +785,16 @@ async fn deadline_across_a_regional_holiday_uses_the_jurisdictions_calendar() {
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     // Received Tuesday 2025-06-10 10:00 in Shanghai.
     let mut due = vec![];
+    let mut depts = vec![];
     for lon in [120.05, 120.15] {
         let (st, c) = s.post("/api/v1/tenants/t1/events", &f.admin,
             &json!({"service_code": "help", "lat": 30.05, "long": lon, "requested_at": "2025-06-10T02:00:00Z", "source": "hotline"})).await.unwrap();
         assert_eq!(st, 201, "{c}");
         due.push(c["event"]["due_at"].as_str().unwrap().to_string());
+        depts.push((
+            c["event"]["department_id"].clone(),
+            c["event"]["co_departments"].clone(),
+        ));
     }
     assert!(
         due[0].starts_with("2025-06-16T"),
@@ -798,6 +805,16 @@ async fn deadline_across_a_regional_holiday_uses_the_jurisdictions_calendar() {
         due[1].starts_with("2025-06-13T"),
         "B: Wed, Thu, Fri: {}",
         due[1]
+    );
+    assert_eq!(
+        depts[0],
+        (json!(f.dept_a), json!([])),
+        "A: the preferred city-wide rule"
+    );
+    assert_eq!(
+        depts[1],
+        (json!(f.dept_b), json!([f.dept_a])),
+        "B: its own rule, with co-handling"
     );
     // An extension after expiry is refused (the 2025 deadline has passed).
     let (_, list) = s.get("/api/v1/tenants/t1/events", &f.admin).await.unwrap();
