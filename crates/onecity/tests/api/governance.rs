@@ -747,6 +747,15 @@ async fn twin_flood_warning_opens_plan_work_orders() {
         .sum();
     assert_eq!(by_cat, 998);
     assert_eq!(stats["by_month"][0]["key"], "2011-03");
+    // Repeats: 42 of the 998 have an earlier request of the same category within 100 m
+    // and 30 days (counted independently from the CSV).
+    let rr = stats["total"]["repeat_rate"].as_f64().unwrap();
+    assert!((rr - 42.0 / 998.0).abs() < 1e-9, "repeat rate {rr}");
+    let hot = stats["hot_spots"].as_array().unwrap();
+    assert!(!hot.is_empty() && hot.len() <= 20);
+    assert!(hot
+        .windows(2)
+        .all(|w| w[0]["events"].as_i64() >= w[1]["events"].as_i64()));
 }
 
 /// A deadline in working days counts on the calendar of the event's jurisdiction: a
