@@ -47,6 +47,7 @@ where
         .route("/console/map", get(map_page))
         .route("/console/inbox", get(inbox_page))
         .route("/console/admin", get(admin_page))
+        .route("/console/events", get(events_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -61,6 +62,8 @@ pub enum Page {
     Inbox,
     /// `/console/admin`.
     Admin,
+    /// `/console/events`: event console and dispatch desk (一网统管 事件与派单).
+    Events,
 }
 
 impl Page {
@@ -70,6 +73,7 @@ impl Page {
             Page::Map => "map.html",
             Page::Inbox => "inbox.html",
             Page::Admin => "admin.html",
+            Page::Events => "events.html",
         }
     }
 
@@ -79,6 +83,7 @@ impl Page {
             Page::Map => "map",
             Page::Inbox => "inbox",
             Page::Admin => "admin",
+            Page::Events => "events",
         }
     }
 
@@ -88,6 +93,7 @@ impl Page {
             Page::Map => "/console/map",
             Page::Inbox => "/console/inbox",
             Page::Admin => "/console/admin",
+            Page::Events => "/console/events",
         }
     }
 
@@ -97,6 +103,7 @@ impl Page {
             Page::Map => "map_title",
             Page::Inbox => "inbox_title",
             Page::Admin => "admin_title",
+            Page::Events => "events_title",
         }
     }
 }
@@ -109,6 +116,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("map.html", include_str!("../templates/map.html")),
         ("inbox.html", include_str!("../templates/inbox.html")),
         ("admin.html", include_str!("../templates/admin.html")),
+        ("events.html", include_str!("../templates/events.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -185,6 +193,10 @@ async fn inbox_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
 
 async fn admin_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Admin, &headers, q.as_deref())
+}
+
+async fn events_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Events, &headers, q.as_deref())
 }
 
 #[cfg(test)]

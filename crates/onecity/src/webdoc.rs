@@ -28,6 +28,11 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Admin console 管理: jurisdictions, departments, users",
             "200",
         ),
+        (
+            "/console/events",
+            "Event console and dispatch desk 事件与派单 (一网统管): map, filters, history, re-dispatch",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()

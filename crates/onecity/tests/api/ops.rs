@@ -54,6 +54,7 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/console/map",
         "/console/inbox",
         "/console/admin",
+        "/console/events",
         "/assets/{path}",
         "/healthz",
         "/readyz",
