@@ -1108,7 +1108,7 @@ fn python_open311_client_and_schemas(s: &TestServer) {
         );
         return;
     }
-    let root = onecity_testkit::repo_root();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = std::process::Command::new("python3")
         .arg(root.join("tests/open311/check_georeport.py"))
         .arg(&s.url)
