@@ -19,6 +19,9 @@ use uuid::Uuid;
 pub struct Limits;
 
 impl Limits {
+    /// Lease of a plan runner's claim on an alert (seconds): a claim older than this is
+    /// taken to belong to a runner that died, and another pass or replica re-claims it.
+    pub const PLAN_LEASE_SECS: i64 = 300;
     /// Longest description (characters).
     pub const DESCRIPTION_CHARS: usize = 4000;
     /// Most events in one page of the own API.
@@ -494,6 +497,9 @@ impl Gov {
             ),
             None => None,
         };
+        if decision.department_id.is_some() {
+            self.ensure_work_order_flow(tenant).await?;
+        }
         let mut tx = self.iam().db().begin().await?;
         tx.execute(
             "INSERT INTO gov_events (id, tenant, request_id, token, source, external_id, service_code, description, status, status_notes, lat, lon, address, address_id, zipcode, \
@@ -526,9 +532,11 @@ impl Gov {
             &id.to_string(),
         )
         .await?;
-        tx.commit().await?;
+        // The work order is written in the event's own transaction: an acknowledged event
+        // always has its work order (no window where a crash leaves one without the other).
         if let Some(dept) = decision.department_id {
             self.open_work_order(
+                &mut tx,
                 tenant,
                 id,
                 &svc,
@@ -540,6 +548,8 @@ impl Gov {
             )
             .await?;
         }
+        tx.commit().await?;
+        self.iam().bus().poke();
         Ok(Created {
             event: self.event(p, tenant, id).await?,
             duplicates: dups,
@@ -564,6 +574,7 @@ impl Gov {
     #[allow(clippy::too_many_arguments)]
     async fn open_work_order(
         &self,
+        tx: &mut Tx,
         tenant: &str,
         event: Uuid,
         svc: &ServiceDef,
@@ -592,22 +603,35 @@ impl Gov {
         .take(200)
         .collect();
         let case = self
-            .new_case(tenant, &title, data, place.jurisdiction_id, dept)
+            .new_case_in(tx, tenant, &title, data, place.jurisdiction_id, dept)
             .await?;
-        self.iam()
-            .db()
-            .execute(
-                "UPDATE gov_events SET case_id = $1 WHERE id = $2",
-                args![case, event],
-            )
-            .await?;
+        tx.execute(
+            "UPDATE gov_events SET case_id = $1 WHERE id = $2",
+            args![case, event],
+        )
+        .await?;
         Ok(case)
     }
 
-    /// Opens a work order (`hotline-12345` case) in `dept`'s queue, installing the shipped
-    /// flows in the tenant first when they are missing.
-    pub(crate) async fn new_case(
+    /// Installs the shipped flows in `tenant` when the work-order flow is missing (done
+    /// before a transaction that creates work orders, as installing writes on its own).
+    pub(crate) async fn ensure_work_order_flow(&self, tenant: &str) -> Result<()> {
+        if self
+            .flow
+            .definition(tenant, Limits::WORK_ORDER_FLOW, None)
+            .await
+            .is_err()
+        {
+            self.flow.install_shipped(tenant).await?;
+        }
+        Ok(())
+    }
+
+    /// Opens a work order (`hotline-12345` case) in `dept`'s queue inside `tx`; call
+    /// [`Gov::ensure_work_order_flow`] before opening `tx`.
+    pub(crate) async fn new_case_in(
         &self,
+        tx: &mut Tx,
         tenant: &str,
         title: &str,
         data: Map<String, Value>,
@@ -622,16 +646,11 @@ impl Gov {
             department_id: Some(dept),
             action: None,
         };
-        let sys = Principal::system();
-        let v = match self.flow.create_case(&sys, tenant, &n).await {
-            Ok(v) => v,
-            Err(e) if e.detail.contains("is not defined") => {
-                self.flow.install_shipped(tenant).await?;
-                self.flow.create_case(&sys, tenant, &n).await?
-            }
-            Err(e) => return Err(e),
-        };
-        Ok(v.id)
+        Ok(self
+            .flow
+            .create_case_in(tx, &Principal::system(), tenant, &n)
+            .await?
+            .id)
     }
 
     async fn load(&self, tenant: &str, id: Uuid) -> Result<Row> {
@@ -800,6 +819,9 @@ impl Gov {
             })?;
         let ev = self.load(tenant, id).await?;
         let now = self.now();
+        if ev.opt_uuid("case_id")?.is_none() {
+            self.ensure_work_order_flow(tenant).await?;
+        }
         let mut tx = self.iam().db().begin().await?;
         tx.execute(
             "UPDATE gov_events SET department_id = $1, co_departments = $2, agency = $3, updated_at = $4 WHERE id = $5",
@@ -816,43 +838,44 @@ impl Gov {
             &id.to_string(),
         )
         .await?;
+        if ev.opt_uuid("case_id")?.is_none() {
+            // No work order yet: open it in this transaction, with the dispatch.
+            let svc = self
+                .service(tenant, &ev.text("service_code")?)
+                .await?
+                .ok_or_else(|| Error::internal("event of an unknown category"))?;
+            self.open_work_order(
+                &mut tx,
+                tenant,
+                id,
+                &svc,
+                &ev.opt_text("description")?,
+                &Placement {
+                    jurisdiction_id: ev.opt_uuid("jurisdiction_id")?,
+                    ..Default::default()
+                },
+                d.department_id,
+                &d.co_departments,
+                ev.opt_i64("due_at")?,
+            )
+            .await?;
+        }
         tx.commit().await?;
-        match ev.opt_uuid("case_id")? {
-            Some(case) => {
-                self.flow
-                    .transfer(
-                        &Principal::system(),
-                        tenant,
-                        case,
-                        &TransferRequest {
-                            assignee_id: None,
-                            department_id: Some(d.department_id),
-                            reason: d.reason.clone(),
-                            expected_version: None,
-                        },
-                    )
-                    .await?;
-            }
-            None => {
-                let svc = self
-                    .service(tenant, &ev.text("service_code")?)
-                    .await?
-                    .ok_or_else(|| Error::internal("event of an unknown category"))?;
-                self.open_work_order(
+        self.iam().bus().poke();
+        if let Some(case) = ev.opt_uuid("case_id")? {
+            self.flow
+                .transfer(
+                    &Principal::system(),
                     tenant,
-                    id,
-                    &svc,
-                    &ev.opt_text("description")?,
-                    &Placement {
-                        jurisdiction_id: ev.opt_uuid("jurisdiction_id")?,
-                        ..Default::default()
+                    case,
+                    &TransferRequest {
+                        assignee_id: None,
+                        department_id: Some(d.department_id),
+                        reason: d.reason.clone(),
+                        expected_version: None,
                     },
-                    d.department_id,
-                    &d.co_departments,
-                    ev.opt_i64("due_at")?,
                 )
                 .await?;
-            }
         }
         self.event(p, tenant, id).await
     }

@@ -702,6 +702,7 @@ async fn twin_flood_warning_opens_plan_work_orders() {
     .await;
     assert_eq!(st, 201, "{a2}");
     assert_eq!(a2["work_orders"].as_array().unwrap().len(), 3);
+    plan_runner_recovers_a_dead_claim(&s, &db, &a2).await;
     let (st, e) = post_raw(
         &s,
         "/api/v1/tenants/nyc/alerts",
@@ -1211,4 +1212,68 @@ async fn an_overdue_work_order_escalates() {
         .await
         .unwrap();
     assert_eq!(cv["case"]["breached"], true, "{cv}");
+}
+
+/// A plan runner that died mid-alert: its claim is left behind (pending = 2) with the
+/// work orders of the alert already opened. A fresh claim is left alone; once the claim's
+/// lease has expired the next pass re-claims it and finishes the alert with the same
+/// work orders (per-task idempotency), never duplicating one.
+async fn plan_runner_recovers_a_dead_claim(s: &TestServer, db: &onecity_store::Db, alert: &Value) {
+    let admin = s.admin_token().await.unwrap();
+    let id = alert["id"].as_str().unwrap();
+    let orders = alert["work_orders"].clone();
+    let cases = || async {
+        db.fetch_all(
+            "SELECT id FROM flow_cases WHERE data LIKE $1",
+            onecity_store::args![format!("%{id}%")],
+        )
+        .await
+        .unwrap()
+        .len()
+    };
+    assert_eq!(cases().await, 3);
+    let work_orders = || async {
+        let (_, l) = s.get("/api/v1/tenants/nyc/alerts", &admin).await.unwrap();
+        l.as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap()["work_orders"]
+            .clone()
+    };
+    // A live claim (just taken by another runner) is not stolen.
+    db.execute(
+        "UPDATE gov_alerts SET pending = 2, claimed_at = $1, work_orders = '[]' WHERE id = $2",
+        onecity_store::args![onecity_core::time::now_micros(), id],
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        work_orders().await,
+        json!([]),
+        "a live claim is left to its runner"
+    );
+    // The runner died: its claim is older than the lease.
+    db.execute(
+        "UPDATE gov_alerts SET claimed_at = $1 WHERE id = $2",
+        onecity_store::args![onecity_core::time::now_micros() - 301 * 1_000_000, id],
+    )
+    .await
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let w = work_orders().await;
+        if w.as_array().is_some_and(|l| !l.is_empty()) {
+            assert_eq!(w, orders, "the same work orders, in task order");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "stale claim not recovered\n{}",
+            s.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(cases().await, 3, "no work order duplicated by the re-run");
 }
