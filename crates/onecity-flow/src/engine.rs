@@ -483,6 +483,26 @@ impl Flow {
                 return Ok(c.clone());
             }
         }
+        let cal = match self.own_calendar_for(tenant, jid).await? {
+            Some(c) => c,
+            None => self.calendar(tenant).await?,
+        };
+        self.calendars
+            .write()
+            .expect("calendar lock")
+            .insert(key, (std::time::Instant::now(), cal.clone()));
+        Ok(cal)
+    }
+
+    /// The calendar set on jurisdiction `jid` or on its nearest ancestor that has one, or
+    /// `None` when neither it nor any ancestor has its own calendar (not cached).
+    ///
+    /// Errors: `not_found` when `jid` is not a jurisdiction of `tenant`.
+    pub async fn own_calendar_for(
+        &self,
+        tenant: &str,
+        jid: Uuid,
+    ) -> Result<Option<Arc<WorkCalendar>>> {
         let j = self.iam.jurisdiction_unchecked(tenant, jid).await?;
         let own: HashMap<String, String> = self
             .iam
@@ -492,16 +512,10 @@ impl Flow {
             .iter()
             .map(|r| Ok((r.text("jurisdiction_id")?, r.text("calendar")?)))
             .collect::<Result<_>>()?;
-        let nearest = j.path.rsplit('/').find_map(|id| own.get(id));
-        let cal = match nearest {
-            Some(text) => Arc::new(parse_calendar(text)?),
-            None => self.calendar(tenant).await?,
-        };
-        self.calendars
-            .write()
-            .expect("calendar lock")
-            .insert(key, (std::time::Instant::now(), cal.clone()));
-        Ok(cal)
+        match j.path.rsplit('/').find_map(|id| own.get(id)) {
+            Some(text) => Ok(Some(Arc::new(parse_calendar(text)?))),
+            None => Ok(None),
+        }
     }
 
     /// The calendar deadlines of `tenant` are counted on.

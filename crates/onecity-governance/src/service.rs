@@ -172,6 +172,39 @@ impl Gov {
         Ok(self.flow.calendar(tenant).await?.time_zone())
     }
 
+    /// The zone times of an event in `jurisdiction` are shown in: the zone of the calendar
+    /// set on the jurisdiction or its nearest ancestor that has one, else the tenant's
+    /// zone ([`Gov::zone`]). Times are always stored in UTC (µs).
+    pub async fn zone_for(&self, tenant: &str, jurisdiction: Option<Uuid>) -> Result<Tz> {
+        if let Some(j) = jurisdiction {
+            // A jurisdiction deleted since the event was placed falls back to the tenant.
+            if let Ok(Some(cal)) = self.flow.own_calendar_for(tenant, j).await {
+                return Ok(cal.time_zone());
+            }
+        }
+        self.zone(tenant).await
+    }
+
+    /// The display zone of each event row (by its `jurisdiction_id`), looked up once per
+    /// distinct jurisdiction.
+    pub(crate) async fn zones_of(&self, tenant: &str, rows: &[Row]) -> Result<Vec<Tz>> {
+        let mut seen: HashMap<Option<Uuid>, Tz> = HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let j = r.opt_uuid("jurisdiction_id")?;
+            let tz = match seen.get(&j) {
+                Some(t) => *t,
+                None => {
+                    let t = self.zone_for(tenant, j).await?;
+                    seen.insert(j, t);
+                    t
+                }
+            };
+            out.push(tz);
+        }
+        Ok(out)
+    }
+
     async fn audit(
         &self,
         tx: &mut Tx,
@@ -667,8 +700,11 @@ impl Gov {
     /// One event.
     pub async fn event(&self, p: &Principal, tenant: &str, id: Uuid) -> Result<EventView> {
         self.iam().tenant(p, tenant).await?;
-        let tz = self.zone(tenant).await?;
-        view_of(&self.load(tenant, id).await?, tz)
+        let r = self.load(tenant, id).await?;
+        let tz = self
+            .zone_for(tenant, r.opt_uuid("jurisdiction_id")?)
+            .await?;
+        view_of(&r, tz)
     }
 
     /// Events of `tenant`, newest first, `limit` (≤ 500) after `cursor` (the last id seen),
@@ -687,7 +723,6 @@ impl Gov {
         cursor: Option<&str>,
     ) -> Result<(Vec<EventView>, Option<String>)> {
         self.iam().tenant(p, tenant).await?;
-        let tz = self.zone(tenant).await?;
         let mut sql = String::from("SELECT * FROM gov_events WHERE tenant = $1");
         let mut a: Vec<Val> = vec![tenant.into()];
         let mut add = |cond: &str, v: Val, a: &mut Vec<Val>| {
@@ -722,10 +757,12 @@ impl Gov {
         sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", limit + 1));
         let rows = self.iam().db().fetch_all(&sql, &a).await?;
         let more = rows.len() > limit;
+        let rows = &rows[..rows.len().min(limit)];
+        let zones = self.zones_of(tenant, rows).await?;
         let items = rows
             .iter()
-            .take(limit)
-            .map(|r| view_of(r, tz))
+            .zip(zones)
+            .map(|(r, tz)| view_of(r, tz))
             .collect::<Result<Vec<_>>>()?;
         let next = if more {
             items.last().map(|e| e.id.to_string())

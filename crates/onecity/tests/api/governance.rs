@@ -826,6 +826,56 @@ async fn deadline_across_a_regional_holiday_uses_the_jurisdictions_calendar() {
         (json!(f.dept_b), json!([f.dept_a])),
         "B: its own rule, with co-handling"
     );
+    // Shown in the jurisdiction's zone: district B gets a calendar in New York's zone
+    // (synthetic: a zone far from the tenant's, with summer time in June); B's events are
+    // shown there, A's stay in the tenant's Shanghai zone. Stored times do not change.
+    let r = s
+        .http
+        .put(format!(
+            "{}/api/v1/tenants/t1/jurisdictions/{}/calendar",
+            s.url, f.district_b
+        ))
+        .bearer_auth(&f.admin)
+        .json(&json!({"time_zone": "America/New_York", "working_hours": [["09:00", "17:00"]], "years": {"2025": {"holidays": [{"name": "Independence Day", "days": ["2025-07-04"]}], "workdays": []}}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let (_, list) = s.get("/api/v1/tenants/t1/events", &f.admin).await.unwrap();
+    let shown: Vec<(String, String, String)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["time_zone"].as_str().unwrap().to_string(),
+                e["requested_local"].as_str().unwrap().to_string(),
+                e["requested_at"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            (
+                "America/New_York".to_string(),
+                "2025-06-09T22:00:00-04:00".to_string(),
+                "2025-06-10T02:00:00.000000Z".to_string()
+            ),
+            (
+                "Asia/Shanghai".to_string(),
+                "2025-06-10T10:00:00+08:00".to_string(),
+                "2025-06-10T02:00:00.000000Z".to_string()
+            ),
+        ],
+        "B (newest first) in New York's summer time, A in Shanghai"
+    );
+    let b_id = list["items"][0]["id"].as_str().unwrap();
+    let (_, one) = s
+        .get(&format!("/api/v1/tenants/t1/events/{b_id}"), &f.admin)
+        .await
+        .unwrap();
+    assert_eq!(one["time_zone"], "America/New_York", "{one}");
     // An extension after expiry is refused (the 2025 deadline has passed).
     let (_, list) = s.get("/api/v1/tenants/t1/events", &f.admin).await.unwrap();
     let old = list["items"][0]["id"].as_str().unwrap().to_string();
