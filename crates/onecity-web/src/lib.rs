@@ -48,6 +48,7 @@ where
         .route("/console/inbox", get(inbox_page))
         .route("/console/admin", get(admin_page))
         .route("/console/events", get(events_page))
+        .route("/console/stats", get(stats_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -64,6 +65,8 @@ pub enum Page {
     Admin,
     /// `/console/events`: event console and dispatch desk (一网统管 事件与派单).
     Events,
+    /// `/console/stats`: governance statistics (一网统管 统计分析).
+    Stats,
 }
 
 impl Page {
@@ -74,6 +77,7 @@ impl Page {
             Page::Inbox => "inbox.html",
             Page::Admin => "admin.html",
             Page::Events => "events.html",
+            Page::Stats => "stats.html",
         }
     }
 
@@ -84,6 +88,7 @@ impl Page {
             Page::Inbox => "inbox",
             Page::Admin => "admin",
             Page::Events => "events",
+            Page::Stats => "stats",
         }
     }
 
@@ -94,6 +99,7 @@ impl Page {
             Page::Inbox => "/console/inbox",
             Page::Admin => "/console/admin",
             Page::Events => "/console/events",
+            Page::Stats => "/console/stats",
         }
     }
 
@@ -104,6 +110,7 @@ impl Page {
             Page::Inbox => "inbox_title",
             Page::Admin => "admin_title",
             Page::Events => "events_title",
+            Page::Stats => "stats_title",
         }
     }
 }
@@ -117,6 +124,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("inbox.html", include_str!("../templates/inbox.html")),
         ("admin.html", include_str!("../templates/admin.html")),
         ("events.html", include_str!("../templates/events.html")),
+        ("stats.html", include_str!("../templates/stats.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -197,6 +205,10 @@ async fn admin_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
 
 async fn events_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Events, &headers, q.as_deref())
+}
+
+async fn stats_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Stats, &headers, q.as_deref())
 }
 
 #[cfg(test)]

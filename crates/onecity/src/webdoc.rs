@@ -33,6 +33,11 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Event console and dispatch desk 事件与派单 (一网统管): map, filters, history, re-dispatch",
             "200",
         ),
+        (
+            "/console/stats",
+            "Governance statistics 统计分析 (一网统管): totals, by category, hot-spot grids with a chart",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()

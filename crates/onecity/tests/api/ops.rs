@@ -55,6 +55,7 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/console/inbox",
         "/console/admin",
         "/console/events",
+        "/console/stats",
         "/assets/{path}",
         "/healthz",
         "/readyz",
