@@ -23,6 +23,7 @@ static ASSETS: &[(&str, &[u8])] = embed![
     "js/inbox.js",
     "js/login.js",
     "js/map.js",
+    "js/plans.js",
     "js/stats.js",
     "vendor/maplibre-gl/LICENSE.txt",
     "vendor/maplibre-gl/VERSION",

@@ -49,6 +49,7 @@ where
         .route("/console/admin", get(admin_page))
         .route("/console/events", get(events_page))
         .route("/console/stats", get(stats_page))
+        .route("/console/plans", get(plans_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -67,6 +68,8 @@ pub enum Page {
     Events,
     /// `/console/stats`: governance statistics (一网统管 统计分析).
     Stats,
+    /// `/console/plans`: linkage plan editor (应急预案).
+    Plans,
 }
 
 impl Page {
@@ -78,6 +81,7 @@ impl Page {
             Page::Admin => "admin.html",
             Page::Events => "events.html",
             Page::Stats => "stats.html",
+            Page::Plans => "plans.html",
         }
     }
 
@@ -89,6 +93,7 @@ impl Page {
             Page::Admin => "admin",
             Page::Events => "events",
             Page::Stats => "stats",
+            Page::Plans => "plans",
         }
     }
 
@@ -100,6 +105,7 @@ impl Page {
             Page::Admin => "/console/admin",
             Page::Events => "/console/events",
             Page::Stats => "/console/stats",
+            Page::Plans => "/console/plans",
         }
     }
 
@@ -111,6 +117,7 @@ impl Page {
             Page::Admin => "admin_title",
             Page::Events => "events_title",
             Page::Stats => "stats_title",
+            Page::Plans => "plans_title",
         }
     }
 }
@@ -125,6 +132,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("admin.html", include_str!("../templates/admin.html")),
         ("events.html", include_str!("../templates/events.html")),
         ("stats.html", include_str!("../templates/stats.html")),
+        ("plans.html", include_str!("../templates/plans.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -209,6 +217,10 @@ async fn events_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
 
 async fn stats_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Stats, &headers, q.as_deref())
+}
+
+async fn plans_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Plans, &headers, q.as_deref())
 }
 
 #[cfg(test)]

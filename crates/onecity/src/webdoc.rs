@@ -38,6 +38,11 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Governance statistics 统计分析 (一网统管): totals, by category, hot-spot grids with a chart",
             "200",
         ),
+        (
+            "/console/plans",
+            "Linkage plan editor 应急联动预案: alert type and level to department tasks with deadlines",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()

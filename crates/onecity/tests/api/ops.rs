@@ -56,6 +56,7 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/console/admin",
         "/console/events",
         "/console/stats",
+        "/console/plans",
         "/assets/{path}",
         "/healthz",
         "/readyz",
