@@ -69,3 +69,14 @@ def test_event_console_filters_and_dispatch(driver):
             what="dispatched, with the dispatch in the history",
         )
         assert "Emergency Management" in driver.find_element(By.ID, "event-meta").text
+
+        # Work-order view: the dispatch opened (or moved) the event's work order; its
+        # state, queue and history show under the event.
+        wait_for(
+            driver,
+            lambda d: d.find_element(By.ID, "work-order").is_displayed()
+            and d.find_elements(By.CSS_SELECTOR, "#wo-history li[data-action='CREATE']"),
+            what="work order with its history",
+        )
+        assert body_data(driver, "workOrder") != ""
+        assert "Emergency Management" in driver.find_element(By.ID, "wo-meta").text

@@ -177,8 +177,43 @@
         history.appendChild(li);
       });
       if (ev.department_id) deptSel.value = ev.department_id;
+      await showWorkOrder(id, ev.case_id);
     } catch (e) {
       oc.showError(evError, e);
+    }
+  }
+
+  /* The work order (工单, a hotline-12345 case) of the selected event: its state, queue,
+   * deadlines and every step of its history (GET …/cases/{id}). */
+  async function showWorkOrder(id, caseId) {
+    var box = document.getElementById('work-order');
+    var woMeta = document.getElementById('wo-meta');
+    var woHist = document.getElementById('wo-history');
+    var woError = document.getElementById('wo-error');
+    woMeta.textContent = '';
+    woHist.textContent = '';
+    oc.showError(woError, '');
+    box.hidden = !caseId;
+    body.dataset.workOrder = caseId || '';
+    if (!caseId) return;
+    try {
+      var d = await oc.api(base() + 'cases/' + encodeURIComponent(caseId));
+      if (selected !== id) return;
+      var c = d.case;
+      [[t('work_order'), c.id], [t('status_label'), c.state_name || c.state],
+        [t('department'), deptName(c.queue_department_id) || ''],
+        [t('deadline'), c.case_due_at || c.state_due_at || '']].forEach(function (p) {
+        woMeta.appendChild(el('dt', null, p[0]));
+        woMeta.appendChild(el('dd', null, p[1]));
+      });
+      d.history.forEach(function (h) {
+        var li = el('li', null, h.at + ' · ' + h.action + ' · ' + (h.from_state ? h.from_state + ' → ' : '') + h.to_state +
+          ' · ' + h.actor + (h.comment ? ' · ' + h.comment : ''));
+        li.dataset.action = h.action;
+        woHist.appendChild(li);
+      });
+    } catch (e) {
+      if (selected === id) oc.showError(woError, e);
     }
   }
 
