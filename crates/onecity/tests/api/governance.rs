@@ -1327,3 +1327,100 @@ async fn plan_runner_recovers_a_dead_claim(s: &TestServer, db: &onecity_store::D
     }
     assert_eq!(cases().await, 3, "no work order duplicated by the re-run");
 }
+
+/// An event and its work order commit together: when writing the work order fails (a
+/// failure injected with a database trigger on `flow_cases`), the event is not stored
+/// either — nothing is acknowledged half-done; once the store works again the same report
+/// is stored with its work order.
+#[tokio::test]
+async fn an_event_is_never_stored_without_its_work_order() {
+    let s = server_with(Options::default()).await;
+    let f = fixture(&s).await;
+    let db = s.open_store().await.unwrap();
+    let sq = json!({"type": "Feature", "properties": {"code": "990101", "name": "990101"},
+        "geometry": {"type": "Polygon", "coordinates": [[[120.0, 30.0], [120.1, 30.0], [120.1, 30.1], [120.0, 30.1], [120.0, 30.0]]]}});
+    let (st, r) = s
+        .post(
+            "/api/v1/tenants/t1/boundaries/import",
+            &f.admin,
+            &json!({"type": "FeatureCollection", "features": [sq]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 200, "{r}");
+    let (st, r) = s.post("/api/v1/tenants/t1/governance/services", &f.admin,
+        &json!({"code": "help", "name": "Help request", "name_zh": "求助", "deadline_working_days": 3})).await.unwrap();
+    assert_eq!(st, 204, "{r}");
+    let (st, r) = s
+        .post(
+            "/api/v1/tenants/t1/governance/rules",
+            &f.admin,
+            &json!({"department_id": f.dept_a}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 201, "{r}");
+    let count = |d: &'static str| {
+        let db = db.clone();
+        async move {
+            db.fetch_all(
+                "SELECT id, case_id FROM gov_events WHERE description = $1",
+                onecity_store::args![d],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    // A first event installs the shipped flows; then work-order writes start failing.
+    let (st, c) = s
+        .post(
+            "/api/v1/tenants/t1/events",
+            &f.admin,
+            &json!({"service_code": "help", "lat": 30.05, "long": 120.05, "description": "first"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 201, "{c}");
+    assert!(c["event"]["case_id"].is_string());
+    let postgres = matches!(
+        onecity_testkit::backend(),
+        onecity_testkit::Backend::Postgres
+    );
+    let ddl: &[&str] = if postgres {
+        &[
+            "CREATE FUNCTION onecity_test_fail() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER onecity_test_fail BEFORE INSERT ON flow_cases FOR EACH ROW EXECUTE FUNCTION onecity_test_fail()",
+        ]
+    } else {
+        &["CREATE TRIGGER onecity_test_fail BEFORE INSERT ON flow_cases BEGIN SELECT RAISE(ABORT, 'injected failure'); END"]
+    };
+    for q in ddl {
+        db.execute(q, &[]).await.unwrap();
+    }
+    let (st, e) = s.post("/api/v1/tenants/t1/events", &f.admin,
+        &json!({"service_code": "help", "lat": 30.05, "long": 120.05, "description": "while failing 失败时"})).await.unwrap();
+    assert!(st >= 500, "the store failed: {st} {e}");
+    assert!(
+        count("while failing 失败时").await.is_empty(),
+        "no event without its work order"
+    );
+    db.execute(
+        if postgres {
+            "DROP TRIGGER onecity_test_fail ON flow_cases"
+        } else {
+            "DROP TRIGGER onecity_test_fail"
+        },
+        &[],
+    )
+    .await
+    .unwrap();
+    let (st, c) = s.post("/api/v1/tenants/t1/events", &f.admin,
+        &json!({"service_code": "help", "lat": 30.05, "long": 120.05, "description": "while failing 失败时"})).await.unwrap();
+    assert_eq!(st, 201, "{c}");
+    let rows = count("while failing 失败时").await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        rows[0].opt_text("case_id").unwrap().as_deref(),
+        c["event"]["case_id"].as_str()
+    );
+}
