@@ -1,8 +1,9 @@
 """Open311 GeoReport v2 conformance check of a running onecity server.
 
 Uses the `georeport` client from PyPI (GETs in JSON and XML) and validates every answer
-against the open311/schema-validation JSON schemas (test data in
-crates/onecity-governance/tests/data/open311-schema) with `jsonschema`.
+with `jsonschema` against our own JSON Schemas of the GeoReport v2 service, service
+definition and request (tests/open311/schemas, written from the GeoReport v2 spec's field
+lists; the real Bloomington fixtures in ../shared/data/requests311 pass them too).
 
     python3 tests/open311/check_georeport.py BASE_URL JURISDICTION SCHEMA_DIR
 
@@ -53,7 +54,7 @@ def main() -> None:
     assert bad.status_code == 400, bad.status_code
     errors = bad.json()
     assert isinstance(errors, list) and errors[0]["code"] == 400 and errors[0]["description"], errors
-    print(f"georeport client: ok, {checked} documents valid against the open311 schemas")
+    print(f"georeport client: ok, {checked} documents valid against the GeoReport v2 schemas")
 
 
 if __name__ == "__main__":

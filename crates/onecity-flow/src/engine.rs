@@ -483,6 +483,26 @@ impl Flow {
                 return Ok(c.clone());
             }
         }
+        let cal = match self.own_calendar_for(tenant, jid).await? {
+            Some(c) => c,
+            None => self.calendar(tenant).await?,
+        };
+        self.calendars
+            .write()
+            .expect("calendar lock")
+            .insert(key, (std::time::Instant::now(), cal.clone()));
+        Ok(cal)
+    }
+
+    /// The calendar set on jurisdiction `jid` or on its nearest ancestor that has one, or
+    /// `None` when neither it nor any ancestor has its own calendar (not cached).
+    ///
+    /// Errors: `not_found` when `jid` is not a jurisdiction of `tenant`.
+    pub async fn own_calendar_for(
+        &self,
+        tenant: &str,
+        jid: Uuid,
+    ) -> Result<Option<Arc<WorkCalendar>>> {
         let j = self.iam.jurisdiction_unchecked(tenant, jid).await?;
         let own: HashMap<String, String> = self
             .iam
@@ -492,16 +512,10 @@ impl Flow {
             .iter()
             .map(|r| Ok((r.text("jurisdiction_id")?, r.text("calendar")?)))
             .collect::<Result<_>>()?;
-        let nearest = j.path.rsplit('/').find_map(|id| own.get(id));
-        let cal = match nearest {
-            Some(text) => Arc::new(parse_calendar(text)?),
-            None => self.calendar(tenant).await?,
-        };
-        self.calendars
-            .write()
-            .expect("calendar lock")
-            .insert(key, (std::time::Instant::now(), cal.clone()));
-        Ok(cal)
+        match j.path.rsplit('/').find_map(|id| own.get(id)) {
+            Some(text) => Ok(Some(Arc::new(parse_calendar(text)?))),
+            None => Ok(None),
+        }
     }
 
     /// The calendar deadlines of `tenant` are counted on.
@@ -757,6 +771,29 @@ impl Flow {
     /// Creates a case of the latest version of `flow` in its start state, with `p` as the
     /// applicant, and takes `n.action` at once when given (all in one transaction).
     pub async fn create_case(&self, p: &Principal, tenant: &str, n: &NewCase) -> Result<CaseView> {
+        let mut tx = self.iam.db().begin().await?;
+        let view = self.create_case_in(&mut tx, p, tenant, n).await?;
+        tx.commit().await?;
+        self.iam.bus().poke();
+        Ok(view)
+    }
+
+    /// Creates a case exactly like [`Flow::create_case`], but writes it (row, history,
+    /// timers, audit record, first action) inside the caller's transaction `tx`, so a
+    /// module can create its own record and the case atomically: both commit or neither.
+    ///
+    /// The checks (flow defined, jurisdiction and department of the tenant, calendar) read
+    /// through the pool, not `tx`. The caller commits and should then call
+    /// `iam.bus().poke()` so timers and outbox are picked up at once. Errors as
+    /// [`Flow::create_case`]; on an error nothing has been written to `tx` by this call
+    /// that the caller must keep (it should roll back).
+    pub async fn create_case_in(
+        &self,
+        tx: &mut Tx,
+        p: &Principal,
+        tenant: &str,
+        n: &NewCase,
+    ) -> Result<CaseView> {
         self.iam.tenant(p, tenant).await?;
         onecity_core::validate::text("title", &n.title, 500)?;
         let (version, def) = self.definition(tenant, &n.flow, None).await.map_err(|_| {
@@ -805,7 +842,6 @@ impl Flow {
             breached: false,
             closed_at: None,
         };
-        let mut tx = self.iam.db().begin().await?;
         if start.clock == ClockStart::OnEntry {
             start_clock(&mut case, start, &cal, now)?;
         }
@@ -820,7 +856,7 @@ impl Flow {
         )
         .await?;
         insert_history(
-            &mut tx,
+            tx,
             &case,
             &actor.actor,
             "CREATE",
@@ -833,10 +869,10 @@ impl Flow {
         .await?;
         if let Some(s) = &def.sla {
             let due = case.case_due_at.expect("set with the flow sla");
-            insert_timer(&mut tx, case.id, "case_breach", 0, due).await?;
+            insert_timer(tx, case.id, "case_breach", 0, due).await?;
             if let Some(w) = s.warn_before {
                 insert_timer(
-                    &mut tx,
+                    tx,
                     case.id,
                     "case_warn",
                     0,
@@ -845,10 +881,10 @@ impl Flow {
                 .await?;
             }
         }
-        insert_state_timers(&mut tx, &case, start, &cal).await?;
+        insert_state_timers(tx, &case, start, &cal).await?;
         self.iam
             .record(
-                &mut tx,
+                tx,
                 &AuditEntry {
                     tenant,
                     actor: &actor.actor,
@@ -863,11 +899,9 @@ impl Flow {
             .await?;
         if let Some(req) = &n.action {
             case = self
-                .transition(&mut tx, &def, &cal, case, &actor, req, now)
+                .transition(tx, &def, &cal, case, &actor, req, now)
                 .await?;
         }
-        tx.commit().await?;
-        self.iam.bus().poke();
         Ok(self.view(&def, &cal, &case, &actor, now))
     }
 

@@ -12,13 +12,14 @@
 
 use crate::model::{AlertRule, AlertView, Plan};
 use crate::service::{response_level, LEVELS};
-use crate::Gov;
+use crate::{Gov, Limits};
 use onecity_core::{time, Error, ErrorCode, Result};
 use onecity_iam::Principal;
 use onecity_store::audit::AuditEntry;
 use onecity_store::{args, Row, Tx};
 use quick_xml::events::Event;
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// An alert to store.
@@ -586,18 +587,38 @@ impl Gov {
     /// Opens the plan tasks of every pending alert as work orders in each department's
     /// queue; returns how many alerts were handled. An alert without a plan is marked
     /// handled with no work orders.
+    ///
+    /// Crash safety: a runner claims an alert with a lease (`claimed_at`); a claim older
+    /// than [`Limits::PLAN_LEASE_SECS`] is re-claimed by the next pass or another replica.
+    /// Each task's work order is written in one transaction with its row in
+    /// `gov_alert_tasks` (primary key alert + task number), so a re-run skips the tasks
+    /// already opened and never duplicates a work order.
     pub async fn run_pending_plans(&self) -> Result<usize> {
+        let now = time::now_micros();
+        let stale = now - Limits::PLAN_LEASE_SECS * 1_000_000;
         let rows = self
             .iam()
             .db()
             .fetch_all(
-                "SELECT * FROM gov_alerts WHERE pending = 1 ORDER BY id LIMIT 50",
-                &[],
+                "SELECT * FROM gov_alerts WHERE pending = 1 OR (pending = 2 AND (claimed_at IS NULL OR claimed_at < $1)) ORDER BY id LIMIT 50",
+                args![stale],
             )
             .await?;
         let mut n = 0;
         for r in rows {
             let (id, tenant) = (r.uuid("id")?, r.text("tenant")?);
+            // Claim (or re-claim a stale claim): a concurrent runner skips the alert.
+            let claimed = self
+                .iam()
+                .db()
+                .execute(
+                    "UPDATE gov_alerts SET pending = 2, claimed_at = $1 WHERE id = $2 AND (pending = 1 OR (pending = 2 AND (claimed_at IS NULL OR claimed_at < $3)))",
+                    args![now, id, stale],
+                )
+                .await?;
+            if claimed == 0 {
+                continue;
+            }
             let plan = self
                 .iam()
                 .db()
@@ -606,23 +627,30 @@ impl Gov {
                     args![tenant.clone(), r.text("alert_type")?, r.text("level")?],
                 )
                 .await?;
-            // Claim the alert first: a concurrent runner (another replica) skips it.
-            let claimed = self
+            let done: HashMap<i64, Uuid> = self
                 .iam()
                 .db()
-                .execute(
-                    "UPDATE gov_alerts SET pending = 2 WHERE id = $1 AND pending = 1",
+                .fetch_all(
+                    "SELECT task_no, case_id FROM gov_alert_tasks WHERE alert_id = $1",
                     args![id],
                 )
-                .await?;
-            if claimed == 0 {
-                continue;
-            }
+                .await?
+                .iter()
+                .map(|t| Ok((t.i64("task_no")?, t.uuid("case_id")?)))
+                .collect::<Result<_>>()?;
             let mut orders = Vec::new();
             if let Some(plan) = plan {
                 let tasks: Vec<crate::model::PlanTask> =
                     serde_json::from_str(&plan.text("tasks")?).map_err(Error::internal)?;
-                for t in tasks {
+                if !tasks.is_empty() {
+                    self.ensure_work_order_flow(&tenant).await?;
+                }
+                for (no, t) in tasks.iter().enumerate() {
+                    let no = no as i64;
+                    if let Some(c) = done.get(&no) {
+                        orders.push(*c);
+                        continue;
+                    }
                     let Some(d) = self
                         .iam()
                         .department_by_code(&tenant, &t.department_code)
@@ -635,6 +663,7 @@ impl Gov {
                         + i64::from(t.deadline_hours) * 3_600_000_000;
                     let mut data = Map::new();
                     data.insert("alert_id".into(), json!(id));
+                    data.insert("task_no".into(), json!(no));
                     data.insert("alert_type".into(), json!(r.text("alert_type")?));
                     data.insert("level".into(), json!(r.text("level")?));
                     data.insert("due_at".into(), json!(time::rfc3339(due)));
@@ -644,7 +673,18 @@ impl Gov {
                         r.text("level")?,
                         t.title
                     );
-                    orders.push(self.new_case(&tenant, &title, data, None, d.id).await?);
+                    let mut tx = self.iam().db().begin().await?;
+                    let case = self
+                        .new_case_in(&mut tx, &tenant, &title, data, None, d.id)
+                        .await?;
+                    tx.execute(
+                        "INSERT INTO gov_alert_tasks (alert_id, task_no, case_id) VALUES ($1, $2, $3)",
+                        args![id, no, case],
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    self.iam().bus().poke();
+                    orders.push(case);
                 }
             }
             self.iam()

@@ -1,7 +1,7 @@
 //! The governance bus consumer (`governance.events`): twin changes → alerts (through the
 //! alert rules, see [`crate::cap`]); work-order transitions → event status (a work order
 //! reaching `CLOSED` closes its event, `REOPEN` reopens it, `DISPATCH` moves it to the
-//! case's department). Everything happens inside the delivery transaction, so a redelivery
+//! case's department; SLA breaches and escalations go to the event's history). Everything happens inside the delivery transaction, so a redelivery
 //! after a crash neither loses nor doubles a change.
 
 use crate::service::log;
@@ -10,6 +10,13 @@ use onecity_core::events::{EventEnvelope, PlatformEvent};
 use onecity_store::bus::Handler;
 use onecity_store::{args, Tx};
 use serde_json::json;
+
+async fn event_of_case(tx: &mut Tx, case: uuid::Uuid) -> onecity_core::Result<Option<uuid::Uuid>> {
+    tx.fetch_optional("SELECT id FROM gov_events WHERE case_id = $1", args![case])
+        .await?
+        .map(|r| r.uuid("id"))
+        .transpose()
+}
 
 /// The consumer.
 pub struct GovConsumer;
@@ -104,6 +111,35 @@ impl Handler for GovConsumer {
                         Some(json!({"case_id": case_id, "to": to})),
                     )
                     .await?;
+                }
+                PlatformEvent::SlaBreached {
+                    case_id,
+                    state,
+                    scope,
+                    ..
+                } => {
+                    if let Some(id) = event_of_case(tx, *case_id).await? {
+                        log(
+                            tx,
+                            id,
+                            env.at,
+                            "system",
+                            "work_order.overdue",
+                            Some(json!({"case_id": case_id, "state": state, "scope": scope})),
+                        )
+                        .await?;
+                    }
+                }
+                PlatformEvent::CaseEscalated {
+                    case_id,
+                    state,
+                    step,
+                    kind,
+                    ..
+                } => {
+                    if let Some(id) = event_of_case(tx, *case_id).await? {
+                        log(tx, id, env.at, "system", "work_order.escalated", Some(json!({"case_id": case_id, "state": state, "step": step, "kind": kind}))).await?;
+                    }
                 }
                 _ => {}
             }

@@ -75,10 +75,25 @@ CREATE TABLE gov_alerts (
 CREATE INDEX gov_alerts_pending ON gov_alerts (pending);
 "#;
 
+const V2: &str = r#"
+ALTER TABLE gov_alerts ADD COLUMN claimed_at BIGINT;
+CREATE TABLE gov_alert_tasks (
+  alert_id TEXT NOT NULL, task_no BIGINT NOT NULL, case_id TEXT NOT NULL,
+  PRIMARY KEY (alert_id, task_no));
+"#;
+
 /// Migrations of the `governance` component.
-pub static MIGRATIONS: [Migration; 1] = [Migration {
-    version: 1,
-    name: "events, categories, rules, plans, alerts",
-    sqlite: V1,
-    postgres: V1,
-}];
+pub static MIGRATIONS: [Migration; 2] = [
+    Migration {
+        version: 1,
+        name: "events, categories, rules, plans, alerts",
+        sqlite: V1,
+        postgres: V1,
+    },
+    Migration {
+        version: 2,
+        name: "plan runner lease and per-task work orders",
+        sqlite: V2,
+        postgres: V2,
+    },
+];

@@ -345,6 +345,16 @@ pub struct DispatchRequest {
     pub reason: String,
 }
 
+/// Asking for more time on an event's deadline (延期申请), before it expires.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionRequest {
+    /// Working days to add to the current deadline, 1..30.
+    pub working_days: u32,
+    /// Why (required).
+    pub reason: String,
+}
+
 /// Merging an event into another.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -365,15 +365,19 @@ async fn requests(
         " ORDER BY e.requested_at DESC, e.id DESC LIMIT {page_size} OFFSET {}",
         (page - 1) * page_size
     ));
-    let tz = g.zone(tenant).await.map_err(|e| from_core(e, f))?;
     let rows = g
         .iam()
         .db()
         .fetch_all(&sql, &a)
         .await
         .map_err(|e| from_core(e, f))?;
+    let zones = g
+        .zones_of(tenant, &rows)
+        .await
+        .map_err(|e| from_core(e, f))?;
     rows.iter()
-        .map(|r| request_json(r, tz))
+        .zip(zones)
+        .map(|(r, tz)| request_json(r, tz))
         .collect::<onecity_core::Result<Vec<_>>>()
         .map_err(|e| from_core(e, f))
 }

@@ -27,6 +27,7 @@ pub fn routes() -> OpenApiRouter<Gov> {
         .routes(routes!(merge_event))
         .routes(routes!(dispatch_event))
         .routes(routes!(rate_event))
+        .routes(routes!(extend_event))
         .routes(routes!(add_rule))
         .routes(routes!(import_nyc311))
         .routes(routes!(stats))
@@ -259,6 +260,19 @@ async fn dispatch_event(
     Json(d): Json<DispatchRequest>,
 ) -> ApiResult<Json<EventView>> {
     Ok(Json(g.dispatch(&p, &tenant, id, &d).await?))
+}
+
+/// Ask for more working days before the deadline expires (延期申请).
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/events/{id}/extension", tag = "governance",
+    params(("tenant" = String, Path, description = T), ("id" = Uuid, Path, description = "event id")), request_body = ExtensionRequest,
+    responses((status = 200, body = EventView), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+async fn extend_event(
+    State(g): State<Gov>,
+    p: Authorized<perm::EventWrite>,
+    Path((tenant, id)): Path<(String, Uuid)>,
+    Json(r): Json<ExtensionRequest>,
+) -> ApiResult<Json<EventView>> {
+    Ok(Json(g.extend(&p, &tenant, id, &r).await?))
 }
 
 /// Rate a closed event (1..5).

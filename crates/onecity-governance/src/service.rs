@@ -19,6 +19,9 @@ use uuid::Uuid;
 pub struct Limits;
 
 impl Limits {
+    /// Lease of a plan runner's claim on an alert (seconds): a claim older than this is
+    /// taken to belong to a runner that died, and another pass or replica re-claims it.
+    pub const PLAN_LEASE_SECS: i64 = 300;
     /// Longest description (characters).
     pub const DESCRIPTION_CHARS: usize = 4000;
     /// Most events in one page of the own API.
@@ -167,6 +170,39 @@ impl Gov {
             }
         }
         Ok(self.flow.calendar(tenant).await?.time_zone())
+    }
+
+    /// The zone times of an event in `jurisdiction` are shown in: the zone of the calendar
+    /// set on the jurisdiction or its nearest ancestor that has one, else the tenant's
+    /// zone ([`Gov::zone`]). Times are always stored in UTC (µs).
+    pub async fn zone_for(&self, tenant: &str, jurisdiction: Option<Uuid>) -> Result<Tz> {
+        if let Some(j) = jurisdiction {
+            // A jurisdiction deleted since the event was placed falls back to the tenant.
+            if let Ok(Some(cal)) = self.flow.own_calendar_for(tenant, j).await {
+                return Ok(cal.time_zone());
+            }
+        }
+        self.zone(tenant).await
+    }
+
+    /// The display zone of each event row (by its `jurisdiction_id`), looked up once per
+    /// distinct jurisdiction.
+    pub(crate) async fn zones_of(&self, tenant: &str, rows: &[Row]) -> Result<Vec<Tz>> {
+        let mut seen: HashMap<Option<Uuid>, Tz> = HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let j = r.opt_uuid("jurisdiction_id")?;
+            let tz = match seen.get(&j) {
+                Some(t) => *t,
+                None => {
+                    let t = self.zone_for(tenant, j).await?;
+                    seen.insert(j, t);
+                    t
+                }
+            };
+            out.push(tz);
+        }
+        Ok(out)
     }
 
     async fn audit(
@@ -494,6 +530,9 @@ impl Gov {
             ),
             None => None,
         };
+        if decision.department_id.is_some() {
+            self.ensure_work_order_flow(tenant).await?;
+        }
         let mut tx = self.iam().db().begin().await?;
         tx.execute(
             "INSERT INTO gov_events (id, tenant, request_id, token, source, external_id, service_code, description, status, status_notes, lat, lon, address, address_id, zipcode, \
@@ -526,9 +565,11 @@ impl Gov {
             &id.to_string(),
         )
         .await?;
-        tx.commit().await?;
+        // The work order is written in the event's own transaction: an acknowledged event
+        // always has its work order (no window where a crash leaves one without the other).
         if let Some(dept) = decision.department_id {
             self.open_work_order(
+                &mut tx,
                 tenant,
                 id,
                 &svc,
@@ -540,6 +581,8 @@ impl Gov {
             )
             .await?;
         }
+        tx.commit().await?;
+        self.iam().bus().poke();
         Ok(Created {
             event: self.event(p, tenant, id).await?,
             duplicates: dups,
@@ -564,6 +607,7 @@ impl Gov {
     #[allow(clippy::too_many_arguments)]
     async fn open_work_order(
         &self,
+        tx: &mut Tx,
         tenant: &str,
         event: Uuid,
         svc: &ServiceDef,
@@ -592,22 +636,35 @@ impl Gov {
         .take(200)
         .collect();
         let case = self
-            .new_case(tenant, &title, data, place.jurisdiction_id, dept)
+            .new_case_in(tx, tenant, &title, data, place.jurisdiction_id, dept)
             .await?;
-        self.iam()
-            .db()
-            .execute(
-                "UPDATE gov_events SET case_id = $1 WHERE id = $2",
-                args![case, event],
-            )
-            .await?;
+        tx.execute(
+            "UPDATE gov_events SET case_id = $1 WHERE id = $2",
+            args![case, event],
+        )
+        .await?;
         Ok(case)
     }
 
-    /// Opens a work order (`hotline-12345` case) in `dept`'s queue, installing the shipped
-    /// flows in the tenant first when they are missing.
-    pub(crate) async fn new_case(
+    /// Installs the shipped flows in `tenant` when the work-order flow is missing (done
+    /// before a transaction that creates work orders, as installing writes on its own).
+    pub(crate) async fn ensure_work_order_flow(&self, tenant: &str) -> Result<()> {
+        if self
+            .flow
+            .definition(tenant, Limits::WORK_ORDER_FLOW, None)
+            .await
+            .is_err()
+        {
+            self.flow.install_shipped(tenant).await?;
+        }
+        Ok(())
+    }
+
+    /// Opens a work order (`hotline-12345` case) in `dept`'s queue inside `tx`; call
+    /// [`Gov::ensure_work_order_flow`] before opening `tx`.
+    pub(crate) async fn new_case_in(
         &self,
+        tx: &mut Tx,
         tenant: &str,
         title: &str,
         data: Map<String, Value>,
@@ -622,16 +679,11 @@ impl Gov {
             department_id: Some(dept),
             action: None,
         };
-        let sys = Principal::system();
-        let v = match self.flow.create_case(&sys, tenant, &n).await {
-            Ok(v) => v,
-            Err(e) if e.detail.contains("is not defined") => {
-                self.flow.install_shipped(tenant).await?;
-                self.flow.create_case(&sys, tenant, &n).await?
-            }
-            Err(e) => return Err(e),
-        };
-        Ok(v.id)
+        Ok(self
+            .flow
+            .create_case_in(tx, &Principal::system(), tenant, &n)
+            .await?
+            .id)
     }
 
     async fn load(&self, tenant: &str, id: Uuid) -> Result<Row> {
@@ -648,8 +700,11 @@ impl Gov {
     /// One event.
     pub async fn event(&self, p: &Principal, tenant: &str, id: Uuid) -> Result<EventView> {
         self.iam().tenant(p, tenant).await?;
-        let tz = self.zone(tenant).await?;
-        view_of(&self.load(tenant, id).await?, tz)
+        let r = self.load(tenant, id).await?;
+        let tz = self
+            .zone_for(tenant, r.opt_uuid("jurisdiction_id")?)
+            .await?;
+        view_of(&r, tz)
     }
 
     /// Events of `tenant`, newest first, `limit` (≤ 500) after `cursor` (the last id seen),
@@ -668,7 +723,6 @@ impl Gov {
         cursor: Option<&str>,
     ) -> Result<(Vec<EventView>, Option<String>)> {
         self.iam().tenant(p, tenant).await?;
-        let tz = self.zone(tenant).await?;
         let mut sql = String::from("SELECT * FROM gov_events WHERE tenant = $1");
         let mut a: Vec<Val> = vec![tenant.into()];
         let mut add = |cond: &str, v: Val, a: &mut Vec<Val>| {
@@ -703,10 +757,12 @@ impl Gov {
         sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", limit + 1));
         let rows = self.iam().db().fetch_all(&sql, &a).await?;
         let more = rows.len() > limit;
+        let rows = &rows[..rows.len().min(limit)];
+        let zones = self.zones_of(tenant, rows).await?;
         let items = rows
             .iter()
-            .take(limit)
-            .map(|r| view_of(r, tz))
+            .zip(zones)
+            .map(|(r, tz)| view_of(r, tz))
             .collect::<Result<Vec<_>>>()?;
         let next = if more {
             items.last().map(|e| e.id.to_string())
@@ -800,6 +856,9 @@ impl Gov {
             })?;
         let ev = self.load(tenant, id).await?;
         let now = self.now();
+        if ev.opt_uuid("case_id")?.is_none() {
+            self.ensure_work_order_flow(tenant).await?;
+        }
         let mut tx = self.iam().db().begin().await?;
         tx.execute(
             "UPDATE gov_events SET department_id = $1, co_departments = $2, agency = $3, updated_at = $4 WHERE id = $5",
@@ -816,44 +875,102 @@ impl Gov {
             &id.to_string(),
         )
         .await?;
+        if ev.opt_uuid("case_id")?.is_none() {
+            // No work order yet: open it in this transaction, with the dispatch.
+            let svc = self
+                .service(tenant, &ev.text("service_code")?)
+                .await?
+                .ok_or_else(|| Error::internal("event of an unknown category"))?;
+            self.open_work_order(
+                &mut tx,
+                tenant,
+                id,
+                &svc,
+                &ev.opt_text("description")?,
+                &Placement {
+                    jurisdiction_id: ev.opt_uuid("jurisdiction_id")?,
+                    ..Default::default()
+                },
+                d.department_id,
+                &d.co_departments,
+                ev.opt_i64("due_at")?,
+            )
+            .await?;
+        }
         tx.commit().await?;
-        match ev.opt_uuid("case_id")? {
-            Some(case) => {
-                self.flow
-                    .transfer(
-                        &Principal::system(),
-                        tenant,
-                        case,
-                        &TransferRequest {
-                            assignee_id: None,
-                            department_id: Some(d.department_id),
-                            reason: d.reason.clone(),
-                            expected_version: None,
-                        },
-                    )
-                    .await?;
-            }
-            None => {
-                let svc = self
-                    .service(tenant, &ev.text("service_code")?)
-                    .await?
-                    .ok_or_else(|| Error::internal("event of an unknown category"))?;
-                self.open_work_order(
+        self.iam().bus().poke();
+        if let Some(case) = ev.opt_uuid("case_id")? {
+            self.flow
+                .transfer(
+                    &Principal::system(),
                     tenant,
-                    id,
-                    &svc,
-                    &ev.opt_text("description")?,
-                    &Placement {
-                        jurisdiction_id: ev.opt_uuid("jurisdiction_id")?,
-                        ..Default::default()
+                    case,
+                    &TransferRequest {
+                        assignee_id: None,
+                        department_id: Some(d.department_id),
+                        reason: d.reason.clone(),
+                        expected_version: None,
                     },
-                    d.department_id,
-                    &d.co_departments,
-                    ev.opt_i64("due_at")?,
                 )
                 .await?;
-            }
         }
+        self.event(p, tenant, id).await
+    }
+
+    /// Extends the deadline of an open event by `working_days` on its jurisdiction's
+    /// calendar, counted from the current deadline.
+    ///
+    /// Errors: `invalid_input` (days outside 1..30, empty reason); `conflict` when the
+    /// event is closed, has no deadline, or its deadline has already passed (an extension
+    /// must be asked before expiry).
+    pub async fn extend(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        id: Uuid,
+        r: &ExtensionRequest,
+    ) -> Result<EventView> {
+        self.iam().tenant(p, tenant).await?;
+        if !(1..=30).contains(&r.working_days) {
+            return Err(Error::invalid("working_days must be 1..30"));
+        }
+        onecity_core::validate::text("reason", &r.reason, 1000)?;
+        if r.reason.trim().is_empty() {
+            return Err(Error::invalid("reason is required"));
+        }
+        let ev = self.load(tenant, id).await?;
+        if ev.text("status")? != "open" {
+            return Err(Error::conflict("only an open event can be extended"));
+        }
+        let due = ev
+            .opt_i64("due_at")?
+            .ok_or_else(|| Error::conflict("the event has no deadline to extend"))?;
+        let now = self.now();
+        if now >= due {
+            return Err(Error::conflict(
+                "the deadline has passed: an extension must be asked before it expires",
+            ));
+        }
+        let new_due = self
+            .deadline(tenant, ev.opt_uuid("jurisdiction_id")?, due, r.working_days)
+            .await?;
+        let mut tx = self.iam().db().begin().await?;
+        tx.execute(
+            "UPDATE gov_events SET due_at = $1, updated_at = $2 WHERE id = $3 AND due_at = $4",
+            args![new_due, now, id, due],
+        )
+        .await?;
+        log(&mut tx, id, now, &p.actor(), "extension", Some(json!({"from": time::rfc3339(due), "to": time::rfc3339(new_due), "reason": r.reason}))).await?;
+        self.audit(
+            &mut tx,
+            p,
+            tenant,
+            "governance.event.extend",
+            "event",
+            &id.to_string(),
+        )
+        .await?;
+        tx.commit().await?;
         self.event(p, tenant, id).await
     }
 

@@ -50,6 +50,9 @@ where
         .route("/console/catalog", get(catalog_page))
         .route("/portal", get(portal_page))
         .route("/console/exchange", get(exchange_page))
+        .route("/console/events", get(events_page))
+        .route("/console/stats", get(stats_page))
+        .route("/console/plans", get(plans_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -70,6 +73,12 @@ pub enum Page {
     Portal,
     /// `/console/exchange`: the data exchange dashboard (数据交换).
     Exchange,
+    /// `/console/events`: event console and dispatch desk (一网统管 事件与派单).
+    Events,
+    /// `/console/stats`: governance statistics (一网统管 统计分析).
+    Stats,
+    /// `/console/plans`: linkage plan editor (应急预案).
+    Plans,
 }
 
 impl Page {
@@ -82,6 +91,9 @@ impl Page {
             Page::Catalog => "catalog.html",
             Page::Portal => "portal.html",
             Page::Exchange => "exchange.html",
+            Page::Events => "events.html",
+            Page::Stats => "stats.html",
+            Page::Plans => "plans.html",
         }
     }
 
@@ -94,6 +106,9 @@ impl Page {
             Page::Catalog => "catalog",
             Page::Portal => "portal",
             Page::Exchange => "exchange",
+            Page::Events => "events",
+            Page::Stats => "stats",
+            Page::Plans => "plans",
         }
     }
 
@@ -106,6 +121,9 @@ impl Page {
             Page::Catalog => "/console/catalog",
             Page::Portal => "/portal",
             Page::Exchange => "/console/exchange",
+            Page::Events => "/console/events",
+            Page::Stats => "/console/stats",
+            Page::Plans => "/console/plans",
         }
     }
 
@@ -118,6 +136,9 @@ impl Page {
             Page::Catalog => "catalog_title",
             Page::Portal => "portal_title",
             Page::Exchange => "exchange_title",
+            Page::Events => "events_title",
+            Page::Stats => "stats_title",
+            Page::Plans => "plans_title",
         }
     }
 }
@@ -133,6 +154,9 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("catalog.html", include_str!("../templates/catalog.html")),
         ("portal.html", include_str!("../templates/portal.html")),
         ("exchange.html", include_str!("../templates/exchange.html")),
+        ("events.html", include_str!("../templates/events.html")),
+        ("stats.html", include_str!("../templates/stats.html")),
+        ("plans.html", include_str!("../templates/plans.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -221,6 +245,18 @@ async fn portal_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
 
 async fn exchange_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Exchange, &headers, q.as_deref())
+}
+
+async fn events_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Events, &headers, q.as_deref())
+}
+
+async fn stats_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Stats, &headers, q.as_deref())
+}
+
+async fn plans_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Plans, &headers, q.as_deref())
 }
 
 #[cfg(test)]

@@ -293,6 +293,30 @@ async fn governance_nyc(svc: &Services, dir: &Path, t: &Tenant) -> anyhow::Resul
         },
     )
     .await?;
+    // Working days of the city: US federal holidays (observed dates), New York time.
+    let calendar = serde_json::json!({
+        "time_zone": "America/New_York",
+        "source": "US federal holidays, observed dates (OPM)",
+        "years": {
+            "2026": {"holidays": [
+                {"name": "New Year's Day", "days": ["2026-01-01"]}, {"name": "Martin Luther King Jr. Day", "days": ["2026-01-19"]},
+                {"name": "Presidents' Day", "days": ["2026-02-16"]}, {"name": "Memorial Day", "days": ["2026-05-25"]},
+                {"name": "Juneteenth", "days": ["2026-06-19"]}, {"name": "Independence Day (observed)", "days": ["2026-07-03"]},
+                {"name": "Labor Day", "days": ["2026-09-07"]}, {"name": "Columbus Day", "days": ["2026-10-12"]},
+                {"name": "Veterans Day", "days": ["2026-11-11"]}, {"name": "Thanksgiving Day", "days": ["2026-11-26"]},
+                {"name": "Christmas Day", "days": ["2026-12-25"]}]},
+            "2027": {"holidays": [
+                {"name": "New Year's Day", "days": ["2027-01-01"]}, {"name": "Martin Luther King Jr. Day", "days": ["2027-01-18"]},
+                {"name": "Presidents' Day", "days": ["2027-02-15"]}, {"name": "Memorial Day", "days": ["2027-05-31"]},
+                {"name": "Juneteenth (observed)", "days": ["2027-06-18"]}, {"name": "Independence Day (observed)", "days": ["2027-07-05"]},
+                {"name": "Labor Day", "days": ["2027-09-06"]}, {"name": "Columbus Day", "days": ["2027-10-11"]},
+                {"name": "Veterans Day", "days": ["2027-11-11"]}, {"name": "Thanksgiving Day", "days": ["2027-11-25"]},
+                {"name": "Christmas Day (observed)", "days": ["2027-12-24"]}]}
+        }
+    });
+    svc.flow
+        .put_calendar(&sys, &t.code, None, &calendar.to_string())
+        .await?;
     let services: Vec<ServiceDef> = serde_json::from_value(serde_json::json!([
         {"code": "pothole", "name": "Pothole", "name_zh": "路面坑洼", "group": "DOT", "deadline_working_days": 3,
          "description": "A hole in the road surface (help request: 3 working days)",

@@ -43,6 +43,21 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Data exchange dashboard 数据交换: exchange statistics per day, dataset and department",
             "200",
         ),
+        (
+            "/console/events",
+            "Event console and dispatch desk 事件与派单 (一网统管): map, filters, history, re-dispatch",
+            "200",
+        ),
+        (
+            "/console/stats",
+            "Governance statistics 统计分析 (一网统管): totals, by category, hot-spot grids with a chart",
+            "200",
+        ),
+        (
+            "/console/plans",
+            "Linkage plan editor 应急联动预案: alert type and level to department tasks with deadlines",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()
