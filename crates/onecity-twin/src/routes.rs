@@ -709,9 +709,6 @@ pub fn build_query(p: &Params, ctx: &Context) -> NgsiResult<Query> {
         }
     }
     q.attrs = p.list("attrs").iter().map(|a| ctx.expand(a)).collect();
-    if let Some(pick) = p.get("pick") {
-        let _ = pick;
-    }
     if let Some(x) = p.get("q") {
         q.q = Some(crate::q::parse(x)?);
     }
