@@ -21,6 +21,7 @@ mod migrations;
 pub mod model;
 pub mod notify;
 pub mod q;
+pub mod replay;
 pub mod routes;
 mod service;
 pub mod subscription;

@@ -620,3 +620,74 @@ async fn ingest_mqtt() {
         assert!(Instant::now() < deadline, "MQTT measurement never applied");
     }
 }
+
+/// `onecity replay` streams the first two 10-minute slots of the real Hangzhou metro
+/// flows (80 stations) to a running server; history holds both slots.
+#[tokio::test]
+async fn replay_metro_flows() {
+    let s = open_server().await;
+    let csv = onecity_testkit::repo_root().join("../shared/data/metro/hangzhou_flow.csv");
+    let out = std::process::Command::new(crate::BIN)
+        .args([
+            "replay",
+            csv.to_str().unwrap(),
+            "--mapping",
+            "metro",
+            "--speed",
+            "0",
+            "--limit",
+            "160",
+            "--url",
+            &s.url,
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("replayed 160 measurements (0 refused)"),
+        "{stdout}"
+    );
+    let r = s
+        .http
+        .get(format!(
+            "{}/ngsi-ld/v1/entities?type=MetroStationFlow&count=true&limit=0",
+            s.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["ngsild-results-count"], "80");
+    let (st, e) = send(
+        &s,
+        "GET",
+        "/entities/urn:ngsi-ld:MetroStationFlow:HZ-0",
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{e}");
+    // hangzhou_flow.csv: "0,1,0,17" and "0,1,1,21" (06:00 and 06:10 Beijing time).
+    assert_eq!(e["inflow"]["value"], 21);
+    assert_eq!(e["inflow"]["observedAt"], "2018-12-31T22:10:00.000Z");
+    assert_eq!(e["locationSource"]["value"], "placed");
+    let (st, t) = send(
+        &s,
+        "GET",
+        "/temporal/entities/urn:ngsi-ld:MetroStationFlow:HZ-0?attrs=inflow&lastN=10",
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{t}");
+    let mut vals: Vec<i64> = t["inflow"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["value"].as_i64().unwrap())
+        .collect();
+    vals.sort();
+    assert_eq!(vals, vec![17, 21]);
+}
