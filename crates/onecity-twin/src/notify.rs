@@ -16,7 +16,9 @@
 //!   `NGSILD-Tenant` for non-default tenants), or MQTT publish (QoS 1, not retained) of
 //!   `{"metadata": {headers}, "body": notification}` to `mqtt://host:port/topic`.
 //!   A failed delivery (connection error, non-2xx) is retried [`RETRIES`] times with
-//!   exponential backoff (200 ms × 4ⁿ); at most [`MAX_IN_FLIGHT`] deliveries run at once.
+//!   exponential backoff (200 ms × 4ⁿ); at most [`MAX_IN_FLIGHT`] delivery attempts run at
+//!   once (a waiting retry holds no slot). Notifications of one subscription may arrive
+//!   out of order when deliveries overlap.
 //! - Status: `timesSent`, `timesFailed`, `lastNotification`, `lastSuccess`,
 //!   `lastFailure` are kept in memory and written to the store every second.
 
@@ -259,9 +261,6 @@ impl Notifier {
     fn dispatch(&self, e: Arc<Entry>, ents: Vec<Arc<model::Entity>>) {
         let me = self.clone();
         tokio::spawn(async move {
-            let Ok(_permit) = me.inner.sem.acquire().await else {
-                return;
-            };
             let s = &e.sub;
             let o = subscription::render_opts(s);
             let data: Vec<Value> = ents
@@ -275,7 +274,14 @@ impl Notifier {
                 if attempt > 0 {
                     tokio::time::sleep(Duration::from_millis(200 * 4u64.pow(attempt - 1))).await;
                 }
-                match me.deliver(s, &body).await {
+                // The permit is held for one attempt only, so the backoff of a failing
+                // endpoint does not hold back the deliveries of other subscriptions.
+                let Ok(permit) = me.inner.sem.acquire().await else {
+                    return;
+                };
+                let r = me.deliver(s, &body).await;
+                drop(permit);
+                match r {
                     Ok(()) => {
                         ok = true;
                         break;

@@ -691,3 +691,49 @@ async fn replay_metro_flows() {
     vals.sort();
     assert_eq!(vals, vec![17, 21]);
 }
+
+/// The demo loads a first window of the real series as live entities with history, in
+/// the NGSI-LD tenant `hangzhou`, with placed positions marked as such.
+#[tokio::test]
+async fn demo_loads_series_windows() {
+    let s = server_with(Options {
+        demo: true,
+        env: vec![("ONECITY_NGSI_LD_OPEN".into(), "true".into())],
+        ..Default::default()
+    })
+    .await;
+    let get = |path: String| {
+        let r = s
+            .http
+            .get(format!("{}/ngsi-ld/v1{path}", s.url))
+            .header("NGSILD-Tenant", "hangzhou");
+        async move {
+            let r = r.send().await.unwrap();
+            let st = r.status().as_u16();
+            let c = r
+                .headers()
+                .get("ngsild-results-count")
+                .map(|v| v.to_str().unwrap().to_string());
+            (st, c, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    for (ty, n) in [
+        ("MetroStationFlow", "80"),
+        ("OffStreetParking", "30"),
+        ("AirQualityObserved", "2"),
+        ("WaterObserved", "2"),
+    ] {
+        let (st, c, v) = get(format!("/entities?type={ty}&count=true&limit=1")).await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(c.as_deref(), Some(n), "{ty}");
+        assert_eq!(v[0]["locationSource"]["value"], "placed");
+    }
+    // 18 slots of station 0: 06:00 .. 08:50 Beijing time; the last is slot 17.
+    let (st, _, e) =
+        get("/temporal/entities/urn:ngsi-ld:MetroStationFlow:HZ-0?attrs=inflow&lastN=100".into())
+            .await;
+    assert_eq!(st, 200, "{e}");
+    assert_eq!(e["inflow"].as_array().unwrap().len(), 18);
+    let (_, _, e) = get("/entities/urn:ngsi-ld:WaterObserved:VenicePuntaSalute".into()).await;
+    assert_eq!(e["waterLevel"]["observedAt"], "2022-08-10T21:55:00.000Z");
+}
