@@ -241,14 +241,16 @@ pub async fn ingest(
     (applied, errors)
 }
 
-/// Router for `POST /ext/ingest` (nested at `/ngsi-ld/v1`, `twin:write`).
-pub fn ingest_routes(state: TwinState) -> Router {
+/// Router for `POST /ext/ingest` (nested at `/ngsi-ld/v1`, `twin:write`); `max_body` is
+/// the NGSI-LD body limit in bytes.
+pub fn ingest_routes(state: TwinState, max_body: usize) -> Router {
     Router::new()
         .route("/ext/ingest", post(ingest_http))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            (state.clone(), max_body),
             crate::routes::access,
         ))
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .with_state(state)
 }
 

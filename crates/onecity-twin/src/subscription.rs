@@ -453,7 +453,8 @@ pub fn render_opts(s: &Subscription) -> RenderOpts {
 
 /// The API router for `/subscriptions` (to be nested at `/ngsi-ld/v1`, behind the same
 /// access control as the entities: `twin:read` to read, `twin:write` to change).
-pub fn subscription_routes(state: TwinState, notifier: Notifier) -> Router {
+/// `max_body` is the NGSI-LD body limit in bytes.
+pub fn subscription_routes(state: TwinState, notifier: Notifier, max_body: usize) -> Router {
     let st = SubState {
         twin: state.clone(),
         notifier,
@@ -465,9 +466,10 @@ pub fn subscription_routes(state: TwinState, notifier: Notifier) -> Router {
             get(get_sub).patch(patch_sub).delete(delete_sub),
         )
         .layer(axum::middleware::from_fn_with_state(
-            state,
+            (state, max_body),
             crate::routes::access,
         ))
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .with_state(st)
 }
 

@@ -195,14 +195,15 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
         open: cfg.ngsi_ld_open,
     };
     let ngsi = onecity_twin::routes::router(twin_state.clone(), cfg.ngsi_ld_max_body_bytes)
-        .merge(
-            onecity_twin::ingest::ingest_routes(twin_state.clone())
-                .layer(DefaultBodyLimit::max(cfg.ngsi_ld_max_body_bytes)),
-        )
-        .merge(
-            onecity_twin::subscription::subscription_routes(twin_state, svc.notifier.clone())
-                .layer(DefaultBodyLimit::max(cfg.ngsi_ld_max_body_bytes)),
-        );
+        .merge(onecity_twin::ingest::ingest_routes(
+            twin_state.clone(),
+            cfg.ngsi_ld_max_body_bytes,
+        ))
+        .merge(onecity_twin::subscription::subscription_routes(
+            twin_state,
+            svc.notifier.clone(),
+            cfg.ngsi_ld_max_body_bytes,
+        ));
     api.nest("/ngsi-ld/v1", ngsi)
         .merge(onecity_web::router())
         .fallback(onecity_http::fallback)

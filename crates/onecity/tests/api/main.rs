@@ -11,6 +11,7 @@ mod input;
 mod isolation;
 mod notify;
 mod ops;
+mod twin;
 mod twinsub;
 
 use onecity_testkit::{Options, TestServer};
