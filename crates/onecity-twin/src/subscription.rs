@@ -479,6 +479,19 @@ struct SubState {
     notifier: Notifier,
 }
 
+/// Subscriptions are not limited by entity type: credentials limited to some types
+/// (`twin:read:<Type>`) may not read them (writes are refused by the access layer, as
+/// `Subscription` is not one of their types).
+fn no_type_limit(t: &Ten) -> NgsiResult<()> {
+    if crate::routes::type_limit(t).is_some() {
+        return Err(NgsiError::new(
+            ProblemKind::Forbidden,
+            "credentials limited to some entity types cannot use subscriptions",
+        ));
+    }
+    Ok(())
+}
+
 fn strip_context(v: &Value) -> NgsiResult<Map<String, Value>> {
     let mut m = v
         .as_object()
@@ -523,6 +536,7 @@ async fn list_subs(
     h: HeaderMap,
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> NgsiResult<Response> {
+    no_type_limit(&t)?;
     let p = Params::parse(raw.as_deref());
     let acc = accept(&h)?;
     let ctx = header_context(&st.twin.twin, &h).await?;
@@ -550,6 +564,7 @@ async fn get_sub(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> NgsiResult<Response> {
+    no_type_limit(&t)?;
     let acc = accept(&h)?;
     let ctx = header_context(&st.twin.twin, &h).await?;
     let v = st

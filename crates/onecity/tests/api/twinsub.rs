@@ -737,3 +737,59 @@ async fn demo_loads_series_windows() {
     let (_, _, e) = get("/entities/urn:ngsi-ld:WaterObserved:VenicePuntaSalute".into()).await;
     assert_eq!(e["waterLevel"]["observedAt"], "2022-08-10T21:55:00.000Z");
 }
+
+/// timeInterval: every matching entity is notified each interval without any change;
+/// expiresAt in the future shows in the status, and a paused subscription sends nothing.
+#[tokio::test]
+async fn time_interval_sends_matching_entities() {
+    let s = open_server().await;
+    let (url, inbox) = receiver().await;
+    for (name, (at, pm10, so2)) in [
+        ("Dongsi", prsa_rows("Dongsi", 1)[0].clone()),
+        ("Tiantan", prsa_rows("Tiantan", 1)[0].clone()),
+    ] {
+        let (st, v) = send(
+            &s,
+            "POST",
+            "/entities",
+            Some(station(name, &at, pm10, so2, 116.4, 39.9)),
+        )
+        .await;
+        assert_eq!(st, 201, "{v}");
+    }
+    let (st, v) = send(
+        &s,
+        "POST",
+        "/subscriptions",
+        Some(json!({"id": "urn:ngsi-ld:Subscription:periodic", "type": "Subscription",
+            "entities": [{"type": "AirQualityObserved", "idPattern": ".*Tiantan$"}], "timeInterval": 1,
+            "expiresAt": "2099-01-01T00:00:00Z",
+            "notification": {"format": "keyValues", "attributes": ["pm10"], "endpoint": {"uri": url}}})),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    wait_for(&inbox, 2).await;
+    let got = inbox.lock().unwrap().clone();
+    let tiantan_pm10 = prsa_rows("Tiantan", 1)[0].1;
+    for (_, n) in &got[..2] {
+        let d = n["data"].as_array().unwrap();
+        assert_eq!(d.len(), 1, "{n}");
+        assert_eq!(d[0]["id"], "urn:ngsi-ld:AirQualityObserved:Tiantan");
+        assert_eq!(d[0]["pm10"], json!(tiantan_pm10));
+    }
+    let v = sub_status(&s, "urn:ngsi-ld:Subscription:periodic").await;
+    assert_eq!(v["status"], "active");
+    assert_eq!(v["expiresAt"], "2099-01-01T00:00:00Z");
+    let (st, _) = send(
+        &s,
+        "PATCH",
+        "/subscriptions/urn:ngsi-ld:Subscription:periodic",
+        Some(json!({"isActive": false})),
+    )
+    .await;
+    assert_eq!(st, 204);
+    assert_eq!(
+        sub_status(&s, "urn:ngsi-ld:Subscription:periodic").await["status"],
+        "paused"
+    );
+}
