@@ -22,6 +22,7 @@ static ASSETS: &[(&str, &[u8])] = embed![
     "js/inbox.js",
     "js/login.js",
     "js/map.js",
+    "js/twin.js",
     "vendor/maplibre-gl/LICENSE.txt",
     "vendor/maplibre-gl/VERSION",
     "vendor/maplibre-gl/maplibre-gl.css",

@@ -35,7 +35,7 @@ img-src 'self' data: blob:; worker-src 'self' blob:; child-src blob:; connect-sr
 font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 /// The console's routes: `/`, `/console`, `/login`, `/console/map`, `/console/inbox`,
-/// `/console/admin` and `/assets/{*path}`. Stateless, so it merges into a router of any state type.
+/// `/console/admin`, `/console/twin` and `/assets/{*path}`. Stateless, so it merges into a router of any state type.
 pub fn router<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -47,6 +47,7 @@ where
         .route("/console/map", get(map_page))
         .route("/console/inbox", get(inbox_page))
         .route("/console/admin", get(admin_page))
+        .route("/console/twin", get(twin_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -61,6 +62,9 @@ pub enum Page {
     Inbox,
     /// `/console/admin`.
     Admin,
+    /// `/console/twin`: the digital twin (数字孪生): NGSI-LD entities on the map, their
+    /// attributes and history.
+    Twin,
 }
 
 impl Page {
@@ -70,6 +74,7 @@ impl Page {
             Page::Map => "map.html",
             Page::Inbox => "inbox.html",
             Page::Admin => "admin.html",
+            Page::Twin => "twin.html",
         }
     }
 
@@ -79,6 +84,7 @@ impl Page {
             Page::Map => "map",
             Page::Inbox => "inbox",
             Page::Admin => "admin",
+            Page::Twin => "twin",
         }
     }
 
@@ -88,6 +94,7 @@ impl Page {
             Page::Map => "/console/map",
             Page::Inbox => "/console/inbox",
             Page::Admin => "/console/admin",
+            Page::Twin => "/console/twin",
         }
     }
 
@@ -97,6 +104,7 @@ impl Page {
             Page::Map => "map_title",
             Page::Inbox => "inbox_title",
             Page::Admin => "admin_title",
+            Page::Twin => "twin_title",
         }
     }
 }
@@ -109,6 +117,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("map.html", include_str!("../templates/map.html")),
         ("inbox.html", include_str!("../templates/inbox.html")),
         ("admin.html", include_str!("../templates/admin.html")),
+        ("twin.html", include_str!("../templates/twin.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -187,6 +196,10 @@ async fn admin_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Admin, &headers, q.as_deref())
 }
 
+async fn twin_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Twin, &headers, q.as_deref())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +237,7 @@ mod tests {
             ("/console/map", "id=\"lookup-result\""),
             ("/console/inbox", "id=\"inbox-table\""),
             ("/console/admin", "id=\"jurisdictions-table\""),
+            ("/console/twin", "id=\"twin-filter\""),
         ] {
             let (status, headers, body) = get(path, &[]).await;
             assert_eq!(status, StatusCode::OK, "{path}");

@@ -41,6 +41,8 @@ pub struct Services {
     pub flow: Flow,
     /// Digital twin (NGSI-LD context broker).
     pub twin: Twin,
+    /// NGSI-LD subscriptions and notifications.
+    pub notifier: onecity_twin::notify::Notifier,
     /// Event bus.
     pub bus: EventBus,
 }
@@ -64,6 +66,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     onecity_store::migrate::run(db, "geo", &onecity_geo::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "flow", &onecity_flow::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "twin", &onecity_twin::MIGRATIONS).await?;
+    onecity_store::migrate::run(db, "twin_sub", &onecity_twin::subscription::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "ops", &ops::MIGRATIONS).await?;
     Ok(())
 }
@@ -91,12 +94,16 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
     let twin = Twin::new(iam.clone(), twin_config(cfg)?)
         .await
         .map_err(|e| anyhow::anyhow!("digital twin: {e}"))?;
+    let notifier = onecity_twin::notify::Notifier::new(twin.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("NGSI-LD subscriptions: {e}"))?;
     Ok(Services {
         db,
         iam,
         geo,
         flow,
         twin,
+        notifier,
         bus,
     })
 }
@@ -183,13 +190,20 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
     crate::webdoc::add_web_paths(&mut doc);
     crate::webdoc::fix_error_responses(&mut doc);
     let _ = ops_state.openapi.set(doc.to_json().unwrap_or_default());
-    let ngsi = onecity_twin::routes::router(
-        onecity_twin::routes::TwinState {
-            twin: svc.twin.clone(),
-            open: cfg.ngsi_ld_open,
-        },
-        cfg.ngsi_ld_max_body_bytes,
-    );
+    let twin_state = onecity_twin::routes::TwinState {
+        twin: svc.twin.clone(),
+        open: cfg.ngsi_ld_open,
+    };
+    let ngsi = onecity_twin::routes::router(twin_state.clone(), cfg.ngsi_ld_max_body_bytes)
+        .merge(onecity_twin::ingest::ingest_routes(
+            twin_state.clone(),
+            cfg.ngsi_ld_max_body_bytes,
+        ))
+        .merge(onecity_twin::subscription::subscription_routes(
+            twin_state,
+            svc.notifier.clone(),
+            cfg.ngsi_ld_max_body_bytes,
+        ));
     api.nest("/ngsi-ld/v1", ngsi)
         .merge(onecity_web::router())
         .fallback(onecity_http::fallback)
@@ -320,6 +334,14 @@ pub fn spawn_background(
         }
         Ok(None) => {}
         Err(e) => tracing::error!(error = %e, "notifications by e-mail and webhook are off"),
+    }
+    tasks.extend(svc.notifier.start(shutdown.clone()));
+    if let Some(url) = &cfg.ngsi_ld_ingest_mqtt {
+        tasks.push(tokio::spawn(onecity_twin::ingest::run_mqtt(
+            svc.twin.clone(),
+            url.clone(),
+            shutdown.clone(),
+        )));
     }
     let twin = svc.twin.clone();
     let mut sd = shutdown.clone();

@@ -28,6 +28,11 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Admin console 管理: jurisdictions, departments, users",
             "200",
         ),
+        (
+            "/console/twin",
+            "Digital twin console 数字孪生: NGSI-LD entities on the map, attributes, history chart",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()
