@@ -12,7 +12,9 @@ the output.xml of the robot run over that folder. Prints one line per folder,
     folder <TAB> status <TAB> test id and name <TAB> robot file <TAB> first error message
 
 (header line first, the message on one line, whitespace collapsed, at most 500
-characters). Used by scripts/ngsi-ld-conformance.sh; stdlib only.
+characters). With --causes N, also prints the N most common first errors with ids, numbers
+and quoted values blanked out, a first cut at grouping failures by cause. Used by
+scripts/ngsi-ld-conformance.sh; stdlib only.
 """
 import argparse
 import os
@@ -32,6 +34,15 @@ def first_message(test):
                 break
     msg = re.sub(r"\s+", " ", msg)
     return msg[:500]
+
+
+def normalise(msg):
+    """A failure message with its varying parts (ids, numbers, quoted values) blanked."""
+    msg = re.sub(r"urn:[^\s'\",}\]]+", "<urn>", msg)
+    msg = re.sub(r"'[^']*'", "'…'", msg)
+    msg = re.sub(r'"[^"]*"', '"…"', msg)
+    msg = re.sub(r"\b\d{4,}\b|\b\d+\.\d+\b", "N", msg)
+    return msg[:200]
 
 
 def tests_of(path):
@@ -59,13 +70,15 @@ def tests_of(path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--failures", help="write the failing test cases here (TSV)")
+    ap.add_argument("--causes", type=int, default=0, metavar="N",
+                    help="print the N most common (normalised) first errors")
     ap.add_argument("--suite-dir", help="shorten robot file paths relative to this folder")
     ap.add_argument("runs", nargs="+", metavar="LABEL=OUTPUT_XML")
     args = ap.parse_args()
 
     rows = []
     tot_pass = tot_all = tot_skip = 0
-    width = max(len(r.split("=", 1)[0]) for r in args.runs)
+    width = max([5] + [len(r.split("=", 1)[0]) for r in args.runs])
     for run in args.runs:
         label, _, path = run.partition("=")
         if not os.path.isfile(path):
@@ -89,6 +102,16 @@ def main():
     pct = f"{100.0 * tot_pass / tot_all:5.1f}%" if tot_all else "  n/a"
     extra = f"  (skipped {tot_skip})" if tot_skip else ""
     print(f"{'total':<{width}}  {tot_pass:4d}/{tot_all:<4d} {pct}{extra}")
+
+    if args.causes and rows:
+        counts = {}
+        for row in rows:
+            key = normalise(row[4])
+            counts.setdefault(key, []).append(row[2].split(" ", 1)[0])
+        print(f"\nmost common first errors ({len(counts)} distinct):")
+        for key, tests in sorted(counts.items(), key=lambda kv: -len(kv[1]))[: args.causes]:
+            print(f"{len(tests):5d}  {key[:160]}")
+            print(f"       e.g. {', '.join(tests[:8])}")
 
     if args.failures:
         with open(args.failures, "w", encoding="utf-8") as f:

@@ -32,7 +32,8 @@
 #        ContextInformation/Subscription CommonBehaviours
 #      with the suite's notification, context-source and context servers on free local ports.
 #   4. prints passed/total per folder from each output.xml (scripts/ngsi-ld-conformance-report.py)
-#      and writes the failing test cases with their first error to OUT/failures.tsv.
+#      and the most common first errors, and writes the failing test cases with their first
+#      error to OUT/failures.tsv.
 #
 # Environment:
 #   ROBOT                   the robot command (default: SUITE_DIR/.venv/bin/robot, else
@@ -45,6 +46,7 @@
 #                           holds <folder>/output.xml, log.html, console.log, failures.tsv,
 #                           server.log and context-map.json
 #   ONECITY_CONFORMANCE_TIMEOUT  limit for one folder's robot run (default 90m)
+#   ONECITY_CONFORMANCE_CAUSES   how many of the most common first errors to print (default 15)
 #   ONECITY_TEST_MQTT_URL   the local MQTT broker (default mqtt://127.0.0.1:1883)
 #   NGSI_LD_CORE_CONTEXT    the suite's `core_context` variable (default: the suite's own)
 #
@@ -220,7 +222,7 @@ done
 echo
 echo "NGSI-LD conformance of $BASE (suite $SUITE_COMMIT):"
 python3 "$ROOT/scripts/ngsi-ld-conformance-report.py" --suite-dir "$SUITE" \
-    --failures "$OUT/failures.tsv" "${REPORT_ARGS[@]}" | tee "$OUT/summary.txt"
+    --failures "$OUT/failures.tsv" --causes "${ONECITY_CONFORMANCE_CAUSES:-15}" "${REPORT_ARGS[@]}" | tee "$OUT/summary.txt"
 FAILED=$(($(wc -l <"$OUT/failures.tsv") - 1))
 echo "failing test cases with their first error: $OUT/failures.tsv ($FAILED)"
 echo "robot logs: $OUT/<folder>/log.html"
