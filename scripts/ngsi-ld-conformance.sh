@@ -12,7 +12,7 @@
 #   1. starts `onecity serve` from the debug build (ONECITY_BIN, default
 #      ${CARGO_TARGET_DIR:-target}/debug/onecity) on a free local port with a fresh SQLite
 #      data directory, the NGSI-LD API open without credentials
-#      (ONECITY_NGSI_LD_OPEN_ACCESS=true) and a map of the suite's remote @context URLs to
+#      (ONECITY_NGSI_LD_OPEN=true) and a map of the suite's remote @context URLs to
 #      local files (ONECITY_NGSI_LD_CONTEXT_MAP, a JSON object URL -> file), so that nothing
 #      is fetched from the Internet:
 #        .../marek-mraz/ngsi-ld-test-suite/.../ngsi-ld-test-suite.jsonld and
@@ -155,7 +155,7 @@ else
     BASE="http://127.0.0.1:$PORT"
     # The first admin's password is never needed here; a random one keeps the log quiet.
     ONECITY_ADMIN_PASSWORD="$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')" \
-        ONECITY_NGSI_LD_OPEN_ACCESS=true \
+        ONECITY_NGSI_LD_OPEN=true \
         ONECITY_NGSI_LD_CONTEXT_MAP="$CONTEXT_MAP" \
         "$BIN" serve --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" >"$OUT/server.log" 2>&1 &
     PIDS+=($!)

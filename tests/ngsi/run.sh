@@ -6,7 +6,7 @@
 #
 # It builds nothing: ONECITY_BIN defaults to ${CARGO_TARGET_DIR:-target}/debug/onecity.
 # The server gets a fresh SQLite data directory, the NGSI-LD API open without credentials
-# (ONECITY_NGSI_LD_OPEN_ACCESS=true) and a map from the Smart Data Models @context URLs
+# (ONECITY_NGSI_LD_OPEN=true) and a map from the Smart Data Models @context URLs
 # that the real payloads in ../shared/data/ngsi-ld name to the local copies there
 # (ONECITY_NGSI_LD_CONTEXT_MAP), so that no context is fetched from the Internet.
 #
@@ -92,7 +92,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 ONECITY_ADMIN_PASSWORD="$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')" \
-    ONECITY_NGSI_LD_OPEN_ACCESS=true \
+    ONECITY_NGSI_LD_OPEN=true \
     ONECITY_NGSI_LD_CONTEXT_MAP="$TMP/context-map.json" \
     "$BIN" serve --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" >"$LOG" 2>&1 &
 SERVER_PID=$!
