@@ -5,6 +5,11 @@ The entities are the Smart Data Models examples in ../shared/data/ngsi-ld/smart-
 as the files hold them, with their own remote @context URLs (which the server maps to the
 local copies, see run.sh). Every test creates what it needs and removes it afterwards.
 
+The client speaks as it does to Orion-LD, Scorpio and Stellio; note that ngsildclient 0.5.2
+POSTs creations and batch operations to paths with a trailing slash
+(`/ngsi-ld/v1/entities/`, `/ngsi-ld/v1/entityOperations/create/`, …), which the broker must
+accept like the paths without it.
+
 Run through tests/ngsi/run.sh, which starts the server and sets ONECITY_URL. Without the
 package `ngsildclient` the module is skipped, except under CI=true where it fails.
 """
