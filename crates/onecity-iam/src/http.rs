@@ -90,7 +90,9 @@ pub mod perm {
         GeoWrite,
         TenantWrite,
         FlowAdmin,
-        CaseRead
+        CaseRead,
+        TwinRead,
+        TwinWrite
     );
 }
 

@@ -36,6 +36,10 @@ pub enum Permission {
     FlowAdmin,
     /// Read every case of a tenant (supervision), beyond one's own inbox.
     CaseRead,
+    /// Read digital-twin entities and their history (NGSI-LD GET and queries).
+    TwinRead,
+    /// Create, change and delete digital-twin entities (NGSI-LD writes).
+    TwinWrite,
 }
 
 impl Permission {
@@ -54,6 +58,8 @@ impl Permission {
         Self::TenantWrite,
         Self::FlowAdmin,
         Self::CaseRead,
+        Self::TwinRead,
+        Self::TwinWrite,
     ];
 
     /// The app-key scope naming this permission, e.g. `jurisdiction:read`.
@@ -72,6 +78,8 @@ impl Permission {
             Self::TenantWrite => "tenant:write",
             Self::FlowAdmin => "flow:admin",
             Self::CaseRead => "case:read",
+            Self::TwinRead => "twin:read",
+            Self::TwinWrite => "twin:write",
         }
     }
 
@@ -114,8 +122,16 @@ impl Role {
                 GeoWrite,
                 FlowAdmin,
                 CaseRead,
+                TwinRead,
+                TwinWrite,
             ],
-            Role::Staff => &[JurisdictionRead, DepartmentRead, UserRead, GeoRead],
+            Role::Staff => &[
+                JurisdictionRead,
+                DepartmentRead,
+                UserRead,
+                GeoRead,
+                TwinRead,
+            ],
             Role::Auditor => &[JurisdictionRead, AuditRead],
         }
     }

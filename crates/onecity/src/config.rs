@@ -81,6 +81,19 @@ config! {
     /// Testing only: delay the outbox relay by this many milliseconds after each wake-up
     /// (used to kill a server between commit and publish). Default 0.
     outbox_relay_delay_ms: u64 = 0,
+    /// Open the NGSI-LD API (`/ngsi-ld/v1`) without credentials (for a conformance run or
+    /// a closed network). Default false: callers need `twin:read` / `twin:write`.
+    ngsi_ld_open: bool = false,
+    /// Largest NGSI-LD request body in bytes (default 8 MiB; an entity of 3,000
+    /// attributes is about 0.2 MiB).
+    ngsi_ld_max_body_bytes: usize = 8 * 1024 * 1024,
+    /// Largest NGSI-LD `limit` (default 1000); above it a query answers 403 TooManyResults.
+    ngsi_ld_max_limit: usize = 1000,
+    /// JSON file mapping `@context` URLs to local files (paths relative to the file), for
+    /// air-gapped deployments: `{"https://example.org/ctx.jsonld": "ctx.jsonld"}`.
+    ngsi_ld_context_map: Option<PathBuf> = None,
+    /// Fetch other remote `@context` URLs over HTTP(S) (cached in memory). Default true.
+    ngsi_ld_fetch_contexts: bool = true,
 }
 
 /// Errors of loading configuration.

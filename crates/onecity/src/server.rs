@@ -15,6 +15,7 @@ use onecity_iam::{Iam, IamConfig};
 use onecity_store::audit::Auditor;
 use onecity_store::bus::{EventBus, Handler};
 use onecity_store::{Db, DbOptions};
+use onecity_twin::Twin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -38,6 +39,8 @@ pub struct Services {
     pub geo: Geo,
     /// Workflow engine.
     pub flow: Flow,
+    /// Digital twin (NGSI-LD context broker).
+    pub twin: Twin,
     /// Event bus.
     pub bus: EventBus,
 }
@@ -60,6 +63,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     onecity_store::migrate::run(db, "iam", &onecity_iam::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "geo", &onecity_geo::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "flow", &onecity_flow::MIGRATIONS).await?;
+    onecity_store::migrate::run(db, "twin", &onecity_twin::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "ops", &ops::MIGRATIONS).await?;
     Ok(())
 }
@@ -84,12 +88,42 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
     .await?;
     let geo = Geo::new(iam.clone());
     let flow = Flow::new(iam.clone());
+    let twin = Twin::new(iam.clone(), twin_config(cfg)?)
+        .await
+        .map_err(|e| anyhow::anyhow!("digital twin: {e}"))?;
     Ok(Services {
         db,
         iam,
         geo,
         flow,
+        twin,
         bus,
+    })
+}
+
+/// The twin's settings from the config (`ngsi_ld_*` keys).
+pub fn twin_config(cfg: &Config) -> anyhow::Result<onecity_twin::TwinConfig> {
+    let mut files = std::collections::HashMap::new();
+    if let Some(map) = &cfg.ngsi_ld_context_map {
+        let text = std::fs::read_to_string(map)
+            .with_context(|| format!("cannot read ngsi_ld_context_map {}", map.display()))?;
+        let m: std::collections::BTreeMap<String, String> = serde_json::from_str(&text)
+            .with_context(|| {
+                format!(
+                    "ngsi_ld_context_map {} must be a JSON object of URL -> file",
+                    map.display()
+                )
+            })?;
+        let base = map.parent().unwrap_or(std::path::Path::new("."));
+        for (url, file) in m {
+            files.insert(url, base.join(file));
+        }
+    }
+    Ok(onecity_twin::TwinConfig {
+        max_limit: cfg.ngsi_ld_max_limit.max(1),
+        context_files: files,
+        fetch_contexts: cfg.ngsi_ld_fetch_contexts,
+        ..Default::default()
     })
 }
 
@@ -149,7 +183,15 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
     crate::webdoc::add_web_paths(&mut doc);
     crate::webdoc::fix_error_responses(&mut doc);
     let _ = ops_state.openapi.set(doc.to_json().unwrap_or_default());
-    api.merge(onecity_web::router())
+    let ngsi = onecity_twin::routes::router(
+        onecity_twin::routes::TwinState {
+            twin: svc.twin.clone(),
+            open: cfg.ngsi_ld_open,
+        },
+        cfg.ngsi_ld_max_body_bytes,
+    );
+    api.nest("/ngsi-ld/v1", ngsi)
+        .merge(onecity_web::router())
         .fallback(onecity_http::fallback)
         .layer(axum::middleware::map_response(onecity_http::problemize))
         .layer(axum::middleware::from_fn(ops::track_metrics))
@@ -279,6 +321,21 @@ pub fn spawn_background(
         Ok(None) => {}
         Err(e) => tracing::error!(error = %e, "notifications by e-mail and webhook are off"),
     }
+    let twin = svc.twin.clone();
+    let mut sd = shutdown.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                _ = sd.changed() => break,
+            }
+            match onecity_twin::temporal::purge(&twin, onecity_core::time::now_micros()).await {
+                Ok(n) if n > 0 => tracing::info!(rows = n, "twin history past retention deleted"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "twin retention purge failed"),
+            }
+        }
+    }));
     let geo = svc.geo.clone();
     let mut sd = shutdown;
     tasks.push(tokio::spawn(async move {

@@ -11,6 +11,7 @@ mod input;
 mod isolation;
 mod notify;
 mod ops;
+mod twin;
 
 use onecity_testkit::{Options, TestServer};
 use serde_json::{json, Value};

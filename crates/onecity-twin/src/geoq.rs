@@ -1,0 +1,372 @@
+//! Geo-queries (GS CIM 009 §4.10): `georel` (near;maxDistance==d / near;minDistance==d,
+//! within, contains, intersects, equals, disjoint, overlaps), `geometry` (Point,
+//! LineString, Polygon, MultiPolygon; MultiPoint and MultiLineString too), `coordinates`
+//! (a GeoJSON coordinate array) and `geoproperty` (default `location`), evaluated on one
+//! entity in memory with the `geo` crate.
+//!
+//! Distances are great-circle metres (haversine, mean Earth radius 6,371,008.8 m). For a
+//! non-point entity geometry, `near` measures to its closest point.
+
+use crate::context::Context;
+use crate::error::{NgsiError, NgsiResult};
+use crate::model::{AttrKind, Entity};
+use geo::{BoundingRect, Closest, ClosestPoint, Contains, Intersects, Relate};
+use geo::{
+    Coord, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon, Rect,
+};
+use serde_json::Value;
+
+/// The spatial relation of a geo-query.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum GeoRel {
+    /// `near;maxDistance==d`: within `d` metres.
+    NearMax(f64),
+    /// `near;minDistance==d`: at least `d` metres away.
+    NearMin(f64),
+    /// The entity geometry lies within the query geometry.
+    Within,
+    /// The entity geometry contains the query geometry.
+    Contains,
+    /// They share at least one point.
+    Intersects,
+    /// Topologically equal.
+    Equals,
+    /// They share no point.
+    Disjoint,
+    /// They overlap (same dimension, neither within the other).
+    Overlaps,
+}
+
+/// A parsed geo-query.
+#[derive(Debug, Clone)]
+pub struct GeoQuery {
+    /// The relation.
+    pub rel: GeoRel,
+    /// The query geometry.
+    pub geometry: Geometry<f64>,
+    /// Its bounding box (expanded by the distance for `near;maxDistance`), for prefilters.
+    pub bbox: Rect<f64>,
+    /// Expanded name of the GeoProperty to test (default `location`).
+    pub geoproperty: String,
+}
+
+/// Parses a coordinate `[lon, lat]` with range checks.
+fn coord(v: &Value) -> Result<Coord<f64>, String> {
+    let a = v
+        .as_array()
+        .ok_or_else(|| format!("{v} is not a position"))?;
+    if a.len() < 2 || a.len() > 3 {
+        return Err(format!("position {v} must have 2 or 3 numbers"));
+    }
+    let x = a[0]
+        .as_f64()
+        .ok_or_else(|| format!("{v}: longitude is not a number"))?;
+    let y = a[1]
+        .as_f64()
+        .ok_or_else(|| format!("{v}: latitude is not a number"))?;
+    if !(-180.0..=180.0).contains(&x) || !(-90.0..=90.0).contains(&y) {
+        return Err(format!(
+            "position {v} is out of range (GeoJSON is [longitude, latitude])"
+        ));
+    }
+    Ok(Coord { x, y })
+}
+
+fn coords(v: &Value) -> Result<Vec<Coord<f64>>, String> {
+    v.as_array()
+        .ok_or_else(|| format!("{v} is not an array of positions"))?
+        .iter()
+        .map(coord)
+        .collect()
+}
+
+fn ring(v: &Value) -> Result<LineString<f64>, String> {
+    let c = coords(v)?;
+    if c.len() < 4 || c.first() != c.last() {
+        return Err("a polygon ring needs at least 4 positions and must be closed".into());
+    }
+    Ok(LineString(c))
+}
+
+fn polygon(v: &Value) -> Result<Polygon<f64>, String> {
+    let rings = v
+        .as_array()
+        .ok_or("a Polygon's coordinates must be an array of rings")?;
+    let mut it = rings.iter();
+    let outer = ring(it.next().ok_or("a Polygon needs at least one ring")?)?;
+    let inner = it.map(ring).collect::<Result<Vec<_>, _>>()?;
+    Ok(Polygon::new(outer, inner))
+}
+
+/// Builds a geometry from `type` and `coordinates`.
+pub fn geometry_from_parts(kind: &str, c: &Value) -> Result<Geometry<f64>, String> {
+    Ok(match kind {
+        "Point" => Geometry::Point(Point(coord(c)?)),
+        "MultiPoint" => {
+            Geometry::MultiPoint(MultiPoint(coords(c)?.into_iter().map(Point).collect()))
+        }
+        "LineString" => {
+            let l = coords(c)?;
+            if l.len() < 2 {
+                return Err("a LineString needs at least 2 positions".into());
+            }
+            Geometry::LineString(LineString(l))
+        }
+        "MultiLineString" => Geometry::MultiLineString(MultiLineString(
+            c.as_array()
+                .ok_or("MultiLineString coordinates must be an array")?
+                .iter()
+                .map(|l| coords(l).map(LineString))
+                .collect::<Result<_, _>>()?,
+        )),
+        "Polygon" => Geometry::Polygon(polygon(c)?),
+        "MultiPolygon" => Geometry::MultiPolygon(MultiPolygon(
+            c.as_array()
+                .ok_or("MultiPolygon coordinates must be an array")?
+                .iter()
+                .map(polygon)
+                .collect::<Result<_, _>>()?,
+        )),
+        other => return Err(format!("geometry type {other:?} is not supported")),
+    })
+}
+
+/// Builds a geometry from a GeoJSON geometry object.
+pub fn geometry_from_json(v: &Value) -> Result<Geometry<f64>, String> {
+    let kind = v
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or("a GeoJSON geometry needs a \"type\"")?;
+    let c = v
+        .get("coordinates")
+        .ok_or("a GeoJSON geometry needs \"coordinates\"")?;
+    geometry_from_parts(kind, c)
+}
+
+/// The bounding box `(min_lon, min_lat, max_lon, max_lat)` of a GeoJSON geometry.
+pub fn bbox_of(v: &Value) -> Option<(f64, f64, f64, f64)> {
+    let g = geometry_from_json(v).ok()?;
+    let r = g.bounding_rect()?;
+    Some((r.min().x, r.min().y, r.max().x, r.max().y))
+}
+
+/// Parses `georel`, `geometry`, `coordinates` and `geoproperty`. Errors: 400
+/// BadRequestData naming the wrong parameter.
+pub fn parse(
+    georel: &str,
+    geometry: Option<&str>,
+    coordinates: Option<&Value>,
+    geoproperty: Option<&str>,
+    ctx: &Context,
+) -> NgsiResult<GeoQuery> {
+    let mut parts = georel.split(';');
+    let head = parts.next().unwrap_or("");
+    let rel = match head {
+        "near" => {
+            let p = parts.next().ok_or_else(|| {
+                NgsiError::bad_data("georel near needs ;maxDistance==<metres> or ;minDistance==<metres>")
+            })?;
+            let (k, v) = p
+                .split_once("==")
+                .ok_or_else(|| NgsiError::bad_data(format!("georel modifier {p:?} must be maxDistance==<metres>")))?;
+            let d: f64 = v
+                .parse()
+                .ok()
+                .filter(|d: &f64| d.is_finite() && *d >= 0.0)
+                .ok_or_else(|| NgsiError::bad_data(format!("georel distance {v:?} is not a non-negative number")))?;
+            match k {
+                "maxDistance" => GeoRel::NearMax(d),
+                "minDistance" => GeoRel::NearMin(d),
+                _ => return Err(NgsiError::bad_data(format!("georel modifier {k:?} is not maxDistance or minDistance"))),
+            }
+        }
+        "within" => GeoRel::Within,
+        "contains" => GeoRel::Contains,
+        "intersects" => GeoRel::Intersects,
+        "equals" => GeoRel::Equals,
+        "disjoint" => GeoRel::Disjoint,
+        "overlaps" => GeoRel::Overlaps,
+        other => return Err(NgsiError::bad_data(format!("georel {other:?} is not one of near, within, contains, intersects, equals, disjoint, overlaps"))),
+    };
+    let kind = geometry.ok_or_else(|| NgsiError::bad_data("a geo-query needs geometry"))?;
+    let c = coordinates.ok_or_else(|| NgsiError::bad_data("a geo-query needs coordinates"))?;
+    let g = geometry_from_parts(kind, c)
+        .map_err(|e| NgsiError::bad_data(format!("geo-query geometry: {e}")))?;
+    if matches!(rel, GeoRel::NearMax(_) | GeoRel::NearMin(_)) && !matches!(g, Geometry::Point(_)) {
+        return Err(NgsiError::bad_data("georel near needs a Point geometry"));
+    }
+    let mut bbox = g
+        .bounding_rect()
+        .ok_or_else(|| NgsiError::bad_data("the geo-query geometry is empty"))?;
+    if let GeoRel::NearMax(d) = rel {
+        let dlat = d / 111_000.0;
+        let coslat = bbox.min().y.to_radians().cos().abs().max(0.01);
+        let dlon = d / (111_000.0 * coslat);
+        bbox = Rect::new(
+            Coord {
+                x: bbox.min().x - dlon,
+                y: bbox.min().y - dlat,
+            },
+            Coord {
+                x: bbox.max().x + dlon,
+                y: bbox.max().y + dlat,
+            },
+        );
+    }
+    Ok(GeoQuery {
+        rel,
+        geometry: g,
+        bbox,
+        geoproperty: ctx.expand(geoproperty.unwrap_or("location")),
+    })
+}
+
+/// Great-circle distance in metres.
+pub fn haversine(a: Coord<f64>, b: Coord<f64>) -> f64 {
+    const R: f64 = 6_371_008.8;
+    let (la1, la2) = (a.y.to_radians(), b.y.to_radians());
+    let dla = la2 - la1;
+    let dlo = (b.x - a.x).to_radians();
+    let h = (dla / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlo / 2.0).sin().powi(2);
+    2.0 * R * h.sqrt().asin()
+}
+
+fn distance_to(g: &Geometry<f64>, p: Point<f64>) -> f64 {
+    match g {
+        Geometry::Point(q) => haversine(q.0, p.0),
+        other => {
+            if other.intersects(&p) {
+                return 0.0;
+            }
+            match other.closest_point(&p) {
+                Closest::Intersection(q) | Closest::SinglePoint(q) => haversine(q.0, p.0),
+                Closest::Indeterminate => f64::INFINITY,
+            }
+        }
+    }
+}
+
+impl GeoQuery {
+    /// Whether the relation holds for geometry `g` (the entity's).
+    pub fn matches_geometry(&self, g: &Geometry<f64>) -> bool {
+        let q = &self.geometry;
+        match self.rel {
+            GeoRel::NearMax(d) => match q {
+                Geometry::Point(p) => distance_to(g, *p) <= d,
+                _ => false,
+            },
+            GeoRel::NearMin(d) => match q {
+                Geometry::Point(p) => distance_to(g, *p) >= d,
+                _ => false,
+            },
+            GeoRel::Within => match (g, q) {
+                (Geometry::Point(p), Geometry::Polygon(poly)) => poly.contains(p),
+                (Geometry::Point(p), Geometry::MultiPolygon(mp)) => mp.contains(p),
+                _ => g.relate(q).is_within(),
+            },
+            GeoRel::Contains => match (g, q) {
+                (Geometry::Polygon(poly), Geometry::Point(p)) => poly.contains(p),
+                _ => g.relate(q).is_contains(),
+            },
+            GeoRel::Intersects => g.intersects(q),
+            GeoRel::Disjoint => !g.intersects(q),
+            GeoRel::Equals => match (g, q) {
+                (Geometry::Point(a), Geometry::Point(b)) => a == b,
+                _ => g.relate(q).is_equal_topo(),
+            },
+            GeoRel::Overlaps => g.relate(q).is_overlaps(),
+        }
+    }
+
+    /// Whether the entity matches: any instance of the geoproperty that is a GeoProperty
+    /// and satisfies the relation.
+    pub fn matches(&self, e: &Entity) -> bool {
+        let Some(list) = e.attrs.get(&self.geoproperty) else {
+            return false;
+        };
+        list.iter().any(|a| {
+            a.kind == AttrKind::GeoProperty
+                && geometry_from_json(&a.value).is_ok_and(|g| self.matches_geometry(&g))
+        })
+    }
+
+    /// Whether a bounding box can hold a match (prefilter; `disjoint` and `near;minDistance`
+    /// cannot be prefiltered and always pass).
+    pub fn bbox_may_match(&self, b: (f64, f64, f64, f64)) -> bool {
+        match self.rel {
+            GeoRel::Disjoint | GeoRel::NearMin(_) => true,
+            _ => {
+                let r = &self.bbox;
+                !(b.2 < r.min().x || b.0 > r.max().x || b.3 < r.min().y || b.1 > r.max().y)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn near_within_and_intersects() {
+        let ctx = Context::core();
+        // Punta della Salute, Venice.
+        let venice =
+            geometry_from_json(&json!({"type":"Point","coordinates":[12.3364,45.4306]})).unwrap();
+        let q = parse(
+            "near;maxDistance==1000",
+            Some("Point"),
+            Some(&json!([12.3300, 45.4340])),
+            None,
+            &ctx,
+        )
+        .unwrap();
+        assert!(q.matches_geometry(&venice));
+        let q = parse(
+            "near;maxDistance==100",
+            Some("Point"),
+            Some(&json!([12.3300, 45.4340])),
+            None,
+            &ctx,
+        )
+        .unwrap();
+        assert!(!q.matches_geometry(&venice));
+        let q = parse(
+            "near;minDistance==100",
+            Some("Point"),
+            Some(&json!([12.3300, 45.4340])),
+            None,
+            &ctx,
+        )
+        .unwrap();
+        assert!(q.matches_geometry(&venice));
+        let lagoon = json!([[
+            [12.2, 45.3],
+            [12.5, 45.3],
+            [12.5, 45.6],
+            [12.2, 45.6],
+            [12.2, 45.3]
+        ]]);
+        let q = parse("within", Some("Polygon"), Some(&lagoon), None, &ctx).unwrap();
+        assert!(q.matches_geometry(&venice));
+        let q = parse("disjoint", Some("Polygon"), Some(&lagoon), None, &ctx).unwrap();
+        assert!(!q.matches_geometry(&venice));
+        let road = geometry_from_json(
+            &json!({"type":"LineString","coordinates":[[12.1,45.4],[12.6,45.45]]}),
+        )
+        .unwrap();
+        let q = parse("intersects", Some("Polygon"), Some(&lagoon), None, &ctx).unwrap();
+        assert!(q.matches_geometry(&road));
+        assert!(parse("near", Some("Point"), Some(&json!([0, 0])), None, &ctx).is_err());
+        assert!(parse(
+            "within",
+            Some("Polygon"),
+            Some(&json!([[[0, 0], [1, 1]]])),
+            None,
+            &ctx
+        )
+        .is_err());
+        assert!(geometry_from_json(&json!({"type":"Point","coordinates":[7.19, 93.6]})).is_err());
+    }
+}

@@ -1,0 +1,1401 @@
+//! The NGSI-LD HTTP API under `/ngsi-ld/v1` (GS CIM 009 §6): context information
+//! provision and consumption, batch operations, discovery and the temporal API.
+//!
+//! The API is a standard one, described by ETSI's own OpenAPI document, so its routes are
+//! a plain axum router and not repeated in `/api/openapi.json`. Errors are NGSI-LD problem
+//! details (`application/json`, see [`crate::error`]).
+//!
+//! Headers: `NGSILD-Tenant` selects the tenant; `Link: <url>; rel="http://www.w3.org/ns/json-ld#context"`
+//! gives the `@context` of `application/json` requests (an `application/ld+json` body
+//! carries it as `@context`); `Accept: application/ld+json` puts `@context` in the body of
+//! answers, `application/geo+json` answers GeoJSON. Access: see [`access`].
+
+use crate::context::Context;
+use crate::error::{NgsiError, NgsiResult, ProblemKind};
+use crate::model::{self, Entity, Format, RenderOpts};
+use crate::service::{self, EntityOp, Query, Twin, UpdateReport};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use bytes::Bytes;
+use onecity_iam::{Iam, Permission};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// State of the NGSI-LD router.
+#[derive(Clone)]
+pub struct TwinState {
+    /// The service.
+    pub twin: Twin,
+    /// `ngsi_ld_open`: no credentials needed (the conformance suite sends none).
+    pub open: bool,
+}
+
+impl axum::extract::FromRef<TwinState> for Iam {
+    fn from_ref(s: &TwinState) -> Iam {
+        s.twin.iam().clone()
+    }
+}
+
+/// The router, to be nested at `/ngsi-ld/v1`. `max_body` is the NGSI-LD body limit in bytes.
+pub fn router(state: TwinState, max_body: usize) -> Router {
+    Router::new()
+        .route("/entities", post(create_entity).get(query_entities))
+        .route(
+            "/entities/{id}",
+            get(get_entity)
+                .put(replace_entity)
+                .patch(merge_entity)
+                .delete(delete_entity),
+        )
+        .route(
+            "/entities/{id}/attrs",
+            post(append_attrs).patch(update_attrs),
+        )
+        .route(
+            "/entities/{id}/attrs/{attr}",
+            axum::routing::patch(partial_attr)
+                .put(replace_attr)
+                .delete(delete_attr),
+        )
+        .route("/entityOperations/create", post(batch_create))
+        .route("/entityOperations/upsert", post(batch_upsert))
+        .route("/entityOperations/update", post(batch_update))
+        .route("/entityOperations/delete", post(batch_delete))
+        .route("/entityOperations/query", post(post_query))
+        .route("/types", get(list_types))
+        .route("/types/{type}", get(type_info))
+        .route("/attributes", get(list_attributes))
+        .route("/attributes/{attr}", get(attribute_info))
+        .route(
+            "/temporal/entities",
+            get(crate::temporal::query_temporal).post(crate::temporal::post_temporal),
+        )
+        .route(
+            "/temporal/entities/{id}",
+            get(crate::temporal::get_temporal).delete(crate::temporal::delete_temporal),
+        )
+        .route(
+            "/temporal/entities/{id}/attrs",
+            post(crate::temporal::append_temporal_attrs),
+        )
+        .route(
+            "/ext/retention/{type}",
+            get(crate::temporal::get_retention)
+                .put(crate::temporal::put_retention)
+                .delete(crate::temporal::delete_retention),
+        )
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access))
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+/// Access control: with `ngsi_ld_open` every request passes. Otherwise the caller sends a
+/// platform token or an app key (`Authorization: Bearer …` or `X-Api-Key`) holding
+/// `twin:read` (GET, HEAD, `POST /entityOperations/query`) or `twin:write` (other writes)
+/// through a grant for the NGSI-LD tenant: deployment-level grants cover every tenant;
+/// a tenant's grants cover the NGSI-LD tenant of the same code. Without `NGSILD-Tenant`,
+/// a tenant-bound caller works in its home tenant and a deployment-level caller in the
+/// default tenant. Errors: 401 Unauthorized, 403 Forbidden.
+pub async fn access(State(st): State<TwinState>, mut req: Request, next: Next) -> Response {
+    let header_tenant = req
+        .headers()
+        .get("ngsild-tenant")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if let Some(t) = &header_tenant {
+        if t.is_empty()
+            || t.len() > 64
+            || !t
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '/'))
+        {
+            return NgsiError::bad_data(
+                "NGSILD-Tenant must be 1-64 characters of letters, digits, _ - . : /",
+            )
+            .into_response();
+        }
+    }
+    if st.open {
+        req.extensions_mut()
+            .insert(Tenant(header_tenant.unwrap_or_default()));
+        return next.run(req).await;
+    }
+    let Some(cred) = onecity_iam::http::credential(req.headers()) else {
+        return NgsiError::new(
+            ProblemKind::Unauthorized,
+            "send Authorization: Bearer <token or app key> (or enable ngsi_ld_open)",
+        )
+        .into_response();
+    };
+    let p = match st.twin.iam().authenticate(cred).await {
+        Ok(p) => p,
+        Err(e) => return NgsiError::from(e).into_response(),
+    };
+    let write = !(req.method() == Method::GET
+        || req.method() == Method::HEAD
+        || req.uri().path().ends_with("/entityOperations/query"));
+    let perm = if write {
+        Permission::TwinWrite
+    } else {
+        Permission::TwinRead
+    };
+    let tenant = header_tenant.unwrap_or_else(|| p.tenant.clone().unwrap_or_default());
+    let allowed = p.grants.iter().any(|g| {
+        g.permissions.contains(&perm)
+            && match &g.tenant {
+                None => true,
+                Some(t) => *t == tenant,
+            }
+    });
+    if !allowed {
+        return NgsiError::new(
+            ProblemKind::Forbidden,
+            format!("you lack {} for NGSI-LD tenant {:?}", perm.scope(), tenant),
+        )
+        .into_response();
+    }
+    req.extensions_mut().insert(Tenant(tenant));
+    next.run(req).await
+}
+
+/// The NGSI-LD tenant of a request (set by [`access`]).
+#[derive(Clone, Debug)]
+pub struct Tenant(pub String);
+
+/// Parsed query string (percent-decoded; `+` is kept, as scopeQ and q use it).
+#[derive(Debug, Default)]
+pub struct Params(pub HashMap<String, String>);
+
+impl Params {
+    /// Parses a raw query string.
+    pub fn parse(raw: Option<&str>) -> Params {
+        let mut m = HashMap::new();
+        for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let k = percent_encoding::percent_decode_str(k)
+                .decode_utf8_lossy()
+                .to_string();
+            let v = percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .to_string();
+            m.insert(k, v);
+        }
+        Params(m)
+    }
+    /// One parameter.
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.0.get(k).map(String::as_str).filter(|s| !s.is_empty())
+    }
+    /// A comma-separated list parameter.
+    pub fn list(&self, k: &str) -> Vec<String> {
+        self.get(k)
+            .map(|s| {
+                s.split(',')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+    /// Whether `options` (or `format`) holds `opt`.
+    pub fn option(&self, opt: &str) -> bool {
+        self.list("options").iter().any(|o| o == opt) || self.get("format") == Some(opt)
+    }
+}
+
+/// The request's `@context` from the `Link` header.
+fn link_context(h: &HeaderMap) -> NgsiResult<Option<Value>> {
+    let Some(v) = h.get("link").and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    for part in v.split(',') {
+        if part.contains("json-ld#context") {
+            let url = part
+                .split(';')
+                .next()
+                .map(|s| {
+                    s.trim()
+                        .trim_start_matches('<')
+                        .trim_end_matches('>')
+                        .trim()
+                })
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| NgsiError::bad_data("the Link header has no context URL"))?;
+            return Ok(Some(Value::String(url.to_string())));
+        }
+    }
+    Ok(None)
+}
+
+/// What the caller accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Accept {
+    Json,
+    JsonLd,
+    GeoJson,
+}
+
+pub(crate) fn accept(h: &HeaderMap) -> NgsiResult<Accept> {
+    let Some(a) = h.get("accept").and_then(|v| v.to_str().ok()) else {
+        return Ok(Accept::Json);
+    };
+    let mut best: Option<(f32, Accept)> = None;
+    for part in a.split(',') {
+        let mut it = part.split(';');
+        let mt = it.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q: f32 = it
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .next()
+            .and_then(|q| q.parse().ok())
+            .unwrap_or(1.0);
+        let kind = match mt.as_str() {
+            "application/json" | "*/*" | "application/*" => Accept::Json,
+            "application/ld+json" => Accept::JsonLd,
+            "application/geo+json" => Accept::GeoJson,
+            _ => continue,
+        };
+        if best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, kind));
+        }
+    }
+    best.map(|(_, k)| k).ok_or_else(|| {
+        NgsiError::new(
+            ProblemKind::NotAcceptable,
+            "Accept must allow application/json, application/ld+json or application/geo+json",
+        )
+    })
+}
+
+/// A parsed request body with its context.
+pub(crate) struct Body {
+    pub(crate) value: Value,
+    pub(crate) ld: bool,
+}
+
+fn body_json(h: &HeaderMap, bytes: &Bytes) -> NgsiResult<Body> {
+    let ct = h
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let ld = ct.starts_with("application/ld+json");
+    if !ld && !ct.starts_with("application/json") && !ct.starts_with("application/merge-patch+json")
+    {
+        return Err(NgsiError::new(
+            ProblemKind::UnsupportedMediaType,
+            "Content-Type must be application/json or application/ld+json",
+        ));
+    }
+    if bytes.is_empty() {
+        return Err(NgsiError::invalid("the request body is empty"));
+    }
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| NgsiError::invalid(format!("the body is not valid JSON: {e}")))?;
+    Ok(Body { value, ld })
+}
+
+pub(crate) fn read_body(
+    h: &HeaderMap,
+    b: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> NgsiResult<Body> {
+    let bytes = b.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            NgsiError::new(
+                ProblemKind::PayloadTooLarge,
+                "the body is larger than the configured NGSI-LD limit (ngsi_ld_max_body_bytes)",
+            )
+        } else {
+            NgsiError::invalid(format!("cannot read the body: {e}"))
+        }
+    })?;
+    body_json(h, &bytes)
+}
+
+/// Resolves the context of a body object: `@context` member (ld+json) or the Link header.
+pub(crate) async fn body_context(
+    twin: &Twin,
+    h: &HeaderMap,
+    body: &Body,
+    obj: &Value,
+) -> NgsiResult<Arc<Context>> {
+    if body.ld {
+        let c = obj
+            .get("@context")
+            .ok_or_else(|| NgsiError::bad_data("an application/ld+json body must hold @context"))?;
+        twin.contexts.resolve(Some(c)).await
+    } else {
+        if obj.get("@context").is_some() {
+            return Err(NgsiError::bad_data(
+                "@context in an application/json body: send it in a Link header, or use application/ld+json",
+            ));
+        }
+        twin.contexts.resolve(link_context(h)?.as_ref()).await
+    }
+}
+
+pub(crate) async fn header_context(twin: &Twin, h: &HeaderMap) -> NgsiResult<Arc<Context>> {
+    twin.contexts.resolve(link_context(h)?.as_ref()).await
+}
+
+fn render_opts(p: &Params, ctx: &Context) -> NgsiResult<RenderOpts> {
+    let format = if p.option("keyValues") || p.option("simplified") {
+        Format::KeyValues
+    } else if p.option("concise") {
+        Format::Concise
+    } else {
+        Format::Normalized
+    };
+    let mut attrs: Vec<String> = p.list("attrs").iter().map(|a| ctx.expand(a)).collect();
+    let mut pick = None;
+    if let Some(pk) = p.get("pick") {
+        let l: Vec<String> = pk.split(',').map(str::to_string).collect();
+        let extra: Vec<String> = l
+            .iter()
+            .filter(|x| !matches!(x.as_str(), "id" | "type" | "scope"))
+            .map(|a| ctx.expand(a))
+            .collect();
+        attrs.extend(extra);
+        pick = Some(l);
+    }
+    let omit: Vec<String> = p.list("omit");
+    if p.get("pick").is_some() && p.get("omit").is_some() {
+        return Err(NgsiError::bad_data("pick and omit cannot be used together"));
+    }
+    Ok(RenderOpts {
+        format,
+        sys_attrs: p.option("sysAttrs"),
+        attrs: if attrs.is_empty() { None } else { Some(attrs) },
+        lang: p.get("lang").map(str::to_string),
+        pick,
+        omit,
+    })
+}
+
+fn geojson_feature(e: &Entity, ctx: &Context, o: &RenderOpts, geoprop: &str) -> Value {
+    let mut props = model::render_entity(e, ctx, o);
+    let id = props
+        .as_object_mut()
+        .and_then(|m| m.remove("id"))
+        .unwrap_or(Value::Null);
+    let geometry = e
+        .attrs
+        .get(&ctx.expand(geoprop))
+        .and_then(|l| l.first())
+        .map(|a| a.value.clone())
+        .unwrap_or(Value::Null);
+    json!({"id": id, "type": "Feature", "geometry": geometry, "properties": props})
+}
+
+pub(crate) fn respond(
+    status: StatusCode,
+    body: Value,
+    ctx: &Context,
+    acc: Accept,
+    extra: Vec<(&'static str, String)>,
+) -> Response {
+    let mut body = body;
+    let ct = match acc {
+        Accept::JsonLd => {
+            let c = ctx.echo();
+            match &mut body {
+                Value::Object(m) => {
+                    m.insert("@context".into(), c);
+                }
+                Value::Array(a) => {
+                    for x in a.iter_mut() {
+                        if let Value::Object(m) = x {
+                            m.insert("@context".into(), c.clone());
+                        }
+                    }
+                }
+                _ => {}
+            }
+            "application/ld+json"
+        }
+        Accept::GeoJson => "application/geo+json",
+        Accept::Json => "application/json",
+    };
+    let mut r = (status, body.to_string()).into_response();
+    let h = r.headers_mut();
+    h.insert("content-type", HeaderValue::from_static(ct));
+    if acc != Accept::JsonLd {
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "<{}>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"",
+            ctx.link_url()
+        )) {
+            h.insert("link", v);
+        }
+    }
+    for (k, v) in extra {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.append(k, v);
+        }
+    }
+    r
+}
+
+fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn report_response(r: &UpdateReport, ctx: &Context) -> Response {
+    if r.not_updated.is_empty() {
+        return no_content();
+    }
+    let body = json!({
+        "updated": r.updated.iter().map(|a| ctx.compact(a)).collect::<Vec<_>>(),
+        "notUpdated": r.not_updated.iter().map(|(a, why)| json!({"attributeName": ctx.compact(a), "reason": why})).collect::<Vec<_>>(),
+    });
+    let mut resp = (StatusCode::MULTI_STATUS, body.to_string()).into_response();
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    resp
+}
+
+fn check_id(id: &str) -> NgsiResult<()> {
+    if !model::is_uri(id) {
+        return Err(NgsiError::bad_data(format!("{id:?} is not a URI")));
+    }
+    Ok(())
+}
+
+pub(crate) fn tenant_of(req_tenant: &Option<axum::Extension<Tenant>>) -> String {
+    req_tenant
+        .as_ref()
+        .map(|t| t.0 .0.clone())
+        .unwrap_or_default()
+}
+
+/// A batch member: its id and its parsed entity (or why it is invalid).
+type Parsed = (String, NgsiResult<(Entity, Arc<Context>)>);
+
+pub(crate) type Ten = Option<axum::Extension<Tenant>>;
+pub(crate) type RawBody = Result<Bytes, axum::extract::rejection::BytesRejection>;
+
+/// POST /entities (§6.4.3.1): 201 with `Location`; 409 AlreadyExists; 400 BadRequestData.
+async fn create_entity(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    b: RawBody,
+) -> NgsiResult<Response> {
+    let body = read_body(&h, b)?;
+    let ctx = body_context(&st.twin, &h, &body, &body.value).await?;
+    let now = onecity_core::time::now_micros();
+    let e = model::parse_entity(&body.value, &ctx, now)?;
+    let id = e.id.clone();
+    st.twin.create_entity(&tenant_of(&t), e).await?;
+    let mut r = StatusCode::CREATED.into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/ngsi-ld/v1/entities/{id}")) {
+        r.headers_mut().insert("location", v);
+    }
+    Ok(r)
+}
+
+/// GET /entities/{id} (§6.5.3.1).
+async fn get_entity(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> NgsiResult<Response> {
+    check_id(&id)?;
+    let p = Params::parse(raw.as_deref());
+    let acc = accept(&h)?;
+    let ctx = header_context(&st.twin, &h).await?;
+    let o = render_opts(&p, &ctx)?;
+    let e = st
+        .twin
+        .get(&tenant_of(&t), &id)
+        .ok_or_else(|| NgsiError::not_found(format!("entity {id} does not exist")))?;
+    if let Some(ty) = p.get("type") {
+        let want: Vec<String> = ty.split(',').map(|x| ctx.expand(x)).collect();
+        if !e.types.iter().any(|x| want.contains(x)) {
+            return Err(NgsiError::not_found(format!(
+                "entity {id} is not of type {ty}"
+            )));
+        }
+    }
+    let body = if acc == Accept::GeoJson {
+        geojson_feature(
+            &e,
+            &ctx,
+            &o,
+            p.get("geometryProperty").unwrap_or("location"),
+        )
+    } else {
+        model::render_entity(&e, &ctx, &o)
+    };
+    Ok(respond(StatusCode::OK, body, &ctx, acc, vec![]))
+}
+
+/// Builds a [`Query`] from parameters (shared by GET /entities and the temporal API).
+pub fn build_query(p: &Params, ctx: &Context) -> NgsiResult<Query> {
+    let mut q = Query {
+        ids: p.list("id"),
+        ..Default::default()
+    };
+    for id in &q.ids {
+        check_id(id)?;
+    }
+    if let Some(pat) = p.get("idPattern") {
+        q.id_pattern = Some(
+            regex::Regex::new(pat).map_err(|e| NgsiError::bad_data(format!("idPattern: {e}")))?,
+        );
+    }
+    if let Some(ty) = p.get("type") {
+        for x in ty
+            .split([',', '|', ';'])
+            .map(|s| s.trim_matches(|c| c == '(' || c == ')'))
+        {
+            if !model::is_valid_name(x) {
+                return Err(NgsiError::bad_data(format!(
+                    "type {x:?} is not a valid name"
+                )));
+            }
+            q.types.push(ctx.expand(x));
+        }
+    }
+    q.attrs = p.list("attrs").iter().map(|a| ctx.expand(a)).collect();
+    if let Some(pick) = p.get("pick") {
+        let _ = pick;
+    }
+    if let Some(x) = p.get("q") {
+        q.q = Some(crate::q::parse(x)?);
+    }
+    if let Some(georel) = p.get("georel") {
+        let coords: Value = p
+            .get("coordinates")
+            .map(|c| {
+                serde_json::from_str(c)
+                    .map_err(|e| NgsiError::bad_data(format!("coordinates: not a JSON array: {e}")))
+            })
+            .transpose()?
+            .ok_or_else(|| NgsiError::bad_data("a geo-query needs coordinates"))?;
+        q.geo = Some(crate::geoq::parse(
+            georel,
+            p.get("geometry"),
+            Some(&coords),
+            p.get("geoproperty"),
+            ctx,
+        )?);
+    } else if p.get("geometry").is_some() || p.get("coordinates").is_some() {
+        return Err(NgsiError::bad_data("geometry and coordinates need georel"));
+    }
+    if let Some(s) = p.get("scopeQ") {
+        q.scope_q = Some(crate::q::parse_scope_q(s)?);
+    }
+    Ok(q)
+}
+
+/// Parses `limit` and `offset`. Errors: 400 for non-numbers; 403 TooManyResults above
+/// the maximum.
+pub fn paging(p: &Params, twin: &Twin) -> NgsiResult<(usize, usize)> {
+    let cfg = twin.config();
+    let limit = match p.get("limit") {
+        None => cfg.default_limit,
+        Some(s) => s.parse::<usize>().map_err(|_| {
+            NgsiError::bad_data(format!("limit {s:?} is not a non-negative integer"))
+        })?,
+    };
+    if limit > cfg.max_limit {
+        return Err(NgsiError::new(
+            ProblemKind::TooManyResults,
+            format!("limit {limit} is above the maximum {}", cfg.max_limit),
+        ));
+    }
+    let offset = match p.get("offset") {
+        None => 0,
+        Some(s) => s.parse::<usize>().map_err(|_| {
+            NgsiError::bad_data(format!("offset {s:?} is not a non-negative integer"))
+        })?,
+    };
+    Ok((limit, offset))
+}
+
+fn page_links(
+    base: &str,
+    p: &Params,
+    offset: usize,
+    limit: usize,
+    total: usize,
+) -> Vec<(&'static str, String)> {
+    let mut keep: Vec<(String, String)> =
+        p.0.iter()
+            .filter(|(k, _)| k.as_str() != "offset" && k.as_str() != "limit")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+    keep.sort();
+    let enc = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let qs: String = keep
+        .iter()
+        .map(|(k, v)| format!("{}={}&", enc(k), enc(v)))
+        .collect();
+    let mut out = Vec::new();
+    if limit > 0 && offset + limit < total {
+        out.push((
+            "link",
+            format!(
+                "<{base}?{qs}offset={}&limit={limit}>; rel=\"next\"",
+                offset + limit
+            ),
+        ));
+    }
+    if limit > 0 && offset > 0 {
+        out.push((
+            "link",
+            format!(
+                "<{base}?{qs}offset={}&limit={limit}>; rel=\"prev\"",
+                offset.saturating_sub(limit)
+            ),
+        ));
+    }
+    out
+}
+
+async fn run_query(
+    st: &TwinState,
+    tenant: &str,
+    p: &Params,
+    h: &HeaderMap,
+    ctx: Arc<Context>,
+    base: &str,
+) -> NgsiResult<Response> {
+    let acc = accept(h)?;
+    let q = build_query(p, &ctx)?;
+    if q.ids.is_empty()
+        && q.id_pattern.is_none()
+        && q.types.is_empty()
+        && q.attrs.is_empty()
+        && q.q.is_none()
+        && q.geo.is_none()
+        && q.scope_q.is_none()
+        && p.get("local").is_none()
+    {
+        return Err(NgsiError::bad_data(
+            "a query needs at least one of id, idPattern, type, attrs, q, georel or scopeQ",
+        ));
+    }
+    let (limit, offset) = paging(p, &st.twin)?;
+    let o = render_opts(p, &ctx)?;
+    let (page, total) = st.twin.query(tenant, &q, &ctx, offset, limit);
+    let geoprop = p.get("geometryProperty").unwrap_or("location");
+    let items: Vec<Value> = page
+        .iter()
+        .map(|e| {
+            if acc == Accept::GeoJson {
+                geojson_feature(e, &ctx, &o, geoprop)
+            } else {
+                model::render_entity(e, &ctx, &o)
+            }
+        })
+        .collect();
+    let mut extra = page_links(base, p, offset, limit, total);
+    if p.get("count") == Some("true") {
+        extra.push(("ngsild-results-count", total.to_string()));
+    }
+    let body = if acc == Accept::GeoJson {
+        json!({"type": "FeatureCollection", "features": items})
+    } else {
+        Value::Array(items)
+    };
+    Ok(respond(StatusCode::OK, body, &ctx, acc, extra))
+}
+
+/// GET /entities (§6.4.3.2): query with type, id, idPattern, attrs, q, geo-query, scopeQ,
+/// pick/omit, lang, options, count, limit/offset (order: entity id).
+async fn query_entities(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> NgsiResult<Response> {
+    let p = Params::parse(raw.as_deref());
+    let ctx = header_context(&st.twin, &h).await?;
+    run_query(&st, &tenant_of(&t), &p, &h, ctx, "/ngsi-ld/v1/entities").await
+}
+
+/// POST /entityOperations/query (§6.23): a `Query` body (`entities`, `attrs`, `q`,
+/// `geoQ`, `scopeQ`, `lang`); options, count, limit and offset in the query string.
+async fn post_query(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    b: RawBody,
+) -> NgsiResult<Response> {
+    let body = read_body(&h, b)?;
+    let ctx = body_context(&st.twin, &h, &body, &body.value).await?;
+    let m = body
+        .value
+        .as_object()
+        .ok_or_else(|| NgsiError::bad_data("the query must be an object"))?;
+    if m.get("type").and_then(Value::as_str) != Some("Query") {
+        return Err(NgsiError::bad_data("the body's type must be \"Query\""));
+    }
+    let mut p = Params::parse(raw.as_deref());
+    if let Some(ents) = m.get("entities").and_then(Value::as_array) {
+        let mut ids = Vec::new();
+        let mut types = Vec::new();
+        for e in ents {
+            if let Some(id) = e.get("id").and_then(Value::as_str) {
+                ids.push(id.to_string());
+            }
+            if let Some(pat) = e.get("idPattern").and_then(Value::as_str) {
+                p.0.insert("idPattern".into(), pat.into());
+            }
+            if let Some(ty) = e.get("type").and_then(Value::as_str) {
+                types.push(ty.to_string());
+            }
+        }
+        if !ids.is_empty() {
+            p.0.insert("id".into(), ids.join(","));
+        }
+        if !types.is_empty() {
+            p.0.insert("type".into(), types.join(","));
+        }
+    }
+    if let Some(a) = m.get("attrs").and_then(Value::as_array) {
+        let l: Vec<&str> = a.iter().filter_map(Value::as_str).collect();
+        p.0.insert("attrs".into(), l.join(","));
+    }
+    for k in ["q", "scopeQ", "lang"] {
+        if let Some(v) = m.get(k).and_then(Value::as_str) {
+            p.0.insert(k.into(), v.into());
+        }
+    }
+    if let Some(g) = m.get("geoQ") {
+        for k in ["georel", "geometry", "geoproperty"] {
+            if let Some(v) = g.get(k).and_then(Value::as_str) {
+                p.0.insert(k.into(), v.into());
+            }
+        }
+        if let Some(c) = g.get("coordinates") {
+            let s = match c {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            p.0.insert("coordinates".into(), s);
+        }
+    }
+    run_query(
+        &st,
+        &tenant_of(&t),
+        &p,
+        &h,
+        ctx,
+        "/ngsi-ld/v1/entityOperations/query",
+    )
+    .await
+}
+
+/// PUT /entities/{id} (§6.5.3.4): replaces the entity; 204; 404 when missing.
+async fn replace_entity(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    b: RawBody,
+) -> NgsiResult<Response> {
+    check_id(&id)?;
+    let mut body = read_body(&h, b)?;
+    let ctx = body_context(&st.twin, &h, &body, &body.value).await?;
+    if let Value::Object(m) = &mut body.value {
+        match m.get("id").and_then(Value::as_str) {
+            Some(bid) if bid != id => {
+                return Err(NgsiError::bad_data("the body's id differs from the URL's"))
+            }
+            _ => {
+                m.insert("id".into(), Value::String(id.clone()));
+            }
+        }
+        if !m.contains_key("type") {
+            if let Some(cur) = st.twin.get(&tenant_of(&t), &id) {
+                m.insert(
+                    "type".into(),
+                    json!(cur.types.iter().map(|x| ctx.compact(x)).collect::<Vec<_>>()),
+                );
+            }
+        }
+    }
+    let e = model::parse_entity(&body.value, &ctx, onecity_core::time::now_micros())?;
+    st.twin.replace_entity(&tenant_of(&t), e).await?;
+    Ok(no_content())
+}
+
+fn parse_attrs(v: &Value, ctx: &Context) -> NgsiResult<Vec<(String, model::Attribute)>> {
+    let m = v
+        .as_object()
+        .ok_or_else(|| NgsiError::bad_data("the body must be an object of attributes"))?;
+    let now = onecity_core::time::now_micros();
+    let mut out = Vec::new();
+    for (k, x) in m {
+        if matches!(k.as_str(), "@context" | "id" | "type" | "scope") {
+            continue;
+        }
+        let name = model::attr_name(k, ctx)?;
+        for a in model::parse_attribute_list(k, x, ctx, now)? {
+            out.push((name.clone(), a));
+        }
+    }
+    Ok(out)
+}
+
+/// PATCH /entities/{id} (§6.5.3.3, merge): attributes given are merged (added or
+/// overwritten), attributes set to `null` ("urn:ngsi-ld:null") are deleted; 204.
+async fn merge_entity(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    b: RawBody,
+) -> NgsiResult<Response> {
+    check_id(&id)?;
+    let body = read_body(&h, b)?;
+    let ctx = body_context(&st.twin, &h, &body, &body.value).await?;
+    let m = body
+        .value
+        .as_object()
+        .ok_or_else(|| NgsiError::bad_data("the body must be an object"))?;
+    let mut deletions = Vec::new();
+    let mut rest = Map::new();
+    for (k, v) in m {
+        let is_null = v.is_null()
+            || v.get("value") == Some(&json!("urn:ngsi-ld:null"))
+            || v.get("object") == Some(&json!("urn:ngsi-ld:null"));
+        if is_null && !matches!(k.as_str(), "@context" | "id" | "type") {
+            deletions.push(model::attr_name(k, &ctx)?);
+        } else {
+            rest.insert(k.clone(), v.clone());
+        }
+    }
+    let attrs = parse_attrs(&Value::Object(rest), &ctx)?;
+    let tenant = tenant_of(&t);
+    let r = st
+        .twin
+        .apply(vec![EntityOp {
+            tenant: tenant.clone(),
+            id: id.clone(),
+            f: Box::new(move |cur, now| {
+                let cur = cur.ok_or_else(|| NgsiError::not_found("no such entity"))?;
+                let mut e = cur.clone();
+                for d in &deletions {
+                    e.attrs.remove(d);
+                }
+                let mut changed: Vec<String> = deletions.clone();
+                for (name, mut a) in attrs {
+                    let old = e.instance(&name, a.dataset_id.as_deref()).cloned();
+                    a.created_at = old.map_or(now, |o| o.created_at);
+                    a.modified_at = now;
+                    e.put_instance(&name, a);
+                    changed.push(name);
+                }
+                e.modified_at = now;
+                Ok(service::Outcome::Put {
+                    entity: e,
+                    kind: service::ChangeKind::Updated,
+                    changed,
+                    report: UpdateReport::default(),
+                })
+            }),
+        }])
+        .await
+        .pop()
+        .unwrap_or_else(|| Err(NgsiError::internal("no result")));
+    r.map(|_| no_content())
+}
+
+/// DELETE /entities/{id} (§6.5.3.2): 204; 404.
+async fn delete_entity(
+    State(st): State<TwinState>,
+    t: Ten,
+    Path(id): Path<String>,
+) -> NgsiResult<Response> {
+    check_id(&id)?;
+    st.twin.delete_entity(&tenant_of(&t), &id).await?;
+    Ok(no_content())
+}
+
+/// POST /entities/{id}/attrs (§6.6.3.1, append; `options=noOverwrite`): 204, or 207 with
+/// the attributes not appended.
+async fn append_attrs(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    b: RawBody,
+) -> NgsiResult<Response> {
+    check_id(&id)?;
+    let p = Params::parse(raw.as_deref());
+    let body = read_body(&h, b)?;
+    let ctx = body_context(&st.twin, &h, &body, &body.value).await?;
+    let attrs = parse_attrs(&body.value, &ctx)?;
+    let r = st
+        .twin
+        .append_attrs(&tenant_of(&t), &id, attrs, p.option("noOverwrite"))
+        .await?;
+    Ok(report_response(&r, &ctx))
+}
+
+/// PATCH /entities/{id}/attrs (§6.6.3.2, update): 204, or 207 with the attributes that do
+/// not exist.
+async fn update_attrs(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    b: RawBody,
+) -> NgsiResult<Response> {
+    check_id(&id)?;
+    let body = read_body(&h, b)?;
+    let ctx = body_context(&st.twin, &h, &body, &body.value).await?;
+    let attrs = parse_attrs(&body.value, &ctx)?;
+    let r = st.twin.update_attrs(&tenant_of(&t), &id, attrs).await?;
+    Ok(report_response(&r, &ctx))
+}
+
+/// PATCH /entities/{id}/attrs/{attr} (§6.7.3.1, partial update): 204; 404 when the entity
+/// or attribute (datasetId) does not exist; 400 for a malformed fragment (nothing changes).
+async fn partial_attr(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    Path((id, attr)): Path<(String, String)>,
+    b: RawBody,
+) -> NgsiResult<Response> {
+    check_id(&id)?;
+    let body = read_body(&h, b)?;
+    let ctx = body_context(&st.twin, &h, &body, &body.value).await?;
+    let Value::Object(mut m) = body.value else {
+        return Err(NgsiError::bad_data(
+            "the attribute fragment must be an object",
+        ));
+    };
+    m.remove("@context");
+    if m.is_empty() {
+        return Err(NgsiError::bad_data("the attribute fragment is empty"));
+    }
+    let name = model::attr_name(&attr, &ctx)?;
+    st.twin
+        .partial_update_attr(&tenant_of(&t), &id, &name, m, ctx)
+        .await?;
+    Ok(no_content())
+}
+
+/// PUT /entities/{id}/attrs/{attr} (§6.7.3.3, replace attribute): 204; 404.
+async fn replace_attr(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    Path((id, attr)): Path<(String, String)>,
+    b: RawBody,
+) -> NgsiResult<Response> {
+    check_id(&id)?;
+    let body = read_body(&h, b)?;
+    let ctx = body_context(&st.twin, &h, &body, &body.value).await?;
+    let mut v = body.value;
+    if let Value::Object(m) = &mut v {
+        m.remove("@context");
+    }
+    let name = model::attr_name(&attr, &ctx)?;
+    let list = model::parse_attribute_list(&attr, &v, &ctx, onecity_core::time::now_micros())?;
+    let attrs: Vec<(String, model::Attribute)> =
+        list.into_iter().map(|a| (name.clone(), a)).collect();
+    let r = st.twin.update_attrs(&tenant_of(&t), &id, attrs).await?;
+    if !r.not_updated.is_empty() {
+        return Err(NgsiError::not_found(format!(
+            "entity {id} has no attribute {attr}"
+        )));
+    }
+    Ok(no_content())
+}
+
+/// DELETE /entities/{id}/attrs/{attr}?datasetId=…&deleteAll=true (§6.7.3.2): 204; 404.
+async fn delete_attr(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    Path((id, attr)): Path<(String, String)>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> NgsiResult<Response> {
+    check_id(&id)?;
+    let p = Params::parse(raw.as_deref());
+    let ctx = header_context(&st.twin, &h).await?;
+    let name = model::attr_name(&attr, &ctx)?;
+    let ds = p.get("datasetId").map(str::to_string);
+    st.twin
+        .delete_attr(
+            &tenant_of(&t),
+            &id,
+            &name,
+            ds,
+            p.get("deleteAll") == Some("true"),
+        )
+        .await?;
+    Ok(no_content())
+}
+
+/// One entity of a batch body with its own context (ld+json) and parse result.
+async fn batch_entities(st: &TwinState, h: &HeaderMap, b: RawBody) -> NgsiResult<Vec<Parsed>> {
+    let body = read_body(h, b)?;
+    let arr = body
+        .value
+        .as_array()
+        .ok_or_else(|| NgsiError::bad_data("a batch body must be an array of entities"))?;
+    if arr.len() > st.twin.config().max_batch {
+        return Err(NgsiError::new(
+            ProblemKind::TooManyResults,
+            format!(
+                "a batch holds at most {} entities",
+                st.twin.config().max_batch
+            ),
+        ));
+    }
+    let now = onecity_core::time::now_micros();
+    let mut out = Vec::with_capacity(arr.len());
+    for x in arr {
+        let id = x
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let r = async {
+            let ctx = body_context(&st.twin, h, &body, x).await?;
+            let e = model::parse_entity(x, &ctx, now)?;
+            Ok((e, ctx))
+        }
+        .await;
+        out.push((id, r));
+    }
+    Ok(out)
+}
+
+fn batch_response(
+    ok_status: StatusCode,
+    ids_ok: Vec<String>,
+    errors: Vec<(String, NgsiError)>,
+    body_on_ok: bool,
+) -> Response {
+    if errors.is_empty() {
+        if body_on_ok {
+            let mut r = (ok_status, Value::from(ids_ok).to_string()).into_response();
+            r.headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/json"));
+            return r;
+        }
+        return no_content();
+    }
+    let body = json!({
+        "success": ids_ok,
+        "errors": errors.iter().map(|(id, e)| json!({"entityId": id, "error": e.body()})).collect::<Vec<_>>(),
+    });
+    let mut r = (StatusCode::MULTI_STATUS, body.to_string()).into_response();
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    r
+}
+
+async fn run_batch(
+    st: &TwinState,
+    tenant: &str,
+    parsed: Vec<Parsed>,
+    mk: impl Fn(Entity) -> service::OpFn,
+) -> (
+    Vec<(String, NgsiResult<UpdateReport>)>,
+    Vec<(String, NgsiError)>,
+) {
+    let mut ops = Vec::new();
+    let mut ids = Vec::new();
+    let mut errors = Vec::new();
+    for (id, r) in parsed {
+        match r {
+            Ok((e, _)) => {
+                ids.push(id.clone());
+                ops.push(EntityOp {
+                    tenant: tenant.to_string(),
+                    id,
+                    f: mk(e),
+                });
+            }
+            Err(e) => errors.push((id, e)),
+        }
+    }
+    let res = st.twin.apply(ops).await;
+    (ids.into_iter().zip(res).collect(), errors)
+}
+
+/// POST /entityOperations/create (§6.14): 201 with the ids; 207 with per-entity errors.
+async fn batch_create(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    b: RawBody,
+) -> NgsiResult<Response> {
+    let parsed = batch_entities(&st, &h, b).await?;
+    let (res, mut errors) = run_batch(&st, &tenant_of(&t), parsed, service::create_op).await;
+    let mut ok = Vec::new();
+    for (id, r) in res {
+        match r {
+            Ok(_) => ok.push(id),
+            Err(e) => errors.push((id, e)),
+        }
+    }
+    Ok(batch_response(StatusCode::CREATED, ok, errors, true))
+}
+
+/// POST /entityOperations/upsert (§6.15; `options=update` merges attributes, default
+/// `replace`): 201 with the ids created, 204 when all existed, 207 with errors.
+async fn batch_upsert(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    b: RawBody,
+) -> NgsiResult<Response> {
+    let p = Params::parse(raw.as_deref());
+    let update = p.option("update");
+    let tenant = tenant_of(&t);
+    let parsed = batch_entities(&st, &h, b).await?;
+    let existed: std::collections::HashSet<String> = parsed
+        .iter()
+        .filter(|(id, _)| st.twin.get(&tenant, id).is_some())
+        .map(|(id, _)| id.clone())
+        .collect();
+    let (res, mut errors) = run_batch(&st, &tenant, parsed, |e| {
+        if update {
+            upsert_update_op(e)
+        } else {
+            service::replace_op(e, true)
+        }
+    })
+    .await;
+    let mut created = Vec::new();
+    let mut ok = Vec::new();
+    for (id, r) in res {
+        match r {
+            Ok(_) => {
+                if !existed.contains(&id) && !created.contains(&id) {
+                    created.push(id.clone());
+                }
+                ok.push(id);
+            }
+            Err(e) => errors.push((id, e)),
+        }
+    }
+    if errors.is_empty() {
+        if created.is_empty() {
+            return Ok(no_content());
+        }
+        return Ok(batch_response(StatusCode::CREATED, created, errors, true));
+    }
+    Ok(batch_response(StatusCode::MULTI_STATUS, ok, errors, false))
+}
+
+fn upsert_update_op(e: Entity) -> service::OpFn {
+    Box::new(move |cur, now| match cur {
+        None => service::replace_op(e, true)(None, now),
+        Some(c) => {
+            let attrs: Vec<(String, model::Attribute)> = e
+                .attrs
+                .into_iter()
+                .flat_map(|(k, l)| l.into_iter().map(move |a| (k.clone(), a)))
+                .collect();
+            service::append_op(attrs, false)(Some(c), now)
+        }
+    })
+}
+
+/// POST /entityOperations/update (§6.16; `options=noOverwrite`): 204; 207 with errors.
+async fn batch_update(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    b: RawBody,
+) -> NgsiResult<Response> {
+    let p = Params::parse(raw.as_deref());
+    let no_overwrite = p.option("noOverwrite");
+    let parsed = batch_entities(&st, &h, b).await?;
+    let (res, mut errors) = run_batch(&st, &tenant_of(&t), parsed, |e| {
+        let attrs: Vec<(String, model::Attribute)> = e
+            .attrs
+            .into_iter()
+            .flat_map(|(k, l)| l.into_iter().map(move |a| (k.clone(), a)))
+            .collect();
+        service::append_op(attrs, no_overwrite)
+    })
+    .await;
+    let mut ok = Vec::new();
+    for (id, r) in res {
+        match r {
+            Ok(_) => ok.push(id),
+            Err(e) => errors.push((id, e)),
+        }
+    }
+    Ok(batch_response(StatusCode::NO_CONTENT, ok, errors, false))
+}
+
+/// POST /entityOperations/delete (§6.17): body = array of ids; 204; 207 with errors.
+async fn batch_delete(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    b: RawBody,
+) -> NgsiResult<Response> {
+    let body = read_body(&h, b)?;
+    let arr = body
+        .value
+        .as_array()
+        .ok_or_else(|| NgsiError::bad_data("the body must be an array of entity ids"))?;
+    let tenant = tenant_of(&t);
+    let mut ops = Vec::new();
+    let mut ids = Vec::new();
+    let mut errors = Vec::new();
+    for x in arr {
+        match x.as_str() {
+            Some(id) if model::is_uri(id) => {
+                ids.push(id.to_string());
+                ops.push(EntityOp {
+                    tenant: tenant.clone(),
+                    id: id.to_string(),
+                    f: service::delete_op(),
+                });
+            }
+            _ => errors.push((
+                x.as_str().unwrap_or("").to_string(),
+                NgsiError::bad_data(format!("{x} is not an entity id (URI)")),
+            )),
+        }
+    }
+    let res = st.twin.apply(ops).await;
+    let mut ok = Vec::new();
+    for (id, r) in ids.into_iter().zip(res) {
+        match r {
+            Ok(_) => ok.push(id),
+            Err(e) => errors.push((id, e)),
+        }
+    }
+    Ok(batch_response(StatusCode::NO_CONTENT, ok, errors, false))
+}
+
+/// GET /types (§6.25): an `EntityTypeList`, or with `details=true` an array of
+/// `EntityType`.
+async fn list_types(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> NgsiResult<Response> {
+    let p = Params::parse(raw.as_deref());
+    let acc = accept(&h)?;
+    let ctx = header_context(&st.twin, &h).await?;
+    let types = st.twin.types(&tenant_of(&t));
+    let body = if p.get("details") == Some("true") {
+        Value::Array(
+            types
+                .iter()
+                .map(|(ty, (_, attrs))| {
+                    json!({"id": ty, "type": "EntityType", "typeName": ctx.compact(ty),
+                           "attributeNames": attrs.iter().map(|a| ctx.compact(a)).collect::<Vec<_>>()})
+                })
+                .collect(),
+        )
+    } else {
+        json!({"id": format!("urn:ngsi-ld:EntityTypeList:{}", uuid_like(&tenant_of(&t))), "type": "EntityTypeList",
+               "typeList": types.keys().map(|k| ctx.compact(k)).collect::<Vec<_>>()})
+    };
+    Ok(respond(StatusCode::OK, body, &ctx, acc, vec![]))
+}
+
+fn uuid_like(s: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+/// GET /types/{type} (§6.26): `EntityTypeInfo`; 404 when no entity has the type.
+async fn type_info(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    Path(ty): Path<String>,
+) -> NgsiResult<Response> {
+    let acc = accept(&h)?;
+    let ctx = header_context(&st.twin, &h).await?;
+    let iri = ctx.expand(&ty);
+    let tenant = tenant_of(&t);
+    let types = st.twin.types(&tenant);
+    let (count, attrs) = types
+        .get(&iri)
+        .ok_or_else(|| NgsiError::not_found(format!("no entity has type {ty}")))?;
+    let infos = st.twin.attributes(&tenant);
+    let details: Vec<Value> = attrs
+        .iter()
+        .map(|a| {
+            let kinds: Vec<&str> = infos.get(a).map(|i| i.kinds.iter().copied().collect()).unwrap_or_default();
+            json!({"id": a, "type": "Attribute", "attributeName": ctx.compact(a), "attributeTypes": kinds})
+        })
+        .collect();
+    let body = json!({"id": iri, "type": "EntityTypeInfo", "typeName": ctx.compact(&iri), "entityCount": count, "attributeDetails": details});
+    Ok(respond(StatusCode::OK, body, &ctx, acc, vec![]))
+}
+
+/// GET /attributes (§6.27): an `AttributeList`, or with `details=true` an array of
+/// `Attribute`.
+async fn list_attributes(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> NgsiResult<Response> {
+    let p = Params::parse(raw.as_deref());
+    let acc = accept(&h)?;
+    let ctx = header_context(&st.twin, &h).await?;
+    let infos = st.twin.attributes(&tenant_of(&t));
+    let body = if p.get("details") == Some("true") {
+        Value::Array(infos.iter().map(|(a, i)| attr_json(a, i, &ctx)).collect())
+    } else {
+        json!({"id": format!("urn:ngsi-ld:AttributeList:{}", uuid_like(&tenant_of(&t))), "type": "AttributeList",
+               "attributeList": infos.keys().map(|k| ctx.compact(k)).collect::<Vec<_>>()})
+    };
+    Ok(respond(StatusCode::OK, body, &ctx, acc, vec![]))
+}
+
+fn attr_json(a: &str, i: &service::AttrInfo, ctx: &Context) -> Value {
+    json!({"id": a, "type": "Attribute", "attributeName": ctx.compact(a), "attributeCount": i.count,
+           "attributeTypes": i.kinds.iter().collect::<Vec<_>>(),
+           "typeNames": i.types.iter().map(|t| ctx.compact(t)).collect::<Vec<_>>()})
+}
+
+/// GET /attributes/{attr} (§6.28): `Attribute`; 404 when no entity has it.
+async fn attribute_info(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    Path(attr): Path<String>,
+) -> NgsiResult<Response> {
+    let acc = accept(&h)?;
+    let ctx = header_context(&st.twin, &h).await?;
+    let iri = ctx.expand(&attr);
+    let infos = st.twin.attributes(&tenant_of(&t));
+    let i = infos
+        .get(&iri)
+        .ok_or_else(|| NgsiError::not_found(format!("no entity has attribute {attr}")))?;
+    Ok(respond(
+        StatusCode::OK,
+        attr_json(&iri, i, &ctx),
+        &ctx,
+        acc,
+        vec![],
+    ))
+}
