@@ -9,7 +9,9 @@ the output.xml of the robot run over that folder. Prints one line per folder,
 "LABEL  passed/total  (skipped N)", then the total. With --failures, writes every failing
 (or skipped) test case as one tab-separated line:
 
-    folder <TAB> status <TAB> test id and name <TAB> robot file <TAB> first error message
+    folder <TAB> status <TAB> test id and name <TAB> spec clauses <TAB> robot file <TAB> first error
+
+(the spec clauses of ETSI GS CIM 009 come from the suite's tags: tag 5_6_1 is clause 5.6.1)
 
 (header line first, the message on one line, whitespace collapsed, at most 500
 characters). With --causes N, also prints the N most common first errors with ids, numbers
@@ -45,8 +47,14 @@ def normalise(msg):
     return msg[:200]
 
 
+def clauses(test):
+    """The spec clauses a test case is tagged with (tag 5_6_1 -> 5.6.1)."""
+    tags = [t.text or "" for t in test.iter("tag")]
+    return " ".join(t.replace("_", ".") for t in tags if re.fullmatch(r"\d+(_\d+)+", t))
+
+
 def tests_of(path):
-    """Yields (status, name, source, message) for every test in an output.xml."""
+    """Yields (status, name, clauses, source, message) for every test in an output.xml."""
     root = ET.parse(path).getroot()
 
     def walk(suite, source):
@@ -59,6 +67,7 @@ def tests_of(path):
                 yield (
                     status.get("status") if status is not None else "FAIL",
                     child.get("name", "?"),
+                    clauses(child),
                     source or "?",
                     first_message(child),
                 )
@@ -85,7 +94,7 @@ def main():
             print(f"{label:<{width}}  no output.xml ({path})")
             continue
         passed = total = skipped = 0
-        for status, name, source, msg in tests_of(path):
+        for status, name, clause, source, msg in tests_of(path):
             total += 1
             if status == "PASS":
                 passed += 1
@@ -94,7 +103,7 @@ def main():
                 skipped += 1
             if args.suite_dir:
                 source = os.path.relpath(source, args.suite_dir)
-            rows.append((label, status, name, source, msg))
+            rows.append((label, status, name, clause, source, msg))
         pct = f"{100.0 * passed / total:5.1f}%" if total else "  n/a"
         extra = f"  (skipped {skipped})" if skipped else ""
         print(f"{label:<{width}}  {passed:4d}/{total:<4d} {pct}{extra}")
@@ -106,7 +115,7 @@ def main():
     if args.causes and rows:
         counts = {}
         for row in rows:
-            key = normalise(row[4])
+            key = normalise(row[5])
             counts.setdefault(key, []).append(row[2].split(" ", 1)[0])
         print(f"\nmost common first errors ({len(counts)} distinct):")
         for key, tests in sorted(counts.items(), key=lambda kv: -len(kv[1]))[: args.causes]:
@@ -115,7 +124,7 @@ def main():
 
     if args.failures:
         with open(args.failures, "w", encoding="utf-8") as f:
-            f.write("folder\tstatus\ttest\trobot_file\tfirst_error\n")
+            f.write("folder\tstatus\ttest\tclauses\trobot_file\tfirst_error\n")
             for row in rows:
                 f.write("\t".join(c.replace("\t", " ") for c in row) + "\n")
     return 0
