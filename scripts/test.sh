@@ -10,7 +10,9 @@
 #                                                        is set (e.g. postgres://postgres@127.0.0.1:5432/postgres)
 #   4. tests/browser/run.sh                              headless Chromium against `onecity serve --demo`
 #   5. tests/ngsi/run.sh                                 the NGSI-LD API driven by the PyPI client
-#                                                        ngsildclient (once crates/onecity-twin exists)
+#                                                        ngsildclient (once crates/onecity-twin exists),
+#                                                        on SQLite, and on PostgreSQL when
+#                                                        ONECITY_TEST_DATABASE_URL is set
 #
 # Environment:
 #   CARGO_TARGET_DIR             where cargo builds (default: cargo's own choice, ./target)
@@ -176,8 +178,12 @@ elif ((!STRICT)) && [[ ! -d "$ROOT/../shared/data/ngsi-ld/smart-data-models" ]];
     skip_step "NGSI-LD client test (ngsildclient)" \
         "the real payloads ../shared/data/ngsi-ld are missing next to the repository"
 else
-    run_step "NGSI-LD client test (ngsildclient)" - \
-        env ONECITY_BIN="$BIN" ONECITY_NGSI_PYTHON="$NGSI_PY" tests/ngsi/run.sh
+    run_step "NGSI-LD client test (ngsildclient) on SQLite" - \
+        env ONECITY_BIN="$BIN" ONECITY_NGSI_PYTHON="$NGSI_PY" ONECITY_TEST_BACKEND=sqlite tests/ngsi/run.sh
+    if [[ -n "${ONECITY_TEST_DATABASE_URL:-}" ]]; then
+        run_step "NGSI-LD client test (ngsildclient) on PostgreSQL" - \
+            env ONECITY_BIN="$BIN" ONECITY_NGSI_PYTHON="$NGSI_PY" ONECITY_TEST_BACKEND=postgres tests/ngsi/run.sh
+    fi
 fi
 
 # Summary.

@@ -5,7 +5,8 @@
 #   ONECITY_BIN=path/to/onecity tests/ngsi/run.sh [pytest args...]
 #
 # It builds nothing: ONECITY_BIN defaults to ${CARGO_TARGET_DIR:-target}/debug/onecity.
-# The server gets a fresh SQLite data directory, the NGSI-LD API open without credentials
+# The server gets a fresh store (SQLite, or PostgreSQL with ONECITY_TEST_BACKEND=postgres and
+# ONECITY_TEST_DATABASE_URL, as the Rust tests), the NGSI-LD API open without credentials
 # (ONECITY_NGSI_LD_OPEN=true) and a map from the Smart Data Models @context URLs
 # that the real payloads in ../shared/data/ngsi-ld name to the local copies there
 # (ONECITY_NGSI_LD_CONTEXT_MAP), so that no context is fetched from the Internet.
@@ -71,6 +72,29 @@ for path in sorted(glob.glob(os.path.join(d, "context.dataModel.*.jsonld"))):
 json.dump(m, sys.stdout, indent=2)
 PY
 
+# The store: SQLite in a fresh directory, or with ONECITY_TEST_BACKEND=postgres a fresh
+# database on the server of ONECITY_TEST_DATABASE_URL (named <its database>_ngsi_<pid>, so
+# that .ci/run's clean-up of "<run database>_*" also catches one left by a killed run).
+STORE=(--data-dir "$TMP/data")
+PG_ADMIN="" PG_DB=""
+if [[ "${ONECITY_TEST_BACKEND:-sqlite}" == postgres ]]; then
+    [[ -n "${ONECITY_TEST_DATABASE_URL:-}" ]] ||
+        { echo "run.sh: ONECITY_TEST_BACKEND=postgres needs ONECITY_TEST_DATABASE_URL" >&2; exit 2; }
+    command -v psql >/dev/null || { echo "run.sh: psql is needed for the PostgreSQL pass" >&2; exit 2; }
+    read -r PG_ADMIN PG_DB PG_URL < <(python3 - "$ONECITY_TEST_DATABASE_URL" "$$" <<'PY'
+import sys
+from urllib.parse import urlsplit, urlunsplit
+u = urlsplit(sys.argv[1])
+base = (u.path.lstrip("/") or "postgres")
+db = f"{base}_ngsi_{sys.argv[2]}"
+print(sys.argv[1], db, urlunsplit(u._replace(path="/" + db)))
+PY
+)
+    psql "$PG_ADMIN" -v ON_ERROR_STOP=1 -qAt -c "CREATE DATABASE \"$PG_DB\"" >/dev/null || exit 2
+    STORE+=(--database-url "$PG_URL")
+    echo "run.sh: PostgreSQL database $PG_DB"
+fi
+
 SERVER_PID=""
 cleanup() {
     local rc=$?
@@ -81,6 +105,9 @@ cleanup() {
         wait "$SERVER_PID" 2>/dev/null || true
     fi
     rm -rf "$TMP"
+    if [[ -n "$PG_DB" ]]; then
+        psql "$PG_ADMIN" -qAt -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
+    fi
     if [[ $rc -ne 0 ]]; then
         echo "run.sh: failed (exit $rc); server log: $LOG" >&2
         tail -n 40 "$LOG" >&2 2>/dev/null || true
@@ -94,7 +121,7 @@ trap 'exit 143' TERM
 ONECITY_ADMIN_PASSWORD="$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')" \
     ONECITY_NGSI_LD_OPEN=true \
     ONECITY_NGSI_LD_CONTEXT_MAP="$TMP/context-map.json" \
-    "$BIN" serve --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" >"$LOG" 2>&1 &
+    "$BIN" serve "${STORE[@]}" --listen "127.0.0.1:$PORT" >"$LOG" 2>&1 &
 SERVER_PID=$!
 
 python3 "$ROOT/scripts/wait-ready.py" "$ONECITY_URL/readyz" "$SERVER_PID" 60 run.sh
