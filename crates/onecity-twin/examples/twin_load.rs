@@ -11,7 +11,7 @@
 //! The load generator runs in the same process and shares the cores.
 
 use onecity_store::{audit::Auditor, bus::EventBus, Db, DbOptions};
-use onecity_twin::model::{self, Attribute, AttrKind, Entity};
+use onecity_twin::model::{self, AttrKind, Attribute, Entity};
 use onecity_twin::{context::Context, EntityOp, Query, Twin, TwinConfig};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -60,7 +60,10 @@ fn sensor(i: usize, rng: &mut Rng, ctx: &Context) -> Entity {
     let lon = 116.2 + rng.f() * 0.4;
     let lat = 39.8 + rng.f() * 0.25;
     let mut attrs = BTreeMap::new();
-    attrs.insert(ctx.expand("pm10"), vec![prop(json!((rng.f() * 150.0).round()), None, 0)]);
+    attrs.insert(
+        ctx.expand("pm10"),
+        vec![prop(json!((rng.f() * 150.0).round()), None, 0)],
+    );
     attrs.insert(ctx.expand("status"), vec![prop(json!("ok"), None, 0)]);
     attrs.insert(
         ctx.expand("location"),
@@ -100,11 +103,26 @@ async fn main() -> anyhow::Result<()> {
     onecity_store::migrate::run(&db, "iam", &onecity_iam::MIGRATIONS).await?;
     onecity_store::migrate::run(&db, "twin", &onecity_twin::MIGRATIONS).await?;
     let auditor = Auditor::load(&db).await?;
-    let iam = onecity_iam::Iam::new(db.clone(), auditor, EventBus::local(db.clone()), Default::default()).await?;
-    let twin = Twin::new(iam, TwinConfig::default()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let iam = onecity_iam::Iam::new(
+        db.clone(),
+        auditor,
+        EventBus::local(db.clone()),
+        Default::default(),
+    )
+    .await?;
+    let twin = Twin::new(iam, TwinConfig::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let ctx = Context::core();
     let tenant = "bench";
-    println!("store: {}", if pg.is_empty() { "SQLite (WAL)" } else { "PostgreSQL" });
+    println!(
+        "store: {}",
+        if pg.is_empty() {
+            "SQLite (WAL)"
+        } else {
+            "PostgreSQL"
+        }
+    );
 
     // 1. Seed with batches of 5,000 (the batch-upsert measurement).
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
@@ -115,7 +133,11 @@ async fn main() -> anyhow::Result<()> {
             .iter()
             .map(|&i| {
                 let e = sensor(i, &mut rng, &ctx);
-                EntityOp { tenant: tenant.into(), id: e.id.clone(), f: onecity_twin::replace_op(e, true) }
+                EntityOp {
+                    tenant: tenant.into(),
+                    id: e.id.clone(),
+                    f: onecity_twin::replace_op(e, true),
+                }
             })
             .collect();
         let tb = Instant::now();
@@ -145,7 +167,9 @@ async fn main() -> anyhow::Result<()> {
                 let obs = model::format_micros(onecity_core::time::now_micros());
                 let a = prop(json!((rng.f() * 150.0).round()), Some(obs), 0);
                 let id = format!("urn:ngsi-ld:AirQualityObserved:s{i:06}");
-                let r = twin.update_attrs("bench", &id, vec![(pm10.clone(), a)]).await;
+                let r = twin
+                    .update_attrs("bench", &id, vec![(pm10.clone(), a)])
+                    .await;
                 if r.is_ok() {
                     k += 1;
                 }
@@ -173,7 +197,9 @@ async fn main() -> anyhow::Result<()> {
             while Instant::now() < stop {
                 for _ in 0..256 {
                     let i = (rng.next() as usize) % n;
-                    let e = twin.get("bench", &format!("urn:ngsi-ld:AirQualityObserved:s{i:06}")).expect("exists");
+                    let e = twin
+                        .get("bench", &format!("urn:ngsi-ld:AirQualityObserved:s{i:06}"))
+                        .expect("exists");
                     let body = model::render_entity(&e, &ctx, &o).to_string();
                     k += (!body.is_empty()) as u64;
                 }
@@ -186,7 +212,10 @@ async fn main() -> anyhow::Result<()> {
     for t in tasks {
         t.await?;
     }
-    println!("entity GETs (lookup + normalized JSON): {:.0}/s", reads.load(Ordering::Relaxed) as f64 / tr.elapsed().as_secs_f64());
+    println!(
+        "entity GETs (lookup + normalized JSON): {:.0}/s",
+        reads.load(Ordering::Relaxed) as f64 / tr.elapsed().as_secs_f64()
+    );
 
     // 4. q + geo over all entities: type, q=pm10>50, near 1 km of a random point, limit 100.
     let mut lat_ms = Vec::new();
@@ -194,12 +223,26 @@ async fn main() -> anyhow::Result<()> {
     let mut matched = 0usize;
     for _ in 0..1000 {
         let (lon, lat) = (116.2 + rng.f() * 0.4, 39.8 + rng.f() * 0.25);
-        let geo = onecity_twin::geoq::parse("near;maxDistance==1000", Some("Point"), Some(&json!([lon, lat])), None, &ctx)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let query = Query { types: vec![ctx.expand("AirQualityObserved")], q: Some(q.clone()), geo: Some(geo), ..Default::default() };
+        let geo = onecity_twin::geoq::parse(
+            "near;maxDistance==1000",
+            Some("Point"),
+            Some(&json!([lon, lat])),
+            None,
+            &ctx,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let query = Query {
+            types: vec![ctx.expand("AirQualityObserved")],
+            q: Some(q.clone()),
+            geo: Some(geo),
+            ..Default::default()
+        };
         let t = Instant::now();
         let (page, total) = twin.query("bench", &query, &ctx, 0, 100);
-        let _body: Vec<_> = page.iter().map(|e| model::render_entity(e, &ctx, &Default::default())).collect();
+        let _body: Vec<_> = page
+            .iter()
+            .map(|e| model::render_entity(e, &ctx, &Default::default()))
+            .collect();
         lat_ms.push(t.elapsed().as_secs_f64() * 1000.0);
         matched += total;
     }
@@ -214,23 +257,48 @@ async fn main() -> anyhow::Result<()> {
     let day0 = model::parse_datetime("2024-05-01T00:00:00Z").unwrap_or(0);
     for i in 0..80 {
         let inst: Vec<(String, Attribute)> = (0..144)
-            .map(|k| (pm10.clone(), prop(json!(k as f64), Some(model::format_micros(day0 + k * 600_000_000)), 0)))
+            .map(|k| {
+                (
+                    pm10.clone(),
+                    prop(
+                        json!(k as f64),
+                        Some(model::format_micros(day0 + k * 600_000_000)),
+                        0,
+                    ),
+                )
+            })
             .collect();
-        twin.append_history("bench", &format!("urn:ngsi-ld:AirQualityObserved:s{i:06}"), vec![], inst, false)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        twin.append_history(
+            "bench",
+            &format!("urn:ngsi-ld:AirQualityObserved:s{i:06}"),
+            vec![],
+            inst,
+            false,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    let ids: Vec<String> = (0..80).map(|i| format!("urn:ngsi-ld:AirQualityObserved:s{i:06}")).collect();
-    let tf = onecity_twin::temporal::TimeFilter { from: Some(day0), to: Some(day0 + 86_400_000_000) };
+    let ids: Vec<String> = (0..80)
+        .map(|i| format!("urn:ngsi-ld:AirQualityObserved:s{i:06}"))
+        .collect();
+    let tf = onecity_twin::temporal::TimeFilter {
+        from: Some(day0),
+        to: Some(day0 + 86_400_000_000),
+    };
     let mut ms = Vec::new();
     for _ in 0..20 {
         let t = Instant::now();
-        let rows = onecity_twin::temporal::history(&twin, "bench", &ids, std::slice::from_ref(&pm10), tf)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let rows =
+            onecity_twin::temporal::history(&twin, "bench", &ids, std::slice::from_ref(&pm10), tf)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
         ms.push(t.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(rows.len(), 80 * 144);
     }
-    println!("one day of 10-minute history for 80 entities (11,520 rows): median {:.1} ms, max {:.1} ms", pct(&mut ms.clone(), 0.5), pct(&mut ms, 1.0));
+    println!(
+        "one day of 10-minute history for 80 entities (11,520 rows): median {:.1} ms, max {:.1} ms",
+        pct(&mut ms.clone(), 0.5),
+        pct(&mut ms, 1.0)
+    );
     Ok(())
 }

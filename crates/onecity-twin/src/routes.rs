@@ -89,7 +89,10 @@ pub fn router(state: TwinState, max_body: usize) -> Router {
                 .put(crate::temporal::put_retention)
                 .delete(crate::temporal::delete_retention),
         )
-        .layer(axum::middleware::from_fn_with_state(state.clone(), access))
+        .layer(axum::middleware::from_fn_with_state(
+            (state.clone(), max_body),
+            access,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .with_state(state)
 }
@@ -101,7 +104,11 @@ pub fn router(state: TwinState, max_body: usize) -> Router {
 /// a tenant's grants cover the NGSI-LD tenant of the same code. Without `NGSILD-Tenant`,
 /// a tenant-bound caller works in its home tenant and a deployment-level caller in the
 /// default tenant. Errors: 401 Unauthorized, 403 Forbidden.
-pub async fn access(State(st): State<TwinState>, mut req: Request, next: Next) -> Response {
+pub async fn access(
+    State((st, max_body)): State<(TwinState, usize)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let header_tenant = req
         .headers()
         .get("ngsild-tenant")
@@ -122,7 +129,7 @@ pub async fn access(State(st): State<TwinState>, mut req: Request, next: Next) -
     }
     if st.open {
         req.extensions_mut()
-            .insert(Tenant(header_tenant.unwrap_or_default()));
+            .insert(Tenant(header_tenant.unwrap_or_default(), None));
         return next.run(req).await;
     }
     let Some(cred) = onecity_iam::http::credential(req.headers()) else {
@@ -145,27 +152,142 @@ pub async fn access(State(st): State<TwinState>, mut req: Request, next: Next) -
         Permission::TwinRead
     };
     let tenant = header_tenant.unwrap_or_else(|| p.tenant.clone().unwrap_or_default());
-    let allowed = p.grants.iter().any(|g| {
-        g.permissions.contains(&perm)
-            && match &g.tenant {
-                None => true,
-                Some(t) => *t == tenant,
-            }
-    });
-    if !allowed {
+    let grants: Vec<&onecity_iam::Grant> = p
+        .grants
+        .iter()
+        .filter(|g| {
+            g.permissions.contains(&perm)
+                && match &g.tenant {
+                    None => true,
+                    Some(t) => *t == tenant,
+                }
+        })
+        .collect();
+    if grants.is_empty() {
         return NgsiError::new(
             ProblemKind::Forbidden,
             format!("you lack {} for NGSI-LD tenant {:?}", perm.scope(), tenant),
         )
         .into_response();
     }
-    req.extensions_mut().insert(Tenant(tenant));
+    let limit: Option<Arc<Vec<String>>> = if grants.iter().any(|g| g.twin_types.is_none()) {
+        None
+    } else {
+        Some(Arc::new(
+            grants
+                .iter()
+                .flat_map(|g| g.twin_types.iter().flatten().cloned())
+                .collect(),
+        ))
+    };
+    if let Some(l) = &limit {
+        match check_types(&st, &tenant, l, write, req, max_body).await {
+            Ok(r) => req = r,
+            Err(e) => return e.into_response(),
+        }
+    }
+    req.extensions_mut().insert(Tenant(tenant, limit));
     next.run(req).await
 }
 
-/// The NGSI-LD tenant of a request (set by [`access`]).
+/// Whether an entity type IRI (or a short name) is one the limit names: equal, or ending
+/// with `/<name>`, `#<name>` or `:<name>`.
+pub fn type_matches(limit: &[String], ty: &str) -> bool {
+    limit.iter().any(|t| {
+        ty == t
+            || ty
+                .strip_suffix(t.as_str())
+                .is_some_and(|head| head.ends_with(['/', '#', ':']))
+    })
+}
+
+/// For callers limited to some entity types: entities addressed by id must be of those
+/// types (else 404, as if absent); entities in write bodies must be of those types (else
+/// 403). The body is buffered (up to the NGSI-LD limit) and handed on unchanged.
+async fn check_types(
+    st: &TwinState,
+    tenant: &str,
+    limit: &[String],
+    write: bool,
+    req: Request,
+    max_body: usize,
+) -> NgsiResult<Request> {
+    let path = req.uri().path().to_string();
+    let tail = path
+        .strip_prefix("/entities/")
+        .or_else(|| path.strip_prefix("/temporal/entities/"));
+    if let Some(rest) = tail {
+        let raw = rest.split('/').next().unwrap_or("");
+        let id = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+        if let Some(e) = st.twin.get(tenant, &id) {
+            if !e.types.iter().any(|t| type_matches(limit, t)) {
+                return Err(NgsiError::not_found(format!("entity {id} does not exist")));
+            }
+        }
+    }
+    if !write || req.method() == Method::DELETE {
+        return Ok(req);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, max_body).await.map_err(|_| {
+        NgsiError::new(
+            ProblemKind::PayloadTooLarge,
+            "the body is larger than the configured NGSI-LD limit",
+        )
+    })?;
+    if let Ok(v) = serde_json::from_slice::<Value>(&bytes) {
+        let items: Vec<&Value> = match &v {
+            Value::Array(a) => a.iter().collect(),
+            other => vec![other],
+        };
+        for it in items {
+            match it {
+                Value::String(id) if path.ends_with("/entityOperations/delete") => {
+                    if let Some(e) = st.twin.get(tenant, id) {
+                        if !e.types.iter().any(|t| type_matches(limit, t)) {
+                            return Err(NgsiError::new(
+                                ProblemKind::Forbidden,
+                                format!("your credentials do not cover the type of entity {id}"),
+                            ));
+                        }
+                    }
+                }
+                Value::Object(m) => {
+                    let types: Vec<&str> = match m.get("type") {
+                        Some(Value::String(t)) => vec![t.as_str()],
+                        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+                        _ => vec![],
+                    };
+                    if let Some(t) = types.iter().find(|t| !type_matches(limit, t)) {
+                        return Err(NgsiError::new(
+                            ProblemKind::Forbidden,
+                            format!("your credentials do not cover entity type {t}"),
+                        ));
+                    }
+                    if let Some(id) = m.get("id").and_then(Value::as_str) {
+                        if let Some(e) = st.twin.get(tenant, id) {
+                            if !e.types.iter().any(|t| type_matches(limit, t)) {
+                                return Err(NgsiError::new(
+                                    ProblemKind::Forbidden,
+                                    format!(
+                                        "your credentials do not cover the type of entity {id}"
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+}
+
+/// The NGSI-LD tenant of a request and the entity types the caller is limited to
+/// (`None` = all), set by [`access`].
 #[derive(Clone, Debug)]
-pub struct Tenant(pub String);
+pub struct Tenant(pub String, pub Option<Arc<Vec<String>>>);
 
 /// Parsed query string (percent-decoded; `+` is kept, as scopeQ and q use it).
 #[derive(Debug, Default)]
@@ -464,6 +586,11 @@ fn check_id(id: &str) -> NgsiResult<()> {
     Ok(())
 }
 
+/// The entity types the caller is limited to (`None` = all).
+pub(crate) fn type_limit(t: &Ten) -> Option<Arc<Vec<String>>> {
+    t.as_ref().and_then(|t| t.0 .1.clone())
+}
+
 pub(crate) fn tenant_of(req_tenant: &Option<axum::Extension<Tenant>>) -> String {
     req_tenant
         .as_ref()
@@ -668,9 +795,11 @@ async fn run_query(
     h: &HeaderMap,
     ctx: Arc<Context>,
     base: &str,
+    limit: Option<Arc<Vec<String>>>,
 ) -> NgsiResult<Response> {
     let acc = accept(h)?;
-    let q = build_query(p, &ctx)?;
+    let mut q = build_query(p, &ctx)?;
+    q.allowed_types = limit;
     if q.ids.is_empty()
         && q.id_pattern.is_none()
         && q.types.is_empty()
@@ -720,7 +849,16 @@ async fn query_entities(
 ) -> NgsiResult<Response> {
     let p = Params::parse(raw.as_deref());
     let ctx = header_context(&st.twin, &h).await?;
-    run_query(&st, &tenant_of(&t), &p, &h, ctx, "/ngsi-ld/v1/entities").await
+    run_query(
+        &st,
+        &tenant_of(&t),
+        &p,
+        &h,
+        ctx,
+        "/ngsi-ld/v1/entities",
+        type_limit(&t),
+    )
+    .await
 }
 
 /// POST /entityOperations/query (§6.23): a `Query` body (`entities`, `attrs`, `q`,
@@ -793,6 +931,7 @@ async fn post_query(
         &h,
         ctx,
         "/ngsi-ld/v1/entityOperations/query",
+        type_limit(&t),
     )
     .await
 }
@@ -1298,7 +1437,10 @@ async fn list_types(
     let p = Params::parse(raw.as_deref());
     let acc = accept(&h)?;
     let ctx = header_context(&st.twin, &h).await?;
-    let types = st.twin.types(&tenant_of(&t));
+    let mut types = st.twin.types(&tenant_of(&t));
+    if let Some(l) = type_limit(&t) {
+        types.retain(|k, _| type_matches(&l, k));
+    }
     let body = if p.get("details") == Some("true") {
         Value::Array(
             types

@@ -208,6 +208,9 @@ pub struct Query {
     pub scope_q: Option<ScopeQuery>,
     /// Only entities modified at or after this time (µs), if set.
     pub modified_since: Option<i64>,
+    /// Only entities of these types (names as in type-limited scopes, see
+    /// [`crate::routes::type_matches`]); `None` = all.
+    pub allowed_types: Option<Arc<Vec<String>>>,
 }
 
 fn location_bbox(e: &Entity, location: &str) -> Option<(f64, f64, f64, f64)> {
@@ -581,6 +584,11 @@ impl Twin {
             }
             if let Some(p) = &q.id_pattern {
                 if !p.is_match(&e.id) {
+                    return;
+                }
+            }
+            if let Some(l) = &q.allowed_types {
+                if !e.types.iter().any(|t| crate::routes::type_matches(l, t)) {
                     return;
                 }
             }

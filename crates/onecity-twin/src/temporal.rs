@@ -493,6 +493,7 @@ pub async fn query_temporal(
     let o = temporal_opts(&p)?;
     let tenant = routes::tenant_of(&t);
     let mut q = routes::build_query(&p, &ctx)?;
+    q.allowed_types = routes::type_limit(&t);
     let attrs: Vec<String> = q.attrs.clone();
     q.attrs.clear();
     if q.ids.is_empty()

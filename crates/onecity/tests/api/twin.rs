@@ -940,3 +940,112 @@ async fn twin_acknowledged_writes_survive_kill_and_restart() {
         .collect();
     assert_eq!(vals, vec![7, 777]);
 }
+
+/// App keys with entity-type limited scopes (`twin:read:<Type>`, `twin:write:<Type>`) see
+/// and change only entities of those types, in their own tenant.
+#[tokio::test]
+async fn twin_app_key_scopes_per_tenant_and_entity_type() {
+    let s = server_with(Options::default()).await;
+    let f = crate::fixture(&s).await;
+    let (st, key) = s
+        .post(
+            "/api/v1/tenants/t1/keys",
+            &f.admin,
+            &json!({"name": "tide gauges", "scopes": ["twin:read:WaterObserved", "twin:write:WaterObserved"]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 201, "{key}");
+    let key = format!("Bearer {}", key["key"].as_str().unwrap());
+    let admin = format!("Bearer {}", f.admin);
+    let t1 = ("ngsild-tenant", "t1");
+    let air = json!({"id": "urn:ngsi-ld:AirQualityObserved:dongsi", "type": "AirQualityObserved", "pm10": {"type": "Property", "value": 42}});
+    assert_eq!(
+        call(
+            &s,
+            "POST",
+            "/entities",
+            &[("authorization", &admin), t1],
+            Some(air)
+        )
+        .await
+        .status,
+        201
+    );
+    let water = json!({"id": "urn:ngsi-ld:WaterObserved:venice", "type": "WaterObserved", "height": {"type": "Property", "value": 0.32}});
+    let r = call(
+        &s,
+        "POST",
+        "/entities",
+        &[("authorization", &key)],
+        Some(water),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // The key works in its home tenant t1 (no header needed); it sees only WaterObserved.
+    let r = call(
+        &s,
+        "GET",
+        "/entities?attrs=pm10,height",
+        &[("authorization", &key)],
+        None,
+    )
+    .await;
+    let ids: Vec<&str> = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["urn:ngsi-ld:WaterObserved:venice"]);
+    let r = call(
+        &s,
+        "GET",
+        "/entities/urn:ngsi-ld:AirQualityObserved:dongsi",
+        &[("authorization", &key)],
+        None,
+    )
+    .await;
+    assert_ngsi_error(&r, 404, "ResourceNotFound");
+    let r = call(
+        &s,
+        "PATCH",
+        "/entities/urn:ngsi-ld:AirQualityObserved:dongsi/attrs",
+        &[("authorization", &key)],
+        Some(json!({"pm10": 1})),
+    )
+    .await;
+    assert_ngsi_error(&r, 404, "ResourceNotFound");
+    let r = call(
+        &s,
+        "POST",
+        "/entityOperations/upsert",
+        &[("authorization", &key)],
+        Some(json!([{"id": "urn:ngsi-ld:AirQualityObserved:x", "type": "AirQualityObserved"}])),
+    )
+    .await;
+    assert_ngsi_error(&r, 403, "Forbidden");
+    let r = call(&s, "GET", "/types", &[("authorization", &key)], None).await;
+    assert_eq!(r.body["typeList"], json!(["WaterObserved"]));
+    // Another tenant is out of reach.
+    let r = call(
+        &s,
+        "GET",
+        "/entities?type=WaterObserved",
+        &[("authorization", &key), ("ngsild-tenant", "t2")],
+        None,
+    )
+    .await;
+    assert_ngsi_error(&r, 403, "Forbidden");
+    // The admin still sees both in t1; the entity is unchanged.
+    let r = call(
+        &s,
+        "GET",
+        "/entities/urn:ngsi-ld:AirQualityObserved:dongsi",
+        &[("authorization", &admin), t1],
+        None,
+    )
+    .await;
+    assert_eq!(r.body["pm10"]["value"], 42);
+}
