@@ -36,6 +36,8 @@ pub enum ProblemKind {
     UnsupportedMediaType,
     /// 406: the Accept header names no media type we produce.
     NotAcceptable,
+    /// 404: a read names an `NGSILD-Tenant` that holds nothing (never written to).
+    NonexistentTenant,
 }
 
 impl ProblemKind {
@@ -61,6 +63,7 @@ impl ProblemKind {
                 "https://uri.etsi.org/ngsi-ld/errors/UnsupportedMediaType"
             }
             Self::NotAcceptable => "https://uri.etsi.org/ngsi-ld/errors/NotAcceptable",
+            Self::NonexistentTenant => "https://uri.etsi.org/ngsi-ld/errors/NonexistentTenant",
         }
     }
 
@@ -70,7 +73,7 @@ impl ProblemKind {
             Self::InvalidRequest | Self::BadRequestData => 400,
             Self::AlreadyExists => 409,
             Self::OperationNotSupported => 422,
-            Self::ResourceNotFound => 404,
+            Self::ResourceNotFound | Self::NonexistentTenant => 404,
             Self::InternalError => 500,
             Self::TooManyResults | Self::Forbidden => 403,
             Self::LdContextNotAvailable => 503,
@@ -97,6 +100,7 @@ impl ProblemKind {
             Self::PayloadTooLarge => "Payload too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::NotAcceptable => "Not acceptable",
+            Self::NonexistentTenant => "Nonexistent tenant",
         }
     }
 }

@@ -336,7 +336,7 @@ fn split_top<'a>(s: &'a str, sep: &str) -> Vec<&'a str> {
             }
         } else if b[i] == b'"' {
             in_q = true;
-        } else if s[i..].starts_with(sep) {
+        } else if b[i..].starts_with(sep.as_bytes()) {
             // `..` inside a number like `1.5` is not a range separator; only the exact `..`.
             out.push(&s[start..i]);
             i += sep.len();
@@ -629,6 +629,9 @@ mod tests {
         assert!(m("tags==\"b\""));
         assert!(m("pm10"));
         assert!(!m("so2"));
+        assert!(!m("name==北京,上海"));
+        assert!(!m("name==北京..上海"));
+        assert!(!m("name~=^北京"));
     }
 
     #[test]
@@ -648,6 +651,32 @@ mod tests {
         assert!(parse("pm10==").is_err());
         assert!(parse("(pm10==1").is_err());
         assert!(parse("pm10>1,2").is_err());
+    }
+
+    #[test]
+    fn no_panic_on_any_prefix_or_garbage() {
+        let samples = [
+            "(pm10<0|pm10>10);controlledAsset==\"urn:x\";name~=^北京(市)?$|a[b.c]!=1..2,3",
+            "温度>=2024-01-01T00:00:00Z;x.observedAt<\"é\"|(((a)))",
+            "a==\"\\\"\",\"b\"",
+            "!~=",
+            "==",
+            "a[",
+            "a[]==1",
+            "a..b",
+            "(",
+            ")",
+            ";|;",
+        ];
+        let e = entity();
+        for s in samples {
+            for (i, _) in s.char_indices() {
+                if let Ok(x) = parse(&s[..i]) {
+                    let _ = x.matches(&e, &Context::core());
+                }
+                let _ = parse(&s[i..]);
+            }
+        }
     }
 
     #[test]

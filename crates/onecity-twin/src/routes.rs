@@ -127,7 +127,20 @@ pub async fn access(
             .into_response();
         }
     }
+    let nonexistent = |method: &Method, t: Option<&String>| -> Option<Response> {
+        let t = t?;
+        (method == Method::GET && !st.twin.has_tenant(t)).then(|| {
+            NgsiError::new(
+                ProblemKind::NonexistentTenant,
+                format!("NGSI-LD tenant {t:?} holds nothing"),
+            )
+            .into_response()
+        })
+    };
     if st.open {
+        if let Some(r) = nonexistent(req.method(), header_tenant.as_ref()) {
+            return r;
+        }
         req.extensions_mut()
             .insert(Tenant(header_tenant.unwrap_or_default(), None));
         return next.run(req).await;
@@ -151,6 +164,7 @@ pub async fn access(
     } else {
         Permission::TwinRead
     };
+    let named = header_tenant.is_some();
     let tenant = header_tenant.unwrap_or_else(|| p.tenant.clone().unwrap_or_default());
     let grants: Vec<&onecity_iam::Grant> = p
         .grants
@@ -180,6 +194,11 @@ pub async fn access(
                 .collect(),
         ))
     };
+    if named {
+        if let Some(r) = nonexistent(req.method(), Some(&tenant)) {
+            return r;
+        }
+    }
     if let Some(l) = &limit {
         match check_types(&st, &tenant, l, write, req, max_body).await {
             Ok(r) => req = r,

@@ -674,6 +674,12 @@ impl Twin {
         out
     }
 
+    /// Whether the NGSI-LD tenant has ever been written to (since this node started or as
+    /// loaded from the database).
+    pub fn has_tenant(&self, tenant: &str) -> bool {
+        tenant.is_empty() || self.shared.index.read().contains_key(tenant)
+    }
+
     /// Number of entities of a tenant.
     pub fn count(&self, tenant: &str) -> usize {
         self.shared

@@ -1049,3 +1049,39 @@ async fn twin_app_key_scopes_per_tenant_and_entity_type() {
     .await;
     assert_eq!(r.body["pm10"]["value"], 42);
 }
+
+#[tokio::test]
+async fn twin_reading_a_tenant_never_written_is_404_nonexistent_tenant() {
+    let s = open_server(&[]).await;
+    let r = call(
+        &s,
+        "GET",
+        "/entities?type=T",
+        &[("ngsild-tenant", "nowhere")],
+        None,
+    )
+    .await;
+    assert_ngsi_error(&r, 404, "NonexistentTenant");
+    let e = json!({"id": "urn:ngsi-ld:T:1", "type": "T"});
+    assert_eq!(
+        call(
+            &s,
+            "POST",
+            "/entities",
+            &[("ngsild-tenant", "nowhere")],
+            Some(e)
+        )
+        .await
+        .status,
+        201
+    );
+    let r = call(
+        &s,
+        "GET",
+        "/entities?type=T",
+        &[("ngsild-tenant", "nowhere")],
+        None,
+    )
+    .await;
+    assert_eq!(r.body.as_array().map(Vec::len), Some(1));
+}
