@@ -90,6 +90,8 @@ pub struct Term {
     pub compound: Vec<String>,
     /// Operator and value; `None` = the attribute exists.
     pub cond: Option<(Op, Rhs)>,
+    /// `attr` expanded with a context, set by [`Expr::bound`] (saves expanding per entity).
+    pub iri: Option<String>,
 }
 
 /// Largest accepted q text, in bytes.
@@ -238,6 +240,7 @@ impl Parser<'_> {
                 sub,
                 compound,
                 cond: None,
+                iri: None,
             });
         };
         self.i += n;
@@ -319,6 +322,7 @@ impl Parser<'_> {
             sub,
             compound,
             cond: Some((op, rhs)),
+            iri: None,
         })
     }
 }
@@ -506,7 +510,11 @@ fn instance_values(a: &Attribute, t: &Term, ctx: &Context) -> Vec<Value> {
 }
 
 fn term_holds(t: &Term, e: &Entity, ctx: &Context) -> bool {
-    let Some(list) = e.attrs.get(&ctx.expand(&t.attr)) else {
+    let found = match &t.iri {
+        Some(iri) => e.attrs.get(iri),
+        None => e.attrs.get(&ctx.expand(&t.attr)),
+    };
+    let Some(list) = found else {
         return false;
     };
     list.iter().any(|a| {
@@ -519,6 +527,19 @@ fn term_holds(t: &Term, e: &Entity, ctx: &Context) -> bool {
 }
 
 impl Expr {
+    /// A copy with attribute names expanded once with `ctx` (evaluate it with the same
+    /// `ctx`; sub-attribute names are still expanded per use).
+    pub fn bound(&self, ctx: &Context) -> Expr {
+        match self {
+            Expr::And(v) => Expr::And(v.iter().map(|x| x.bound(ctx)).collect()),
+            Expr::Or(v) => Expr::Or(v.iter().map(|x| x.bound(ctx)).collect()),
+            Expr::Term(t) => Expr::Term(Term {
+                iri: Some(ctx.expand(&t.attr)),
+                ..t.clone()
+            }),
+        }
+    }
+
     /// Evaluates the expression on one entity; attribute names are expanded with `ctx`.
     pub fn matches(&self, e: &Entity, ctx: &Context) -> bool {
         match self {

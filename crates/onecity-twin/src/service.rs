@@ -577,7 +577,20 @@ impl Twin {
         };
         let mut out = Vec::new();
         let mut total = 0usize;
+        // The bounding box lives in the index node itself: test it before touching the
+        // entity (a pointer away), so a geo-query over 100k entities reads few of them.
+        let bound_q = q.q.as_ref().map(|x| x.bound(ctx));
+        let bbox_pre = q
+            .geo
+            .as_ref()
+            .filter(|g| g.geoproperty == self.shared.location);
         let mut check = |s: &Slot| {
+            if let Some(g) = bbox_pre {
+                match s.bbox {
+                    Some(b) if g.bbox_may_match(b) => {}
+                    _ => return,
+                }
+            }
             let e = &s.entity;
             if !q.types.is_empty() && !e.types.iter().any(|t| q.types.contains(t)) {
                 return;
@@ -601,12 +614,6 @@ impl Twin {
                 }
             }
             if let Some(g) = &q.geo {
-                if g.geoproperty == self.shared.location {
-                    match s.bbox {
-                        Some(b) if g.bbox_may_match(b) => {}
-                        _ => return,
-                    }
-                }
                 if !g.matches(e) {
                     return;
                 }
@@ -616,7 +623,7 @@ impl Twin {
                     return;
                 }
             }
-            if let Some(x) = &q.q {
+            if let Some(x) = &bound_q {
                 if !x.matches(e, ctx) {
                     return;
                 }
