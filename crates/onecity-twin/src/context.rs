@@ -58,8 +58,22 @@ pub fn is_core_url(url: &str) -> bool {
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
         .unwrap_or(url);
-    rest.starts_with("uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context")
-        || rest.starts_with("uri.etsi.org/ngsi-ld/ngsi-ld-core-context")
+    let Some(tail) = rest
+        .strip_prefix("uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context")
+        .or_else(|| rest.strip_prefix("uri.etsi.org/ngsi-ld/ngsi-ld-core-context"))
+    else {
+        return false;
+    };
+    // Only the published names: `…core-context.jsonld` and `…core-context-v1.N.jsonld`;
+    // any other file under that prefix is an ordinary remote context (and, when it cannot
+    // be retrieved, 503 LdContextNotAvailable, GS CIM 009 §5.5.6).
+    match tail.strip_suffix(".jsonld") {
+        Some("") => true,
+        Some(v) => v
+            .strip_prefix("-v")
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '.')),
+        None => false,
+    }
 }
 
 /// A resolved context: term → IRI, and `@vocab`.

@@ -430,6 +430,17 @@ fn is_geojson_geometry(v: &Value) -> bool {
     }) && v.get("coordinates").is_some()
 }
 
+/// The value members of the attribute types (GS CIM 009 §4.5.2 to §4.5.24).
+const VALUE_KEYS: &[&str] = &[
+    "value",
+    "object",
+    "languageMap",
+    "vocab",
+    "valueList",
+    "objectList",
+    "json",
+];
+
 /// Parses one attribute instance (normalized, or concise: kind inferred from its members,
 /// and a bare value is a Property).
 pub fn parse_attribute(name: &str, v: &Value, ctx: &Context, now: i64) -> NgsiResult<Attribute> {
@@ -488,6 +499,43 @@ pub fn parse_attribute(name: &str, v: &Value, ctx: &Context, now: i64) -> NgsiRe
             }
         }
     };
+    // GS CIM 009 §4.5.2.2 ff.: each attribute type has one value member; a second one
+    // (a Property with `object`, a Relationship with `value`) is ambiguous. Output-only
+    // members (`previousValue`, …) are never accepted in a request (§4.5.2.2, §4.5.3.2).
+    for k in VALUE_KEYS {
+        if *k != kind.value_key() && m.contains_key(*k) {
+            return Err(NgsiError::bad_data(format!(
+                "attribute {name} ({}) holds \"{k}\", which belongs to another attribute type; its value member is \"{}\"",
+                kind.as_str(),
+                kind.value_key()
+            )));
+        }
+    }
+    for k in [
+        "previousValue",
+        "previousObject",
+        "previousLanguageMap",
+        "previousVocab",
+        "previousValueList",
+        "previousObjectList",
+        "previousJson",
+    ] {
+        if m.contains_key(k) {
+            return Err(NgsiError::bad_data(format!(
+                "attribute {name}: \"{k}\" is an output-only member (notifications) and cannot be sent"
+            )));
+        }
+    }
+    if matches!(
+        kind,
+        AttrKind::Relationship | AttrKind::ListRelationship | AttrKind::JsonProperty
+    ) && m.contains_key("unitCode")
+    {
+        return Err(NgsiError::bad_data(format!(
+            "attribute {name}: a {} has no unitCode",
+            kind.as_str()
+        )));
+    }
     let value = m.get(kind.value_key()).cloned().ok_or_else(|| {
         NgsiError::bad_data(format!(
             "attribute {name} ({}) has no \"{}\"",

@@ -97,6 +97,42 @@ pub fn router(state: TwinState, max_body: usize) -> Router {
         .with_state(state)
 }
 
+/// Strips one or more trailing `/` from an NGSI-LD request path (`/ngsi-ld/…/`), keeping
+/// the query string: `POST /ngsi-ld/v1/entities/` is `POST /ngsi-ld/v1/entities`, as the
+/// ETSI conformance suite and clients such as ngsildclient send it (GS CIM 009 §6 names the
+/// resources without a trailing slash; they are the same resource). Other paths, and a
+/// path that is nothing but slashes after the prefix, are returned unchanged.
+pub fn strip_trailing_slash(mut req: Request) -> Request {
+    let uri = req.uri();
+    let path = uri.path();
+    if !path.starts_with("/ngsi-ld/") || !path.ends_with('/') {
+        return req;
+    }
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.len() <= "/ngsi-ld".len() {
+        return req;
+    }
+    let pq = match uri.query() {
+        Some(q) => format!("{trimmed}?{q}"),
+        None => trimmed.to_string(),
+    };
+    let mut parts = uri.clone().into_parts();
+    if let Ok(v) = pq.parse() {
+        parts.path_and_query = Some(v);
+        if let Ok(u) = axum::http::Uri::from_parts(parts) {
+            *req.uri_mut() = u;
+        }
+    }
+    req
+}
+
+/// The answer to a path under `/ngsi-ld/` that names no NGSI-LD resource: 404 with the
+/// NGSI-LD problem type `ResourceNotFound` (GS CIM 009 §5.5.2, §6.3.2), not onecity's own
+/// `route_not_found`, so that NGSI-LD clients can map it.
+pub async fn not_found(uri: axum::http::Uri) -> NgsiError {
+    NgsiError::not_found(format!("no NGSI-LD resource at {}", uri.path()))
+}
+
 /// Access control: with `ngsi_ld_open` every request passes. Otherwise the caller sends a
 /// platform token or an app key (`Authorization: Bearer …` or `X-Api-Key`) holding
 /// `twin:read` (GET, HEAD, `POST /entityOperations/query`) or `twin:write` (other writes)
@@ -494,6 +530,12 @@ fn render_opts(p: &Params, ctx: &Context) -> NgsiResult<RenderOpts> {
     let mut attrs: Vec<String> = p.list("attrs").iter().map(|a| ctx.expand(a)).collect();
     let mut pick = None;
     if let Some(pk) = p.get("pick") {
+        if !attrs.is_empty() {
+            // GS CIM 009 §4.21: pick selects the members itself; with attrs it is ambiguous.
+            return Err(NgsiError::bad_data(
+                "pick cannot be used together with attrs",
+            ));
+        }
         let l: Vec<String> = pk.split(',').map(str::to_string).collect();
         let extra: Vec<String> = l
             .iter()
@@ -716,7 +758,8 @@ pub fn build_query(p: &Params, ctx: &Context) -> NgsiResult<Query> {
         let coords: Value = p
             .get("coordinates")
             .map(|c| {
-                serde_json::from_str(c)
+                // A `+` in a query string is a space (form encoding: `[2.29,+48.85]`).
+                serde_json::from_str(&c.replace('+', " "))
                     .map_err(|e| NgsiError::bad_data(format!("coordinates: not a JSON array: {e}")))
             })
             .transpose()?

@@ -6,6 +6,7 @@ use crate::ops::{self, OpsState};
 use anyhow::Context;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderName;
+use axum::response::IntoResponse;
 use axum::Router;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use onecity_core::{Error, ErrorCode};
@@ -204,19 +205,32 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
             svc.notifier.clone(),
             cfg.ngsi_ld_max_body_bytes,
         ));
-    api.nest("/ngsi-ld/v1", ngsi)
-        .merge(onecity_web::router())
-        .fallback(onecity_http::fallback)
-        .layer(axum::middleware::map_response(onecity_http::problemize))
-        .layer(axum::middleware::from_fn(ops::track_metrics))
-        .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(cfg.request_timeout_secs),
-        ))
-        .layer(CatchPanicLayer::custom(|_| {
-            onecity_http::problem_response(&Error::internal("handler panicked"))
-        }))
+    api.nest(
+        "/ngsi-ld/v1",
+        ngsi.fallback(onecity_twin::routes::not_found),
+    )
+    .merge(onecity_web::router())
+    .fallback(|req: Request| async move {
+        if req.uri().path().starts_with("/ngsi-ld/") {
+            onecity_twin::routes::not_found(req.uri().clone())
+                .await
+                .into_response()
+        } else {
+            onecity_http::fallback(req.uri().clone())
+                .await
+                .into_response()
+        }
+    })
+    .layer(axum::middleware::map_response(onecity_http::problemize))
+    .layer(axum::middleware::from_fn(ops::track_metrics))
+    .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
+    .layer(TimeoutLayer::with_status_code(
+        axum::http::StatusCode::REQUEST_TIMEOUT,
+        Duration::from_secs(cfg.request_timeout_secs),
+    ))
+    .layer(CatchPanicLayer::custom(|_| {
+        onecity_http::problem_response(&Error::internal("handler panicked"))
+    }))
 }
 
 /// The outer router: health and readiness answer at once; everything else waits for the
@@ -229,6 +243,7 @@ fn gate(ops_state: OpsState, full: Arc<OnceLock<Router>>) -> Router {
         .with_state(ops_state)
         .fallback(move |req: Request| {
             let full = full.clone();
+            let req = onecity_twin::routes::strip_trailing_slash(req);
             async move {
                 match full.get() {
                     Some(r) => r.clone().oneshot(req).await.unwrap_or_else(|e| match e {}),

@@ -1085,3 +1085,109 @@ async fn twin_reading_a_tenant_never_written_is_404_nonexistent_tenant() {
     .await;
     assert_eq!(r.body.as_array().map(Vec::len), Some(1));
 }
+
+/// GS CIM 009 §6: a trailing `/` names the same resource (the ETSI suite and ngsildclient
+/// send `POST /entities/`); unknown NGSI-LD paths answer an NGSI-LD problem (§5.5.2).
+#[tokio::test]
+async fn twin_trailing_slash_routes_and_unknown_path_is_ngsi_problem() {
+    let s = open_server(&[]).await;
+    let e = json!({"id": "urn:ngsi-ld:Building:slash1", "type": "Building",
+        "name": {"type": "Property", "value": "Slash"}});
+    let r = post(&s, "/entities/", e).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = get(
+        &s,
+        "/entities/urn:ngsi-ld:Building:slash1/?options=keyValues",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["name"], "Slash");
+    let r = post(
+        &s,
+        "/entities/urn:ngsi-ld:Building:slash1/attrs/",
+        json!({"height": {"type": "Property", "value": 12}}),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = get(&s, "/entities/?type=Building&options=keyValues").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body[0]["height"], 12);
+    let r = post(
+        &s,
+        "/entityOperations/delete/",
+        json!(["urn:ngsi-ld:Building:slash1"]),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = get(&s, "/entities/urn:ngsi-ld:Building:slash1").await;
+    assert_ngsi_error(&r, 404, "ResourceNotFound");
+    let r = get(&s, "/no-such-resource").await;
+    assert_ngsi_error(&r, 404, "ResourceNotFound");
+    let r = get(&s, "/no-such-resource/").await;
+    assert_ngsi_error(&r, 404, "ResourceNotFound");
+}
+
+/// Validation the ETSI suite expects (GS CIM 009 §4.5.2.2, §4.21, §5.5.6) and a geo-query
+/// whose `coordinates` hold a space (form-encoded as `+`, §4.10).
+#[tokio::test]
+async fn twin_conformance_validation_classes() {
+    let s = open_server(&[]).await;
+    // A Property with a Relationship's `object`, a Relationship with `value`/`unitCode`,
+    // an output-only member: 400 BadRequestData, nothing stored.
+    for (i, attr) in [
+        json!({"type": "Property", "value": "x", "object": "urn:ngsi-ld:X:1"}),
+        json!({"type": "Relationship", "object": "urn:ngsi-ld:X:1", "value": 3}),
+        json!({"type": "Relationship", "object": "urn:ngsi-ld:X:1", "unitCode": "MTR"}),
+        json!({"type": "Property", "value": 1, "previousValue": 0}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = format!("urn:ngsi-ld:Building:val{i}");
+        let r = post(
+            &s,
+            "/entities",
+            json!({"id": id, "type": "Building", "name": attr}),
+        )
+        .await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+        let r = get(&s, &format!("/entities/{id}")).await;
+        assert_ngsi_error(&r, 404, "ResourceNotFound");
+    }
+    // The real Eiffel tower position of the suite's Building, and a query with a space.
+    let r = post(
+        &s,
+        "/entities",
+        json!({"id": "urn:ngsi-ld:Building:geo1", "type": "Building",
+            "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [2.2945, 48.8584]}}}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    for coords in ["[2.2945,+48.8584]", "[2.2945,%2048.8584]"] {
+        let r = get(
+            &s,
+            &format!("/entities?type=Building&georel=equals&geometry=Point&coordinates={coords}"),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{coords}: {}", r.body);
+        assert_eq!(r.body.as_array().map(Vec::len), Some(1), "{}", r.body);
+        assert_eq!(r.body[0]["id"], "urn:ngsi-ld:Building:geo1");
+    }
+    // pick together with attrs is ambiguous.
+    let r = get(&s, "/entities?type=Building&pick=id&attrs=location").await;
+    assert_ngsi_error(&r, 400, "BadRequestData");
+    // A core-context-like URL that is not a published core context is a remote context:
+    // with fetching off it is not available (503), and nothing is created.
+    let r = call(
+        &s,
+        "POST",
+        "/entities",
+        &[("content-type", LD)],
+        Some(json!({"id": "urn:ngsi-ld:Building:ctx1", "type": "Building",
+            "@context": "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-non-existing.jsonld"})),
+    )
+    .await;
+    assert_ngsi_error(&r, 503, "LdContextNotAvailable");
+    let r = get(&s, "/entities/urn:ngsi-ld:Building:ctx1").await;
+    assert_ngsi_error(&r, 404, "ResourceNotFound");
+}
