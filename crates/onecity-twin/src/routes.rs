@@ -44,7 +44,12 @@ impl axum::extract::FromRef<TwinState> for Iam {
 /// The router, to be nested at `/ngsi-ld/v1`. `max_body` is the NGSI-LD body limit in bytes.
 pub fn router(state: TwinState, max_body: usize) -> Router {
     Router::new()
-        .route("/entities", post(create_entity).get(query_entities))
+        .route(
+            "/entities",
+            post(create_entity)
+                .get(query_entities)
+                .delete(purge_entities),
+        )
         .route(
             "/entities/{id}",
             get(get_entity)
@@ -918,6 +923,91 @@ async fn query_entities(
         type_limit(&t),
     )
     .await
+}
+
+/// Members every entity has or that the broker sets itself: a purge filtered only by
+/// them would select the whole tenant (§5.6.21.4).
+fn is_system_member(a: &str) -> bool {
+    matches!(
+        a,
+        "id" | "type" | "createdAt" | "modifiedAt" | "deletedAt" | "@id" | "@type"
+    )
+}
+
+/// DELETE /entities (§5.6.21 Purge Entities, §6.4.3.3): deletes every entity matching
+/// the query (`type`, `id`, `idPattern`, `attrs`, `q`, geo-query, `scopeQ`), or with
+/// `drop=a,b` removes those attributes from them, or with `keep=a,b` every other one.
+/// At least one of `type`, `attrs` (a non-system attribute), `q` (over a non-system
+/// attribute), `georel` or `local=true` is needed: a purge by id or idPattern alone is
+/// refused as too wide. 204; errors: 400 BadRequestData (too wide, `keep` with `drop`,
+/// linked-entity `{…}` projections or queries, bad query parameters). The changes go
+/// through the writer like any other change (history, events, notifications).
+async fn purge_entities(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> NgsiResult<Response> {
+    let p = Params::parse(raw.as_deref());
+    let ctx = header_context(&st.twin, &h).await?;
+    for k in ["q", "attrs", "keep", "drop", "pick", "omit"] {
+        if p.get(k).is_some_and(|v| v.contains('{')) {
+            return Err(NgsiError::bad_data(format!(
+                "{k}: linked-entity projections and queries are not allowed in a purge"
+            )));
+        }
+    }
+    if p.get("join").is_some() || p.get("joinLevel").is_some() {
+        return Err(NgsiError::bad_data("join is not allowed in a purge"));
+    }
+    let keep = p.list("keep");
+    let drop = p.list("drop");
+    if !keep.is_empty() && !drop.is_empty() {
+        return Err(NgsiError::bad_data("keep and drop cannot be used together"));
+    }
+    let local = p.get("local") == Some("true");
+    let q_narrows = match p.get("q") {
+        Some(x) => crate::q::parse(x)?
+            .attributes()
+            .iter()
+            .any(|a| !is_system_member(a)),
+        None => false,
+    };
+    let attrs_narrow = p.list("attrs").iter().any(|a| !is_system_member(a));
+    if !(p.get("type").is_some() || attrs_narrow || q_narrows || p.get("georel").is_some() || local)
+    {
+        return Err(NgsiError::bad_data(
+            "a purge needs type, attrs, q (over a non-system attribute), a geo-query or local=true; id or idPattern alone is too wide",
+        ));
+    }
+    let mut q = build_query(&p, &ctx)?;
+    q.allowed_types = type_limit(&t);
+    let tenant = tenant_of(&t);
+    let (ents, _) = st.twin.query(&tenant, &q, &ctx, 0, usize::MAX);
+    let keep: Option<Vec<String>> =
+        (!keep.is_empty()).then(|| keep.iter().map(|a| ctx.expand(a)).collect());
+    let drop: Vec<String> = drop.iter().map(|a| ctx.expand(a)).collect();
+    let ops = ents
+        .iter()
+        .map(|e| EntityOp {
+            tenant: tenant.clone(),
+            id: e.id.clone(),
+            f: if keep.is_none() && drop.is_empty() {
+                service::delete_op()
+            } else {
+                service::purge_attrs_op(keep.clone(), drop.clone())
+            },
+        })
+        .collect();
+    for r in st.twin.apply(ops).await {
+        match r {
+            Ok(_) => {}
+            // Deleted by someone else meanwhile: what the purge wanted.
+            Err(e) if e.kind == ProblemKind::ResourceNotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(no_content())
 }
 
 /// POST /entityOperations/query (§6.23): a `Query` body (`entities`, `attrs`, `q`,

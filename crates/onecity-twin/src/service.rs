@@ -776,6 +776,41 @@ pub fn delete_op() -> OpFn {
     })
 }
 
+/// Purge of attributes (§5.6.21 with `keep`/`drop`): removes the attributes named in
+/// `drop`, or every attribute not named in `keep` (expanded names). An entity the purge
+/// leaves unchanged is not rewritten; a missing entity (deleted meanwhile) is 404.
+pub fn purge_attrs_op(keep: Option<Vec<String>>, drop: Vec<String>) -> OpFn {
+    Box::new(move |cur, now| {
+        let cur = cur.ok_or_else(|| NgsiError::not_found("no such entity"))?;
+        let mut e = cur.clone();
+        let gone: Vec<String> = e
+            .attrs
+            .keys()
+            .filter(|k| match &keep {
+                Some(keep) => !keep.contains(k),
+                None => drop.contains(k),
+            })
+            .cloned()
+            .collect();
+        if gone.is_empty() {
+            return Ok(Outcome::Nothing(UpdateReport::default()));
+        }
+        for k in &gone {
+            e.attrs.remove(k);
+        }
+        e.modified_at = now;
+        Ok(Outcome::Put {
+            entity: e,
+            kind: ChangeKind::Updated,
+            changed: gone.clone(),
+            report: UpdateReport {
+                updated: gone,
+                not_updated: vec![],
+            },
+        })
+    })
+}
+
 /// Append attributes (batch update with `noOverwrite` too); 404 when missing.
 pub fn append_op(attrs: Vec<(String, Attribute)>, no_overwrite: bool) -> OpFn {
     Box::new(move |cur, now| {

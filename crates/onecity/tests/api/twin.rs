@@ -1191,3 +1191,107 @@ async fn twin_conformance_validation_classes() {
     let r = get(&s, "/entities/urn:ngsi-ld:Building:ctx1").await;
     assert_ngsi_error(&r, 404, "ResourceNotFound");
 }
+
+/// Purge Entities (GS CIM 009 §5.6.21, `DELETE /entities`): by type, by q, with `drop`
+/// and `keep`; refused (400, nothing deleted) when too wide or with both keep and drop.
+#[tokio::test]
+async fn twin_purge_entities() {
+    let s = open_server(&[]).await;
+    let mk = |i: u32, name: &str| {
+        json!({"id": format!("urn:ngsi-ld:Building:purge{i}"), "type": "Building",
+            "name": {"type": "Property", "value": name},
+            "height": {"type": "Property", "value": i * 10}})
+    };
+    for i in 1..=4 {
+        let r = post(
+            &s,
+            "/entities",
+            mk(i, if i == 1 { "Eiffel Tower" } else { "Other" }),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let r = post(
+        &s,
+        "/entities",
+        json!({"id": "urn:ngsi-ld:Park:purge1", "type": "Park", "name": {"type": "Property", "value": "Champ"}}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    for bad in [
+        "",
+        "?id=urn:ngsi-ld:Building:purge1",
+        "?idPattern=.*",
+        "?attrs=createdAt",
+        "?q=modifiedAt%3E%222020-01-01T00:00:00Z%22",
+        "?type=Building&keep=name&drop=height",
+        "?type=Building&attrs=owner%7Bname%7D",
+    ] {
+        let r = call(&s, "DELETE", &format!("/entities{bad}"), &[], None).await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+    }
+    let r = get(&s, "/entities?type=Building").await;
+    assert_eq!(r.body.as_array().map(Vec::len), Some(4), "{}", r.body);
+    // q: only the Eiffel Tower goes.
+    let r = call(
+        &s,
+        "DELETE",
+        "/entities?q=name==%22Eiffel%20Tower%22",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_ngsi_error(
+        &get(&s, "/entities/urn:ngsi-ld:Building:purge1").await,
+        404,
+        "ResourceNotFound",
+    );
+    // drop: height removed from Building:2 only.
+    let r = call(
+        &s,
+        "DELETE",
+        "/entities?id=urn:ngsi-ld:Building:purge2&type=Building&drop=height",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = get(
+        &s,
+        "/entities/urn:ngsi-ld:Building:purge2?options=keyValues",
+    )
+    .await;
+    assert_eq!(r.body["name"], "Other");
+    assert!(r.body.get("height").is_none(), "{}", r.body);
+    let r = get(
+        &s,
+        "/entities/urn:ngsi-ld:Building:purge3?options=keyValues",
+    )
+    .await;
+    assert_eq!(r.body["height"], 30);
+    // keep: only height stays on Building:3.
+    let r = call(
+        &s,
+        "DELETE",
+        "/entities?id=urn:ngsi-ld:Building:purge3&type=Building&keep=height",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = get(
+        &s,
+        "/entities/urn:ngsi-ld:Building:purge3?options=keyValues",
+    )
+    .await;
+    assert_eq!(r.body["height"], 30);
+    assert!(r.body.get("name").is_none(), "{}", r.body);
+    // type: every Building goes, the Park stays.
+    let r = call(&s, "DELETE", "/entities/?type=Building", &[], None).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = get(&s, "/entities?type=Building").await;
+    assert_eq!(r.body, json!([]));
+    let r = get(&s, "/entities/urn:ngsi-ld:Park:purge1?options=keyValues").await;
+    assert_eq!(r.body["name"], "Champ");
+}
