@@ -524,7 +524,89 @@ pub(crate) async fn header_context(twin: &Twin, h: &HeaderMap) -> NgsiResult<Arc
     twin.contexts.resolve(link_context(h)?.as_ref()).await
 }
 
+/// Checks one projection (`pick` or `omit`, GS CIM 009 §4.21): a comma-separated list of
+/// entity members or attribute names, each optionally followed by `{…}` with a nested
+/// projection of the linked entity. Returns whether the projection is nested. Errors: 400
+/// BadRequestData for an empty member, an invalid character, an unbalanced or doubled
+/// brace, an empty `{}`.
+pub fn check_projection(k: &str, s: &str) -> NgsiResult<bool> {
+    fn list(k: &str, b: &[u8], i: &mut usize, depth: usize) -> NgsiResult<bool> {
+        let mut nested = false;
+        loop {
+            let start = *i;
+            while *i < b.len() && !matches!(b[*i], b',' | b'{' | b'}') {
+                *i += 1;
+            }
+            let name = std::str::from_utf8(&b[start..*i]).unwrap_or("");
+            if name.is_empty() || !model::is_valid_name(name) {
+                return Err(NgsiError::bad_data(format!(
+                    "{k}: {name:?} is not an attribute name or entity member (empty member, invalid character or misplaced brace)"
+                )));
+            }
+            if *i < b.len() && b[*i] == b'{' {
+                *i += 1;
+                nested = true;
+                list(k, b, i, depth + 1)?;
+                if *i >= b.len() || b[*i] != b'}' {
+                    return Err(NgsiError::bad_data(format!("{k}: unclosed brace")));
+                }
+                *i += 1;
+            }
+            if *i >= b.len() {
+                if depth > 0 {
+                    return Err(NgsiError::bad_data(format!("{k}: unclosed brace")));
+                }
+                return Ok(nested);
+            }
+            match b[*i] {
+                b',' => *i += 1,
+                b'}' if depth > 0 => return Ok(nested),
+                _ => {
+                    return Err(NgsiError::bad_data(format!(
+                        "{k}: unexpected {:?}",
+                        b[*i] as char
+                    )))
+                }
+            }
+        }
+    }
+    let mut i = 0;
+    list(k, s.as_bytes(), &mut i, 0)
+}
+
+/// Validates `pick`, `omit` and `attrs` together (§4.21): pick or omit with attrs, or
+/// the same member in pick and omit, is ambiguous; a nested (linked-entity) projection
+/// needs `join`. Errors: 400 BadRequestData.
+pub fn check_projections(p: &Params) -> NgsiResult<()> {
+    let pick = p.0.get("pick").map(String::as_str);
+    let omit = p.0.get("omit").map(String::as_str);
+    let attrs = p.get("attrs");
+    for (k, v) in [("pick", pick), ("omit", omit)] {
+        let Some(v) = v else { continue };
+        if attrs.is_some() {
+            return Err(NgsiError::bad_data(format!(
+                "{k} cannot be used together with attrs"
+            )));
+        }
+        if check_projection(k, v)? && p.get("join").is_none() {
+            return Err(NgsiError::bad_data(format!(
+                "{k}: a linked-entity projection {{…}} needs join"
+            )));
+        }
+    }
+    if let (Some(a), Some(b)) = (pick, omit) {
+        let b: Vec<&str> = b.split(',').collect();
+        if let Some(x) = a.split(',').find(|x| b.contains(x)) {
+            return Err(NgsiError::bad_data(format!(
+                "{x:?} is both in pick and in omit"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn render_opts(p: &Params, ctx: &Context) -> NgsiResult<RenderOpts> {
+    check_projections(p)?;
     let format = if p.option("keyValues") || p.option("simplified") {
         Format::KeyValues
     } else if p.option("concise") {

@@ -437,6 +437,7 @@ pub async fn get_temporal(
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> NgsiResult<Response> {
     let p = Params::parse(raw.as_deref());
+    routes::check_projections(&p)?;
     let acc = routes::accept(&h)?;
     let ctx = routes::header_context(&st.twin, &h).await?;
     let o = temporal_opts(&p)?;
@@ -488,6 +489,7 @@ pub async fn query_temporal(
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> NgsiResult<Response> {
     let p = Params::parse(raw.as_deref());
+    routes::check_projections(&p)?;
     let acc = routes::accept(&h)?;
     let ctx = routes::header_context(&st.twin, &h).await?;
     let o = temporal_opts(&p)?;

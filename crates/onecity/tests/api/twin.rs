@@ -1173,9 +1173,36 @@ async fn twin_conformance_validation_classes() {
         assert_eq!(r.body.as_array().map(Vec::len), Some(1), "{}", r.body);
         assert_eq!(r.body[0]["id"], "urn:ngsi-ld:Building:geo1");
     }
-    // pick together with attrs is ambiguous.
-    let r = get(&s, "/entities?type=Building&pick=id&attrs=location").await;
-    assert_ngsi_error(&r, 400, "BadRequestData");
+    // pick/omit with attrs is ambiguous; malformed or linked projections without join.
+    for bad in [
+        "pick=id&attrs=location",
+        "omit=name&attrs=location",
+        "pick=name&omit=name",
+        "pick=id;name",
+        "pick=id,locatedAt%7Bname",
+        "pick=id,locatedAt%7B%7Bname%7D",
+        "pick=id,,name",
+        "pick=id,locatedAt%7B,name%7D",
+        "pick=id,locatedAt%7B%7D",
+        "pick=id,locatedAt%7Bname%7D",
+        "pick=",
+    ] {
+        let r = get(&s, &format!("/entities?type=Building&{bad}")).await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+        let r = get(
+            &s,
+            &format!("/temporal/entities/urn:ngsi-ld:Building:geo1?{bad}"),
+        )
+        .await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+    }
+    let r = get(&s, "/entities?type=Building&pick=id,location").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body[0]["location"]["value"]["coordinates"],
+        json!([2.2945, 48.8584])
+    );
+    assert!(r.body[0].get("type").is_none(), "{}", r.body);
     // A core-context-like URL that is not a published core context is a remote context:
     // with fetching off it is not available (503), and nothing is created.
     let r = call(
