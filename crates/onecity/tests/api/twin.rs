@@ -1154,6 +1154,34 @@ async fn twin_conformance_validation_classes() {
         let r = get(&s, &format!("/entities/{id}")).await;
         assert_ngsi_error(&r, 404, "ResourceNotFound");
     }
+    // Ids with invisible code points, a type starting with a digit, core terms as
+    // attribute names: 400 (§4.5.1, §4.6.2).
+    for e in [
+        json!({"id": "urn:ngsi-ld:Building:a\u{200B}b", "type": "Building"}),
+        json!({"id": "urn:ngsi-ld:Building:a\u{202E}b", "type": "Building"}),
+        json!({"id": "urn:ngsi-ld:Building:a\u{FEFF}", "type": "Building"}),
+        json!({"id": "urn:ngsi-ld:Building:a\u{3164}", "type": "Building"}),
+        json!({"id": "urn:ngsi-ld:Building:a\u{FDD0}", "type": "Building"}),
+        json!({"id": "urn:ngsi-ld:Building:t1", "type": "1Building"}),
+        json!({"id": "urn:ngsi-ld:Building:t2", "type": "Building",
+            "observedAt": {"type": "Property", "value": 1}}),
+        json!({"id": "urn:ngsi-ld:Building:t3", "type": "Building",
+            "datasetId": {"type": "Property", "value": 1}}),
+    ] {
+        let r = post(&s, "/entities", e.clone()).await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+    }
+    let r = post(
+        &s,
+        "/entities",
+        json!({"id": "urn:ngsi-ld:Building:杭州-1", "type": "Building"}),
+    )
+    .await;
+    assert_eq!(
+        r.status, 201,
+        "non-ASCII visible ids stay valid: {}",
+        r.body
+    );
     // The real Eiffel tower position of the suite's Building, and a query with a space.
     let r = post(
         &s,
