@@ -145,8 +145,20 @@ pub async fn not_found(uri: axum::http::Uri) -> NgsiError {
 /// a tenant's grants cover the NGSI-LD tenant of the same code. Without `NGSILD-Tenant`,
 /// a tenant-bound caller works in its home tenant and a deployment-level caller in the
 /// default tenant. Errors: 401 Unauthorized, 403 Forbidden.
-pub async fn access(
-    State((st, max_body)): State<(TwinState, usize)>,
+///
+/// The `NGSILD-Tenant` of the request is echoed in the response, errors included
+/// (GS CIM 009 §6.3.14).
+pub async fn access(State(s): State<(TwinState, usize)>, req: Request, next: Next) -> Response {
+    let echo = req.headers().get("ngsild-tenant").cloned();
+    let mut resp = access_checked(s, req, next).await;
+    if let Some(v) = echo {
+        resp.headers_mut().insert("ngsild-tenant", v);
+    }
+    resp
+}
+
+async fn access_checked(
+    (st, max_body): (TwinState, usize),
     mut req: Request,
     next: Next,
 ) -> Response {
@@ -426,22 +438,41 @@ pub(crate) fn accept(h: &HeaderMap) -> NgsiResult<Accept> {
     let Some(a) = h.get("accept").and_then(|v| v.to_str().ok()) else {
         return Ok(Accept::Json);
     };
-    let mut best: Option<(f32, Accept)> = None;
+    // GS CIM 009 §6.3.4 with RFC 9110 §12.5.1: each type we produce takes the weight of
+    // its explicit entry, else of a matching wildcard; weight 0 excludes it; among equal
+    // weights our order decides (application/json, application/ld+json,
+    // application/geo+json), not the order of the client's list.
+    let mut explicit: [Option<f32>; 3] = [None; 3];
+    let mut wildcard: Option<f32> = None;
     for part in a.split(',') {
         let mut it = part.split(';');
         let mt = it.next().unwrap_or("").trim().to_ascii_lowercase();
         let q: f32 = it
             .filter_map(|p| p.trim().strip_prefix("q="))
             .next()
-            .and_then(|q| q.parse().ok())
+            .and_then(|q| q.trim().parse().ok())
             .unwrap_or(1.0);
-        let kind = match mt.as_str() {
-            "application/json" | "*/*" | "application/*" => Accept::Json,
-            "application/ld+json" => Accept::JsonLd,
-            "application/geo+json" => Accept::GeoJson,
+        let slot = match mt.as_str() {
+            "application/json" => 0,
+            "application/ld+json" => 1,
+            "application/geo+json" => 2,
+            "*/*" | "application/*" => {
+                wildcard = Some(wildcard.map_or(q, |w: f32| w.max(q)));
+                continue;
+            }
             _ => continue,
         };
-        if best.is_none_or(|(bq, _)| q > bq) {
+        explicit[slot] = Some(explicit[slot].map_or(q, |w: f32| w.max(q)));
+    }
+    let mut best: Option<(f32, Accept)> = None;
+    for (i, kind) in [Accept::Json, Accept::JsonLd, Accept::GeoJson]
+        .into_iter()
+        .enumerate()
+    {
+        let Some(q) = explicit[i].or(wildcard) else {
+            continue;
+        };
+        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
             best = Some((q, kind));
         }
     }

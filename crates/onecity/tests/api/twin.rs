@@ -1350,3 +1350,70 @@ async fn twin_purge_entities() {
     let r = get(&s, "/entities/urn:ngsi-ld:Park:purge1?options=keyValues").await;
     assert_eq!(r.body["name"], "Champ");
 }
+
+/// Accept negotiation (GS CIM 009 §6.3.4): our order decides among equal weights, weight
+/// 0 excludes a type, a wildcard stands for the first type not excluded; 406 when none
+/// remains. The `NGSILD-Tenant` header is echoed, on errors too (§6.3.14).
+#[tokio::test]
+async fn twin_accept_precedence_and_tenant_echo() {
+    let s = open_server(&[]).await;
+    let r = call(
+        &s,
+        "POST",
+        "/entities",
+        &[("NGSILD-Tenant", "tp414a")],
+        Some(
+            json!({"id": "urn:ngsi-ld:Building:acc1", "type": "Building",
+            "name": {"type": "Property", "value": "Acc"}}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.headers["ngsild-tenant"], "tp414a");
+    for (accept, want) in [
+        ("application/ld+json, application/json", "application/json"),
+        ("application/geo+json, application/json", "application/json"),
+        ("application/json;q=0, */*", "application/ld+json"),
+        ("*/*", "application/json"),
+        (
+            "application/json;q=0.5, application/ld+json",
+            "application/ld+json",
+        ),
+        ("application/geo+json", "application/geo+json"),
+    ] {
+        let r = call(
+            &s,
+            "GET",
+            "/entities/urn:ngsi-ld:Building:acc1",
+            &[("NGSILD-Tenant", "tp414a"), ("Accept", accept)],
+            None,
+        )
+        .await;
+        assert_eq!(r.status, 200, "{accept}: {}", r.body);
+        let ct = r.headers["content-type"].to_str().unwrap();
+        assert!(ct.starts_with(want), "{accept}: {ct}");
+        assert_eq!(r.headers["ngsild-tenant"], "tp414a");
+    }
+    let r = call(
+        &s,
+        "GET",
+        "/entities/urn:ngsi-ld:Building:acc1",
+        &[
+            ("NGSILD-Tenant", "tp414a"),
+            ("Accept", "application/json;q=0, text/html"),
+        ],
+        None,
+    )
+    .await;
+    assert_ngsi_error(&r, 406, "NotAcceptable");
+    let r = call(
+        &s,
+        "GET",
+        "/entities/urn:ngsi-ld:Building:acc1",
+        &[("NGSILD-Tenant", "nosuchtenant")],
+        None,
+    )
+    .await;
+    assert_ngsi_error(&r, 404, "NonexistentTenant");
+    assert_eq!(r.headers["ngsild-tenant"], "nosuchtenant");
+}
