@@ -24,7 +24,8 @@ pub enum ProblemKind {
     InternalError,
     /// 403: `limit` above the maximum, or a result set too large.
     TooManyResults,
-    /// 503: an `@context` could not be retrieved.
+    /// 504: an `@context` could not be retrieved (the value the ETSI conformance suite
+    /// checks, GS CIM 009 §5.5.6).
     LdContextNotAvailable,
     /// 401 / 403: missing or insufficient credentials (platform tokens and app keys).
     Unauthorized,
@@ -76,7 +77,7 @@ impl ProblemKind {
             Self::ResourceNotFound | Self::NonexistentTenant => 404,
             Self::InternalError => 500,
             Self::TooManyResults | Self::Forbidden => 403,
-            Self::LdContextNotAvailable => 503,
+            Self::LdContextNotAvailable => 504,
             Self::Unauthorized => 401,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,

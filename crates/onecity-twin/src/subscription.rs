@@ -166,6 +166,20 @@ fn string_list(v: &Value, name: &str) -> NgsiResult<Vec<String>> {
         .collect()
 }
 
+/// `jsonldContext` (§5.2.12): the URI of the @context notifications are compacted with.
+/// Errors: 400 BadRequestData when it is not a URI (or not a JSON-LD context document),
+/// 504 LdContextNotAvailable when it cannot be retrieved.
+async fn check_jsonld_context(twin: &crate::Twin, m: &Map<String, Value>) -> NgsiResult<()> {
+    let Some(v) = m.get("jsonldContext") else {
+        return Ok(());
+    };
+    let url = v
+        .as_str()
+        .filter(|u| model::is_uri(u))
+        .ok_or_else(|| NgsiError::bad_data(format!("jsonldContext {v} is not a URI")))?;
+    twin.contexts.resolve(Some(&json!(url))).await.map(|_| ())
+}
+
 /// Validates a subscription body (members as sent, without `@context`) and returns the
 /// parsed form. Errors: 400 BadRequestData naming the wrong member (a `null` member, as in
 /// `"watchedAttributes": null`, is refused).
@@ -332,6 +346,45 @@ pub fn parse(
         .get("notification")
         .and_then(Value::as_object)
         .ok_or_else(|| NgsiError::bad_data("notification (an object with endpoint) is missing"))?;
+    // §5.2.14 NotificationParams and §4.21: pick/omit are non-empty lists of names, not
+    // both naming one member, not with attributes; showChanges needs the normalized form.
+    let mut proj: Vec<(&str, Vec<String>)> = Vec::new();
+    for k in ["pick", "omit"] {
+        if let Some(v) = n.get(k) {
+            let l = match v {
+                Value::String(x) => x.split(',').map(str::to_string).collect(),
+                _ => string_list(v, &format!("notification.{k}"))?,
+            };
+            if l.is_empty() || l.iter().any(|x| !model::is_valid_name(x)) {
+                return Err(NgsiError::bad_data(format!(
+                    "notification.{k} must be a non-empty list of attribute names or entity members"
+                )));
+            }
+            if n.contains_key("attributes") {
+                return Err(NgsiError::bad_data(format!(
+                    "notification.{k} cannot be used together with notification.attributes"
+                )));
+            }
+            proj.push((k, l));
+        }
+    }
+    if let [(_, a), (_, b)] = proj.as_slice() {
+        if let Some(x) = a.iter().find(|x| b.contains(x)) {
+            return Err(NgsiError::bad_data(format!(
+                "{x:?} is both in notification.pick and in notification.omit"
+            )));
+        }
+    }
+    if n.get("showChanges") == Some(&Value::Bool(true))
+        && matches!(
+            n.get("format").and_then(Value::as_str),
+            Some("keyValues" | "simplified")
+        )
+    {
+        return Err(NgsiError::bad_data(
+            "notification.showChanges needs the normalized format (previous values), not keyValues",
+        ));
+    }
     let attrs = match n.get("attributes") {
         None => None,
         Some(v) => Some(
@@ -519,6 +572,7 @@ async fn create_sub(
     };
     m.insert("id".into(), Value::String(id.clone()));
     let tenant = tenant_of(&t);
+    check_jsonld_context(&st.twin.twin, &m).await?;
     let sub = parse(&tenant, &id, &m, ctx.clone(), now, true)?;
     st.notifier.create(sub, &m, &ctx.echo(), now).await?;
     let mut r = StatusCode::CREATED.into_response();
@@ -601,6 +655,7 @@ async fn patch_sub(
             "watchedAttributes is null: leave it out, or give a non-empty array",
         ));
     }
+    check_jsonld_context(&st.twin.twin, &frag).await?;
     st.notifier.update(&tenant_of(&t), &id, frag).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

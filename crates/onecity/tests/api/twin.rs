@@ -887,7 +887,7 @@ async fn twin_core_context_urls_known_without_fetch_and_ld_json_answers() {
         ),
     )
     .await;
-    assert_ngsi_error(&r, 503, "LdContextNotAvailable");
+    assert_ngsi_error(&r, 504, "LdContextNotAvailable");
     let r = call(
         &s,
         "POST",
@@ -1232,7 +1232,7 @@ async fn twin_conformance_validation_classes() {
     );
     assert!(r.body[0].get("type").is_none(), "{}", r.body);
     // A core-context-like URL that is not a published core context is a remote context:
-    // with fetching off it is not available (503), and nothing is created.
+    // with fetching off it is not available (504), and nothing is created.
     let r = call(
         &s,
         "POST",
@@ -1242,7 +1242,7 @@ async fn twin_conformance_validation_classes() {
             "@context": "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-non-existing.jsonld"})),
     )
     .await;
-    assert_ngsi_error(&r, 503, "LdContextNotAvailable");
+    assert_ngsi_error(&r, 504, "LdContextNotAvailable");
     let r = get(&s, "/entities/urn:ngsi-ld:Building:ctx1").await;
     assert_ngsi_error(&r, 404, "ResourceNotFound");
 }
@@ -1416,4 +1416,69 @@ async fn twin_accept_precedence_and_tenant_echo() {
     .await;
     assert_ngsi_error(&r, 404, "NonexistentTenant");
     assert_eq!(r.headers["ngsild-tenant"], "nosuchtenant");
+}
+
+/// Subscription creation checks the suite expects (GS CIM 009 §5.2.12, §5.2.14, §4.21):
+/// pick/omit misuse, showChanges with keyValues, a jsonldContext that is not a URI (400)
+/// or cannot be retrieved (504); a trailing slash on /subscriptions/.
+#[tokio::test]
+async fn twin_subscription_creation_validation() {
+    let s = open_server(&[]).await;
+    let sub = |extra: Value, top: Value| {
+        let mut n =
+            json!({"endpoint": {"uri": "http://127.0.0.1:9/notify", "accept": "application/json"}});
+        for (k, v) in extra.as_object().unwrap() {
+            n[k] = v.clone();
+        }
+        let mut b =
+            json!({"type": "Subscription", "entities": [{"type": "Building"}], "notification": n});
+        for (k, v) in top.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+    for (extra, top) in [
+        (json!({"pick": ["id"], "omit": ["id"]}), json!({})),
+        (json!({"pick": ["name"], "attributes": ["name"]}), json!({})),
+        (json!({"omit": ["name"], "attributes": ["name"]}), json!({})),
+        (json!({"pick": []}), json!({})),
+        (json!({"omit": []}), json!({})),
+        (
+            json!({"format": "keyValues", "showChanges": true}),
+            json!({}),
+        ),
+        (
+            json!({"format": "simplified", "showChanges": true}),
+            json!({}),
+        ),
+        (json!({}), json!({"jsonldContext": "unknownContext"})),
+    ] {
+        let r = post(&s, "/subscriptions/", sub(extra.clone(), top.clone())).await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+    }
+    let r = post(
+        &s,
+        "/subscriptions/",
+        sub(
+            json!({}),
+            json!({"jsonldContext": "https://example.org/not-mapped.jsonld"}),
+        ),
+    )
+    .await;
+    assert_ngsi_error(&r, 504, "LdContextNotAvailable");
+    let r = get(&s, "/subscriptions/").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body, json!([]), "nothing was created");
+    let r = post(
+        &s,
+        "/subscriptions/",
+        sub(
+            json!({"pick": ["id", "name"], "format": "normalized", "showChanges": true}),
+            json!({"jsonldContext": CORE}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = get(&s, "/subscriptions").await;
+    assert_eq!(r.body.as_array().map(Vec::len), Some(1), "{}", r.body);
 }
