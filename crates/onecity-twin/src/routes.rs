@@ -138,6 +138,56 @@ pub async fn not_found(uri: axum::http::Uri) -> NgsiError {
     NgsiError::not_found(format!("no NGSI-LD resource at {}", uri.path()))
 }
 
+/// The query parameters of the NGSI-LD API (GS CIM 009 §6.3 to §6.31); any other one is
+/// 400 InvalidRequest (§6.3.20). Routes under `/ext/` (onecity's own) are not checked.
+pub const QUERY_PARAMS: &[&str] = &[
+    "type",
+    "id",
+    "idPattern",
+    "attrs",
+    "q",
+    "georel",
+    "geometry",
+    "coordinates",
+    "geoproperty",
+    "geometryProperty",
+    "csf",
+    "limit",
+    "offset",
+    "count",
+    "options",
+    "format",
+    "lang",
+    "pick",
+    "omit",
+    "scopeQ",
+    "join",
+    "joinLevel",
+    "containedBy",
+    "datasetId",
+    "deleteAll",
+    "entityMap",
+    "local",
+    "via",
+    "details",
+    "timerel",
+    "timeAt",
+    "endTimeAt",
+    "timeproperty",
+    "lastN",
+    "aggrMethods",
+    "aggrPeriodDuration",
+    "keep",
+    "drop",
+    "orderBy",
+    "orderFrom",
+    "collation",
+    "expandValues",
+    "jsonKeys",
+    "observedAt",
+    "temporalQ",
+];
+
 /// Access control: with `ngsi_ld_open` every request passes. Otherwise the caller sends a
 /// platform token or an app key (`Authorization: Bearer …` or `X-Api-Key`) holding
 /// `twin:read` (GET, HEAD, `POST /entityOperations/query`) or `twin:write` (other writes)
@@ -150,6 +200,32 @@ pub async fn not_found(uri: axum::http::Uri) -> NgsiError {
 /// (GS CIM 009 §6.3.14).
 pub async fn access(State(s): State<(TwinState, usize)>, req: Request, next: Next) -> Response {
     let echo = req.headers().get("ngsild-tenant").cloned();
+    let standard = !req.uri().path().contains("/ext/");
+    // §6.3.4: a request with a body names its length; chunked bodies are refused with a
+    // bare 411 before anything else is looked at (the tenant included).
+    if standard
+        && matches!(*req.method(), Method::POST | Method::PATCH | Method::PUT)
+        && !req
+            .headers()
+            .contains_key(axum::http::header::CONTENT_LENGTH)
+    {
+        return StatusCode::LENGTH_REQUIRED.into_response();
+    }
+    if standard {
+        if let Some(raw) = req.uri().query() {
+            let p = Params::parse(Some(raw));
+            if let Some(k) = p.0.keys().find(|k| !QUERY_PARAMS.contains(&k.as_str())) {
+                let mut r = NgsiError::invalid(format!(
+                    "query parameter {k:?} is not defined by NGSI-LD for this broker (GS CIM 009 §6.3.20)"
+                ))
+                .into_response();
+                if let Some(v) = echo {
+                    r.headers_mut().insert("ngsild-tenant", v);
+                }
+                return r;
+            }
+        }
+    }
     let mut resp = access_checked(s, req, next).await;
     if let Some(v) = echo {
         resp.headers_mut().insert("ngsild-tenant", v);

@@ -1482,3 +1482,33 @@ async fn twin_subscription_creation_validation() {
     let r = get(&s, "/subscriptions").await;
     assert_eq!(r.body.as_array().map(Vec::len), Some(1), "{}", r.body);
 }
+
+/// An undefined query parameter is 400 InvalidRequest (GS CIM 009 §6.3.20); a POST with
+/// a chunked body (no Content-Length) is a bare 411 (§6.3.4), before the tenant is looked
+/// at; GET needs no length.
+#[tokio::test]
+async fn twin_undefined_parameter_and_length_required() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = open_server(&[]).await;
+    let r = get(&s, "/entities?type=Building&invalidParams=invalidValue").await;
+    assert_ngsi_error(&r, 400, "InvalidRequest");
+    let r = get(&s, "/types?invalidParams=invalidValue").await;
+    assert_ngsi_error(&r, 400, "InvalidRequest");
+    let r = get(&s, "/entities?type=Building&limit=5&count=true").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let addr = s.url.trim_start_matches("http://").to_string();
+    let body = r#"{"id":"urn:ngsi-ld:Building:411-01","type":"Building"}"#;
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let req = format!(
+        "POST /ngsi-ld/v1/entities/ HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nNGSILD-Tenant: tp46105nosuchtenant\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    );
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    tcp.read_to_string(&mut out).await.unwrap();
+    assert!(out.starts_with("HTTP/1.1 411"), "{out}");
+    let (_, resp_body) = out.split_once("\r\n\r\n").unwrap();
+    assert!(resp_body.is_empty(), "a bare 411: {out}");
+    let r = get(&s, "/entities/urn:ngsi-ld:Building:411-01").await;
+    assert_ngsi_error(&r, 404, "ResourceNotFound");
+}
