@@ -1101,6 +1101,7 @@ async fn query_entities(
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> NgsiResult<Response> {
     let p = Params::parse(raw.as_deref());
+    check_query_scope(&p)?;
     let ctx = header_context(&st.twin, &h).await?;
     run_query(
         &st,
@@ -1121,6 +1122,39 @@ fn is_system_member(a: &str) -> bool {
         a,
         "id" | "type" | "createdAt" | "modifiedAt" | "deletedAt" | "@id" | "@type"
     )
+}
+
+/// The "too wide" check of a query (§5.7.2.4, §5.7.4): it needs an entity id or
+/// idPattern, a type, `attrs` naming a non-system attribute, `q` over a non-system
+/// attribute, a geo-query or `local=true`; a `q` on linked entities (`a{b}`) needs `join`.
+/// Errors: 400 BadRequestData.
+pub fn check_query_scope(p: &Params) -> NgsiResult<()> {
+    if p.get("q").is_some_and(|q| q.contains('{')) && p.get("join").is_none() {
+        return Err(NgsiError::bad_data(
+            "q on linked entities ({…}) needs join (too deep query)",
+        ));
+    }
+    let q_narrows = match p.get("q") {
+        Some(x) => crate::q::parse(x)?
+            .attributes()
+            .iter()
+            .any(|a| !is_system_member(a)),
+        None => false,
+    };
+    let attrs_narrow = p.list("attrs").iter().any(|a| !is_system_member(a));
+    if p.get("type").is_some()
+        || p.get("id").is_some()
+        || p.get("idPattern").is_some()
+        || attrs_narrow
+        || q_narrows
+        || p.get("georel").is_some()
+        || p.get("local") == Some("true")
+    {
+        return Ok(());
+    }
+    Err(NgsiError::bad_data(
+        "the query is too wide: give type, id, idPattern, attrs (a non-system attribute), q (over a non-system attribute), a geo-query or local=true",
+    ))
 }
 
 /// DELETE /entities (§5.6.21 Purge Entities, §6.4.3.3): deletes every entity matching

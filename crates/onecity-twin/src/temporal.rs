@@ -490,6 +490,7 @@ pub async fn query_temporal(
 ) -> NgsiResult<Response> {
     let p = Params::parse(raw.as_deref());
     routes::check_projections(&p)?;
+    routes::check_query_scope(&p)?;
     let acc = routes::accept(&h)?;
     let ctx = routes::header_context(&st.twin, &h).await?;
     let o = temporal_opts(&p)?;

@@ -1512,3 +1512,36 @@ async fn twin_undefined_parameter_and_length_required() {
     let r = get(&s, "/entities/urn:ngsi-ld:Building:411-01").await;
     assert_ngsi_error(&r, 404, "ResourceNotFound");
 }
+
+/// A query with nothing narrowing it is too wide (GS CIM 009 §5.7.2.4): no parameter,
+/// only system attributes in attrs or q, a linked-entity q without join: 400.
+#[tokio::test]
+async fn twin_too_wide_queries_are_400() {
+    let s = open_server(&[]).await;
+    for bad in [
+        "",
+        "?attrs=createdAt",
+        "?q=modifiedAt%3E%222020-01-01T00:00:00Z%22",
+        "?type=Building&q=owner%7Bname%7D==%22x%22",
+    ] {
+        let r = get(&s, &format!("/entities{bad}")).await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+        let sep = if bad.is_empty() { "?" } else { "&" };
+        let r = get(
+            &s,
+            &format!("/temporal/entities{bad}{sep}timerel=after&timeAt=2020-01-01T00:00:00Z"),
+        )
+        .await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+    }
+    for ok in [
+        "?type=Building",
+        "?id=urn:ngsi-ld:Building:none",
+        "?attrs=name",
+        "?local=true",
+    ] {
+        let r = get(&s, &format!("/entities{ok}")).await;
+        assert_eq!(r.status, 200, "{ok}: {}", r.body);
+        assert_eq!(r.body, json!([]));
+    }
+}
