@@ -188,6 +188,22 @@ pub const QUERY_PARAMS: &[&str] = &[
     "temporalQ",
 ];
 
+/// The values of `options` and `format` (GS CIM 009 §6.3.7, §6.3.12, §6.3.13, §6.31):
+/// representations, `sysAttrs`, `noOverwrite`, and `update`/`replace` of batch upsert.
+/// Any other value is 400 BadRequestData.
+pub const OPTIONS: &[&str] = &[
+    "normalized",
+    "keyValues",
+    "simplified",
+    "concise",
+    "sysAttrs",
+    "noOverwrite",
+    "temporalValues",
+    "aggregatedValues",
+    "update",
+    "replace",
+];
+
 /// Access control: with `ngsi_ld_open` every request passes. Otherwise the caller sends a
 /// platform token or an app key (`Authorization: Bearer …` or `X-Api-Key`) holding
 /// `twin:read` (GET, HEAD, `POST /entityOperations/query`) or `twin:write` (other writes)
@@ -214,6 +230,22 @@ pub async fn access(State(s): State<(TwinState, usize)>, req: Request, next: Nex
     if standard {
         if let Some(raw) = req.uri().query() {
             let p = Params::parse(Some(raw));
+            let bad_opt = p
+                .list("options")
+                .into_iter()
+                .chain(p.get("format").map(str::to_string))
+                .find(|o| !OPTIONS.contains(&o.as_str()));
+            if let Some(o) = bad_opt {
+                let mut r = NgsiError::bad_data(format!(
+                    "{o:?} is not an NGSI-LD option or format (one of {})",
+                    OPTIONS.join(", ")
+                ))
+                .into_response();
+                if let Some(v) = echo {
+                    r.headers_mut().insert("ngsild-tenant", v);
+                }
+                return r;
+            }
             if let Some(k) = p.0.keys().find(|k| !QUERY_PARAMS.contains(&k.as_str())) {
                 let mut r = NgsiError::invalid(format!(
                     "query parameter {k:?} is not defined by NGSI-LD for this broker (GS CIM 009 §6.3.20)"

@@ -1494,6 +1494,16 @@ async fn twin_undefined_parameter_and_length_required() {
     assert_ngsi_error(&r, 400, "InvalidRequest");
     let r = get(&s, "/types?invalidParams=invalidValue").await;
     assert_ngsi_error(&r, 400, "InvalidRequest");
+    for bad in [
+        "options=keyValue",
+        "options=keyValues,nothing",
+        "format=invalid",
+    ] {
+        let r = get(&s, &format!("/entities?type=Building&{bad}")).await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+    }
+    let r = get(&s, "/entities?type=Building&options=keyValues,sysAttrs").await;
+    assert_eq!(r.status, 200, "{}", r.body);
     let r = get(&s, "/entities?type=Building&limit=5&count=true").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let addr = s.url.trim_start_matches("http://").to_string();
