@@ -71,6 +71,7 @@ pub fn router(state: TwinState, max_body: usize) -> Router {
         .route("/entityOperations/upsert", post(batch_upsert))
         .route("/entityOperations/update", post(batch_update))
         .route("/entityOperations/delete", post(batch_delete))
+        .route("/entityOperations/merge", post(batch_merge))
         .route("/entityOperations/query", post(post_query))
         .route("/types", get(list_types))
         .route("/types/{type}", get(type_info))
@@ -645,6 +646,12 @@ pub(crate) async fn body_context(
     obj: &Value,
 ) -> NgsiResult<Arc<Context>> {
     if body.ld {
+        if link_context(h)?.is_some() {
+            // §6.3.5: with application/ld+json the @context is in the body only.
+            return Err(NgsiError::bad_data(
+                "an application/ld+json body carries its @context itself: drop the Link header",
+            ));
+        }
         let c = obj
             .get("@context")
             .ok_or_else(|| NgsiError::bad_data("an application/ld+json body must hold @context"))?;
@@ -1394,6 +1401,63 @@ fn parse_attrs(v: &Value, ctx: &Context) -> NgsiResult<Vec<(String, model::Attri
 
 /// PATCH /entities/{id} (§6.5.3.3, merge): attributes given are merged (added or
 /// overwritten), attributes set to `null` ("urn:ngsi-ld:null") are deleted; 204.
+/// Merge (§5.6.17): deletes the attributes in `deletions`, then puts every given
+/// instance (keeping each one's createdAt); 404 when the entity is missing.
+fn merge_op(deletions: Vec<String>, attrs: Vec<(String, model::Attribute)>) -> service::OpFn {
+    Box::new(move |cur, now| {
+        let cur = cur.ok_or_else(|| NgsiError::not_found("no such entity"))?;
+        let mut e = cur.clone();
+        for d in &deletions {
+            e.attrs.remove(d);
+        }
+        let mut changed: Vec<String> = deletions.clone();
+        for (name, mut a) in attrs {
+            let old = e.instance(&name, a.dataset_id.as_deref()).cloned();
+            a.created_at = old.map_or(now, |o| o.created_at);
+            a.modified_at = now;
+            e.put_instance(&name, a);
+            changed.push(name);
+        }
+        e.modified_at = now;
+        Ok(service::Outcome::Put {
+            entity: e,
+            kind: service::ChangeKind::Updated,
+            changed,
+            report: UpdateReport::default(),
+        })
+    })
+}
+
+/// POST /entityOperations/merge (§5.6.20, batch merge): merges each entity of the array
+/// into the existing one of the same id (attributes given are put, others kept). 204, or
+/// 207 with `success` and `errors` (404 for entities that do not exist). Errors: 400 for
+/// an empty array, a non-object item or an invalid entity.
+async fn batch_merge(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    b: RawBody,
+) -> NgsiResult<Response> {
+    let parsed = batch_entities(&st, &h, b).await?;
+    let (res, mut errors) = run_batch(&st, &tenant_of(&t), parsed, |e| {
+        let attrs: Vec<(String, model::Attribute)> = e
+            .attrs
+            .into_iter()
+            .flat_map(|(k, l)| l.into_iter().map(move |a| (k.clone(), a)))
+            .collect();
+        merge_op(Vec::new(), attrs)
+    })
+    .await;
+    let mut ok = Vec::new();
+    for (id, r) in res {
+        match r {
+            Ok(_) => ok.push(id),
+            Err(e) => errors.push((id, e)),
+        }
+    }
+    Ok(batch_response(StatusCode::NO_CONTENT, ok, errors, false))
+}
+
 async fn merge_entity(
     State(st): State<TwinState>,
     t: Ten,
@@ -1427,28 +1491,7 @@ async fn merge_entity(
         .apply(vec![EntityOp {
             tenant: tenant.clone(),
             id: id.clone(),
-            f: Box::new(move |cur, now| {
-                let cur = cur.ok_or_else(|| NgsiError::not_found("no such entity"))?;
-                let mut e = cur.clone();
-                for d in &deletions {
-                    e.attrs.remove(d);
-                }
-                let mut changed: Vec<String> = deletions.clone();
-                for (name, mut a) in attrs {
-                    let old = e.instance(&name, a.dataset_id.as_deref()).cloned();
-                    a.created_at = old.map_or(now, |o| o.created_at);
-                    a.modified_at = now;
-                    e.put_instance(&name, a);
-                    changed.push(name);
-                }
-                e.modified_at = now;
-                Ok(service::Outcome::Put {
-                    entity: e,
-                    kind: service::ChangeKind::Updated,
-                    changed,
-                    report: UpdateReport::default(),
-                })
-            }),
+            f: merge_op(deletions, attrs),
         }])
         .await
         .pop()
@@ -1594,6 +1637,21 @@ async fn batch_entities(st: &TwinState, h: &HeaderMap, b: RawBody) -> NgsiResult
         .value
         .as_array()
         .ok_or_else(|| NgsiError::bad_data("a batch body must be an array of entities"))?;
+    if arr.is_empty() {
+        return Err(NgsiError::bad_data(
+            "a batch body must hold at least one entity",
+        ));
+    }
+    if let Some(i) = arr.iter().position(|x| !x.is_object()) {
+        return Err(NgsiError::bad_data(format!(
+            "batch item {i} is not an entity object"
+        )));
+    }
+    if body.ld && link_context(h)?.is_some() {
+        return Err(NgsiError::bad_data(
+            "an application/ld+json batch carries its @context in the body, not in a Link header",
+        ));
+    }
     if arr.len() > st.twin.config().max_batch {
         return Err(NgsiError::new(
             ProblemKind::TooManyResults,

@@ -1555,3 +1555,59 @@ async fn twin_too_wide_queries_are_400() {
         assert_eq!(r.body, json!([]));
     }
 }
+
+/// Batch merge (GS CIM 009 §5.6.20): attributes given are put, others kept; a missing
+/// entity is a 207 error. Empty arrays, non-object items and ld+json with a Link header
+/// are 400 (§5.6.7, §6.3.5).
+#[tokio::test]
+async fn twin_batch_merge_and_batch_body_checks() {
+    let s = open_server(&[]).await;
+    let r = post(
+        &s,
+        "/entityOperations/create/",
+        json!([{"id": "urn:ngsi-ld:Building:m1", "type": "Building",
+            "name": {"type": "Property", "value": "One"}, "height": {"type": "Property", "value": 10}}]),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = post(
+        &s,
+        "/entityOperations/merge/",
+        json!([{"id": "urn:ngsi-ld:Building:m1", "type": "Building", "height": {"type": "Property", "value": 12}}]),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = get(&s, "/entities/urn:ngsi-ld:Building:m1?options=keyValues").await;
+    assert_eq!(r.body["height"], 12);
+    assert_eq!(r.body["name"], "One");
+    let r = post(
+        &s,
+        "/entityOperations/merge",
+        json!([{"id": "urn:ngsi-ld:Building:m1", "type": "Building", "name": {"type": "Property", "value": "Uno"}},
+               {"id": "urn:ngsi-ld:Building:missing", "type": "Building", "name": {"type": "Property", "value": "x"}}]),
+    )
+    .await;
+    assert_eq!(r.status, 207, "{}", r.body);
+    assert_eq!(r.body["success"], json!(["urn:ngsi-ld:Building:m1"]));
+    assert_eq!(
+        r.body["errors"][0]["entityId"],
+        "urn:ngsi-ld:Building:missing"
+    );
+    for body in [json!([]), json!([null]), json!([1])] {
+        for op in ["merge", "create", "upsert", "update"] {
+            let r = post(&s, &format!("/entityOperations/{op}"), body.clone()).await;
+            assert_ngsi_error(&r, 400, "BadRequestData");
+        }
+    }
+    let r = call(
+        &s,
+        "POST",
+        "/entities",
+        &[("content-type", LD), ("link", &link(CORE))],
+        Some(json!({"id": "urn:ngsi-ld:Building:m2", "type": "Building", "@context": CORE})),
+    )
+    .await;
+    assert_ngsi_error(&r, 400, "BadRequestData");
+    let r = get(&s, "/entities/urn:ngsi-ld:Building:m1?options=keyValues").await;
+    assert_eq!(r.body["name"], "Uno");
+}
