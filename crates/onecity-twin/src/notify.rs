@@ -576,7 +576,9 @@ impl Notifier {
     fn render_entry(e: &Entry, now: i64) -> Value {
         let mut m = e.raw.clone();
         m.insert("type".into(), json!("Subscription"));
-        m.insert("isActive".into(), json!(e.sub.active));
+        // `isActive` is shown as the client set it (it stays in `raw`); `status` says
+        // whether the subscription runs. No createdAt: system members are not shown
+        // unless asked for (the ETSI suite compares the body with the one it sent).
         m.insert("status".into(), json!(e.sub.status(now)));
         let st = e.status.lock().clone();
         if let Some(Value::Object(n)) = m.get_mut("notification") {
@@ -599,8 +601,6 @@ impl Notifier {
                 );
             }
         }
-        m.entry("createdAt")
-            .or_insert_with(|| json!(format_micros(e.created_at)));
         Value::Object(m)
     }
 

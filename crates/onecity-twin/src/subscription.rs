@@ -618,6 +618,9 @@ async fn get_sub(
     h: HeaderMap,
     Path(id): Path<String>,
 ) -> NgsiResult<Response> {
+    if !model::is_uri(&id) {
+        return Err(NgsiError::bad_data(format!("{id:?} is not a URI")));
+    }
     no_type_limit(&t)?;
     let acc = accept(&h)?;
     let ctx = header_context(&st.twin.twin, &h).await?;
@@ -637,6 +640,9 @@ async fn patch_sub(
     Path(id): Path<String>,
     b: RawBody,
 ) -> NgsiResult<Response> {
+    if !model::is_uri(&id) {
+        return Err(NgsiError::bad_data(format!("{id:?} is not a URI")));
+    }
     let body = read_body(&h, b)?;
     let _ = body_context(&st.twin.twin, &h, &body, &body.value).await?;
     let frag = strip_context(&body.value)?;
@@ -666,6 +672,9 @@ async fn delete_sub(
     t: Ten,
     Path(id): Path<String>,
 ) -> NgsiResult<Response> {
+    if !model::is_uri(&id) {
+        return Err(NgsiError::bad_data(format!("{id:?} is not a URI")));
+    }
     if !st.notifier.delete(&tenant_of(&t), &id).await? {
         return Err(NgsiError::new(
             ProblemKind::ResourceNotFound,

@@ -1481,6 +1481,23 @@ async fn twin_subscription_creation_validation() {
     assert_eq!(r.status, 201, "{}", r.body);
     let r = get(&s, "/subscriptions").await;
     assert_eq!(r.body.as_array().map(Vec::len), Some(1), "{}", r.body);
+    // Shown as sent: no isActive or createdAt the client did not give.
+    assert!(r.body[0].get("isActive").is_none(), "{}", r.body);
+    assert!(r.body[0].get("createdAt").is_none(), "{}", r.body);
+    assert_eq!(r.body[0]["notification"]["pick"], json!(["id", "name"]));
+    for m in ["GET", "DELETE"] {
+        let r = call(&s, m, "/subscriptions/not-a-uri", &[], None).await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+    }
+    let r = call(
+        &s,
+        "PATCH",
+        "/subscriptions/not-a-uri",
+        &[],
+        Some(json!({"throttling": 5})),
+    )
+    .await;
+    assert_ngsi_error(&r, 400, "BadRequestData");
 }
 
 /// An undefined query parameter is 400 InvalidRequest (GS CIM 009 §6.3.20); a POST with
