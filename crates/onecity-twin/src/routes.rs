@@ -191,7 +191,7 @@ pub const QUERY_PARAMS: &[&str] = &[
 
 /// The values of `options` and `format` (GS CIM 009 §6.3.7, §6.3.12, §6.3.13, §6.31):
 /// representations, `sysAttrs`, `noOverwrite`, and `update`/`replace` of batch upsert.
-/// Any other value is 400 BadRequestData.
+/// Any other value is 400 InvalidRequest (as an undefined parameter, §6.3.20).
 pub const OPTIONS: &[&str] = &[
     "normalized",
     "keyValues",
@@ -237,7 +237,7 @@ pub async fn access(State(s): State<(TwinState, usize)>, req: Request, next: Nex
                 .chain(p.get("format").map(str::to_string))
                 .find(|o| !OPTIONS.contains(&o.as_str()));
             if let Some(o) = bad_opt {
-                let mut r = NgsiError::bad_data(format!(
+                let mut r = NgsiError::invalid(format!(
                     "{o:?} is not an NGSI-LD option or format (one of {})",
                     OPTIONS.join(", ")
                 ))

@@ -1517,7 +1517,7 @@ async fn twin_undefined_parameter_and_length_required() {
         "format=invalid",
     ] {
         let r = get(&s, &format!("/entities?type=Building&{bad}")).await;
-        assert_ngsi_error(&r, 400, "BadRequestData");
+        assert_ngsi_error(&r, 400, "InvalidRequest");
     }
     let r = get(&s, "/entities?type=Building&options=keyValues,sysAttrs").await;
     assert_eq!(r.status, 200, "{}", r.body);
