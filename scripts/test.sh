@@ -10,6 +10,10 @@
 #                                                        is set (e.g. postgres://postgres@127.0.0.1:5432/postgres)
 #   4. tests/browser/run.sh                              headless Chromium against `onecity serve --demo`
 #   5. tests/ckan/run.sh                                 the ckanapi client (PyPI) against `onecity serve`
+#   6. tests/ngsi/run.sh                                 the NGSI-LD API driven by the PyPI client
+#                                                        ngsildclient (once crates/onecity-twin exists),
+#                                                        on SQLite, and on PostgreSQL when
+#                                                        ONECITY_TEST_DATABASE_URL is set
 #
 # Environment:
 #   CARGO_TARGET_DIR             where cargo builds (default: cargo's own choice, ./target)
@@ -17,6 +21,8 @@
 #                                create their own databases on that server (needs CREATEDB)
 #   ONECITY_TEST_NATS_URL        NATS JetStream for the NATS tests (e.g. nats://127.0.0.1:4222)
 #   ONECITY_TEST_MQTT_URL        MQTT broker (e.g. mqtt://127.0.0.1:1883)
+#   ONECITY_NGSI_PYTHON          Python with ngsildclient for step 5 (default: the venv .ci/run
+#                                makes, /var/tmp/onecity-ngsi-venv, else python3)
 #   ONECITY_TEST_STRICT=1        a skipped step counts as a failure (the default when CI=true)
 #   ONECITY_TEST_SLOW_SECS       nextest marks a test slow after this many seconds (default 60)
 #                                and kills it after 5 such periods, unless .config/nextest.toml
@@ -162,6 +168,31 @@ elif ((!STRICT)) && ! { python3 -c 'import ckanapi, pytest' 2>/dev/null && comma
     skip_step "CKAN client test (ckanapi)" "ckanapi or pytest is missing (pip install ckanapi==4.11 pytest)"
 else
     run_step "CKAN client test (ckanapi)" - env ONECITY_BIN="$BIN" tests/ckan/run.sh
+fi
+
+# The NGSI-LD client test needs the broker (crates/onecity-twin); before it exists there is
+# no step at all rather than a skipped one.
+NGSI_PY="${ONECITY_NGSI_PYTHON:-}"
+[[ -z "$NGSI_PY" && -x /var/tmp/onecity-ngsi-venv/bin/python ]] && NGSI_PY=/var/tmp/onecity-ngsi-venv/bin/python
+NGSI_PY="${NGSI_PY:-python3}"
+if [[ ! -d "$ROOT/crates/onecity-twin" ]]; then
+    echo
+    echo "    (no NGSI-LD client test: this checkout has no crates/onecity-twin)"
+elif ((!BUILD_OK)); then
+    skip_step "NGSI-LD client test (ngsildclient)" "the build failed"
+elif ((!STRICT)) && ! "$NGSI_PY" -c 'import ngsildclient' 2>/dev/null; then
+    skip_step "NGSI-LD client test (ngsildclient)" \
+        "$NGSI_PY cannot import ngsildclient (python3 -m venv /var/tmp/onecity-ngsi-venv && /var/tmp/onecity-ngsi-venv/bin/pip install ngsildclient==0.5.2 pytest)"
+elif ((!STRICT)) && [[ ! -d "$ROOT/../shared/data/ngsi-ld/smart-data-models" ]]; then
+    skip_step "NGSI-LD client test (ngsildclient)" \
+        "the real payloads ../shared/data/ngsi-ld are missing next to the repository"
+else
+    run_step "NGSI-LD client test (ngsildclient) on SQLite" - \
+        env ONECITY_BIN="$BIN" ONECITY_NGSI_PYTHON="$NGSI_PY" ONECITY_TEST_BACKEND=sqlite tests/ngsi/run.sh
+    if [[ -n "${ONECITY_TEST_DATABASE_URL:-}" ]]; then
+        run_step "NGSI-LD client test (ngsildclient) on PostgreSQL" - \
+            env ONECITY_BIN="$BIN" ONECITY_NGSI_PYTHON="$NGSI_PY" ONECITY_TEST_BACKEND=postgres tests/ngsi/run.sh
+    fi
 fi
 
 # Summary.

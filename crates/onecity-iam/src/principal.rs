@@ -53,6 +53,10 @@ pub struct Grant {
     pub path: Option<String>,
     /// Department the grant is limited to, if any.
     pub department_id: Option<Uuid>,
+    /// Digital-twin entity types the grant's `twin_read`/`twin_write` are limited to
+    /// (app-key scopes `twin:read:<Type>` / `twin:write:<Type>`); `null` = every type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub twin_types: Option<Vec<String>>,
 }
 
 /// The authenticated caller.
@@ -156,6 +160,7 @@ impl Principal {
                 jurisdiction_id: None,
                 path: None,
                 department_id: None,
+                twin_types: None,
             }],
             rate_per_minute: None,
         }

@@ -111,10 +111,34 @@ impl Permission {
         }
     }
 
-    /// Parses a scope name.
+    /// Parses a scope name. `twin:read:<Type>` and `twin:write:<Type>` (an entity-type
+    /// limited twin scope, see [`twin_type_scope`]) parse as `TwinRead` / `TwinWrite`.
     pub fn from_scope(s: &str) -> Option<Permission> {
+        if let Some((p, _)) = twin_type_scope(s) {
+            return Some(p);
+        }
         Self::ALL.iter().copied().find(|p| p.scope() == s)
     }
+}
+
+/// Splits an entity-type limited twin scope `twin:read:<Type>` / `twin:write:<Type>` into
+/// its permission and type (a short type name such as `WaterObserved`, or a full IRI).
+pub fn twin_type_scope(s: &str) -> Option<(Permission, &str)> {
+    let (p, t) = if let Some(t) = s.strip_prefix("twin:read:") {
+        (Permission::TwinRead, t)
+    } else {
+        (Permission::TwinWrite, s.strip_prefix("twin:write:")?)
+    };
+    let ok = !t.is_empty()
+        && t.len() <= 256
+        && !t.chars().any(|c| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    '<' | '>' | '"' | '\\' | '\'' | '=' | ';' | '(' | ')' | ','
+                )
+        });
+    ok.then_some((p, t))
 }
 
 /// A built-in role.

@@ -323,6 +323,7 @@ impl Iam {
                     jurisdiction_id: g.opt_uuid("jurisdiction_id")?,
                     path: g.opt_text("path")?,
                     department_id: g.opt_uuid("department_id")?,
+                    twin_types: None,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -395,6 +396,16 @@ impl Iam {
                         jurisdiction_id: r.opt_uuid("jurisdiction_id")?,
                         path: r.opt_text("path")?,
                         department_id: None,
+                        twin_types: {
+                            let typed: Vec<String> = scopes
+                                .iter()
+                                .filter_map(|s| crate::roles::twin_type_scope(s))
+                                .map(|(_, t)| t.to_string())
+                                .collect();
+                            let untyped =
+                                scopes.iter().any(|s| s == "twin:read" || s == "twin:write");
+                            (!typed.is_empty() && !untyped).then_some(typed)
+                        },
                     }],
                     rate_per_minute: Some(r.i64("rate_per_minute")?),
                 });

@@ -8,7 +8,8 @@
 //! ```
 //!
 //! SQLite runs in a temporary directory (WAL, synchronous=NORMAL, as `onecity serve`).
-//! The load generator runs in the same process and shares the cores.
+//! The load generator runs in the same process and shares the cores; the outbox relay runs
+//! too (every write also writes one outbox event per entity).
 
 use onecity_store::{audit::Auditor, bus::EventBus, Db, DbOptions};
 use onecity_twin::model::{self, AttrKind, Attribute, Entity};

@@ -58,8 +58,22 @@ pub fn is_core_url(url: &str) -> bool {
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
         .unwrap_or(url);
-    rest.starts_with("uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context")
-        || rest.starts_with("uri.etsi.org/ngsi-ld/ngsi-ld-core-context")
+    let Some(tail) = rest
+        .strip_prefix("uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context")
+        .or_else(|| rest.strip_prefix("uri.etsi.org/ngsi-ld/ngsi-ld-core-context"))
+    else {
+        return false;
+    };
+    // Only the published names: `…core-context.jsonld` and `…core-context-v1.N.jsonld`;
+    // any other file under that prefix is an ordinary remote context (and, when it cannot
+    // be retrieved, 504 LdContextNotAvailable, GS CIM 009 §5.5.6).
+    match tail.strip_suffix(".jsonld") {
+        Some("") => true,
+        Some(v) => v
+            .strip_prefix("-v")
+            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '.')),
+        None => false,
+    }
 }
 
 /// A resolved context: term → IRI, and `@vocab`.
@@ -258,7 +272,8 @@ impl ContextStore {
     }
 
     /// Resolves a `@context` value (`None` = core only). Errors: 400 BadRequestData for a
-    /// malformed context; 503 LdContextNotAvailable when a URL cannot be retrieved.
+    /// malformed context (a remote document that is not JSON or has no `@context`
+    /// member, §5.5.6); 504 LdContextNotAvailable when a URL cannot be retrieved.
     pub async fn resolve(&self, ctx: Option<&Value>) -> NgsiResult<Arc<Context>> {
         let Some(ctx) = ctx else {
             return Ok(Context::core());
@@ -313,7 +328,11 @@ impl ContextStore {
                         return Ok(());
                     }
                     let doc = self.document(url).await?;
-                    let inner = doc.get("@context").cloned().unwrap_or(Value::Null);
+                    let inner = doc.get("@context").cloned().ok_or_else(|| {
+                        NgsiError::bad_data(format!(
+                            "the remote @context {url} has no \"@context\" member"
+                        ))
+                    })?;
                     self.collect(&inner, b, depth + 1).await
                 }
                 Value::Object(_) => {
@@ -379,12 +398,8 @@ impl ContextStore {
                 format!("@context {url} is not known locally and remote fetching is off"),
             ));
         };
-        let doc: Value = serde_json::from_str(&text).map_err(|e| {
-            NgsiError::new(
-                ProblemKind::LdContextNotAvailable,
-                format!("@context {url} is not JSON: {e}"),
-            )
-        })?;
+        let doc: Value = serde_json::from_str(&text)
+            .map_err(|e| NgsiError::bad_data(format!("@context {url} is not JSON: {e}")))?;
         let doc = Arc::new(doc);
         let mut docs = self.docs.write();
         if docs.len() >= MAX_CACHED_CONTEXTS {

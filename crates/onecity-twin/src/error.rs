@@ -24,7 +24,8 @@ pub enum ProblemKind {
     InternalError,
     /// 403: `limit` above the maximum, or a result set too large.
     TooManyResults,
-    /// 503: an `@context` could not be retrieved.
+    /// 504: an `@context` could not be retrieved (the value the ETSI conformance suite
+    /// checks, GS CIM 009 §5.5.6).
     LdContextNotAvailable,
     /// 401 / 403: missing or insufficient credentials (platform tokens and app keys).
     Unauthorized,
@@ -36,6 +37,8 @@ pub enum ProblemKind {
     UnsupportedMediaType,
     /// 406: the Accept header names no media type we produce.
     NotAcceptable,
+    /// 404: a read names an `NGSILD-Tenant` that holds nothing (never written to).
+    NonexistentTenant,
 }
 
 impl ProblemKind {
@@ -61,6 +64,7 @@ impl ProblemKind {
                 "https://uri.etsi.org/ngsi-ld/errors/UnsupportedMediaType"
             }
             Self::NotAcceptable => "https://uri.etsi.org/ngsi-ld/errors/NotAcceptable",
+            Self::NonexistentTenant => "https://uri.etsi.org/ngsi-ld/errors/NonexistentTenant",
         }
     }
 
@@ -70,10 +74,10 @@ impl ProblemKind {
             Self::InvalidRequest | Self::BadRequestData => 400,
             Self::AlreadyExists => 409,
             Self::OperationNotSupported => 422,
-            Self::ResourceNotFound => 404,
+            Self::ResourceNotFound | Self::NonexistentTenant => 404,
             Self::InternalError => 500,
             Self::TooManyResults | Self::Forbidden => 403,
-            Self::LdContextNotAvailable => 503,
+            Self::LdContextNotAvailable => 504,
             Self::Unauthorized => 401,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
@@ -97,6 +101,7 @@ impl ProblemKind {
             Self::PayloadTooLarge => "Payload too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::NotAcceptable => "Not acceptable",
+            Self::NonexistentTenant => "Nonexistent tenant",
         }
     }
 }

@@ -247,8 +247,13 @@ fn distance_to(g: &Geometry<f64>, p: Point<f64>) -> f64 {
 }
 
 impl GeoQuery {
-    /// Whether the relation holds for geometry `g` (the entity's).
+    /// Whether the relation holds for geometry `g` (the entity's). A geometry the `geo`
+    /// crate cannot relate (it panics on some degenerate inputs) does not match.
     pub fn matches_geometry(&self, g: &Geometry<f64>) -> bool {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.relate(g))).unwrap_or(false)
+    }
+
+    fn relate(&self, g: &Geometry<f64>) -> bool {
         let q = &self.geometry;
         match self.rel {
             GeoRel::NearMax(d) => match q {

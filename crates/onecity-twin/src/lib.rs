@@ -16,11 +16,15 @@
 pub mod context;
 pub mod error;
 pub mod geoq;
+pub mod ingest;
 mod migrations;
 pub mod model;
+pub mod notify;
 pub mod q;
+pub mod replay;
 pub mod routes;
 mod service;
+pub mod subscription;
 pub mod temporal;
 
 pub use error::{NgsiError, NgsiResult, ProblemKind};

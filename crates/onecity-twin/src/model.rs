@@ -208,8 +208,25 @@ pub fn is_uri(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
         && !rest.is_empty()
         && !s.chars().any(|c| {
-            c.is_whitespace() || matches!(c, '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`')
+            c.is_whitespace()
+                || is_invisible(c)
+                || matches!(c, '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`')
         })
+}
+
+/// Code points that render as nothing or are not characters at all, refused in URIs so
+/// that two ids that look the same are the same (GS CIM 009 §4.5.1, §4.6.2): format
+/// characters (bidirectional overrides, zero-width space and joiners, byte order mark),
+/// variation selectors, noncharacters, Hangul fillers and the blank Braille pattern.
+pub fn is_invisible(c: char) -> bool {
+    let u = c as u32;
+    matches!(u,
+        0x00AD | 0x061C | 0x180E | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F
+        | 0xFEFF | 0xFFF9..=0xFFFB
+        | 0xFE00..=0xFE0F | 0xE0000..=0xE0FFF
+        | 0xFDD0..=0xFDEF
+        | 0x115F | 0x1160 | 0x3164 | 0xFFA0 | 0x2800)
+        || (u & 0xFFFE) == 0xFFFE
 }
 
 /// Whether `s` may be an attribute or type name (GS CIM 009 §4.6.2: no characters
@@ -312,6 +329,11 @@ pub fn parse_entity(body: &Value, ctx: &Context, now: i64) -> NgsiResult<Entity>
         if ENTITY_RESERVED.contains(&k.as_str()) {
             continue;
         }
+        if matches!(k.as_str(), "datasetId" | "instanceId" | "observedAt") {
+            return Err(NgsiError::bad_data(format!(
+                "{k} is a core NGSI-LD term of attributes and cannot name an attribute (GS CIM 009 §4.5.1)"
+            )));
+        }
         let name = attr_name(k, ctx)?;
         for a in parse_attribute_list(k, v, ctx, now)? {
             if e.put_instance(&name, a).is_some() {
@@ -347,6 +369,11 @@ pub fn parse_types(v: Option<&Value>, ctx: &Context) -> NgsiResult<Option<Vec<St
     }
     let mut out = Vec::new();
     for t in list {
+        if t.starts_with(|c: char| c.is_ascii_digit()) {
+            return Err(NgsiError::bad_data(format!(
+                "entity type {t:?} starts with a digit (GS CIM 009 §4.6.2)"
+            )));
+        }
         if !is_valid_name(t) {
             return Err(NgsiError::bad_data(format!(
                 "entity type {t:?} is not a valid name"
@@ -430,6 +457,17 @@ fn is_geojson_geometry(v: &Value) -> bool {
     }) && v.get("coordinates").is_some()
 }
 
+/// The value members of the attribute types (GS CIM 009 §4.5.2 to §4.5.24).
+const VALUE_KEYS: &[&str] = &[
+    "value",
+    "object",
+    "languageMap",
+    "vocab",
+    "valueList",
+    "objectList",
+    "json",
+];
+
 /// Parses one attribute instance (normalized, or concise: kind inferred from its members,
 /// and a bare value is a Property).
 pub fn parse_attribute(name: &str, v: &Value, ctx: &Context, now: i64) -> NgsiResult<Attribute> {
@@ -488,6 +526,43 @@ pub fn parse_attribute(name: &str, v: &Value, ctx: &Context, now: i64) -> NgsiRe
             }
         }
     };
+    // GS CIM 009 §4.5.2.2 ff.: each attribute type has one value member; a second one
+    // (a Property with `object`, a Relationship with `value`) is ambiguous. Output-only
+    // members (`previousValue`, …) are never accepted in a request (§4.5.2.2, §4.5.3.2).
+    for k in VALUE_KEYS {
+        if *k != kind.value_key() && m.contains_key(*k) {
+            return Err(NgsiError::bad_data(format!(
+                "attribute {name} ({}) holds \"{k}\", which belongs to another attribute type; its value member is \"{}\"",
+                kind.as_str(),
+                kind.value_key()
+            )));
+        }
+    }
+    for k in [
+        "previousValue",
+        "previousObject",
+        "previousLanguageMap",
+        "previousVocab",
+        "previousValueList",
+        "previousObjectList",
+        "previousJson",
+    ] {
+        if m.contains_key(k) {
+            return Err(NgsiError::bad_data(format!(
+                "attribute {name}: \"{k}\" is an output-only member (notifications) and cannot be sent"
+            )));
+        }
+    }
+    if matches!(
+        kind,
+        AttrKind::Relationship | AttrKind::ListRelationship | AttrKind::JsonProperty
+    ) && m.contains_key("unitCode")
+    {
+        return Err(NgsiError::bad_data(format!(
+            "attribute {name}: a {} has no unitCode",
+            kind.as_str()
+        )));
+    }
     let value = m.get(kind.value_key()).cloned().ok_or_else(|| {
         NgsiError::bad_data(format!(
             "attribute {name} ({}) has no \"{}\"",

@@ -90,6 +90,8 @@ pub struct Term {
     pub compound: Vec<String>,
     /// Operator and value; `None` = the attribute exists.
     pub cond: Option<(Op, Rhs)>,
+    /// `attr` expanded with a context, set by [`Expr::bound`] (saves expanding per entity).
+    pub iri: Option<String>,
 }
 
 /// Largest accepted q text, in bytes.
@@ -238,6 +240,7 @@ impl Parser<'_> {
                 sub,
                 compound,
                 cond: None,
+                iri: None,
             });
         };
         self.i += n;
@@ -319,6 +322,7 @@ impl Parser<'_> {
             sub,
             compound,
             cond: Some((op, rhs)),
+            iri: None,
         })
     }
 }
@@ -336,7 +340,7 @@ fn split_top<'a>(s: &'a str, sep: &str) -> Vec<&'a str> {
             }
         } else if b[i] == b'"' {
             in_q = true;
-        } else if s[i..].starts_with(sep) {
+        } else if b[i..].starts_with(sep.as_bytes()) {
             // `..` inside a number like `1.5` is not a range separator; only the exact `..`.
             out.push(&s[start..i]);
             i += sep.len();
@@ -506,7 +510,11 @@ fn instance_values(a: &Attribute, t: &Term, ctx: &Context) -> Vec<Value> {
 }
 
 fn term_holds(t: &Term, e: &Entity, ctx: &Context) -> bool {
-    let Some(list) = e.attrs.get(&ctx.expand(&t.attr)) else {
+    let found = match &t.iri {
+        Some(iri) => e.attrs.get(iri),
+        None => e.attrs.get(&ctx.expand(&t.attr)),
+    };
+    let Some(list) = found else {
         return false;
     };
     list.iter().any(|a| {
@@ -519,6 +527,19 @@ fn term_holds(t: &Term, e: &Entity, ctx: &Context) -> bool {
 }
 
 impl Expr {
+    /// A copy with attribute names expanded once with `ctx` (evaluate it with the same
+    /// `ctx`; sub-attribute names are still expanded per use).
+    pub fn bound(&self, ctx: &Context) -> Expr {
+        match self {
+            Expr::And(v) => Expr::And(v.iter().map(|x| x.bound(ctx)).collect()),
+            Expr::Or(v) => Expr::Or(v.iter().map(|x| x.bound(ctx)).collect()),
+            Expr::Term(t) => Expr::Term(Term {
+                iri: Some(ctx.expand(&t.attr)),
+                ..t.clone()
+            }),
+        }
+    }
+
     /// Evaluates the expression on one entity; attribute names are expanded with `ctx`.
     pub fn matches(&self, e: &Entity, ctx: &Context) -> bool {
         match self {
@@ -629,6 +650,9 @@ mod tests {
         assert!(m("tags==\"b\""));
         assert!(m("pm10"));
         assert!(!m("so2"));
+        assert!(!m("name==北京,上海"));
+        assert!(!m("name==北京..上海"));
+        assert!(!m("name~=^北京"));
     }
 
     #[test]
@@ -648,6 +672,32 @@ mod tests {
         assert!(parse("pm10==").is_err());
         assert!(parse("(pm10==1").is_err());
         assert!(parse("pm10>1,2").is_err());
+    }
+
+    #[test]
+    fn no_panic_on_any_prefix_or_garbage() {
+        let samples = [
+            "(pm10<0|pm10>10);controlledAsset==\"urn:x\";name~=^北京(市)?$|a[b.c]!=1..2,3",
+            "温度>=2024-01-01T00:00:00Z;x.observedAt<\"é\"|(((a)))",
+            "a==\"\\\"\",\"b\"",
+            "!~=",
+            "==",
+            "a[",
+            "a[]==1",
+            "a..b",
+            "(",
+            ")",
+            ";|;",
+        ];
+        let e = entity();
+        for s in samples {
+            for (i, _) in s.char_indices() {
+                if let Ok(x) = parse(&s[..i]) {
+                    let _ = x.matches(&e, &Context::core());
+                }
+                let _ = parse(&s[i..]);
+            }
+        }
     }
 
     #[test]

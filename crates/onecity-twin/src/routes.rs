@@ -44,7 +44,12 @@ impl axum::extract::FromRef<TwinState> for Iam {
 /// The router, to be nested at `/ngsi-ld/v1`. `max_body` is the NGSI-LD body limit in bytes.
 pub fn router(state: TwinState, max_body: usize) -> Router {
     Router::new()
-        .route("/entities", post(create_entity).get(query_entities))
+        .route(
+            "/entities",
+            post(create_entity)
+                .get(query_entities)
+                .delete(purge_entities),
+        )
         .route(
             "/entities/{id}",
             get(get_entity)
@@ -66,6 +71,7 @@ pub fn router(state: TwinState, max_body: usize) -> Router {
         .route("/entityOperations/upsert", post(batch_upsert))
         .route("/entityOperations/update", post(batch_update))
         .route("/entityOperations/delete", post(batch_delete))
+        .route("/entityOperations/merge", post(batch_merge))
         .route("/entityOperations/query", post(post_query))
         .route("/types", get(list_types))
         .route("/types/{type}", get(type_info))
@@ -89,10 +95,115 @@ pub fn router(state: TwinState, max_body: usize) -> Router {
                 .put(crate::temporal::put_retention)
                 .delete(crate::temporal::delete_retention),
         )
-        .layer(axum::middleware::from_fn_with_state(state.clone(), access))
+        .layer(axum::middleware::from_fn_with_state(
+            (state.clone(), max_body),
+            access,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .with_state(state)
 }
+
+/// Strips one or more trailing `/` from an NGSI-LD request path (`/ngsi-ld/…/`), keeping
+/// the query string: `POST /ngsi-ld/v1/entities/` is `POST /ngsi-ld/v1/entities`, as the
+/// ETSI conformance suite and clients such as ngsildclient send it (GS CIM 009 §6 names the
+/// resources without a trailing slash; they are the same resource). Other paths, and a
+/// path that is nothing but slashes after the prefix, are returned unchanged.
+pub fn strip_trailing_slash(mut req: Request) -> Request {
+    let uri = req.uri();
+    let path = uri.path();
+    if !path.starts_with("/ngsi-ld/") || !path.ends_with('/') {
+        return req;
+    }
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.len() <= "/ngsi-ld".len() {
+        return req;
+    }
+    let pq = match uri.query() {
+        Some(q) => format!("{trimmed}?{q}"),
+        None => trimmed.to_string(),
+    };
+    let mut parts = uri.clone().into_parts();
+    if let Ok(v) = pq.parse() {
+        parts.path_and_query = Some(v);
+        if let Ok(u) = axum::http::Uri::from_parts(parts) {
+            *req.uri_mut() = u;
+        }
+    }
+    req
+}
+
+/// The answer to a path under `/ngsi-ld/` that names no NGSI-LD resource: 404 with the
+/// NGSI-LD problem type `ResourceNotFound` (GS CIM 009 §5.5.2, §6.3.2), not onecity's own
+/// `route_not_found`, so that NGSI-LD clients can map it.
+pub async fn not_found(uri: axum::http::Uri) -> NgsiError {
+    NgsiError::not_found(format!("no NGSI-LD resource at {}", uri.path()))
+}
+
+/// The query parameters of the NGSI-LD API (GS CIM 009 §6.3 to §6.31); any other one is
+/// 400 InvalidRequest (§6.3.20). Routes under `/ext/` (onecity's own) are not checked.
+pub const QUERY_PARAMS: &[&str] = &[
+    "type",
+    "id",
+    "idPattern",
+    "attrs",
+    "q",
+    "georel",
+    "geometry",
+    "coordinates",
+    "geoproperty",
+    "geometryProperty",
+    "csf",
+    "limit",
+    "offset",
+    "count",
+    "options",
+    "format",
+    "lang",
+    "pick",
+    "omit",
+    "scopeQ",
+    "join",
+    "joinLevel",
+    "containedBy",
+    "datasetId",
+    "deleteAll",
+    "entityMap",
+    "local",
+    "via",
+    "details",
+    "timerel",
+    "timeAt",
+    "endTimeAt",
+    "timeproperty",
+    "lastN",
+    "aggrMethods",
+    "aggrPeriodDuration",
+    "keep",
+    "drop",
+    "orderBy",
+    "orderFrom",
+    "collation",
+    "expandValues",
+    "jsonKeys",
+    "observedAt",
+    "temporalQ",
+];
+
+/// The values of `options` and `format` (GS CIM 009 §6.3.7, §6.3.12, §6.3.13, §6.31):
+/// representations, `sysAttrs`, `noOverwrite`, and `update`/`replace` of batch upsert.
+/// Any other value is 400 InvalidRequest (as an undefined parameter, §6.3.20).
+pub const OPTIONS: &[&str] = &[
+    "normalized",
+    "keyValues",
+    "simplified",
+    "concise",
+    "sysAttrs",
+    "noOverwrite",
+    "temporalValues",
+    "aggregatedValues",
+    "update",
+    "replace",
+];
 
 /// Access control: with `ngsi_ld_open` every request passes. Otherwise the caller sends a
 /// platform token or an app key (`Authorization: Bearer …` or `X-Api-Key`) holding
@@ -101,7 +212,65 @@ pub fn router(state: TwinState, max_body: usize) -> Router {
 /// a tenant's grants cover the NGSI-LD tenant of the same code. Without `NGSILD-Tenant`,
 /// a tenant-bound caller works in its home tenant and a deployment-level caller in the
 /// default tenant. Errors: 401 Unauthorized, 403 Forbidden.
-pub async fn access(State(st): State<TwinState>, mut req: Request, next: Next) -> Response {
+///
+/// The `NGSILD-Tenant` of the request is echoed in the response, errors included
+/// (GS CIM 009 §6.3.14).
+pub async fn access(State(s): State<(TwinState, usize)>, req: Request, next: Next) -> Response {
+    let echo = req.headers().get("ngsild-tenant").cloned();
+    let standard = !req.uri().path().contains("/ext/");
+    // §6.3.4: a request with a body names its length; chunked bodies are refused with a
+    // bare 411 before anything else is looked at (the tenant included).
+    if standard
+        && matches!(*req.method(), Method::POST | Method::PATCH | Method::PUT)
+        && !req
+            .headers()
+            .contains_key(axum::http::header::CONTENT_LENGTH)
+    {
+        return StatusCode::LENGTH_REQUIRED.into_response();
+    }
+    if standard {
+        if let Some(raw) = req.uri().query() {
+            let p = Params::parse(Some(raw));
+            let bad_opt = p
+                .list("options")
+                .into_iter()
+                .chain(p.get("format").map(str::to_string))
+                .find(|o| !OPTIONS.contains(&o.as_str()));
+            if let Some(o) = bad_opt {
+                let mut r = NgsiError::invalid(format!(
+                    "{o:?} is not an NGSI-LD option or format (one of {})",
+                    OPTIONS.join(", ")
+                ))
+                .into_response();
+                if let Some(v) = echo {
+                    r.headers_mut().insert("ngsild-tenant", v);
+                }
+                return r;
+            }
+            if let Some(k) = p.0.keys().find(|k| !QUERY_PARAMS.contains(&k.as_str())) {
+                let mut r = NgsiError::invalid(format!(
+                    "query parameter {k:?} is not defined by NGSI-LD for this broker (GS CIM 009 §6.3.20)"
+                ))
+                .into_response();
+                if let Some(v) = echo {
+                    r.headers_mut().insert("ngsild-tenant", v);
+                }
+                return r;
+            }
+        }
+    }
+    let mut resp = access_checked(s, req, next).await;
+    if let Some(v) = echo {
+        resp.headers_mut().insert("ngsild-tenant", v);
+    }
+    resp
+}
+
+async fn access_checked(
+    (st, max_body): (TwinState, usize),
+    mut req: Request,
+    next: Next,
+) -> Response {
     let header_tenant = req
         .headers()
         .get("ngsild-tenant")
@@ -120,9 +289,22 @@ pub async fn access(State(st): State<TwinState>, mut req: Request, next: Next) -
             .into_response();
         }
     }
+    let nonexistent = |method: &Method, t: Option<&String>| -> Option<Response> {
+        let t = t?;
+        (method == Method::GET && !st.twin.has_tenant(t)).then(|| {
+            NgsiError::new(
+                ProblemKind::NonexistentTenant,
+                format!("NGSI-LD tenant {t:?} holds nothing"),
+            )
+            .into_response()
+        })
+    };
     if st.open {
+        if let Some(r) = nonexistent(req.method(), header_tenant.as_ref()) {
+            return r;
+        }
         req.extensions_mut()
-            .insert(Tenant(header_tenant.unwrap_or_default()));
+            .insert(Tenant(header_tenant.unwrap_or_default(), None));
         return next.run(req).await;
     }
     let Some(cred) = onecity_iam::http::credential(req.headers()) else {
@@ -144,28 +326,149 @@ pub async fn access(State(st): State<TwinState>, mut req: Request, next: Next) -
     } else {
         Permission::TwinRead
     };
+    let named = header_tenant.is_some();
     let tenant = header_tenant.unwrap_or_else(|| p.tenant.clone().unwrap_or_default());
-    let allowed = p.grants.iter().any(|g| {
-        g.permissions.contains(&perm)
-            && match &g.tenant {
-                None => true,
-                Some(t) => *t == tenant,
-            }
-    });
-    if !allowed {
+    let grants: Vec<&onecity_iam::Grant> = p
+        .grants
+        .iter()
+        .filter(|g| {
+            g.permissions.contains(&perm)
+                && match &g.tenant {
+                    None => true,
+                    Some(t) => *t == tenant,
+                }
+        })
+        .collect();
+    if grants.is_empty() {
         return NgsiError::new(
             ProblemKind::Forbidden,
             format!("you lack {} for NGSI-LD tenant {:?}", perm.scope(), tenant),
         )
         .into_response();
     }
-    req.extensions_mut().insert(Tenant(tenant));
+    let limit: Option<Arc<Vec<String>>> = if grants.iter().any(|g| g.twin_types.is_none()) {
+        None
+    } else {
+        Some(Arc::new(
+            grants
+                .iter()
+                .flat_map(|g| g.twin_types.iter().flatten().cloned())
+                .collect(),
+        ))
+    };
+    if named {
+        if let Some(r) = nonexistent(req.method(), Some(&tenant)) {
+            return r;
+        }
+    }
+    if let Some(l) = &limit {
+        match check_types(&st, &tenant, l, write, req, max_body).await {
+            Ok(r) => req = r,
+            Err(e) => return e.into_response(),
+        }
+    }
+    req.extensions_mut().insert(Tenant(tenant, limit));
     next.run(req).await
 }
 
-/// The NGSI-LD tenant of a request (set by [`access`]).
+/// Whether an entity type IRI (or a short name) is one the limit names: equal, or ending
+/// with `/<name>`, `#<name>` or `:<name>`.
+pub fn type_matches(limit: &[String], ty: &str) -> bool {
+    limit.iter().any(|t| {
+        ty == t
+            || ty
+                .strip_suffix(t.as_str())
+                .is_some_and(|head| head.ends_with(['/', '#', ':']))
+    })
+}
+
+/// For callers limited to some entity types: entities addressed by id must be of those
+/// types (else 404, as if absent); entities in write bodies must be of those types (else
+/// 403). The body is buffered (up to the NGSI-LD limit) and handed on unchanged.
+async fn check_types(
+    st: &TwinState,
+    tenant: &str,
+    limit: &[String],
+    write: bool,
+    req: Request,
+    max_body: usize,
+) -> NgsiResult<Request> {
+    let path = req.uri().path().to_string();
+    let tail = path
+        .strip_prefix("/entities/")
+        .or_else(|| path.strip_prefix("/temporal/entities/"));
+    if let Some(rest) = tail {
+        let raw = rest.split('/').next().unwrap_or("");
+        let id = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+        if let Some(e) = st.twin.get(tenant, &id) {
+            if !e.types.iter().any(|t| type_matches(limit, t)) {
+                return Err(NgsiError::not_found(format!("entity {id} does not exist")));
+            }
+        }
+    }
+    if !write || req.method() == Method::DELETE {
+        return Ok(req);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, max_body).await.map_err(|_| {
+        NgsiError::new(
+            ProblemKind::PayloadTooLarge,
+            "the body is larger than the configured NGSI-LD limit",
+        )
+    })?;
+    if let Ok(v) = serde_json::from_slice::<Value>(&bytes) {
+        let items: Vec<&Value> = match &v {
+            Value::Array(a) => a.iter().collect(),
+            other => vec![other],
+        };
+        for it in items {
+            match it {
+                Value::String(id) if path.ends_with("/entityOperations/delete") => {
+                    if let Some(e) = st.twin.get(tenant, id) {
+                        if !e.types.iter().any(|t| type_matches(limit, t)) {
+                            return Err(NgsiError::new(
+                                ProblemKind::Forbidden,
+                                format!("your credentials do not cover the type of entity {id}"),
+                            ));
+                        }
+                    }
+                }
+                Value::Object(m) => {
+                    let types: Vec<&str> = match m.get("type") {
+                        Some(Value::String(t)) => vec![t.as_str()],
+                        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+                        _ => vec![],
+                    };
+                    if let Some(t) = types.iter().find(|t| !type_matches(limit, t)) {
+                        return Err(NgsiError::new(
+                            ProblemKind::Forbidden,
+                            format!("your credentials do not cover entity type {t}"),
+                        ));
+                    }
+                    if let Some(id) = m.get("id").and_then(Value::as_str) {
+                        if let Some(e) = st.twin.get(tenant, id) {
+                            if !e.types.iter().any(|t| type_matches(limit, t)) {
+                                return Err(NgsiError::new(
+                                    ProblemKind::Forbidden,
+                                    format!(
+                                        "your credentials do not cover the type of entity {id}"
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+}
+
+/// The NGSI-LD tenant of a request and the entity types the caller is limited to
+/// (`None` = all), set by [`access`].
 #[derive(Clone, Debug)]
-pub struct Tenant(pub String);
+pub struct Tenant(pub String, pub Option<Arc<Vec<String>>>);
 
 /// Parsed query string (percent-decoded; `+` is kept, as scopeQ and q use it).
 #[derive(Debug, Default)]
@@ -244,22 +547,41 @@ pub(crate) fn accept(h: &HeaderMap) -> NgsiResult<Accept> {
     let Some(a) = h.get("accept").and_then(|v| v.to_str().ok()) else {
         return Ok(Accept::Json);
     };
-    let mut best: Option<(f32, Accept)> = None;
+    // GS CIM 009 §6.3.4 with RFC 9110 §12.5.1: each type we produce takes the weight of
+    // its explicit entry, else of a matching wildcard; weight 0 excludes it; among equal
+    // weights our order decides (application/json, application/ld+json,
+    // application/geo+json), not the order of the client's list.
+    let mut explicit: [Option<f32>; 3] = [None; 3];
+    let mut wildcard: Option<f32> = None;
     for part in a.split(',') {
         let mut it = part.split(';');
         let mt = it.next().unwrap_or("").trim().to_ascii_lowercase();
         let q: f32 = it
             .filter_map(|p| p.trim().strip_prefix("q="))
             .next()
-            .and_then(|q| q.parse().ok())
+            .and_then(|q| q.trim().parse().ok())
             .unwrap_or(1.0);
-        let kind = match mt.as_str() {
-            "application/json" | "*/*" | "application/*" => Accept::Json,
-            "application/ld+json" => Accept::JsonLd,
-            "application/geo+json" => Accept::GeoJson,
+        let slot = match mt.as_str() {
+            "application/json" => 0,
+            "application/ld+json" => 1,
+            "application/geo+json" => 2,
+            "*/*" | "application/*" => {
+                wildcard = Some(wildcard.map_or(q, |w: f32| w.max(q)));
+                continue;
+            }
             _ => continue,
         };
-        if best.is_none_or(|(bq, _)| q > bq) {
+        explicit[slot] = Some(explicit[slot].map_or(q, |w: f32| w.max(q)));
+    }
+    let mut best: Option<(f32, Accept)> = None;
+    for (i, kind) in [Accept::Json, Accept::JsonLd, Accept::GeoJson]
+        .into_iter()
+        .enumerate()
+    {
+        let Some(q) = explicit[i].or(wildcard) else {
+            continue;
+        };
+        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
             best = Some((q, kind));
         }
     }
@@ -324,6 +646,12 @@ pub(crate) async fn body_context(
     obj: &Value,
 ) -> NgsiResult<Arc<Context>> {
     if body.ld {
+        if link_context(h)?.is_some() {
+            // §6.3.5: with application/ld+json the @context is in the body only.
+            return Err(NgsiError::bad_data(
+                "an application/ld+json body carries its @context itself: drop the Link header",
+            ));
+        }
         let c = obj
             .get("@context")
             .ok_or_else(|| NgsiError::bad_data("an application/ld+json body must hold @context"))?;
@@ -342,7 +670,89 @@ pub(crate) async fn header_context(twin: &Twin, h: &HeaderMap) -> NgsiResult<Arc
     twin.contexts.resolve(link_context(h)?.as_ref()).await
 }
 
+/// Checks one projection (`pick` or `omit`, GS CIM 009 §4.21): a comma-separated list of
+/// entity members or attribute names, each optionally followed by `{…}` with a nested
+/// projection of the linked entity. Returns whether the projection is nested. Errors: 400
+/// BadRequestData for an empty member, an invalid character, an unbalanced or doubled
+/// brace, an empty `{}`.
+pub fn check_projection(k: &str, s: &str) -> NgsiResult<bool> {
+    fn list(k: &str, b: &[u8], i: &mut usize, depth: usize) -> NgsiResult<bool> {
+        let mut nested = false;
+        loop {
+            let start = *i;
+            while *i < b.len() && !matches!(b[*i], b',' | b'{' | b'}') {
+                *i += 1;
+            }
+            let name = std::str::from_utf8(&b[start..*i]).unwrap_or("");
+            if name.is_empty() || !model::is_valid_name(name) {
+                return Err(NgsiError::bad_data(format!(
+                    "{k}: {name:?} is not an attribute name or entity member (empty member, invalid character or misplaced brace)"
+                )));
+            }
+            if *i < b.len() && b[*i] == b'{' {
+                *i += 1;
+                nested = true;
+                list(k, b, i, depth + 1)?;
+                if *i >= b.len() || b[*i] != b'}' {
+                    return Err(NgsiError::bad_data(format!("{k}: unclosed brace")));
+                }
+                *i += 1;
+            }
+            if *i >= b.len() {
+                if depth > 0 {
+                    return Err(NgsiError::bad_data(format!("{k}: unclosed brace")));
+                }
+                return Ok(nested);
+            }
+            match b[*i] {
+                b',' => *i += 1,
+                b'}' if depth > 0 => return Ok(nested),
+                _ => {
+                    return Err(NgsiError::bad_data(format!(
+                        "{k}: unexpected {:?}",
+                        b[*i] as char
+                    )))
+                }
+            }
+        }
+    }
+    let mut i = 0;
+    list(k, s.as_bytes(), &mut i, 0)
+}
+
+/// Validates `pick`, `omit` and `attrs` together (§4.21): pick or omit with attrs, or
+/// the same member in pick and omit, is ambiguous; a nested (linked-entity) projection
+/// needs `join`. Errors: 400 BadRequestData.
+pub fn check_projections(p: &Params) -> NgsiResult<()> {
+    let pick = p.0.get("pick").map(String::as_str);
+    let omit = p.0.get("omit").map(String::as_str);
+    let attrs = p.get("attrs");
+    for (k, v) in [("pick", pick), ("omit", omit)] {
+        let Some(v) = v else { continue };
+        if attrs.is_some() {
+            return Err(NgsiError::bad_data(format!(
+                "{k} cannot be used together with attrs"
+            )));
+        }
+        if check_projection(k, v)? && p.get("join").is_none() {
+            return Err(NgsiError::bad_data(format!(
+                "{k}: a linked-entity projection {{…}} needs join"
+            )));
+        }
+    }
+    if let (Some(a), Some(b)) = (pick, omit) {
+        let b: Vec<&str> = b.split(',').collect();
+        if let Some(x) = a.split(',').find(|x| b.contains(x)) {
+            return Err(NgsiError::bad_data(format!(
+                "{x:?} is both in pick and in omit"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn render_opts(p: &Params, ctx: &Context) -> NgsiResult<RenderOpts> {
+    check_projections(p)?;
     let format = if p.option("keyValues") || p.option("simplified") {
         Format::KeyValues
     } else if p.option("concise") {
@@ -353,6 +763,12 @@ fn render_opts(p: &Params, ctx: &Context) -> NgsiResult<RenderOpts> {
     let mut attrs: Vec<String> = p.list("attrs").iter().map(|a| ctx.expand(a)).collect();
     let mut pick = None;
     if let Some(pk) = p.get("pick") {
+        if !attrs.is_empty() {
+            // GS CIM 009 §4.21: pick selects the members itself; with attrs it is ambiguous.
+            return Err(NgsiError::bad_data(
+                "pick cannot be used together with attrs",
+            ));
+        }
         let l: Vec<String> = pk.split(',').map(str::to_string).collect();
         let extra: Vec<String> = l
             .iter()
@@ -464,6 +880,11 @@ fn check_id(id: &str) -> NgsiResult<()> {
     Ok(())
 }
 
+/// The entity types the caller is limited to (`None` = all).
+pub(crate) fn type_limit(t: &Ten) -> Option<Arc<Vec<String>>> {
+    t.as_ref().and_then(|t| t.0 .1.clone())
+}
+
 pub(crate) fn tenant_of(req_tenant: &Option<axum::Extension<Tenant>>) -> String {
     req_tenant
         .as_ref()
@@ -563,9 +984,6 @@ pub fn build_query(p: &Params, ctx: &Context) -> NgsiResult<Query> {
         }
     }
     q.attrs = p.list("attrs").iter().map(|a| ctx.expand(a)).collect();
-    if let Some(pick) = p.get("pick") {
-        let _ = pick;
-    }
     if let Some(x) = p.get("q") {
         q.q = Some(crate::q::parse(x)?);
     }
@@ -573,7 +991,8 @@ pub fn build_query(p: &Params, ctx: &Context) -> NgsiResult<Query> {
         let coords: Value = p
             .get("coordinates")
             .map(|c| {
-                serde_json::from_str(c)
+                // A `+` in a query string is a space (form encoding: `[2.29,+48.85]`).
+                serde_json::from_str(&c.replace('+', " "))
                     .map_err(|e| NgsiError::bad_data(format!("coordinates: not a JSON array: {e}")))
             })
             .transpose()?
@@ -668,9 +1087,11 @@ async fn run_query(
     h: &HeaderMap,
     ctx: Arc<Context>,
     base: &str,
+    limit: Option<Arc<Vec<String>>>,
 ) -> NgsiResult<Response> {
     let acc = accept(h)?;
-    let q = build_query(p, &ctx)?;
+    let mut q = build_query(p, &ctx)?;
+    q.allowed_types = limit;
     if q.ids.is_empty()
         && q.id_pattern.is_none()
         && q.types.is_empty()
@@ -719,8 +1140,136 @@ async fn query_entities(
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> NgsiResult<Response> {
     let p = Params::parse(raw.as_deref());
+    check_query_scope(&p)?;
     let ctx = header_context(&st.twin, &h).await?;
-    run_query(&st, &tenant_of(&t), &p, &h, ctx, "/ngsi-ld/v1/entities").await
+    run_query(
+        &st,
+        &tenant_of(&t),
+        &p,
+        &h,
+        ctx,
+        "/ngsi-ld/v1/entities",
+        type_limit(&t),
+    )
+    .await
+}
+
+/// Members every entity has or that the broker sets itself: a purge filtered only by
+/// them would select the whole tenant (§5.6.21.4).
+fn is_system_member(a: &str) -> bool {
+    matches!(
+        a,
+        "id" | "type" | "createdAt" | "modifiedAt" | "deletedAt" | "@id" | "@type"
+    )
+}
+
+/// The "too wide" check of a query (§5.7.2.4, §5.7.4): it needs an entity id or
+/// idPattern, a type, `attrs` naming a non-system attribute, `q` over a non-system
+/// attribute, a geo-query or `local=true`; a `q` on linked entities (`a{b}`) needs `join`.
+/// Errors: 400 BadRequestData.
+pub fn check_query_scope(p: &Params) -> NgsiResult<()> {
+    if p.get("q").is_some_and(|q| q.contains('{')) && p.get("join").is_none() {
+        return Err(NgsiError::bad_data(
+            "q on linked entities ({…}) needs join (too deep query)",
+        ));
+    }
+    let q_narrows = match p.get("q") {
+        Some(x) => crate::q::parse(x)?
+            .attributes()
+            .iter()
+            .any(|a| !is_system_member(a)),
+        None => false,
+    };
+    let attrs_narrow = p.list("attrs").iter().any(|a| !is_system_member(a));
+    if p.get("type").is_some()
+        || p.get("id").is_some()
+        || p.get("idPattern").is_some()
+        || attrs_narrow
+        || q_narrows
+        || p.get("georel").is_some()
+        || p.get("local") == Some("true")
+    {
+        return Ok(());
+    }
+    Err(NgsiError::bad_data(
+        "the query is too wide: give type, id, idPattern, attrs (a non-system attribute), q (over a non-system attribute), a geo-query or local=true",
+    ))
+}
+
+/// DELETE /entities (§5.6.21 Purge Entities, §6.4.3.3): deletes every entity matching
+/// the query (`type`, `id`, `idPattern`, `attrs`, `q`, geo-query, `scopeQ`), or with
+/// `drop=a,b` removes those attributes from them, or with `keep=a,b` every other one.
+/// At least one of `type`, `attrs` (a non-system attribute), `q` (over a non-system
+/// attribute), `georel` or `local=true` is needed: a purge by id or idPattern alone is
+/// refused as too wide. 204; errors: 400 BadRequestData (too wide, `keep` with `drop`,
+/// linked-entity `{…}` projections or queries, bad query parameters). The changes go
+/// through the writer like any other change (history, events, notifications).
+async fn purge_entities(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> NgsiResult<Response> {
+    let p = Params::parse(raw.as_deref());
+    let ctx = header_context(&st.twin, &h).await?;
+    for k in ["q", "attrs", "keep", "drop", "pick", "omit"] {
+        if p.get(k).is_some_and(|v| v.contains('{')) {
+            return Err(NgsiError::bad_data(format!(
+                "{k}: linked-entity projections and queries are not allowed in a purge"
+            )));
+        }
+    }
+    if p.get("join").is_some() || p.get("joinLevel").is_some() {
+        return Err(NgsiError::bad_data("join is not allowed in a purge"));
+    }
+    let keep = p.list("keep");
+    let drop = p.list("drop");
+    if !keep.is_empty() && !drop.is_empty() {
+        return Err(NgsiError::bad_data("keep and drop cannot be used together"));
+    }
+    let local = p.get("local") == Some("true");
+    let q_narrows = match p.get("q") {
+        Some(x) => crate::q::parse(x)?
+            .attributes()
+            .iter()
+            .any(|a| !is_system_member(a)),
+        None => false,
+    };
+    let attrs_narrow = p.list("attrs").iter().any(|a| !is_system_member(a));
+    if !(p.get("type").is_some() || attrs_narrow || q_narrows || p.get("georel").is_some() || local)
+    {
+        return Err(NgsiError::bad_data(
+            "a purge needs type, attrs, q (over a non-system attribute), a geo-query or local=true; id or idPattern alone is too wide",
+        ));
+    }
+    let mut q = build_query(&p, &ctx)?;
+    q.allowed_types = type_limit(&t);
+    let tenant = tenant_of(&t);
+    let (ents, _) = st.twin.query(&tenant, &q, &ctx, 0, usize::MAX);
+    let keep: Option<Vec<String>> =
+        (!keep.is_empty()).then(|| keep.iter().map(|a| ctx.expand(a)).collect());
+    let drop: Vec<String> = drop.iter().map(|a| ctx.expand(a)).collect();
+    let ops = ents
+        .iter()
+        .map(|e| EntityOp {
+            tenant: tenant.clone(),
+            id: e.id.clone(),
+            f: if keep.is_none() && drop.is_empty() {
+                service::delete_op()
+            } else {
+                service::purge_attrs_op(keep.clone(), drop.clone())
+            },
+        })
+        .collect();
+    for r in st.twin.apply(ops).await {
+        match r {
+            Ok(_) => {}
+            // Deleted by someone else meanwhile: what the purge wanted.
+            Err(e) if e.kind == ProblemKind::ResourceNotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(no_content())
 }
 
 /// POST /entityOperations/query (§6.23): a `Query` body (`entities`, `attrs`, `q`,
@@ -793,6 +1342,7 @@ async fn post_query(
         &h,
         ctx,
         "/ngsi-ld/v1/entityOperations/query",
+        type_limit(&t),
     )
     .await
 }
@@ -851,6 +1401,63 @@ fn parse_attrs(v: &Value, ctx: &Context) -> NgsiResult<Vec<(String, model::Attri
 
 /// PATCH /entities/{id} (§6.5.3.3, merge): attributes given are merged (added or
 /// overwritten), attributes set to `null` ("urn:ngsi-ld:null") are deleted; 204.
+/// Merge (§5.6.17): deletes the attributes in `deletions`, then puts every given
+/// instance (keeping each one's createdAt); 404 when the entity is missing.
+fn merge_op(deletions: Vec<String>, attrs: Vec<(String, model::Attribute)>) -> service::OpFn {
+    Box::new(move |cur, now| {
+        let cur = cur.ok_or_else(|| NgsiError::not_found("no such entity"))?;
+        let mut e = cur.clone();
+        for d in &deletions {
+            e.attrs.remove(d);
+        }
+        let mut changed: Vec<String> = deletions.clone();
+        for (name, mut a) in attrs {
+            let old = e.instance(&name, a.dataset_id.as_deref()).cloned();
+            a.created_at = old.map_or(now, |o| o.created_at);
+            a.modified_at = now;
+            e.put_instance(&name, a);
+            changed.push(name);
+        }
+        e.modified_at = now;
+        Ok(service::Outcome::Put {
+            entity: e,
+            kind: service::ChangeKind::Updated,
+            changed,
+            report: UpdateReport::default(),
+        })
+    })
+}
+
+/// POST /entityOperations/merge (§5.6.20, batch merge): merges each entity of the array
+/// into the existing one of the same id (attributes given are put, others kept). 204, or
+/// 207 with `success` and `errors` (404 for entities that do not exist). Errors: 400 for
+/// an empty array, a non-object item or an invalid entity.
+async fn batch_merge(
+    State(st): State<TwinState>,
+    t: Ten,
+    h: HeaderMap,
+    b: RawBody,
+) -> NgsiResult<Response> {
+    let parsed = batch_entities(&st, &h, b).await?;
+    let (res, mut errors) = run_batch(&st, &tenant_of(&t), parsed, |e| {
+        let attrs: Vec<(String, model::Attribute)> = e
+            .attrs
+            .into_iter()
+            .flat_map(|(k, l)| l.into_iter().map(move |a| (k.clone(), a)))
+            .collect();
+        merge_op(Vec::new(), attrs)
+    })
+    .await;
+    let mut ok = Vec::new();
+    for (id, r) in res {
+        match r {
+            Ok(_) => ok.push(id),
+            Err(e) => errors.push((id, e)),
+        }
+    }
+    Ok(batch_response(StatusCode::NO_CONTENT, ok, errors, false))
+}
+
 async fn merge_entity(
     State(st): State<TwinState>,
     t: Ten,
@@ -884,28 +1491,7 @@ async fn merge_entity(
         .apply(vec![EntityOp {
             tenant: tenant.clone(),
             id: id.clone(),
-            f: Box::new(move |cur, now| {
-                let cur = cur.ok_or_else(|| NgsiError::not_found("no such entity"))?;
-                let mut e = cur.clone();
-                for d in &deletions {
-                    e.attrs.remove(d);
-                }
-                let mut changed: Vec<String> = deletions.clone();
-                for (name, mut a) in attrs {
-                    let old = e.instance(&name, a.dataset_id.as_deref()).cloned();
-                    a.created_at = old.map_or(now, |o| o.created_at);
-                    a.modified_at = now;
-                    e.put_instance(&name, a);
-                    changed.push(name);
-                }
-                e.modified_at = now;
-                Ok(service::Outcome::Put {
-                    entity: e,
-                    kind: service::ChangeKind::Updated,
-                    changed,
-                    report: UpdateReport::default(),
-                })
-            }),
+            f: merge_op(deletions, attrs),
         }])
         .await
         .pop()
@@ -1051,6 +1637,21 @@ async fn batch_entities(st: &TwinState, h: &HeaderMap, b: RawBody) -> NgsiResult
         .value
         .as_array()
         .ok_or_else(|| NgsiError::bad_data("a batch body must be an array of entities"))?;
+    if arr.is_empty() {
+        return Err(NgsiError::bad_data(
+            "a batch body must hold at least one entity",
+        ));
+    }
+    if let Some(i) = arr.iter().position(|x| !x.is_object()) {
+        return Err(NgsiError::bad_data(format!(
+            "batch item {i} is not an entity object"
+        )));
+    }
+    if body.ld && link_context(h)?.is_some() {
+        return Err(NgsiError::bad_data(
+            "an application/ld+json batch carries its @context in the body, not in a Link header",
+        ));
+    }
     if arr.len() > st.twin.config().max_batch {
         return Err(NgsiError::new(
             ProblemKind::TooManyResults,
@@ -1298,7 +1899,10 @@ async fn list_types(
     let p = Params::parse(raw.as_deref());
     let acc = accept(&h)?;
     let ctx = header_context(&st.twin, &h).await?;
-    let types = st.twin.types(&tenant_of(&t));
+    let mut types = st.twin.types(&tenant_of(&t));
+    if let Some(l) = type_limit(&t) {
+        types.retain(|k, _| type_matches(&l, k));
+    }
     let body = if p.get("details") == Some("true") {
         Value::Array(
             types

@@ -208,6 +208,9 @@ pub struct Query {
     pub scope_q: Option<ScopeQuery>,
     /// Only entities modified at or after this time (µs), if set.
     pub modified_since: Option<i64>,
+    /// Only entities of these types (names as in type-limited scopes, see
+    /// [`crate::routes::type_matches`]); `None` = all.
+    pub allowed_types: Option<Arc<Vec<String>>>,
 }
 
 fn location_bbox(e: &Entity, location: &str) -> Option<(f64, f64, f64, f64)> {
@@ -574,13 +577,31 @@ impl Twin {
         };
         let mut out = Vec::new();
         let mut total = 0usize;
+        // The bounding box lives in the index node itself: test it before touching the
+        // entity (a pointer away), so a geo-query over 100k entities reads few of them.
+        let bound_q = q.q.as_ref().map(|x| x.bound(ctx));
+        let bbox_pre = q
+            .geo
+            .as_ref()
+            .filter(|g| g.geoproperty == self.shared.location);
         let mut check = |s: &Slot| {
+            if let Some(g) = bbox_pre {
+                match s.bbox {
+                    Some(b) if g.bbox_may_match(b) => {}
+                    _ => return,
+                }
+            }
             let e = &s.entity;
             if !q.types.is_empty() && !e.types.iter().any(|t| q.types.contains(t)) {
                 return;
             }
             if let Some(p) = &q.id_pattern {
                 if !p.is_match(&e.id) {
+                    return;
+                }
+            }
+            if let Some(l) = &q.allowed_types {
+                if !e.types.iter().any(|t| crate::routes::type_matches(l, t)) {
                     return;
                 }
             }
@@ -593,12 +614,6 @@ impl Twin {
                 }
             }
             if let Some(g) = &q.geo {
-                if g.geoproperty == self.shared.location {
-                    match s.bbox {
-                        Some(b) if g.bbox_may_match(b) => {}
-                        _ => return,
-                    }
-                }
                 if !g.matches(e) {
                     return;
                 }
@@ -608,7 +623,7 @@ impl Twin {
                     return;
                 }
             }
-            if let Some(x) = &q.q {
+            if let Some(x) = &bound_q {
                 if !x.matches(e, ctx) {
                     return;
                 }
@@ -664,6 +679,12 @@ impl Twin {
             }
         }
         out
+    }
+
+    /// Whether the NGSI-LD tenant has ever been written to (since this node started or as
+    /// loaded from the database).
+    pub fn has_tenant(&self, tenant: &str) -> bool {
+        tenant.is_empty() || self.shared.index.read().contains_key(tenant)
     }
 
     /// Number of entities of a tenant.
@@ -752,6 +773,41 @@ pub fn delete_op() -> OpFn {
     Box::new(|cur, _| match cur {
         None => Err(NgsiError::not_found("no such entity")),
         Some(_) => Ok(Outcome::Delete),
+    })
+}
+
+/// Purge of attributes (§5.6.21 with `keep`/`drop`): removes the attributes named in
+/// `drop`, or every attribute not named in `keep` (expanded names). An entity the purge
+/// leaves unchanged is not rewritten; a missing entity (deleted meanwhile) is 404.
+pub fn purge_attrs_op(keep: Option<Vec<String>>, drop: Vec<String>) -> OpFn {
+    Box::new(move |cur, now| {
+        let cur = cur.ok_or_else(|| NgsiError::not_found("no such entity"))?;
+        let mut e = cur.clone();
+        let gone: Vec<String> = e
+            .attrs
+            .keys()
+            .filter(|k| match &keep {
+                Some(keep) => !keep.contains(k),
+                None => drop.contains(k),
+            })
+            .cloned()
+            .collect();
+        if gone.is_empty() {
+            return Ok(Outcome::Nothing(UpdateReport::default()));
+        }
+        for k in &gone {
+            e.attrs.remove(k);
+        }
+        e.modified_at = now;
+        Ok(Outcome::Put {
+            entity: e,
+            kind: ChangeKind::Updated,
+            changed: gone.clone(),
+            report: UpdateReport {
+                updated: gone,
+                not_updated: vec![],
+            },
+        })
     })
 }
 

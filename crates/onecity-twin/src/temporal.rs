@@ -437,6 +437,7 @@ pub async fn get_temporal(
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> NgsiResult<Response> {
     let p = Params::parse(raw.as_deref());
+    routes::check_projections(&p)?;
     let acc = routes::accept(&h)?;
     let ctx = routes::header_context(&st.twin, &h).await?;
     let o = temporal_opts(&p)?;
@@ -488,11 +489,14 @@ pub async fn query_temporal(
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> NgsiResult<Response> {
     let p = Params::parse(raw.as_deref());
+    routes::check_projections(&p)?;
+    routes::check_query_scope(&p)?;
     let acc = routes::accept(&h)?;
     let ctx = routes::header_context(&st.twin, &h).await?;
     let o = temporal_opts(&p)?;
     let tenant = routes::tenant_of(&t);
     let mut q = routes::build_query(&p, &ctx)?;
+    q.allowed_types = routes::type_limit(&t);
     let attrs: Vec<String> = q.attrs.clone();
     q.attrs.clear();
     if q.ids.is_empty()

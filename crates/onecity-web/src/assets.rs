@@ -28,6 +28,7 @@ static ASSETS: &[(&str, &[u8])] = embed![
     "js/plans.js",
     "js/portal.js",
     "js/stats.js",
+    "js/twin.js",
     "vendor/maplibre-gl/LICENSE.txt",
     "vendor/maplibre-gl/VERSION",
     "vendor/maplibre-gl/maplibre-gl.css",

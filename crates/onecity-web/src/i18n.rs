@@ -576,6 +576,26 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("act_APPROVE", "Approve 同意", "同意 Approve"),
     ("act_REFUSE", "Refuse 不予批准", "不予批准 Refuse"),
     ("act_RESUBMIT", "Resubmit 重新提交", "重新提交 Resubmit"),
+    // digital twin
+    (
+        "twin_title",
+        "Digital twin 数字孪生",
+        "数字孪生 Digital twin",
+    ),
+    ("nav_twin", "Twin 孪生", "孪生 Twin"),
+    ("twin_entities", "Entities 实体", "实体 Entities"),
+    ("twin_tenant", "Tenant 租户", "租户 Tenant"),
+    ("twin_type", "Type 类型", "类型 Type"),
+    ("twin_all_types", "All types", "全部类型"),
+    ("twin_apply", "Filter 筛选", "筛选 Filter"),
+    ("twin_attributes", "Attributes 属性", "属性 Attributes"),
+    (
+        "twin_pick",
+        "Pick an entity on the map or in the list.",
+        "在地图或列表中选择一个实体。",
+    ),
+    ("twin_history", "History 历史", "历史 History"),
+    ("twin_placed", "placed, not surveyed", "示意位置，非实测"),
     // errors
     ("error", "Error", "错误"),
     (

@@ -36,6 +36,7 @@ font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-a
 
 /// The console's routes: `/`, `/console`, `/login`, `/console/map`, `/console/inbox`,
 /// `/console/admin`, `/console/catalog`, the public `/portal` and `/assets/{*path}`. Stateless, so it merges into a router of any state type.
+/// `/console/admin`, `/console/twin` and `/assets/{*path}`. Stateless, so it merges into a router of any state type.
 pub fn router<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -53,6 +54,7 @@ where
         .route("/console/events", get(events_page))
         .route("/console/stats", get(stats_page))
         .route("/console/plans", get(plans_page))
+        .route("/console/twin", get(twin_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -79,6 +81,9 @@ pub enum Page {
     Stats,
     /// `/console/plans`: linkage plan editor (应急预案).
     Plans,
+    /// `/console/twin`: the digital twin (数字孪生): NGSI-LD entities on the map, their
+    /// attributes and history.
+    Twin,
 }
 
 impl Page {
@@ -94,6 +99,7 @@ impl Page {
             Page::Events => "events.html",
             Page::Stats => "stats.html",
             Page::Plans => "plans.html",
+            Page::Twin => "twin.html",
         }
     }
 
@@ -109,6 +115,7 @@ impl Page {
             Page::Events => "events",
             Page::Stats => "stats",
             Page::Plans => "plans",
+            Page::Twin => "twin",
         }
     }
 
@@ -124,6 +131,7 @@ impl Page {
             Page::Events => "/console/events",
             Page::Stats => "/console/stats",
             Page::Plans => "/console/plans",
+            Page::Twin => "/console/twin",
         }
     }
 
@@ -139,6 +147,7 @@ impl Page {
             Page::Events => "events_title",
             Page::Stats => "stats_title",
             Page::Plans => "plans_title",
+            Page::Twin => "twin_title",
         }
     }
 }
@@ -157,6 +166,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("events.html", include_str!("../templates/events.html")),
         ("stats.html", include_str!("../templates/stats.html")),
         ("plans.html", include_str!("../templates/plans.html")),
+        ("twin.html", include_str!("../templates/twin.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -259,6 +269,10 @@ async fn plans_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Plans, &headers, q.as_deref())
 }
 
+async fn twin_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Twin, &headers, q.as_deref())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +312,7 @@ mod tests {
             ("/console/admin", "id=\"jurisdictions-table\""),
             ("/console/catalog", "id=\"catalog-table\""),
             ("/portal", "id=\"portal-results\""),
+            ("/console/twin", "id=\"twin-filter\""),
         ] {
             let (status, headers, body) = get(path, &[]).await;
             assert_eq!(status, StatusCode::OK, "{path}");

@@ -94,6 +94,10 @@ config! {
     ngsi_ld_context_map: Option<PathBuf> = None,
     /// Fetch other remote `@context` URLs over HTTP(S) (cached in memory). Default true.
     ngsi_ld_fetch_contexts: bool = true,
+    /// MQTT device ingestion: `mqtt://host:port/prefix`; the server subscribes to
+    /// `prefix/#` and maps `prefix/<type>/<id>` messages to entity updates (see
+    /// `onecity_twin::ingest`). Default: off.
+    ngsi_ld_ingest_mqtt: Option<String> = None,
 }
 
 /// Errors of loading configuration.

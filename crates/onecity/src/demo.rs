@@ -107,6 +107,14 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
     if let Some(t) = new_tenant(svc, "hangzhou", "杭州市", "Hangzhou", "330100").await? {
         let n = import(svc, &t.code, demo_data::hangzhou_districts(dir)).await?;
         tracing::info!(tenant = "hangzhou", features = n, "demo boundaries loaded");
+        let m = onecity_twin::replay::load_demo_windows(&svc.twin, "hangzhou", dir)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo twin series: {e}"))?;
+        tracing::info!(
+            tenant = "hangzhou",
+            measurements = m,
+            "demo twin series loaded"
+        );
         departments(
             svc,
             &t,

@@ -2,7 +2,8 @@
 //!
 //! Subcommands: `serve` (the platform), `import` (boundaries from GeoJSON), `export`
 //! (audit trail, boundaries), `check` (validate config and data files), `admin` (tenants,
-//! users, app keys), `audit verify` (check the hash chains). Run `onecity --help`.
+//! users, app keys), `audit verify` (check the hash chains), `replay` (stream a CSV time
+//! series to a running server as device measurements). Run `onecity --help`.
 
 mod cli;
 mod config;

@@ -6,6 +6,7 @@ use crate::ops::{self, OpsState};
 use anyhow::Context;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderName;
+use axum::response::IntoResponse;
 use axum::Router;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use onecity_catalog::Catalog;
@@ -49,6 +50,8 @@ pub struct Services {
     pub gov: Gov,
     /// Datastore, sharing and exchange records (onecity-catalog).
     pub datastore: onecity_catalog::Datastore,
+    /// NGSI-LD subscriptions and notifications.
+    pub notifier: onecity_twin::notify::Notifier,
     /// Event bus.
     pub bus: EventBus,
 }
@@ -79,6 +82,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
         &onecity_catalog::datastore_store::MIGRATIONS,
     )
     .await?;
+    onecity_store::migrate::run(db, "twin_sub", &onecity_twin::subscription::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "ops", &ops::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "governance", &onecity_governance::MIGRATIONS).await?;
     Ok(())
@@ -112,6 +116,9 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
     let mask_salt = onecity_store::secrets::get_or_create(&db, "datastore_mask_salt").await?;
     let datastore = onecity_catalog::Datastore::new(iam.clone(), hex::encode(mask_salt))
         .with_flow(flow.clone());
+    let notifier = onecity_twin::notify::Notifier::new(twin.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("NGSI-LD subscriptions: {e}"))?;
     Ok(Services {
         catalog,
         db,
@@ -121,6 +128,7 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
         twin,
         gov,
         datastore,
+        notifier,
         bus,
     })
 }
@@ -216,26 +224,46 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
     crate::webdoc::add_web_paths(&mut doc);
     crate::webdoc::fix_error_responses(&mut doc);
     let _ = ops_state.openapi.set(doc.to_json().unwrap_or_default());
-    let ngsi = onecity_twin::routes::router(
-        onecity_twin::routes::TwinState {
-            twin: svc.twin.clone(),
-            open: cfg.ngsi_ld_open,
-        },
-        cfg.ngsi_ld_max_body_bytes,
-    );
-    api.nest("/ngsi-ld/v1", ngsi)
-        .merge(onecity_web::router())
-        .fallback(onecity_http::fallback)
-        .layer(axum::middleware::map_response(onecity_http::problemize))
-        .layer(axum::middleware::from_fn(ops::track_metrics))
-        .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(cfg.request_timeout_secs),
+    let twin_state = onecity_twin::routes::TwinState {
+        twin: svc.twin.clone(),
+        open: cfg.ngsi_ld_open,
+    };
+    let ngsi = onecity_twin::routes::router(twin_state.clone(), cfg.ngsi_ld_max_body_bytes)
+        .merge(onecity_twin::ingest::ingest_routes(
+            twin_state.clone(),
+            cfg.ngsi_ld_max_body_bytes,
         ))
-        .layer(CatchPanicLayer::custom(|_| {
-            onecity_http::problem_response(&Error::internal("handler panicked"))
-        }))
+        .merge(onecity_twin::subscription::subscription_routes(
+            twin_state,
+            svc.notifier.clone(),
+            cfg.ngsi_ld_max_body_bytes,
+        ));
+    api.nest(
+        "/ngsi-ld/v1",
+        ngsi.fallback(onecity_twin::routes::not_found),
+    )
+    .merge(onecity_web::router())
+    .fallback(|req: Request| async move {
+        if req.uri().path().starts_with("/ngsi-ld/") {
+            onecity_twin::routes::not_found(req.uri().clone())
+                .await
+                .into_response()
+        } else {
+            onecity_http::fallback(req.uri().clone())
+                .await
+                .into_response()
+        }
+    })
+    .layer(axum::middleware::map_response(onecity_http::problemize))
+    .layer(axum::middleware::from_fn(ops::track_metrics))
+    .layer(DefaultBodyLimit::max(cfg.max_body_bytes))
+    .layer(TimeoutLayer::with_status_code(
+        axum::http::StatusCode::REQUEST_TIMEOUT,
+        Duration::from_secs(cfg.request_timeout_secs),
+    ))
+    .layer(CatchPanicLayer::custom(|_| {
+        onecity_http::problem_response(&Error::internal("handler panicked"))
+    }))
 }
 
 /// The outer router: health and readiness answer at once; everything else waits for the
@@ -248,6 +276,7 @@ fn gate(ops_state: OpsState, full: Arc<OnceLock<Router>>) -> Router {
         .with_state(ops_state)
         .fallback(move |req: Request| {
             let full = full.clone();
+            let req = onecity_twin::routes::strip_trailing_slash(req);
             async move {
                 match full.get() {
                     Some(r) => r.clone().oneshot(req).await.unwrap_or_else(|e| match e {}),
@@ -372,6 +401,14 @@ pub fn spawn_background(
         }
         Ok(None) => {}
         Err(e) => tracing::error!(error = %e, "notifications by e-mail and webhook are off"),
+    }
+    tasks.extend(svc.notifier.start(shutdown.clone()));
+    if let Some(url) = &cfg.ngsi_ld_ingest_mqtt {
+        tasks.push(tokio::spawn(onecity_twin::ingest::run_mqtt(
+            svc.twin.clone(),
+            url.clone(),
+            shutdown.clone(),
+        )));
     }
     // Twin history past its retention, every minute.
     let twin = svc.twin.clone();

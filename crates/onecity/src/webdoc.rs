@@ -58,6 +58,11 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Linkage plan editor 应急联动预案: alert type and level to department tasks with deadlines",
             "200",
         ),
+        (
+            "/console/twin",
+            "Digital twin console 数字孪生: NGSI-LD entities on the map, attributes, history chart",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()

@@ -52,6 +52,7 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/console",
         "/login",
         "/console/map",
+        "/console/twin",
         "/console/inbox",
         "/console/admin",
         "/console/exchange",

@@ -887,7 +887,7 @@ async fn twin_core_context_urls_known_without_fetch_and_ld_json_answers() {
         ),
     )
     .await;
-    assert_ngsi_error(&r, 503, "LdContextNotAvailable");
+    assert_ngsi_error(&r, 504, "LdContextNotAvailable");
     let r = call(
         &s,
         "POST",
@@ -939,4 +939,692 @@ async fn twin_acknowledged_writes_survive_kill_and_restart() {
         .map(|x| x["value"].as_i64().unwrap())
         .collect();
     assert_eq!(vals, vec![7, 777]);
+}
+
+/// App keys with entity-type limited scopes (`twin:read:<Type>`, `twin:write:<Type>`) see
+/// and change only entities of those types, in their own tenant.
+#[tokio::test]
+async fn twin_app_key_scopes_per_tenant_and_entity_type() {
+    let s = server_with(Options::default()).await;
+    let f = crate::fixture(&s).await;
+    let (st, key) = s
+        .post(
+            "/api/v1/tenants/t1/keys",
+            &f.admin,
+            &json!({"name": "tide gauges", "scopes": ["twin:read:WaterObserved", "twin:write:WaterObserved"]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 201, "{key}");
+    let key = format!("Bearer {}", key["key"].as_str().unwrap());
+    let admin = format!("Bearer {}", f.admin);
+    let t1 = ("ngsild-tenant", "t1");
+    let air = json!({"id": "urn:ngsi-ld:AirQualityObserved:dongsi", "type": "AirQualityObserved", "pm10": {"type": "Property", "value": 42}});
+    assert_eq!(
+        call(
+            &s,
+            "POST",
+            "/entities",
+            &[("authorization", &admin), t1],
+            Some(air)
+        )
+        .await
+        .status,
+        201
+    );
+    let water = json!({"id": "urn:ngsi-ld:WaterObserved:venice", "type": "WaterObserved", "height": {"type": "Property", "value": 0.32}});
+    let r = call(
+        &s,
+        "POST",
+        "/entities",
+        &[("authorization", &key)],
+        Some(water),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // The key works in its home tenant t1 (no header needed); it sees only WaterObserved.
+    let r = call(
+        &s,
+        "GET",
+        "/entities?attrs=pm10,height",
+        &[("authorization", &key)],
+        None,
+    )
+    .await;
+    let ids: Vec<&str> = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["urn:ngsi-ld:WaterObserved:venice"]);
+    let r = call(
+        &s,
+        "GET",
+        "/entities/urn:ngsi-ld:AirQualityObserved:dongsi",
+        &[("authorization", &key)],
+        None,
+    )
+    .await;
+    assert_ngsi_error(&r, 404, "ResourceNotFound");
+    let r = call(
+        &s,
+        "PATCH",
+        "/entities/urn:ngsi-ld:AirQualityObserved:dongsi/attrs",
+        &[("authorization", &key)],
+        Some(json!({"pm10": 1})),
+    )
+    .await;
+    assert_ngsi_error(&r, 404, "ResourceNotFound");
+    let r = call(
+        &s,
+        "POST",
+        "/entityOperations/upsert",
+        &[("authorization", &key)],
+        Some(json!([{"id": "urn:ngsi-ld:AirQualityObserved:x", "type": "AirQualityObserved"}])),
+    )
+    .await;
+    assert_ngsi_error(&r, 403, "Forbidden");
+    let r = call(&s, "GET", "/types", &[("authorization", &key)], None).await;
+    assert_eq!(r.body["typeList"], json!(["WaterObserved"]));
+    // Another tenant is out of reach.
+    let r = call(
+        &s,
+        "GET",
+        "/entities?type=WaterObserved",
+        &[("authorization", &key), ("ngsild-tenant", "t2")],
+        None,
+    )
+    .await;
+    assert_ngsi_error(&r, 403, "Forbidden");
+    // The admin still sees both in t1; the entity is unchanged.
+    let r = call(
+        &s,
+        "GET",
+        "/entities/urn:ngsi-ld:AirQualityObserved:dongsi",
+        &[("authorization", &admin), t1],
+        None,
+    )
+    .await;
+    assert_eq!(r.body["pm10"]["value"], 42);
+}
+
+#[tokio::test]
+async fn twin_reading_a_tenant_never_written_is_404_nonexistent_tenant() {
+    let s = open_server(&[]).await;
+    let r = call(
+        &s,
+        "GET",
+        "/entities?type=T",
+        &[("ngsild-tenant", "nowhere")],
+        None,
+    )
+    .await;
+    assert_ngsi_error(&r, 404, "NonexistentTenant");
+    let e = json!({"id": "urn:ngsi-ld:T:1", "type": "T"});
+    assert_eq!(
+        call(
+            &s,
+            "POST",
+            "/entities",
+            &[("ngsild-tenant", "nowhere")],
+            Some(e)
+        )
+        .await
+        .status,
+        201
+    );
+    let r = call(
+        &s,
+        "GET",
+        "/entities?type=T",
+        &[("ngsild-tenant", "nowhere")],
+        None,
+    )
+    .await;
+    assert_eq!(r.body.as_array().map(Vec::len), Some(1));
+}
+
+/// GS CIM 009 §6: a trailing `/` names the same resource (the ETSI suite and ngsildclient
+/// send `POST /entities/`); unknown NGSI-LD paths answer an NGSI-LD problem (§5.5.2).
+#[tokio::test]
+async fn twin_trailing_slash_routes_and_unknown_path_is_ngsi_problem() {
+    let s = open_server(&[]).await;
+    let e = json!({"id": "urn:ngsi-ld:Building:slash1", "type": "Building",
+        "name": {"type": "Property", "value": "Slash"}});
+    let r = post(&s, "/entities/", e).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = get(
+        &s,
+        "/entities/urn:ngsi-ld:Building:slash1/?options=keyValues",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["name"], "Slash");
+    let r = post(
+        &s,
+        "/entities/urn:ngsi-ld:Building:slash1/attrs/",
+        json!({"height": {"type": "Property", "value": 12}}),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = get(&s, "/entities/?type=Building&options=keyValues").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body[0]["height"], 12);
+    let r = post(
+        &s,
+        "/entityOperations/delete/",
+        json!(["urn:ngsi-ld:Building:slash1"]),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = get(&s, "/entities/urn:ngsi-ld:Building:slash1").await;
+    assert_ngsi_error(&r, 404, "ResourceNotFound");
+    let r = get(&s, "/no-such-resource").await;
+    assert_ngsi_error(&r, 404, "ResourceNotFound");
+    let r = get(&s, "/no-such-resource/").await;
+    assert_ngsi_error(&r, 404, "ResourceNotFound");
+}
+
+/// Validation the ETSI suite expects (GS CIM 009 §4.5.2.2, §4.21, §5.5.6) and a geo-query
+/// whose `coordinates` hold a space (form-encoded as `+`, §4.10).
+#[tokio::test]
+async fn twin_conformance_validation_classes() {
+    let s = open_server(&[]).await;
+    // A Property with a Relationship's `object`, a Relationship with `value`/`unitCode`,
+    // an output-only member: 400 BadRequestData, nothing stored.
+    for (i, attr) in [
+        json!({"type": "Property", "value": "x", "object": "urn:ngsi-ld:X:1"}),
+        json!({"type": "Relationship", "object": "urn:ngsi-ld:X:1", "value": 3}),
+        json!({"type": "Relationship", "object": "urn:ngsi-ld:X:1", "unitCode": "MTR"}),
+        json!({"type": "Property", "value": 1, "previousValue": 0}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = format!("urn:ngsi-ld:Building:val{i}");
+        let r = post(
+            &s,
+            "/entities",
+            json!({"id": id, "type": "Building", "name": attr}),
+        )
+        .await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+        let r = get(&s, &format!("/entities/{id}")).await;
+        assert_ngsi_error(&r, 404, "ResourceNotFound");
+    }
+    // Ids with invisible code points, a type starting with a digit, core terms as
+    // attribute names: 400 (§4.5.1, §4.6.2).
+    for e in [
+        json!({"id": "urn:ngsi-ld:Building:a\u{200B}b", "type": "Building"}),
+        json!({"id": "urn:ngsi-ld:Building:a\u{202E}b", "type": "Building"}),
+        json!({"id": "urn:ngsi-ld:Building:a\u{FEFF}", "type": "Building"}),
+        json!({"id": "urn:ngsi-ld:Building:a\u{3164}", "type": "Building"}),
+        json!({"id": "urn:ngsi-ld:Building:a\u{FDD0}", "type": "Building"}),
+        json!({"id": "urn:ngsi-ld:Building:t1", "type": "1Building"}),
+        json!({"id": "urn:ngsi-ld:Building:t2", "type": "Building",
+            "observedAt": {"type": "Property", "value": 1}}),
+        json!({"id": "urn:ngsi-ld:Building:t3", "type": "Building",
+            "datasetId": {"type": "Property", "value": 1}}),
+    ] {
+        let r = post(&s, "/entities", e.clone()).await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+    }
+    let r = post(
+        &s,
+        "/entities",
+        json!({"id": "urn:ngsi-ld:Building:杭州-1", "type": "Building"}),
+    )
+    .await;
+    assert_eq!(
+        r.status, 201,
+        "non-ASCII visible ids stay valid: {}",
+        r.body
+    );
+    // The real Eiffel tower position of the suite's Building, and a query with a space.
+    let r = post(
+        &s,
+        "/entities",
+        json!({"id": "urn:ngsi-ld:Building:geo1", "type": "Building",
+            "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [2.2945, 48.8584]}}}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    for coords in ["[2.2945,+48.8584]", "[2.2945,%2048.8584]"] {
+        let r = get(
+            &s,
+            &format!("/entities?type=Building&georel=equals&geometry=Point&coordinates={coords}"),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{coords}: {}", r.body);
+        assert_eq!(r.body.as_array().map(Vec::len), Some(1), "{}", r.body);
+        assert_eq!(r.body[0]["id"], "urn:ngsi-ld:Building:geo1");
+    }
+    // pick/omit with attrs is ambiguous; malformed or linked projections without join.
+    for bad in [
+        "pick=id&attrs=location",
+        "omit=name&attrs=location",
+        "pick=name&omit=name",
+        "pick=id;name",
+        "pick=id,locatedAt%7Bname",
+        "pick=id,locatedAt%7B%7Bname%7D",
+        "pick=id,,name",
+        "pick=id,locatedAt%7B,name%7D",
+        "pick=id,locatedAt%7B%7D",
+        "pick=id,locatedAt%7Bname%7D",
+        "pick=",
+    ] {
+        let r = get(&s, &format!("/entities?type=Building&{bad}")).await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+        let r = get(
+            &s,
+            &format!("/temporal/entities/urn:ngsi-ld:Building:geo1?{bad}"),
+        )
+        .await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+    }
+    let r = get(&s, "/entities?type=Building&pick=id,location").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body[0]["location"]["value"]["coordinates"],
+        json!([2.2945, 48.8584])
+    );
+    assert!(r.body[0].get("type").is_none(), "{}", r.body);
+    // A core-context-like URL that is not a published core context is a remote context:
+    // with fetching off it is not available (504), and nothing is created.
+    let r = call(
+        &s,
+        "POST",
+        "/entities",
+        &[("content-type", LD)],
+        Some(json!({"id": "urn:ngsi-ld:Building:ctx1", "type": "Building",
+            "@context": "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-non-existing.jsonld"})),
+    )
+    .await;
+    assert_ngsi_error(&r, 504, "LdContextNotAvailable");
+    let r = get(&s, "/entities/urn:ngsi-ld:Building:ctx1").await;
+    assert_ngsi_error(&r, 404, "ResourceNotFound");
+}
+
+/// Purge Entities (GS CIM 009 §5.6.21, `DELETE /entities`): by type, by q, with `drop`
+/// and `keep`; refused (400, nothing deleted) when too wide or with both keep and drop.
+#[tokio::test]
+async fn twin_purge_entities() {
+    let s = open_server(&[]).await;
+    let mk = |i: u32, name: &str| {
+        json!({"id": format!("urn:ngsi-ld:Building:purge{i}"), "type": "Building",
+            "name": {"type": "Property", "value": name},
+            "height": {"type": "Property", "value": i * 10}})
+    };
+    for i in 1..=4 {
+        let r = post(
+            &s,
+            "/entities",
+            mk(i, if i == 1 { "Eiffel Tower" } else { "Other" }),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let r = post(
+        &s,
+        "/entities",
+        json!({"id": "urn:ngsi-ld:Park:purge1", "type": "Park", "name": {"type": "Property", "value": "Champ"}}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    for bad in [
+        "",
+        "?id=urn:ngsi-ld:Building:purge1",
+        "?idPattern=.*",
+        "?attrs=createdAt",
+        "?q=modifiedAt%3E%222020-01-01T00:00:00Z%22",
+        "?type=Building&keep=name&drop=height",
+        "?type=Building&attrs=owner%7Bname%7D",
+    ] {
+        let r = call(&s, "DELETE", &format!("/entities{bad}"), &[], None).await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+    }
+    let r = get(&s, "/entities?type=Building").await;
+    assert_eq!(r.body.as_array().map(Vec::len), Some(4), "{}", r.body);
+    // q: only the Eiffel Tower goes.
+    let r = call(
+        &s,
+        "DELETE",
+        "/entities?q=name==%22Eiffel%20Tower%22",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_ngsi_error(
+        &get(&s, "/entities/urn:ngsi-ld:Building:purge1").await,
+        404,
+        "ResourceNotFound",
+    );
+    // drop: height removed from Building:2 only.
+    let r = call(
+        &s,
+        "DELETE",
+        "/entities?id=urn:ngsi-ld:Building:purge2&type=Building&drop=height",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = get(
+        &s,
+        "/entities/urn:ngsi-ld:Building:purge2?options=keyValues",
+    )
+    .await;
+    assert_eq!(r.body["name"], "Other");
+    assert!(r.body.get("height").is_none(), "{}", r.body);
+    let r = get(
+        &s,
+        "/entities/urn:ngsi-ld:Building:purge3?options=keyValues",
+    )
+    .await;
+    assert_eq!(r.body["height"], 30);
+    // keep: only height stays on Building:3.
+    let r = call(
+        &s,
+        "DELETE",
+        "/entities?id=urn:ngsi-ld:Building:purge3&type=Building&keep=height",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = get(
+        &s,
+        "/entities/urn:ngsi-ld:Building:purge3?options=keyValues",
+    )
+    .await;
+    assert_eq!(r.body["height"], 30);
+    assert!(r.body.get("name").is_none(), "{}", r.body);
+    // type: every Building goes, the Park stays.
+    let r = call(&s, "DELETE", "/entities/?type=Building", &[], None).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = get(&s, "/entities?type=Building").await;
+    assert_eq!(r.body, json!([]));
+    let r = get(&s, "/entities/urn:ngsi-ld:Park:purge1?options=keyValues").await;
+    assert_eq!(r.body["name"], "Champ");
+}
+
+/// Accept negotiation (GS CIM 009 §6.3.4): our order decides among equal weights, weight
+/// 0 excludes a type, a wildcard stands for the first type not excluded; 406 when none
+/// remains. The `NGSILD-Tenant` header is echoed, on errors too (§6.3.14).
+#[tokio::test]
+async fn twin_accept_precedence_and_tenant_echo() {
+    let s = open_server(&[]).await;
+    let r = call(
+        &s,
+        "POST",
+        "/entities",
+        &[("NGSILD-Tenant", "tp414a")],
+        Some(
+            json!({"id": "urn:ngsi-ld:Building:acc1", "type": "Building",
+            "name": {"type": "Property", "value": "Acc"}}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.headers["ngsild-tenant"], "tp414a");
+    for (accept, want) in [
+        ("application/ld+json, application/json", "application/json"),
+        ("application/geo+json, application/json", "application/json"),
+        ("application/json;q=0, */*", "application/ld+json"),
+        ("*/*", "application/json"),
+        (
+            "application/json;q=0.5, application/ld+json",
+            "application/ld+json",
+        ),
+        ("application/geo+json", "application/geo+json"),
+    ] {
+        let r = call(
+            &s,
+            "GET",
+            "/entities/urn:ngsi-ld:Building:acc1",
+            &[("NGSILD-Tenant", "tp414a"), ("Accept", accept)],
+            None,
+        )
+        .await;
+        assert_eq!(r.status, 200, "{accept}: {}", r.body);
+        let ct = r.headers["content-type"].to_str().unwrap();
+        assert!(ct.starts_with(want), "{accept}: {ct}");
+        assert_eq!(r.headers["ngsild-tenant"], "tp414a");
+    }
+    let r = call(
+        &s,
+        "GET",
+        "/entities/urn:ngsi-ld:Building:acc1",
+        &[
+            ("NGSILD-Tenant", "tp414a"),
+            ("Accept", "application/json;q=0, text/html"),
+        ],
+        None,
+    )
+    .await;
+    assert_ngsi_error(&r, 406, "NotAcceptable");
+    let r = call(
+        &s,
+        "GET",
+        "/entities/urn:ngsi-ld:Building:acc1",
+        &[("NGSILD-Tenant", "nosuchtenant")],
+        None,
+    )
+    .await;
+    assert_ngsi_error(&r, 404, "NonexistentTenant");
+    assert_eq!(r.headers["ngsild-tenant"], "nosuchtenant");
+}
+
+/// Subscription creation checks the suite expects (GS CIM 009 §5.2.12, §5.2.14, §4.21):
+/// pick/omit misuse, showChanges with keyValues, a jsonldContext that is not a URI (400)
+/// or cannot be retrieved (504); a trailing slash on /subscriptions/.
+#[tokio::test]
+async fn twin_subscription_creation_validation() {
+    let s = open_server(&[]).await;
+    let sub = |extra: Value, top: Value| {
+        let mut n =
+            json!({"endpoint": {"uri": "http://127.0.0.1:9/notify", "accept": "application/json"}});
+        for (k, v) in extra.as_object().unwrap() {
+            n[k] = v.clone();
+        }
+        let mut b =
+            json!({"type": "Subscription", "entities": [{"type": "Building"}], "notification": n});
+        for (k, v) in top.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+    for (extra, top) in [
+        (json!({"pick": ["id"], "omit": ["id"]}), json!({})),
+        (json!({"pick": ["name"], "attributes": ["name"]}), json!({})),
+        (json!({"omit": ["name"], "attributes": ["name"]}), json!({})),
+        (json!({"pick": []}), json!({})),
+        (json!({"omit": []}), json!({})),
+        (
+            json!({"format": "keyValues", "showChanges": true}),
+            json!({}),
+        ),
+        (
+            json!({"format": "simplified", "showChanges": true}),
+            json!({}),
+        ),
+        (json!({}), json!({"jsonldContext": "unknownContext"})),
+    ] {
+        let r = post(&s, "/subscriptions/", sub(extra.clone(), top.clone())).await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+    }
+    let r = post(
+        &s,
+        "/subscriptions/",
+        sub(
+            json!({}),
+            json!({"jsonldContext": "https://example.org/not-mapped.jsonld"}),
+        ),
+    )
+    .await;
+    assert_ngsi_error(&r, 504, "LdContextNotAvailable");
+    let r = get(&s, "/subscriptions/").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body, json!([]), "nothing was created");
+    let r = post(
+        &s,
+        "/subscriptions/",
+        sub(
+            json!({"pick": ["id", "name"], "format": "normalized", "showChanges": true}),
+            json!({"jsonldContext": CORE}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = get(&s, "/subscriptions").await;
+    assert_eq!(r.body.as_array().map(Vec::len), Some(1), "{}", r.body);
+    // Shown as sent: no isActive or createdAt the client did not give.
+    assert!(r.body[0].get("isActive").is_none(), "{}", r.body);
+    assert!(r.body[0].get("createdAt").is_none(), "{}", r.body);
+    assert_eq!(r.body[0]["notification"]["pick"], json!(["id", "name"]));
+    for m in ["GET", "DELETE"] {
+        let r = call(&s, m, "/subscriptions/not-a-uri", &[], None).await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+    }
+    let r = call(
+        &s,
+        "PATCH",
+        "/subscriptions/not-a-uri",
+        &[],
+        Some(json!({"throttling": 5})),
+    )
+    .await;
+    assert_ngsi_error(&r, 400, "BadRequestData");
+}
+
+/// An undefined query parameter is 400 InvalidRequest (GS CIM 009 §6.3.20); a POST with
+/// a chunked body (no Content-Length) is a bare 411 (§6.3.4), before the tenant is looked
+/// at; GET needs no length.
+#[tokio::test]
+async fn twin_undefined_parameter_and_length_required() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = open_server(&[]).await;
+    let r = get(&s, "/entities?type=Building&invalidParams=invalidValue").await;
+    assert_ngsi_error(&r, 400, "InvalidRequest");
+    let r = get(&s, "/types?invalidParams=invalidValue").await;
+    assert_ngsi_error(&r, 400, "InvalidRequest");
+    for bad in [
+        "options=keyValue",
+        "options=keyValues,nothing",
+        "format=invalid",
+    ] {
+        let r = get(&s, &format!("/entities?type=Building&{bad}")).await;
+        assert_ngsi_error(&r, 400, "InvalidRequest");
+    }
+    let r = get(&s, "/entities?type=Building&options=keyValues,sysAttrs").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = get(&s, "/entities?type=Building&limit=5&count=true").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let addr = s.url.trim_start_matches("http://").to_string();
+    let body = r#"{"id":"urn:ngsi-ld:Building:411-01","type":"Building"}"#;
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let req = format!(
+        "POST /ngsi-ld/v1/entities/ HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nNGSILD-Tenant: tp46105nosuchtenant\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    );
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    tcp.read_to_string(&mut out).await.unwrap();
+    assert!(out.starts_with("HTTP/1.1 411"), "{out}");
+    let (_, resp_body) = out.split_once("\r\n\r\n").unwrap();
+    assert!(resp_body.is_empty(), "a bare 411: {out}");
+    let r = get(&s, "/entities/urn:ngsi-ld:Building:411-01").await;
+    assert_ngsi_error(&r, 404, "ResourceNotFound");
+}
+
+/// A query with nothing narrowing it is too wide (GS CIM 009 §5.7.2.4): no parameter,
+/// only system attributes in attrs or q, a linked-entity q without join: 400.
+#[tokio::test]
+async fn twin_too_wide_queries_are_400() {
+    let s = open_server(&[]).await;
+    for bad in [
+        "",
+        "?attrs=createdAt",
+        "?q=modifiedAt%3E%222020-01-01T00:00:00Z%22",
+        "?type=Building&q=owner%7Bname%7D==%22x%22",
+    ] {
+        let r = get(&s, &format!("/entities{bad}")).await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+        let sep = if bad.is_empty() { "?" } else { "&" };
+        let r = get(
+            &s,
+            &format!("/temporal/entities{bad}{sep}timerel=after&timeAt=2020-01-01T00:00:00Z"),
+        )
+        .await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+    }
+    for ok in [
+        "?type=Building",
+        "?id=urn:ngsi-ld:Building:none",
+        "?attrs=name",
+        "?local=true",
+    ] {
+        let r = get(&s, &format!("/entities{ok}")).await;
+        assert_eq!(r.status, 200, "{ok}: {}", r.body);
+        assert_eq!(r.body, json!([]));
+    }
+}
+
+/// Batch merge (GS CIM 009 §5.6.20): attributes given are put, others kept; a missing
+/// entity is a 207 error. Empty arrays, non-object items and ld+json with a Link header
+/// are 400 (§5.6.7, §6.3.5).
+#[tokio::test]
+async fn twin_batch_merge_and_batch_body_checks() {
+    let s = open_server(&[]).await;
+    let r = post(
+        &s,
+        "/entityOperations/create/",
+        json!([{"id": "urn:ngsi-ld:Building:m1", "type": "Building",
+            "name": {"type": "Property", "value": "One"}, "height": {"type": "Property", "value": 10}}]),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = post(
+        &s,
+        "/entityOperations/merge/",
+        json!([{"id": "urn:ngsi-ld:Building:m1", "type": "Building", "height": {"type": "Property", "value": 12}}]),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = get(&s, "/entities/urn:ngsi-ld:Building:m1?options=keyValues").await;
+    assert_eq!(r.body["height"], 12);
+    assert_eq!(r.body["name"], "One");
+    let r = post(
+        &s,
+        "/entityOperations/merge",
+        json!([{"id": "urn:ngsi-ld:Building:m1", "type": "Building", "name": {"type": "Property", "value": "Uno"}},
+               {"id": "urn:ngsi-ld:Building:missing", "type": "Building", "name": {"type": "Property", "value": "x"}}]),
+    )
+    .await;
+    assert_eq!(r.status, 207, "{}", r.body);
+    assert_eq!(r.body["success"], json!(["urn:ngsi-ld:Building:m1"]));
+    assert_eq!(
+        r.body["errors"][0]["entityId"],
+        "urn:ngsi-ld:Building:missing"
+    );
+    for body in [json!([]), json!([null]), json!([1])] {
+        for op in ["merge", "create", "upsert", "update"] {
+            let r = post(&s, &format!("/entityOperations/{op}"), body.clone()).await;
+            assert_ngsi_error(&r, 400, "BadRequestData");
+        }
+    }
+    let r = call(
+        &s,
+        "POST",
+        "/entities",
+        &[("content-type", LD), ("link", &link(CORE))],
+        Some(json!({"id": "urn:ngsi-ld:Building:m2", "type": "Building", "@context": CORE})),
+    )
+    .await;
+    assert_ngsi_error(&r, 400, "BadRequestData");
+    let r = get(&s, "/entities/urn:ngsi-ld:Building:m1?options=keyValues").await;
+    assert_eq!(r.body["name"], "Uno");
 }

@@ -1,0 +1,700 @@
+//! NGSI-LD subscriptions (ETSI GS CIM 009 v1.8 §5.8 operations, §5.2.12 data type,
+//! §6.10/§6.11 HTTP binding): validation, storage and the CRUD API at
+//! `/ngsi-ld/v1/subscriptions`.
+//!
+//! A subscription is stored as the members the client sent (compacted terms, without
+//! `@context`) plus the `@context` it was sent with, in `twin_subscriptions` (component
+//! `twin_sub`), on SQLite and PostgreSQL alike. The parsed form ([`Subscription`], names
+//! expanded) lives in the in-memory index of the notifier ([`crate::notify::Notifier`]),
+//! a cache rebuilt from the database at start and kept current by this API.
+//!
+//! Limits: at most [`MAX_SUBSCRIPTIONS`] subscriptions per tenant; `throttling` and
+//! `timeInterval` are whole or fractional seconds, `timeInterval` at least 1 s.
+//! Representation: GET answers the members as sent (terms compacted with the creation
+//! context), plus `status`, `isActive` and the notification status fields
+//! (`timesSent`, `timesFailed`, `lastNotification`, `lastSuccess`, `lastFailure`).
+
+use crate::context::Context;
+use crate::error::{NgsiError, NgsiResult, ProblemKind};
+use crate::geoq::{self, GeoQuery};
+use crate::model::{self, format_micros, parse_datetime, Entity, Format, RenderOpts};
+use crate::notify::Notifier;
+use crate::q::{self, Expr};
+use crate::routes::{
+    accept, body_context, header_context, read_body, respond, tenant_of, Params, RawBody, Ten,
+    TwinState,
+};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use onecity_store::migrate::Migration;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+/// Most subscriptions one tenant may hold.
+pub const MAX_SUBSCRIPTIONS: usize = 10_000;
+
+const V1: &str = r#"
+CREATE TABLE twin_subscriptions (
+  tenant TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, context TEXT NOT NULL,
+  created_at BIGINT NOT NULL, modified_at BIGINT NOT NULL,
+  times_sent BIGINT NOT NULL DEFAULT 0, times_failed BIGINT NOT NULL DEFAULT 0,
+  last_notification BIGINT, last_success BIGINT, last_failure BIGINT,
+  PRIMARY KEY (tenant, id));
+"#;
+
+/// Migrations of the `twin_sub` component: `twin_subscriptions`, one row per subscription
+/// (tenant, id, the members as sent in JSON, the `@context` in JSON, times in µs and the
+/// notification counters).
+pub static MIGRATIONS: [Migration; 1] = [Migration {
+    version: 1,
+    name: "NGSI-LD subscriptions",
+    sqlite: V1,
+    postgres: V1,
+}];
+
+/// One entity selector of a subscription (§5.2.8 EntitySelector).
+#[derive(Debug, Clone)]
+pub struct EntitySel {
+    /// Exact entity id.
+    pub id: Option<String>,
+    /// Entity id regular expression.
+    pub id_pattern: Option<regex::Regex>,
+    /// Expanded entity type.
+    pub etype: String,
+}
+
+impl EntitySel {
+    /// Whether the selector picks this entity.
+    pub fn matches(&self, e: &Entity) -> bool {
+        e.types.contains(&self.etype)
+            && self.id.as_ref().is_none_or(|i| *i == e.id)
+            && self.id_pattern.as_ref().is_none_or(|p| p.is_match(&e.id))
+    }
+}
+
+/// Where and how notifications go (§5.2.15 Endpoint).
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// `http(s)://…` or `mqtt(s)://host:port/topic`.
+    pub uri: String,
+    /// `application/json` (default) or `application/ld+json`.
+    pub accept: String,
+    /// Extra headers (`receiverInfo` key/value pairs); for MQTT they go in `metadata`.
+    pub receiver_info: Vec<(String, String)>,
+}
+
+/// A validated subscription (names expanded).
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    /// NGSI-LD tenant.
+    pub tenant: String,
+    /// Subscription id (a URI).
+    pub id: String,
+    /// Entity selectors (any of); empty = every entity.
+    pub entities: Vec<EntitySel>,
+    /// Watched attributes (expanded); empty = every attribute.
+    pub watched: Vec<String>,
+    /// `q`.
+    pub q: Option<Expr>,
+    /// `geoQ`.
+    pub geo: Option<GeoQuery>,
+    /// Attributes to put in notifications (expanded); `None` = all.
+    pub attrs: Option<Vec<String>>,
+    /// Notification representation.
+    pub format: Format,
+    /// Include createdAt/modifiedAt in notified entities.
+    pub sys_attrs: bool,
+    /// The endpoint.
+    pub endpoint: Endpoint,
+    /// Minimum time between two notifications, µs (0 = none).
+    pub throttling: i64,
+    /// Periodic notification interval, µs (0 = on change).
+    pub time_interval: i64,
+    /// Expiry, µs since the epoch.
+    pub expires_at: Option<i64>,
+    /// `isActive`.
+    pub active: bool,
+    /// The `@context` it was made with.
+    pub ctx: Arc<Context>,
+}
+
+impl Subscription {
+    /// `active`, `paused` or `expired` (§5.2.12 status).
+    pub fn status(&self, now: i64) -> &'static str {
+        if self.expires_at.is_some_and(|x| x <= now) {
+            "expired"
+        } else if self.active {
+            "active"
+        } else {
+            "paused"
+        }
+    }
+    /// Whether an entity passes the entity selectors, q and geoQ.
+    pub fn selects(&self, e: &Entity) -> bool {
+        (self.entities.is_empty() || self.entities.iter().any(|s| s.matches(e)))
+            && self.q.as_ref().is_none_or(|x| x.matches(e, &self.ctx))
+            && self.geo.as_ref().is_none_or(|g| g.matches(e))
+    }
+}
+
+fn secs_to_micros(v: &Value, name: &str) -> NgsiResult<i64> {
+    match v.as_f64() {
+        Some(s) if s > 0.0 && s <= 10.0 * 365.0 * 86400.0 => Ok((s * 1e6) as i64),
+        _ => Err(NgsiError::bad_data(format!(
+            "{name} must be a positive number of seconds (at most ten years), not {v}"
+        ))),
+    }
+}
+
+fn string_list(v: &Value, name: &str) -> NgsiResult<Vec<String>> {
+    let a = v.as_array().ok_or_else(|| {
+        NgsiError::bad_data(format!("{name} must be an array of attribute names"))
+    })?;
+    if a.is_empty() {
+        return Err(NgsiError::bad_data(format!("{name} must not be empty")));
+    }
+    a.iter()
+        .map(|x| match x.as_str() {
+            Some(s) if !s.is_empty() => Ok(s.to_string()),
+            _ => Err(NgsiError::bad_data(format!(
+                "{name} must hold non-empty strings, not {x}"
+            ))),
+        })
+        .collect()
+}
+
+/// `jsonldContext` (§5.2.12): the URI of the @context notifications are compacted with.
+/// Errors: 400 BadRequestData when it is not a URI (or not a JSON-LD context document),
+/// 504 LdContextNotAvailable when it cannot be retrieved.
+async fn check_jsonld_context(twin: &crate::Twin, m: &Map<String, Value>) -> NgsiResult<()> {
+    let Some(v) = m.get("jsonldContext") else {
+        return Ok(());
+    };
+    let url = v
+        .as_str()
+        .filter(|u| model::is_uri(u))
+        .ok_or_else(|| NgsiError::bad_data(format!("jsonldContext {v} is not a URI")))?;
+    twin.contexts.resolve(Some(&json!(url))).await.map(|_| ())
+}
+
+/// Validates a subscription body (members as sent, without `@context`) and returns the
+/// parsed form. Errors: 400 BadRequestData naming the wrong member (a `null` member, as in
+/// `"watchedAttributes": null`, is refused).
+pub fn parse(
+    tenant: &str,
+    id: &str,
+    m: &Map<String, Value>,
+    ctx: Arc<Context>,
+    now: i64,
+    creating: bool,
+) -> NgsiResult<Subscription> {
+    for (k, v) in m {
+        if v.is_null() {
+            return Err(NgsiError::bad_data(format!(
+                "{k} is null: leave the member out instead"
+            )));
+        }
+    }
+    if let Some(t) = m.get("type") {
+        if t.as_str() != Some("Subscription") {
+            return Err(NgsiError::bad_data(format!(
+                "type must be \"Subscription\", not {t}"
+            )));
+        }
+    } else if creating {
+        return Err(NgsiError::bad_data("type \"Subscription\" is missing"));
+    }
+    let mut entities = Vec::new();
+    if let Some(v) = m.get("entities") {
+        let a = v
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| NgsiError::bad_data("entities must be a non-empty array"))?;
+        for s in a {
+            let ty = s
+                .get("type")
+                .and_then(Value::as_str)
+                .filter(|t| model::is_valid_name(t))
+                .ok_or_else(|| {
+                    NgsiError::bad_data(format!("entities: {s} needs a valid \"type\""))
+                })?;
+            let id = match s.get("id") {
+                None => None,
+                Some(Value::String(i)) if model::is_uri(i) => Some(i.clone()),
+                Some(x) => {
+                    return Err(NgsiError::bad_data(format!(
+                        "entities: id {x} is not a URI"
+                    )))
+                }
+            };
+            let id_pattern = match s.get("idPattern") {
+                None => None,
+                Some(Value::String(p)) => Some(
+                    regex::Regex::new(p)
+                        .map_err(|e| NgsiError::bad_data(format!("entities: idPattern: {e}")))?,
+                ),
+                Some(x) => {
+                    return Err(NgsiError::bad_data(format!(
+                        "entities: idPattern {x} is not a string"
+                    )))
+                }
+            };
+            entities.push(EntitySel {
+                id,
+                id_pattern,
+                etype: ctx.expand(ty),
+            });
+        }
+    }
+    let watched = match m.get("watchedAttributes") {
+        None => Vec::new(),
+        Some(v) => string_list(v, "watchedAttributes")?
+            .iter()
+            .map(|a| ctx.expand(a))
+            .collect(),
+    };
+    let time_interval = match m.get("timeInterval") {
+        None => 0,
+        Some(v) => {
+            let t = secs_to_micros(v, "timeInterval")?;
+            if t < 1_000_000 {
+                return Err(NgsiError::bad_data(
+                    "timeInterval must be at least 1 second",
+                ));
+            }
+            t
+        }
+    };
+    if time_interval > 0 && !watched.is_empty() {
+        return Err(NgsiError::bad_data(
+            "timeInterval and watchedAttributes cannot be used together",
+        ));
+    }
+    if entities.is_empty() && watched.is_empty() && time_interval == 0 && creating {
+        return Err(NgsiError::bad_data(
+            "a subscription needs entities or watchedAttributes",
+        ));
+    }
+    let throttling = match m.get("throttling") {
+        None => 0,
+        Some(v) => secs_to_micros(v, "throttling")?,
+    };
+    if throttling > 0 && time_interval > 0 {
+        return Err(NgsiError::bad_data(
+            "throttling and timeInterval cannot be used together",
+        ));
+    }
+    let q = match m.get("q") {
+        None => None,
+        Some(Value::String(s)) => Some(q::parse(s)?),
+        Some(x) => return Err(NgsiError::bad_data(format!("q must be a string, not {x}"))),
+    };
+    let geo = match m.get("geoQ") {
+        None => None,
+        Some(g) => {
+            let rel = g
+                .get("georel")
+                .and_then(Value::as_str)
+                .ok_or_else(|| NgsiError::bad_data("geoQ needs georel"))?;
+            let coords = match g.get("coordinates") {
+                Some(Value::String(s)) => Some(serde_json::from_str::<Value>(s).map_err(|e| {
+                    NgsiError::bad_data(format!("geoQ coordinates are not JSON: {e}"))
+                })?),
+                other => other.cloned(),
+            };
+            Some(geoq::parse(
+                rel,
+                g.get("geometry").and_then(Value::as_str),
+                coords.as_ref(),
+                g.get("geoproperty").and_then(Value::as_str),
+                &ctx,
+            )?)
+        }
+    };
+    let expires_at = match m.get("expiresAt") {
+        None => None,
+        Some(v) => {
+            let t = v.as_str().and_then(parse_datetime).ok_or_else(|| {
+                NgsiError::bad_data(format!("expiresAt {v} is not an RFC 3339 date-time"))
+            })?;
+            if t <= now {
+                return Err(NgsiError::bad_data("expiresAt is in the past"));
+            }
+            Some(t)
+        }
+    };
+    let active = match m.get("isActive") {
+        None => true,
+        Some(Value::Bool(b)) => *b,
+        Some(x) => {
+            return Err(NgsiError::bad_data(format!(
+                "isActive must be true or false, not {x}"
+            )))
+        }
+    };
+    for k in ["description", "subscriptionName"] {
+        if let Some(v) = m.get(k) {
+            if !v.is_string() {
+                return Err(NgsiError::bad_data(format!("{k} must be a string")));
+            }
+        }
+    }
+    let n = m
+        .get("notification")
+        .and_then(Value::as_object)
+        .ok_or_else(|| NgsiError::bad_data("notification (an object with endpoint) is missing"))?;
+    // §5.2.14 NotificationParams and §4.21: pick/omit are non-empty lists of names, not
+    // both naming one member, not with attributes; showChanges needs the normalized form.
+    let mut proj: Vec<(&str, Vec<String>)> = Vec::new();
+    for k in ["pick", "omit"] {
+        if let Some(v) = n.get(k) {
+            let l = match v {
+                Value::String(x) => x.split(',').map(str::to_string).collect(),
+                _ => string_list(v, &format!("notification.{k}"))?,
+            };
+            if l.is_empty() || l.iter().any(|x| !model::is_valid_name(x)) {
+                return Err(NgsiError::bad_data(format!(
+                    "notification.{k} must be a non-empty list of attribute names or entity members"
+                )));
+            }
+            if n.contains_key("attributes") {
+                return Err(NgsiError::bad_data(format!(
+                    "notification.{k} cannot be used together with notification.attributes"
+                )));
+            }
+            proj.push((k, l));
+        }
+    }
+    if let [(_, a), (_, b)] = proj.as_slice() {
+        if let Some(x) = a.iter().find(|x| b.contains(x)) {
+            return Err(NgsiError::bad_data(format!(
+                "{x:?} is both in notification.pick and in notification.omit"
+            )));
+        }
+    }
+    if n.get("showChanges") == Some(&Value::Bool(true))
+        && matches!(
+            n.get("format").and_then(Value::as_str),
+            Some("keyValues" | "simplified")
+        )
+    {
+        return Err(NgsiError::bad_data(
+            "notification.showChanges needs the normalized format (previous values), not keyValues",
+        ));
+    }
+    let attrs = match n.get("attributes") {
+        None => None,
+        Some(v) => Some(
+            string_list(v, "notification.attributes")?
+                .iter()
+                .map(|a| ctx.expand(a))
+                .collect(),
+        ),
+    };
+    let format = match n.get("format").map(|f| f.as_str()) {
+        None | Some(Some("normalized")) => Format::Normalized,
+        Some(Some("keyValues")) | Some(Some("simplified")) => Format::KeyValues,
+        Some(Some("concise")) => Format::Concise,
+        _ => {
+            return Err(NgsiError::bad_data(
+                "notification.format must be normalized, keyValues or concise",
+            ))
+        }
+    };
+    let sys_attrs = match n.get("sysAttrs") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(NgsiError::bad_data(
+                "notification.sysAttrs must be true or false",
+            ))
+        }
+    };
+    let ep = n
+        .get("endpoint")
+        .and_then(Value::as_object)
+        .ok_or_else(|| NgsiError::bad_data("notification.endpoint is missing"))?;
+    let uri = ep
+        .get("uri")
+        .and_then(Value::as_str)
+        .ok_or_else(|| NgsiError::bad_data("notification.endpoint.uri is missing"))?;
+    let parsed = reqwest::Url::parse(uri)
+        .map_err(|e| NgsiError::bad_data(format!("notification.endpoint.uri {uri:?}: {e}")))?;
+    match parsed.scheme() {
+        "http" | "https" => {}
+        "mqtt" => {
+            if parsed.host_str().is_none() || parsed.path().len() < 2 {
+                return Err(NgsiError::bad_data(
+                    "an MQTT endpoint is mqtt://host[:port]/topic",
+                ));
+            }
+        }
+        s => {
+            return Err(NgsiError::bad_data(format!(
+                "notification.endpoint.uri scheme {s:?} is not http, https or mqtt"
+            )))
+        }
+    }
+    let accept = match ep.get("accept").map(|a| a.as_str()) {
+        None => "application/json".to_string(),
+        Some(Some(a @ ("application/json" | "application/ld+json"))) => a.to_string(),
+        _ => {
+            return Err(NgsiError::bad_data(
+                "notification.endpoint.accept must be application/json or application/ld+json",
+            ))
+        }
+    };
+    let mut receiver_info = Vec::new();
+    if let Some(ri) = ep.get("receiverInfo") {
+        let a = ri.as_array().ok_or_else(|| {
+            NgsiError::bad_data("notification.endpoint.receiverInfo must be an array")
+        })?;
+        for kv in a {
+            let (Some(k), Some(v)) = (
+                kv.get("key").and_then(Value::as_str),
+                kv.get("value").and_then(Value::as_str),
+            ) else {
+                return Err(NgsiError::bad_data(
+                    "receiverInfo entries are {\"key\": …, \"value\": …} strings",
+                ));
+            };
+            if axum::http::HeaderName::from_bytes(k.as_bytes()).is_err()
+                || HeaderValue::from_str(v).is_err()
+            {
+                return Err(NgsiError::bad_data(format!(
+                    "receiverInfo {k:?} is not a valid header"
+                )));
+            }
+            receiver_info.push((k.to_string(), v.to_string()));
+        }
+    }
+    Ok(Subscription {
+        tenant: tenant.to_string(),
+        id: id.to_string(),
+        entities,
+        watched,
+        q,
+        geo,
+        attrs,
+        format,
+        sys_attrs,
+        endpoint: Endpoint {
+            uri: uri.to_string(),
+            accept,
+            receiver_info,
+        },
+        throttling,
+        time_interval,
+        expires_at,
+        active,
+        ctx,
+    })
+}
+
+/// Render options of a subscription's notifications.
+pub fn render_opts(s: &Subscription) -> RenderOpts {
+    RenderOpts {
+        format: s.format,
+        sys_attrs: s.sys_attrs,
+        attrs: s.attrs.clone(),
+        ..Default::default()
+    }
+}
+
+/// The API router for `/subscriptions` (to be nested at `/ngsi-ld/v1`, behind the same
+/// access control as the entities: `twin:read` to read, `twin:write` to change).
+/// `max_body` is the NGSI-LD body limit in bytes.
+pub fn subscription_routes(state: TwinState, notifier: Notifier, max_body: usize) -> Router {
+    let st = SubState {
+        twin: state.clone(),
+        notifier,
+    };
+    Router::new()
+        .route("/subscriptions", get(list_subs).post(create_sub))
+        .route(
+            "/subscriptions/{id}",
+            get(get_sub).patch(patch_sub).delete(delete_sub),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            (state, max_body),
+            crate::routes::access,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .with_state(st)
+}
+
+#[derive(Clone)]
+struct SubState {
+    twin: TwinState,
+    notifier: Notifier,
+}
+
+/// Subscriptions are not limited by entity type: credentials limited to some types
+/// (`twin:read:<Type>`) may not read them (writes are refused by the access layer, as
+/// `Subscription` is not one of their types).
+fn no_type_limit(t: &Ten) -> NgsiResult<()> {
+    if crate::routes::type_limit(t).is_some() {
+        return Err(NgsiError::new(
+            ProblemKind::Forbidden,
+            "credentials limited to some entity types cannot use subscriptions",
+        ));
+    }
+    Ok(())
+}
+
+fn strip_context(v: &Value) -> NgsiResult<Map<String, Value>> {
+    let mut m = v
+        .as_object()
+        .cloned()
+        .ok_or_else(|| NgsiError::bad_data("a subscription is a JSON object"))?;
+    m.remove("@context");
+    Ok(m)
+}
+
+/// POST /subscriptions (§6.10.3.1): 201 with `Location`; 409 AlreadyExists; 400.
+async fn create_sub(
+    State(st): State<SubState>,
+    t: Ten,
+    h: HeaderMap,
+    b: RawBody,
+) -> NgsiResult<Response> {
+    let body = read_body(&h, b)?;
+    let ctx = body_context(&st.twin.twin, &h, &body, &body.value).await?;
+    let mut m = strip_context(&body.value)?;
+    let now = onecity_core::time::now_micros();
+    let id = match m.get("id") {
+        None => format!("urn:ngsi-ld:Subscription:{}", uuid::Uuid::new_v4()),
+        Some(Value::String(s)) if model::is_uri(s) => s.clone(),
+        Some(x) => return Err(NgsiError::bad_data(format!("id {x} is not a URI"))),
+    };
+    m.insert("id".into(), Value::String(id.clone()));
+    let tenant = tenant_of(&t);
+    check_jsonld_context(&st.twin.twin, &m).await?;
+    let sub = parse(&tenant, &id, &m, ctx.clone(), now, true)?;
+    st.notifier.create(sub, &m, &ctx.echo(), now).await?;
+    let mut r = StatusCode::CREATED.into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/ngsi-ld/v1/subscriptions/{id}")) {
+        r.headers_mut().insert("location", v);
+    }
+    Ok(r)
+}
+
+/// GET /subscriptions (§6.10.3.2): `limit`, `offset`, `count=true`
+/// (`NGSILD-Results-Count`), in id order.
+async fn list_subs(
+    State(st): State<SubState>,
+    t: Ten,
+    h: HeaderMap,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> NgsiResult<Response> {
+    no_type_limit(&t)?;
+    let p = Params::parse(raw.as_deref());
+    let acc = accept(&h)?;
+    let ctx = header_context(&st.twin.twin, &h).await?;
+    let (limit, offset) = crate::routes::paging(&p, &st.twin.twin)?;
+    let all = st.notifier.list(&tenant_of(&t));
+    let total = all.len();
+    let page: Vec<Value> = all.into_iter().skip(offset).take(limit).collect();
+    let mut extra = Vec::new();
+    if p.get("count") == Some("true") {
+        extra.push(("ngsild-results-count", total.to_string()));
+    }
+    Ok(respond(
+        StatusCode::OK,
+        Value::Array(page),
+        &ctx,
+        acc,
+        extra,
+    ))
+}
+
+/// GET /subscriptions/{id} (§6.11.3.1): 200; 404.
+async fn get_sub(
+    State(st): State<SubState>,
+    t: Ten,
+    h: HeaderMap,
+    Path(id): Path<String>,
+) -> NgsiResult<Response> {
+    if !model::is_uri(&id) {
+        return Err(NgsiError::bad_data(format!("{id:?} is not a URI")));
+    }
+    no_type_limit(&t)?;
+    let acc = accept(&h)?;
+    let ctx = header_context(&st.twin.twin, &h).await?;
+    let v = st
+        .notifier
+        .render(&tenant_of(&t), &id)
+        .ok_or_else(|| NgsiError::not_found(format!("subscription {id} does not exist")))?;
+    Ok(respond(StatusCode::OK, v, &ctx, acc, vec![]))
+}
+
+/// PATCH /subscriptions/{id} (§6.11.3.2): the given members replace the stored ones (a
+/// `null` member is removed); the result is validated as a whole. 204; 404; 400.
+async fn patch_sub(
+    State(st): State<SubState>,
+    t: Ten,
+    h: HeaderMap,
+    Path(id): Path<String>,
+    b: RawBody,
+) -> NgsiResult<Response> {
+    if !model::is_uri(&id) {
+        return Err(NgsiError::bad_data(format!("{id:?} is not a URI")));
+    }
+    let body = read_body(&h, b)?;
+    let _ = body_context(&st.twin.twin, &h, &body, &body.value).await?;
+    let frag = strip_context(&body.value)?;
+    if frag.is_empty() {
+        return Err(NgsiError::bad_data("the PATCH body has no members"));
+    }
+    if let Some(x) = frag.get("id") {
+        if x.as_str() != Some(id.as_str()) {
+            return Err(NgsiError::bad_data(
+                "the id of a subscription cannot change",
+            ));
+        }
+    }
+    if frag.get("watchedAttributes").is_some_and(Value::is_null) {
+        return Err(NgsiError::bad_data(
+            "watchedAttributes is null: leave it out, or give a non-empty array",
+        ));
+    }
+    check_jsonld_context(&st.twin.twin, &frag).await?;
+    st.notifier.update(&tenant_of(&t), &id, frag).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// DELETE /subscriptions/{id} (§6.11.3.3): 204; 404.
+async fn delete_sub(
+    State(st): State<SubState>,
+    t: Ten,
+    Path(id): Path<String>,
+) -> NgsiResult<Response> {
+    if !model::is_uri(&id) {
+        return Err(NgsiError::bad_data(format!("{id:?} is not a URI")));
+    }
+    if !st.notifier.delete(&tenant_of(&t), &id).await? {
+        return Err(NgsiError::new(
+            ProblemKind::ResourceNotFound,
+            format!("subscription {id} does not exist"),
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The `Notification` body (§5.3.1): id, type, subscriptionId, notifiedAt, data.
+pub fn notification_body(s: &Subscription, data: Vec<Value>, now: i64) -> Value {
+    let mut v = json!({
+        "id": format!("urn:ngsi-ld:Notification:{}", uuid::Uuid::new_v4()),
+        "type": "Notification",
+        "subscriptionId": s.id,
+        "notifiedAt": format_micros(now),
+        "data": data,
+    });
+    if s.endpoint.accept == "application/ld+json" {
+        v["@context"] = s.ctx.echo();
+    }
+    v
+}
