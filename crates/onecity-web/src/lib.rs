@@ -217,6 +217,8 @@ async fn catalog_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
 
 async fn portal_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Portal, &headers, q.as_deref())
+}
+
 async fn exchange_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Exchange, &headers, q.as_deref())
 }
