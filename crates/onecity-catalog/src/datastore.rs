@@ -40,35 +40,37 @@ pub struct NegativeEntry {
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
 /// The negative-list hook, consulted on every path data leaves by (search, SQL, sharing,
-/// export). The catalog's own negative list plugs in here; until then
-/// [`TableNegativeList`] reads the `datastore_negative` table.
+/// export). There is one negative list (负面清单), the catalog's (`catalog_negatives`):
+/// [`crate::Catalog`] implements this hook by mapping the resource id to its catalog
+/// dataset and asking [`crate::Catalog::negative_list_blocks`].
 pub trait NegativeList: Send + Sync {
     /// The negative-list entry of `resource_id`.
     fn check<'a>(&'a self, db: &'a Db, resource_id: &'a str) -> BoxFut<'a, NegativeEntry>;
 }
 
-/// Negative list from the `datastore_negative` table (`field = '*'` blocks the resource).
-pub struct TableNegativeList;
-
-impl NegativeList for TableNegativeList {
+/// The catalog's negative list seen from a datastore table: the resource's dataset
+/// (`catalog_resources.dataset_id`) is looked up and its entries returned (the whole
+/// dataset, or listed fields). A resource id that is no catalog resource has no entry.
+impl NegativeList for crate::Catalog {
     fn check<'a>(&'a self, db: &'a Db, resource_id: &'a str) -> BoxFut<'a, NegativeEntry> {
         Box::pin(async move {
-            let rows = db
-                .fetch_all(
-                    "SELECT field FROM datastore_negative WHERE resource_id = $1",
+            let Some(r) = db
+                .fetch_optional(
+                    "SELECT dataset_id FROM catalog_resources WHERE id = $1",
                     args![resource_id],
                 )
-                .await?;
-            let mut e = NegativeEntry::default();
-            for r in rows {
-                let f = r.text("field")?;
-                if f == "*" {
-                    e.whole = true;
-                } else {
-                    e.fields.insert(f);
-                }
-            }
-            Ok(e)
+                .await?
+            else {
+                return Ok(NegativeEntry::default());
+            };
+            let Ok(dataset_id) = r.text("dataset_id")?.parse::<uuid::Uuid>() else {
+                return Ok(NegativeEntry::default());
+            };
+            let b = self.negative_list_blocks(dataset_id, &[]).await?;
+            Ok(NegativeEntry {
+                whole: b.dataset_blocked,
+                fields: b.blocked_fields.into_iter().collect(),
+            })
         })
     }
 }
@@ -210,8 +212,8 @@ impl Datastore {
     /// Builds the service; `salt` keys the `hash` mask rule (a server secret).
     pub fn new(iam: Iam, salt: String) -> Datastore {
         Datastore {
-            iam,
-            negative: Arc::new(TableNegativeList),
+            iam: iam.clone(),
+            negative: Arc::new(crate::Catalog::new(iam.clone())),
             salt: Arc::new(salt),
             flow: None,
             progress: Arc::default(),
@@ -230,7 +232,8 @@ impl Datastore {
             .ok_or_else(|| Error::internal("the datastore has no workflow engine"))
     }
 
-    /// Replaces the negative-list hook (e.g. with the catalog's negative list).
+    /// Replaces the negative-list hook (default: the catalog's negative list read through
+    /// a fresh [`crate::Catalog`] over the same database; the server passes its own).
     pub fn with_negative_list(mut self, n: Arc<dyn NegativeList>) -> Datastore {
         self.negative = n;
         self
@@ -888,7 +891,29 @@ impl Datastore {
             let m = store::meta(self.db(), rid)
                 .await?
                 .ok_or_else(|| Error::invalid(format!("table {rid:?} does not exist")))?;
-            let access = self.access(p, &m).await?;
+            let access = match self.access(p, &m).await {
+                Ok(a) => a,
+                Err(e) => {
+                    // A refusal (negative list, no grant) is an exchange too.
+                    if let Some(p) = p {
+                        sharing::record_exchange(
+                            self,
+                            &p.actor(),
+                            p.department_id.map(|d| d.to_string()),
+                            &m,
+                            None,
+                            "sql",
+                            &sharing::digest(sql_text),
+                            0,
+                            0,
+                            std::time::Instant::now(),
+                            "denied",
+                        )
+                        .await?;
+                    }
+                    return Err(e);
+                }
+            };
             let from = match &access {
                 Access::Owner => m.table.clone(),
                 Access::Public(s) | Access::Grant(s, _) => {
@@ -1055,40 +1080,6 @@ impl Datastore {
             out["records_truncated"] = Value::Bool(true);
         }
         Ok(out)
-    }
-
-    /// Adds a negative-list fallback entry (`field` `*` = the whole resource).
-    pub async fn add_negative(
-        &self,
-        p: &Principal,
-        resource_id: &str,
-        field: &str,
-        reason: &str,
-    ) -> Result<()> {
-        let m = self.meta(resource_id).await?;
-        self.require_write(p, &m.tenant)?;
-        let mut tx = self.db().begin().await?;
-        tx.execute(
-            "INSERT INTO datastore_negative (resource_id, field, reason, created_by, created_at) VALUES ($1, $2, $3, $4, $5)",
-            args![resource_id, field, reason, p.actor(), onecity_core::time::now_micros()],
-        )
-        .await?;
-        self.iam
-            .record(
-                &mut tx,
-                &AuditEntry {
-                    tenant: &m.tenant,
-                    actor: &p.actor(),
-                    action: "datastore.negative_add",
-                    resource_type: "datastore_table",
-                    resource_id,
-                    detail: Some(field),
-                    ..Default::default()
-                },
-                None,
-            )
-            .await?;
-        tx.commit().await
     }
 }
 

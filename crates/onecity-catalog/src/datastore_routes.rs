@@ -2,7 +2,7 @@
 //! `/api/3/action/datastore_*` (CKAN envelope `{"help", "success", "result"}`, errors
 //! `{"success": false, "error": {"__type", "message"}}` with CKAN's statuses: 409
 //! validation, 403 authorization, 404 not found), file uploads with load-job progress,
-//! the negative-list fallback, sharing requests and exchange statistics under
+//! sharing requests and exchange statistics under
 //! `/api/v1/datastore`.
 
 use crate::datastore::{CreateRequest, Datastore, Job, LoadOptions};
@@ -41,7 +41,6 @@ pub fn routes() -> OpenApiRouter<Datastore> {
         .routes(routes!(datastore_search_sql_get, datastore_search_sql_post))
         .routes(routes!(upload))
         .routes(routes!(job))
-        .routes(routes!(add_negative))
         .routes(routes!(request_share))
         .routes(routes!(get_share_request))
         .routes(routes!(decide_share))
@@ -455,31 +454,6 @@ async fn job(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Job>> {
     Ok(Json(ds.job(&p, &id).await?))
-}
-
-/// A negative-list fallback entry.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NegativeBody {
-    /// Field name, or `*` for the whole resource.
-    pub field: String,
-    /// Why.
-    pub reason: String,
-}
-
-/// Put a field (or `*`, the whole resource) on the datastore's negative-list fallback
-/// (负面清单): it never leaves by search, SQL or sharing.
-#[utoipa::path(post, path = "/api/v1/datastore/{resource_id}/negative", tag = "datastore",
-    params(("resource_id" = String, Path, description = "resource id")), request_body = NegativeBody,
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
-async fn add_negative(
-    State(ds): State<Datastore>,
-    Auth(p): Auth,
-    Path(rid): Path<String>,
-    Json(b): Json<NegativeBody>,
-) -> ApiResult<StatusCode> {
-    ds.add_negative(&p, &rid, &b.field, &b.reason).await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Request sharing of a resource's table for the caller's department (fields, row filter,

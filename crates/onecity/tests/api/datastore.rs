@@ -88,7 +88,21 @@ async fn sharing_requested_approved_read_masked_and_audited() {
     )
     .await;
     let owner_key = format!("Bearer {owner}");
-    let rid = "b7d0c9a4-0000-4000-8000-00000000c0de";
+    // The table belongs to a resource of a G-domain catalog dataset of department A.
+    let (_, pkg) = ckan(&s, "package_create", Some(&format!("Bearer {}", f.admin)), &json!({
+        "name": "vehicle-owners", "title": "机动车登记 Vehicle owners", "owner_org": f.dept_a, "domain": "G", "grade": "important",
+        "open_level": "conditional", "update_frequency": "daily",
+        "fields": [{"name": "姓名", "type": "text", "personal": true}, {"name": "手机", "type": "text", "personal": true},
+                   {"name": "身份证号", "type": "text", "personal": true}, {"name": "车牌", "type": "text", "personal": true},
+                   {"name": "district", "type": "text"}, {"name": "age", "type": "integer"}],
+        "resources": [{"url": "https://data.example.cn/vehicle-owners.csv", "format": "csv", "name": "登记表"}]
+    })).await;
+    assert_eq!(pkg["success"], true, "{pkg}");
+    let rid = pkg["result"]["resources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rid = rid.as_str();
     let people = json!([
         {"姓名": "张三丰", "手机": "13812345678", "身份证号": "11010519491231002X", "车牌": "浙A12345", "district": "甲区", "age": 70},
         {"姓名": "李四", "手机": "13900001111", "身份证号": "110105199001010011", "车牌": "浙B54321", "district": "乙区", "age": 35},
@@ -147,16 +161,17 @@ async fn sharing_requested_approved_read_masked_and_audited() {
     .await;
     ckan_err(st, &body, 403, "Authorization Error");
 
-    // The ID number goes on the negative list.
+    // The ID number goes on the catalog's negative list (the one list the datastore reads).
+    let neg = "/api/v1/tenants/t1/catalog/negative-list";
     let (st, body) = s
         .post(
-            &format!("/api/v1/datastore/{rid}/negative"),
-            &owner,
-            &json!({"field": "身份证号", "reason": "个人敏感信息"}),
+            neg,
+            &f.admin,
+            &json!({"dataset": "vehicle-owners", "field": "身份证号", "reason": "个人敏感信息"}),
         )
         .await
         .unwrap();
-    assert_eq!(st, 204, "{body}");
+    assert_eq!(st, 201, "{body}");
 
     // Department B asks; a request for the negative-list field is refused.
     let exp = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
@@ -339,13 +354,73 @@ async fn sharing_requested_approved_read_masked_and_audited() {
     let a = audit.to_string();
     for action in [
         "datastore.create",
-        "datastore.negative_add",
+        "negative_list.add",
         "share.request",
         "share.grant",
         "datastore.exchange",
     ] {
         assert!(a.contains(action), "{action} missing from audit");
     }
+
+    // The whole dataset goes on the negative list: the grant no longer reads (API, SQL),
+    // no new request is accepted, and each refusal is an exchange record ("denied").
+    let denied = |stats: &Value| {
+        stats
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["resource_id"] == rid)
+            .map(|r| r["denied"].as_i64().unwrap())
+            .sum::<i64>()
+    };
+    let before = denied(&stats);
+    let (st, body) = s
+        .post(
+            neg,
+            &f.admin,
+            &json!({"dataset": "vehicle-owners", "reason": "涉密 state secret"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 201, "{body}");
+    let (st, body) = ckan(
+        &s,
+        "datastore_search",
+        Some(&b_key),
+        &json!({"resource_id": rid}),
+    )
+    .await;
+    ckan_err(st, &body, 403, "Authorization Error");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("negative"),
+        "{body}"
+    );
+    let (st, body) = ckan(
+        &s,
+        "datastore_search_sql",
+        Some(&b_key),
+        &sql(format!("SELECT \"姓名\" FROM \"{rid}\"")),
+    )
+    .await;
+    assert_eq!(st, 403, "{body}");
+    assert!(!body.to_string().contains("张"), "{body}");
+    let (st, body) = s
+        .post(
+            &format!("/api/v1/datastore/{rid}/share-requests"),
+            &f.staff_b,
+            &ask(json!(["district"])),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 403, "{body}");
+    let (_, stats) = s
+        .get("/api/v1/tenants/t1/exchange-stats", &f.admin)
+        .await
+        .unwrap();
+    assert_eq!(denied(&stats), before + 2, "{stats}");
 }
 
 /// A real CSV uploaded as a job with progress, typed, then read by anonymous callers when

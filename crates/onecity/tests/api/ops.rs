@@ -130,7 +130,6 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/3/action/datastore_search_sql",
         "/api/v1/datastore/{resource_id}/upload",
         "/api/v1/datastore/jobs/{id}",
-        "/api/v1/datastore/{resource_id}/negative",
         "/api/v1/datastore/{resource_id}/share-requests",
         "/api/v1/datastore/share-requests/{id}",
         "/api/v1/datastore/share-requests/{id}/decision",
