@@ -414,6 +414,8 @@ async fn upload(
         .clone()
         .or_else(|| p.tenant.clone())
         .ok_or_else(|| Error::invalid("tenant is required"))?;
+    // Refused at once (not in the job) when the id is no catalog resource.
+    crate::datastore::catalog_link(ds.db(), &rid).await?;
     if q.wait.unwrap_or(false) {
         let m = ds.load_file(&p, &rid, &body, format, &opts, None).await?;
         return Ok((

@@ -110,14 +110,39 @@ async fn sharing_requested_approved_read_masked_and_audited() {
     ]);
     let (st, body) = ckan(&s, "datastore_create", Some(&owner_key), &json!({
         "resource_id": rid, "grade": "important", "primary_key": "身份证号",
-        "fields": [{"id": "姓名", "type": "text", "info": {"mask": "name"}}, {"id": "手机", "type": "text", "info": {"mask": "mobile"}},
-                   {"id": "身份证号", "type": "text", "info": {"mask": "id_card"}}, {"id": "车牌", "type": "text", "info": {"mask": "plate"}},
+        "fields": [{"id": "姓名", "type": "text", "info": {"mask": "name"}}, {"id": "手机", "type": "text"},
+                   {"id": "身份证号", "type": "text", "info": {"mask": "id_card"}}, {"id": "车牌", "type": "text"},
                    {"id": "district"}, {"id": "age"}],
         "records": people
     })).await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["success"], true);
     assert_eq!(body["result"]["records_count"], 3);
+    // Grade and owner come from the catalog dataset: a contradicting grade is refused.
+    let (st, body) = ckan(
+        &s,
+        "datastore_create",
+        Some(&owner_key),
+        &json!({"resource_id": rid, "grade": "general", "records": people}),
+    )
+    .await;
+    ckan_err(st, &body, 409, "Validation Error");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("catalog"),
+        "{body}"
+    );
+    // A resource id that is no catalog resource is refused.
+    let (st, body) = ckan(
+        &s,
+        "datastore_create",
+        Some(&owner_key),
+        &json!({"resource_id": "no-such-resource", "records": people}),
+    )
+    .await;
+    ckan_err(st, &body, 409, "Validation Error");
     // An unknown parameter is named, not ignored.
     let (st, body) = ckan(
         &s,
@@ -199,6 +224,8 @@ async fn sharing_requested_approved_read_masked_and_audited() {
         .unwrap();
     assert_eq!(st, 201, "{req}");
     assert_eq!(req["flow"], "data-share-important");
+    assert_eq!(req["dataset"], "vehicle-owners");
+    assert_eq!(req["dataset_id"], pkg["result"]["id"]);
     assert_eq!(req["state"], "pending");
     let req_id = req["id"].as_str().unwrap().to_string();
     let case_id = req["case_id"].as_str().unwrap().to_string();
@@ -260,6 +287,7 @@ async fn sharing_requested_approved_read_masked_and_audited() {
     assert_eq!(recs.len(), 2, "{body}");
     assert_eq!(recs[0]["姓名"], "张**");
     assert_eq!(recs[0]["手机"], "138****5678");
+    // 手机 and 车牌 carry no mask of their own: masked because the catalog flags them personal.
     assert_eq!(recs[0]["车牌"], "浙A***45");
     assert!(recs
         .iter()
@@ -443,10 +471,35 @@ async fn upload_job_progress_and_open_data_reads() {
             .join("../shared/data/air/PRSA_Data_Dongsi_20130301-20170228.csv"),
     )
     .unwrap();
+    // Tables belong to catalog resources: an id that is none is refused at once.
     let r = s
         .http
         .post(format!(
             "{}/api/v1/datastore/air-dongsi/upload?format=csv&public=true",
+            s.url
+        ))
+        .bearer_auth(&owner)
+        .body(csv.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let e: Value = r.json().await.unwrap();
+    assert!(e["detail"].as_str().unwrap().contains("catalog"), "{e}");
+    let (_, pkg) = ckan(&s, "package_create", Some(&format!("Bearer {}", f.admin)), &json!({
+        "name": "beijing-air-dongsi", "title": "北京东四空气质量 Beijing air quality (Dongsi)", "owner_org": f.dept_a,
+        "domain": "S", "grade": "general", "open_level": "unconditional", "update_frequency": "never",
+        "resources": [{"url": "https://archive.ics.uci.edu/dataset/501", "format": "csv", "name": "Dongsi 2013-2017"}]
+    })).await;
+    assert_eq!(pkg["success"], true, "{pkg}");
+    let air = pkg["result"]["resources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = s
+        .http
+        .post(format!(
+            "{}/api/v1/datastore/{air}/upload?format=csv&public=true",
             s.url
         ))
         .bearer_auth(&owner)
@@ -485,7 +538,7 @@ async fn upload_job_progress_and_open_data_reads() {
             (r.status().as_u16(), r.json::<Value>().await.unwrap())
         }
     };
-    let (st, body) = get("datastore_info?resource_id=air-dongsi".into()).await;
+    let (st, body) = get(format!("datastore_info?resource_id={air}")).await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["result"]["meta"]["count"], 35064);
     let types: Vec<(String, String)> = body["result"]["fields"]
@@ -504,11 +557,11 @@ async fn upload_job_progress_and_open_data_reads() {
             && types.contains(&("year".into(), "int".into())),
         "{types:?}"
     );
-    let (st, body) = get("datastore_search?resource_id=air-dongsi&filters=%7B%22year%22%3A2013%2C%22month%22%3A3%2C%22day%22%3A1%2C%22hour%22%3A0%7D".into()).await;
+    let (st, body) = get(format!("datastore_search?resource_id={air}&filters=%7B%22year%22%3A2013%2C%22month%22%3A3%2C%22day%22%3A1%2C%22hour%22%3A0%7D")).await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["result"]["total"], 1);
     assert_eq!(body["result"]["records"][0]["PM2.5"], 9.0);
-    let (st, body) = ckan(&s, "datastore_search", None, &json!({"resource_id": "air-dongsi", "group_by": ["year"], "aggregates": [{"func": "count"}, {"func": "avg", "field": "PM2.5"}]})).await;
+    let (st, body) = ckan(&s, "datastore_search", None, &json!({"resource_id": air, "group_by": ["year"], "aggregates": [{"func": "count"}, {"func": "avg", "field": "PM2.5"}]})).await;
     assert_eq!(st, 200, "{body}");
     let recs = body["result"]["records"].as_array().unwrap();
     assert_eq!(recs.len(), 5);
@@ -518,7 +571,7 @@ async fn upload_job_progress_and_open_data_reads() {
             .sum::<i64>(),
         35064
     );
-    let (st, body) = ckan(&s, "datastore_search_sql", None, &json!({"sql": "SELECT \"station\", count(*) AS n FROM \"air-dongsi\" GROUP BY \"station\""})).await;
+    let (st, body) = ckan(&s, "datastore_search_sql", None, &json!({"sql": format!("SELECT \"station\", count(*) AS n FROM \"{air}\" GROUP BY \"station\"")})).await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["result"]["records"][0]["n"], 35064);
     // Writing needs datastore:write.
@@ -526,7 +579,7 @@ async fn upload_job_progress_and_open_data_reads() {
         &s,
         "datastore_delete",
         Some(&format!("Bearer {}", f.staff_b)),
-        &json!({"resource_id": "air-dongsi"}),
+        &json!({"resource_id": air}),
     )
     .await;
     ckan_err(st, &body, 403, "Authorization Error");
