@@ -113,6 +113,7 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
     let datastore = onecity_catalog::Datastore::new(iam.clone(), hex::encode(mask_salt))
         .with_flow(flow.clone())
         .with_negative_list(std::sync::Arc::new(catalog.clone()));
+    onecity_catalog::datastore_routes::register_ckan_actions(&datastore);
     Ok(Services {
         catalog,
         db,
