@@ -34,6 +34,7 @@ impl FromRef<Datastore> for Iam {
 pub fn routes() -> OpenApiRouter<Datastore> {
     OpenApiRouter::new()
         .routes(routes!(upload))
+        .routes(routes!(dump))
         .routes(routes!(job))
         .routes(routes!(request_share))
         .routes(routes!(get_share_request))
@@ -190,6 +191,84 @@ struct InfoBody {
 #[serde(deny_unknown_fields)]
 struct SqlBody {
     sql: String,
+}
+
+/// Rows a dump holds at most (the datastore_search offset limit).
+pub const DUMP_MAX_ROWS: u64 = 100_000;
+
+/// CSV of a table (CKAN's `/datastore/dump/{resource_id}`), as the caller may read it:
+/// same access, masks and negative list as `datastore_search` (each page of 1,000 rows is
+/// one exchange record); header row of the visible fields, then the rows in `_id` order, at
+/// most [`DUMP_MAX_ROWS`]. Errors as problem details (403, 404).
+#[utoipa::path(get, path = "/datastore/dump/{resource_id}", tag = "datastore",
+    params(("resource_id" = String, Path, description = "resource id")),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn dump(
+    State(ds): State<Datastore>,
+    headers: axum::http::HeaderMap,
+    Path(rid): Path<String>,
+) -> ApiResult<Response> {
+    let p = match onecity_iam::http::credential(&headers) {
+        None => None,
+        Some(c) => Some(ds.iam.authenticate(c).await?),
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut offset = 0u64;
+    let mut header: Option<Vec<String>> = None;
+    loop {
+        let params = SearchParams {
+            resource_id: rid.clone(),
+            sort: Some("_id".into()),
+            limit: Some(1000),
+            offset: Some(offset),
+            ..Default::default()
+        };
+        let r = ds.search(p.as_deref(), &params).await?;
+        let cols = header.get_or_insert_with(|| {
+            r.fields
+                .iter()
+                .filter_map(|f| f.get("id").and_then(Value::as_str).map(str::to_string))
+                .filter(|f| f != "_id")
+                .collect()
+        });
+        if offset == 0 {
+            w.write_record(cols.iter()).map_err(Error::internal)?;
+        }
+        for rec in &r.records {
+            let row: Vec<String> = cols
+                .iter()
+                .map(|c| match rec.get(c) {
+                    None | Some(Value::Null) => String::new(),
+                    Some(Value::String(s)) => s.clone(),
+                    Some(v) => v.to_string(),
+                })
+                .collect();
+            w.write_record(&row).map_err(Error::internal)?;
+        }
+        offset += r.records.len() as u64;
+        if r.records.len() < 1000 || offset >= DUMP_MAX_ROWS {
+            break;
+        }
+    }
+    let body = w.into_inner().map_err(Error::internal)?;
+    Ok((
+        StatusCode::OK,
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{}.csv\"",
+                    rid.replace(['"', '\\'], "_")
+                ),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// Upload options.

@@ -574,6 +574,34 @@ async fn upload_job_progress_and_open_data_reads() {
     let (st, body) = ckan(&s, "datastore_search_sql", None, &json!({"sql": format!("SELECT \"station\", count(*) AS n FROM \"{air}\" GROUP BY \"station\"")})).await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["result"]["records"][0]["n"], 35064);
+    // The CSV dump (CKAN's /datastore/dump) of the open table: every row, header first.
+    let r = s
+        .http
+        .get(format!("{}/datastore/dump/{air}", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = r.text().await.unwrap();
+    let mut lines = text.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("No,year,month,day,hour,PM2.5"),
+        "{}",
+        &text[..200]
+    );
+    assert!(
+        lines.next().unwrap().starts_with("1,2013,3,1,0,9"),
+        "{}",
+        &text[..300]
+    );
+    assert_eq!(text.lines().count(), 35065);
     // Writing needs datastore:write.
     let (st, body) = ckan(
         &s,

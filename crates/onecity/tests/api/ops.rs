@@ -123,6 +123,7 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/open311/v2/requests/{file}",
         "/open311/v2/tokens/{file}",
         "/api/v1/datastore/{resource_id}/upload",
+        "/datastore/dump/{resource_id}",
         "/api/v1/datastore/jobs/{id}",
         "/api/v1/datastore/{resource_id}/share-requests",
         "/api/v1/datastore/share-requests/{id}",
