@@ -50,6 +50,19 @@ def test_portal_search_facets_and_dataset_page(driver):
         help_text = driver.find_element(By.ID, "api-help").text
         assert "/api/3/action/package_show?id=hang-zhou-shi-gong-jiao-xian-lu-yu-zhan-dian" in help_text
         assert "datastore_search?resource_id=" in help_text
+        # A dataset with a datastore table (the real NYC COVID CSV): preview and CSV download.
+        driver.get(f"{BASE_URL}/portal?lang=en&dataset=nyc-covid-by-modzcta")
+        wait_portal(driver)
+        assert driver.find_element(By.ID, "dataset-previews").get_attribute("data-previews") == "1"
+        table = driver.find_element(By.CSS_SELECTOR, ".dataset-preview table.preview-table")
+        heads = [th.text for th in table.find_elements(By.TAG_NAME, "th")]
+        assert heads[:3] == ["MODIFIED_ZCTA", "NEIGHBORHOOD_NAME", "BOROUGH_GROUP"], heads
+        rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
+        assert len(rows) == 10
+        assert "Chelsea/NoMad/West Chelsea" in rows[0].text
+        link = driver.find_element(By.CSS_SELECTOR, ".dataset-preview a.preview-download")
+        assert link.get_attribute("href").endswith("/datastore/dump/" + table.find_element(By.XPATH, "..").get_attribute("data-resource"))
+        assert "(177)" in link.text
         # A non-ASCII tag facet filters (German harvested keyword).
         driver.get(f"{BASE_URL}/portal?lang=en&q=gastronomie")
         wait_portal(driver)

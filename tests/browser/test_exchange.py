@@ -29,7 +29,20 @@ TENANT = "hangzhou"
 
 def test_exchange_dashboard_shows_calls_per_dataset(driver):
     admin = admin_token()
-    rid = f"e2e-exchange-{secrets.token_hex(4)}"
+    # Datastore tables belong to catalog resources: an open dataset of the data bureau first.
+    _, pkg = api(
+        "POST",
+        "/api/3/action/package_create",
+        {
+            "name": f"e2e-exchange-{secrets.token_hex(4)}",
+            "title": "区县人口 District population",
+            "owner_org": "hz-sjj",
+            "resources": [{"name": "人口表", "url": "https://data.example.cn/pop.csv", "format": "CSV"}],
+        },
+        token=admin,
+        expect=(200,),
+    )
+    rid = pkg["result"]["resources"][0]["id"]
     api(
         "POST",
         "/api/3/action/datastore_create",

@@ -6,6 +6,7 @@ from JSON lines (sent with the key as the bare Authorization value), `search`, `
 and `load` again to update. Asserts the values that come back.
 """
 
+import csv
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ import ckanapi
 
 URL = os.environ["ONECITY_URL"]
 TMP = os.environ["ONECITY_CKAN_TMP"]
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data")
 
 
 def api(method, path, body=None, token=None):
@@ -31,7 +33,7 @@ def setup_key():
     api("POST", "/api/v1/tenants", {"code": "ckt", "name": "测试市", "name_en": "Test City", "root_code": "880100"}, tok)
     root = api("GET", "/api/v1/tenants/ckt", token=tok)["root_jurisdiction_id"]
     api("POST", "/api/v1/tenants/ckt/departments", {"jurisdiction_id": root, "code": "DATA-OFFICE", "name": "数据资源局", "name_en": "Data Office"}, tok)
-    key = api("POST", "/api/v1/tenants/ckt/keys", {"name": "ckanapi", "scopes": ["catalog:read", "catalog:write"], "rate_per_minute": 10000}, tok)
+    key = api("POST", "/api/v1/tenants/ckt/keys", {"name": "ckanapi", "scopes": ["catalog:read", "catalog:write", "datastore:read", "datastore:write"], "rate_per_minute": 10000}, tok)
     return key["key"]
 
 
@@ -119,4 +121,25 @@ def test_load_search_dump_update():
         anon.action.package_create(name="nope", title="nope", owner_org="data-office")
         raise AssertionError("expected NotAuthorized")
     except ckanapi.NotAuthorized:
+        pass
+
+    # The datastore through ckanapi (it posts to /api/action/<name>): a real table, the NYC
+    # COVID-19 counts by ZIP code tabulation area, on the dataset's resource.
+    with open(os.path.join(DATA, "catalog", "nyc-covid", "data-by-modzcta.csv"), newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 177
+    rid = again["resources"][0]["id"]
+    made = site.action.datastore_create(resource_id=rid, fields=[{"id": k} for k in rows[0]], records=rows)
+    assert made["records_count"] == 177
+    r = site.action.datastore_search(resource_id=rid, filters={"MODIFIED_ZCTA": 10001})
+    assert r["total"] == 1, r
+    assert r["records"][0]["NEIGHBORHOOD_NAME"] == "Chelsea/NoMad/West Chelsea"
+    assert r["records"][0]["COVID_CASE_COUNT"] == 12391
+    r = site.action.datastore_search(resource_id=rid, q="Chinatown", fields=["MODIFIED_ZCTA", "BOROUGH_GROUP"])
+    assert sorted(x["MODIFIED_ZCTA"] for x in r["records"]) == [10002, 10038], r
+    assert all(x["BOROUGH_GROUP"] == "Manhattan" and "NEIGHBORHOOD_NAME" not in x for x in r["records"])
+    try:
+        site.action.datastore_create(resource_id="not-a-catalog-resource", records=rows[:1])
+        raise AssertionError("expected ValidationError")
+    except ckanapi.ValidationError:
         pass

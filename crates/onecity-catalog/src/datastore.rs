@@ -40,35 +40,37 @@ pub struct NegativeEntry {
 pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
 /// The negative-list hook, consulted on every path data leaves by (search, SQL, sharing,
-/// export). The catalog's own negative list plugs in here; until then
-/// [`TableNegativeList`] reads the `datastore_negative` table.
+/// export). There is one negative list (负面清单), the catalog's (`catalog_negatives`):
+/// [`crate::Catalog`] implements this hook by mapping the resource id to its catalog
+/// dataset and asking [`crate::Catalog::negative_list_blocks`].
 pub trait NegativeList: Send + Sync {
     /// The negative-list entry of `resource_id`.
     fn check<'a>(&'a self, db: &'a Db, resource_id: &'a str) -> BoxFut<'a, NegativeEntry>;
 }
 
-/// Negative list from the `datastore_negative` table (`field = '*'` blocks the resource).
-pub struct TableNegativeList;
-
-impl NegativeList for TableNegativeList {
+/// The catalog's negative list seen from a datastore table: the resource's dataset
+/// (`catalog_resources.dataset_id`) is looked up and its entries returned (the whole
+/// dataset, or listed fields). A resource id that is no catalog resource has no entry.
+impl NegativeList for crate::Catalog {
     fn check<'a>(&'a self, db: &'a Db, resource_id: &'a str) -> BoxFut<'a, NegativeEntry> {
         Box::pin(async move {
-            let rows = db
-                .fetch_all(
-                    "SELECT field FROM datastore_negative WHERE resource_id = $1",
+            let Some(r) = db
+                .fetch_optional(
+                    "SELECT dataset_id FROM catalog_resources WHERE id = $1",
                     args![resource_id],
                 )
-                .await?;
-            let mut e = NegativeEntry::default();
-            for r in rows {
-                let f = r.text("field")?;
-                if f == "*" {
-                    e.whole = true;
-                } else {
-                    e.fields.insert(f);
-                }
-            }
-            Ok(e)
+                .await?
+            else {
+                return Ok(NegativeEntry::default());
+            };
+            let Ok(dataset_id) = r.text("dataset_id")?.parse::<uuid::Uuid>() else {
+                return Ok(NegativeEntry::default());
+            };
+            let b = self.negative_list_blocks(dataset_id, &[]).await?;
+            Ok(NegativeEntry {
+                whole: b.dataset_blocked,
+                fields: b.blocked_fields.into_iter().collect(),
+            })
         })
     }
 }
@@ -210,8 +212,8 @@ impl Datastore {
     /// Builds the service; `salt` keys the `hash` mask rule (a server secret).
     pub fn new(iam: Iam, salt: String) -> Datastore {
         Datastore {
-            iam,
-            negative: Arc::new(TableNegativeList),
+            iam: iam.clone(),
+            negative: Arc::new(crate::Catalog::new(iam.clone())),
             salt: Arc::new(salt),
             flow: None,
             progress: Arc::default(),
@@ -230,7 +232,8 @@ impl Datastore {
             .ok_or_else(|| Error::internal("the datastore has no workflow engine"))
     }
 
-    /// Replaces the negative-list hook (e.g. with the catalog's negative list).
+    /// Replaces the negative-list hook (default: the catalog's negative list read through
+    /// a fresh [`crate::Catalog`] over the same database; the server passes its own).
     pub fn with_negative_list(mut self, n: Arc<dyn NegativeList>) -> Datastore {
         self.negative = n;
         self
@@ -349,6 +352,13 @@ impl Datastore {
         check_resource_id(&rid)?;
         let tenant = self.tenant_of(p, req.tenant.as_deref())?;
         self.require_write(p, &tenant)?;
+        let link = catalog_link(self.db(), &rid).await?;
+        check_against_catalog(
+            &link,
+            &tenant,
+            req.owner_department.as_deref(),
+            req.grade.as_deref(),
+        )?;
         if let Some(old) = store::meta(self.db(), &rid).await? {
             if old.tenant != tenant {
                 return Err(Error::conflict("the resource id is used by another tenant"));
@@ -415,6 +425,7 @@ impl Datastore {
         for (f, t) in fields.iter_mut().zip(types) {
             f.ty = t;
         }
+        mark_personal(&mut fields, &link);
         let pk = match &req.primary_key {
             None | Some(Value::Null) => vec![],
             Some(Value::String(s)) => s
@@ -431,12 +442,9 @@ impl Datastore {
         let spec = CreateSpec {
             resource_id: rid.clone(),
             tenant: tenant.clone(),
-            owner_department: req
-                .owner_department
-                .clone()
-                .or_else(|| p.department_id.map(|d| d.to_string())),
+            owner_department: Some(link.owner_department.clone()),
             public: req.public.unwrap_or(false),
-            grade: req.grade.clone().unwrap_or_else(|| "general".into()),
+            grade: link.grade.clone(),
             fields,
             primary_key: pk,
             actor: p.actor(),
@@ -516,6 +524,13 @@ impl Datastore {
         check_resource_id(resource_id)?;
         let tenant = self.tenant_of(p, opts.tenant.as_deref())?;
         self.require_write(p, &tenant)?;
+        let link = catalog_link(self.db(), resource_id).await?;
+        check_against_catalog(
+            &link,
+            &tenant,
+            opts.owner_department.as_deref(),
+            opts.grade.as_deref(),
+        )?;
         if let Some(old) = store::meta(self.db(), resource_id).await? {
             if old.tenant != tenant {
                 return Err(Error::conflict("the resource id is used by another tenant"));
@@ -534,7 +549,7 @@ impl Datastore {
             .await?;
         }
         let (types, rows) = datastore_load::convert(&raw, &opts.schema)?;
-        let fields = raw
+        let mut fields: Vec<Field> = raw
             .headers
             .iter()
             .zip(types)
@@ -544,15 +559,13 @@ impl Datastore {
                 info: opts.masks.get(h).map(|r| serde_json::json!({ "mask": r })),
             })
             .collect();
+        mark_personal(&mut fields, &link);
         let spec = CreateSpec {
             resource_id: resource_id.to_string(),
             tenant,
-            owner_department: opts
-                .owner_department
-                .clone()
-                .or_else(|| p.department_id.map(|d| d.to_string())),
+            owner_department: Some(link.owner_department.clone()),
             public: opts.public,
-            grade: opts.grade.clone().unwrap_or_else(|| "general".into()),
+            grade: link.grade.clone(),
             fields,
             primary_key: vec![],
             actor: p.actor(),
@@ -888,7 +901,29 @@ impl Datastore {
             let m = store::meta(self.db(), rid)
                 .await?
                 .ok_or_else(|| Error::invalid(format!("table {rid:?} does not exist")))?;
-            let access = self.access(p, &m).await?;
+            let access = match self.access(p, &m).await {
+                Ok(a) => a,
+                Err(e) => {
+                    // A refusal (negative list, no grant) is an exchange too.
+                    if let Some(p) = p {
+                        sharing::record_exchange(
+                            self,
+                            &p.actor(),
+                            p.department_id.map(|d| d.to_string()),
+                            &m,
+                            None,
+                            "sql",
+                            &sharing::digest(sql_text),
+                            0,
+                            0,
+                            std::time::Instant::now(),
+                            "denied",
+                        )
+                        .await?;
+                    }
+                    return Err(e);
+                }
+            };
             let from = match &access {
                 Access::Owner => m.table.clone(),
                 Access::Public(s) | Access::Grant(s, _) => {
@@ -1056,40 +1091,100 @@ impl Datastore {
         }
         Ok(out)
     }
+}
 
-    /// Adds a negative-list fallback entry (`field` `*` = the whole resource).
-    pub async fn add_negative(
-        &self,
-        p: &Principal,
-        resource_id: &str,
-        field: &str,
-        reason: &str,
-    ) -> Result<()> {
-        let m = self.meta(resource_id).await?;
-        self.require_write(p, &m.tenant)?;
-        let mut tx = self.db().begin().await?;
-        tx.execute(
-            "INSERT INTO datastore_negative (resource_id, field, reason, created_by, created_at) VALUES ($1, $2, $3, $4, $5)",
-            args![resource_id, field, reason, p.actor(), onecity_core::time::now_micros()],
+/// The catalog dataset a datastore table belongs to (its resource's dataset).
+#[derive(Debug, Clone)]
+pub struct CatalogLink {
+    /// Dataset id.
+    pub dataset_id: String,
+    /// Dataset name (slug).
+    pub dataset_name: String,
+    /// Tenant of the dataset.
+    pub tenant: String,
+    /// Owner department id.
+    pub owner_department: String,
+    /// Grade (GB/T 43697-2024: `general`, `important`, `core`).
+    pub grade: String,
+    /// Schema fields flagged as personal data (个人信息).
+    pub personal: HashSet<String>,
+}
+
+/// Looks up the catalog dataset of `resource_id`. Errors: `invalid_input` when the id is
+/// no resource of a catalog dataset (tables belong to catalog resources: create the dataset
+/// and its resource with `package_create` first).
+pub async fn catalog_link(db: &Db, resource_id: &str) -> Result<CatalogLink> {
+    let Some(r) = db
+        .fetch_optional(
+            "SELECT d.id AS dataset_id, d.name, d.tenant, d.owner_department_id, d.grade FROM catalog_resources r JOIN catalog_datasets d ON d.id = r.dataset_id WHERE r.id = $1 AND d.state = 'active'",
+            args![resource_id],
         )
-        .await?;
-        self.iam
-            .record(
-                &mut tx,
-                &AuditEntry {
-                    tenant: &m.tenant,
-                    actor: &p.actor(),
-                    action: "datastore.negative_add",
-                    resource_type: "datastore_table",
-                    resource_id,
-                    detail: Some(field),
-                    ..Default::default()
-                },
-                None,
-            )
-            .await?;
-        tx.commit().await
+        .await?
+    else {
+        return Err(Error::invalid(format!(
+            "resource {resource_id:?} is not a resource of any catalog dataset; datastore tables belong to catalog resources (create the dataset and resource with package_create first)"
+        )));
+    };
+    let dataset_id = r.text("dataset_id")?;
+    let personal = db
+        .fetch_all(
+            "SELECT name FROM catalog_fields WHERE dataset_id = $1 AND personal <> 0",
+            args![dataset_id.clone()],
+        )
+        .await?
+        .iter()
+        .map(|r| r.text("name"))
+        .collect::<Result<HashSet<_>>>()?;
+    Ok(CatalogLink {
+        dataset_id,
+        dataset_name: r.text("name")?,
+        tenant: r.text("tenant")?,
+        owner_department: r.text("owner_department_id")?,
+        grade: r.text("grade")?,
+        personal,
+    })
+}
+
+/// Marks fields the catalog flags as personal (`info.personal = true`, masked by default
+/// unless `info.mask` says otherwise).
+fn mark_personal(fields: &mut [Field], link: &CatalogLink) {
+    for f in fields.iter_mut() {
+        if link.personal.contains(&f.id) {
+            let mut info = match f.info.take() {
+                Some(Value::Object(o)) => o,
+                _ => Map::new(),
+            };
+            info.insert("personal".into(), Value::Bool(true));
+            f.info = Some(Value::Object(info));
+        }
     }
+}
+
+/// Refuses an owner department or grade that contradicts the catalog dataset.
+fn check_against_catalog(
+    link: &CatalogLink,
+    tenant: &str,
+    owner: Option<&str>,
+    grade: Option<&str>,
+) -> Result<()> {
+    if link.tenant != tenant {
+        return Err(Error::invalid(format!(
+            "the resource's catalog dataset {:?} is in tenant {:?}, not {tenant:?}",
+            link.dataset_name, link.tenant
+        )));
+    }
+    if let Some(o) = owner.filter(|o| *o != link.owner_department) {
+        return Err(Error::invalid(format!(
+            "owner_department {o:?} differs from the catalog dataset's owner; it comes from the catalog"
+        )));
+    }
+    if let Some(g) = grade.filter(|g| *g != link.grade) {
+        return Err(Error::invalid(format!(
+            "grade {g:?} differs from the catalog dataset's grade {:?}; it comes from the catalog",
+            link.grade
+        )));
+    }
+    Ok(())
 }
 
 /// The exchange record's consumer: the actor and department, or `anonymous`.

@@ -2,7 +2,7 @@
 //! `/api/3/action/datastore_*` (CKAN envelope `{"help", "success", "result"}`, errors
 //! `{"success": false, "error": {"__type", "message"}}` with CKAN's statuses: 409
 //! validation, 403 authorization, 404 not found), file uploads with load-job progress,
-//! the negative-list fallback, sharing requests and exchange statistics under
+//! sharing requests and exchange statistics under
 //! `/api/v1/datastore`.
 
 use crate::datastore::{CreateRequest, Datastore, Job, LoadOptions};
@@ -11,8 +11,8 @@ use crate::datastore_query::SearchParams;
 use crate::masking::MaskRule;
 use crate::sharing::{ExchangeStat, ShareRequestBody, ShareRequestView};
 use axum::body::Bytes;
-use axum::extract::{FromRef, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use onecity_core::{Error, ErrorCode, Problem, Result};
 use onecity_http::{ApiResult, Json, Path, Query};
@@ -33,15 +33,9 @@ impl FromRef<Datastore> for Iam {
 /// The router of the datastore (state: [`Datastore`]).
 pub fn routes() -> OpenApiRouter<Datastore> {
     OpenApiRouter::new()
-        .routes(routes!(datastore_create))
-        .routes(routes!(datastore_upsert))
-        .routes(routes!(datastore_delete))
-        .routes(routes!(datastore_info_get, datastore_info_post))
-        .routes(routes!(datastore_search_get, datastore_search_post))
-        .routes(routes!(datastore_search_sql_get, datastore_search_sql_post))
         .routes(routes!(upload))
+        .routes(routes!(dump))
         .routes(routes!(job))
-        .routes(routes!(add_negative))
         .routes(routes!(request_share))
         .routes(routes!(get_share_request))
         .routes(routes!(decide_share))
@@ -51,112 +45,115 @@ pub fn routes() -> OpenApiRouter<Datastore> {
         ))
 }
 
-/// A CKAN action response.
-pub struct Ckan {
-    action: &'static str,
-    result: Result<Value>,
+/// The CKAN DataStore actions served through the catalog's one CKAN dispatcher
+/// ([`crate::ckan::register_action`]), so they answer at `/api/3/action/{action}` and at
+/// `/api/action/{action}` (the path `ckanapi` uses) with CKAN's envelope and errors.
+pub const CKAN_ACTIONS: [&str; 6] = [
+    "datastore_create",
+    "datastore_upsert",
+    "datastore_delete",
+    "datastore_info",
+    "datastore_search",
+    "datastore_search_sql",
+];
+
+/// Registers [`CKAN_ACTIONS`] with the catalog's CKAN action registry (call once at
+/// start-up with the server's datastore).
+pub fn register_ckan_actions(ds: &Datastore) {
+    for name in CKAN_ACTIONS {
+        let ds = ds.clone();
+        crate::ckan::register_action(
+            name,
+            Arc::new(move |_c, p, params| {
+                let ds = ds.clone();
+                Box::pin(async move {
+                    dispatch(&ds, name, p, params)
+                        .await
+                        .map_err(crate::ckan::CkanError::from)
+                })
+            }),
+        );
+    }
 }
 
-impl IntoResponse for Ckan {
-    fn into_response(self) -> Response {
-        let help = format!("/api/3/action/help_show?name={}", self.action);
-        match self.result {
-            Ok(v) => (
-                StatusCode::OK,
-                axum::Json(json!({"help": help, "success": true, "result": v})),
+async fn dispatch(
+    ds: &Datastore,
+    action: &str,
+    p: Option<Arc<Principal>>,
+    params: Map<String, Value>,
+) -> Result<Value> {
+    let v = normalize(params);
+    let required = || -> Result<&Principal> {
+        p.as_deref().ok_or_else(|| {
+            Error::new(
+                ErrorCode::Unauthenticated,
+                "send Authorization: <app key> or Bearer <token>",
             )
-                .into_response(),
-            Err(e) => {
-                let (status, ty) = match e.code.status() {
-                    400 | 409 | 413 | 415 | 422 => (StatusCode::CONFLICT, "Validation Error"),
-                    401 | 403 => (StatusCode::FORBIDDEN, "Authorization Error"),
-                    404 => (StatusCode::NOT_FOUND, "Not Found Error"),
-                    429 => (StatusCode::TOO_MANY_REQUESTS, "Rate Limit Error"),
-                    _ => (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
-                };
-                let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
-                    "internal error".to_string()
-                } else {
-                    e.detail.clone()
-                };
-                (
-                    status,
-                    axum::Json(json!({"help": help, "success": false, "error": {"__type": ty, "message": message}})),
-                )
-                    .into_response()
-            }
-        }
-    }
-}
-
-/// The caller, when credentials are sent (anonymous otherwise). A bad credential is an error.
-async fn caller(ds: &Datastore, headers: &HeaderMap) -> Result<Option<Arc<Principal>>> {
-    match onecity_iam::http::credential(headers) {
-        None => Ok(None),
-        Some(c) => Ok(Some(ds.iam.authenticate(c).await?)),
-    }
-}
-
-async fn required(ds: &Datastore, headers: &HeaderMap) -> Result<Arc<Principal>> {
-    caller(ds, headers).await?.ok_or_else(|| {
-        Error::new(
-            ErrorCode::Unauthenticated,
-            "send Authorization: <app key> or Bearer <token>",
-        )
-    })
-}
-
-fn body_json(body: &Bytes) -> Result<Value> {
-    if body.is_empty() {
-        return Ok(Value::Object(Map::new()));
-    }
-    serde_json::from_slice(body).map_err(|e| Error::invalid(format!("the body is not JSON: {e}")))
-}
-
-/// GET parameters to a JSON object (values that parse as JSON become JSON, e.g. `filters`).
-fn query_json(q: Option<String>) -> Result<Value> {
-    let mut o = Map::new();
-    let Some(q) = q else {
-        return Ok(Value::Object(o));
+        })
     };
-    for (k, v) in form_urlencoded::parse(q.as_bytes()) {
-        let parsed = match k.as_ref() {
-            "q" | "sort" | "resource_id" | "cursor" | "sql" | "records_format" => {
-                if k == "q" && v.starts_with('{') {
-                    serde_json::from_str(&v).unwrap_or(Value::String(v.to_string()))
-                } else {
-                    Value::String(v.to_string())
-                }
+    match action {
+        "datastore_create" => {
+            let req: CreateRequest = parse(v)?;
+            ds.create(required()?, req).await
+        }
+        "datastore_upsert" => {
+            let b: UpsertBody = parse(v)?;
+            if b.records.len() > 100_000 {
+                return Err(Error::invalid("at most 100,000 records per call"));
             }
-            _ => serde_json::from_str(&v).unwrap_or(Value::String(v.to_string())),
-        };
-        o.insert(k.to_string(), parsed);
+            ds.upsert(
+                required()?,
+                &b.resource_id,
+                &b.records,
+                b.method.as_deref().unwrap_or("upsert"),
+            )
+            .await
+        }
+        "datastore_delete" => {
+            let b: DeleteBody = parse(v)?;
+            ds.delete(required()?, &b.resource_id, b.filters.as_ref())
+                .await
+        }
+        "datastore_info" => {
+            let b: InfoBody = parse(v)?;
+            ds.info(p.as_deref(), &b.resource_id).await
+        }
+        "datastore_search" => {
+            let params: SearchParams = parse(v)?;
+            let r = ds.search(p.as_deref(), &params).await?;
+            serde_json::to_value(r).map_err(Error::internal)
+        }
+        "datastore_search_sql" => {
+            let b: SqlBody = parse(v)?;
+            ds.search_sql(p.as_deref(), &b.sql).await
+        }
+        other => Err(Error::invalid(format!(
+            "unknown datastore action {other:?}"
+        ))),
     }
-    Ok(Value::Object(o))
+}
+
+/// GET parameters arrive as text: values that parse as JSON become JSON (e.g. `filters`,
+/// `limit`), except the text parameters; a `q` that is a JSON object is parsed too.
+fn normalize(params: Map<String, Value>) -> Value {
+    let mut o = Map::new();
+    for (k, v) in params {
+        let v = match v {
+            Value::String(s) => match k.as_str() {
+                "q" if s.starts_with('{') => serde_json::from_str(&s).unwrap_or(Value::String(s)),
+                "q" | "sort" | "resource_id" | "id" | "cursor" | "sql" | "records_format"
+                | "method" => Value::String(s),
+                _ => serde_json::from_str(&s).unwrap_or(Value::String(s)),
+            },
+            v => v,
+        };
+        o.insert(k, v);
+    }
+    Value::Object(o)
 }
 
 fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T> {
     serde_json::from_value(v).map_err(|e| Error::invalid(format!("{e}")))
-}
-
-const CKAN_RESP: &str =
-    "CKAN envelope {help, success, result}; errors {success:false, error:{__type, message}}";
-
-/// CKAN `datastore_create`: create (or replace) a resource's table, with `fields`, `records`,
-/// `primary_key` (onecity also takes `tenant`, `owner_department`, `public`, `grade`).
-#[utoipa::path(post, path = "/api/3/action/datastore_create", tag = "datastore", request_body = CreateRequest,
-    responses((status = 200, description = CKAN_RESP), (status = 403, description = "Authorization Error"), (status = 409, description = "Validation Error")), security(("bearer" = [])))]
-async fn datastore_create(State(ds): State<Datastore>, headers: HeaderMap, body: Bytes) -> Ckan {
-    let result = async {
-        let p = required(&ds, &headers).await?;
-        let req: CreateRequest = parse(body_json(&body)?)?;
-        ds.create(&p, req).await
-    }
-    .await;
-    Ckan {
-        action: "datastore_create",
-        result,
-    }
 }
 
 #[derive(Deserialize)]
@@ -172,32 +169,6 @@ struct UpsertBody {
     force: Option<bool>,
 }
 
-/// CKAN `datastore_upsert`: `records` with `method` `insert` or `upsert` (default; needs a
-/// primary key).
-#[utoipa::path(post, path = "/api/3/action/datastore_upsert", tag = "datastore", request_body = Object,
-    responses((status = 200, description = CKAN_RESP), (status = 409, description = "Validation Error")), security(("bearer" = [])))]
-async fn datastore_upsert(State(ds): State<Datastore>, headers: HeaderMap, body: Bytes) -> Ckan {
-    let result = async {
-        let p = required(&ds, &headers).await?;
-        let b: UpsertBody = parse(body_json(&body)?)?;
-        if b.records.len() > 100_000 {
-            return Err(Error::invalid("at most 100,000 records per call"));
-        }
-        ds.upsert(
-            &p,
-            &b.resource_id,
-            &b.records,
-            b.method.as_deref().unwrap_or("upsert"),
-        )
-        .await
-    }
-    .await;
-    Ckan {
-        action: "datastore_upsert",
-        result,
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DeleteBody {
@@ -209,99 +180,11 @@ struct DeleteBody {
     force: Option<bool>,
 }
 
-/// CKAN `datastore_delete`: the table, or the rows matching `filters`.
-#[utoipa::path(post, path = "/api/3/action/datastore_delete", tag = "datastore", request_body = Object,
-    responses((status = 200, description = CKAN_RESP), (status = 404, description = "Not Found Error")), security(("bearer" = [])))]
-async fn datastore_delete(State(ds): State<Datastore>, headers: HeaderMap, body: Bytes) -> Ckan {
-    let result = async {
-        let p = required(&ds, &headers).await?;
-        let b: DeleteBody = parse(body_json(&body)?)?;
-        ds.delete(&p, &b.resource_id, b.filters.as_ref()).await
-    }
-    .await;
-    Ckan {
-        action: "datastore_delete",
-        result,
-    }
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct InfoBody {
     #[serde(alias = "id")]
     resource_id: String,
-}
-
-async fn info(ds: Datastore, headers: HeaderMap, v: Result<Value>) -> Ckan {
-    let result = async {
-        let p = caller(&ds, &headers).await?;
-        let b: InfoBody = parse(v?)?;
-        ds.info(p.as_deref(), &b.resource_id).await
-    }
-    .await;
-    Ckan {
-        action: "datastore_info",
-        result,
-    }
-}
-
-/// CKAN `datastore_info` (GET): fields, types and row count of a table.
-#[utoipa::path(get, path = "/api/3/action/datastore_info", tag = "datastore", params(("resource_id" = String, Query, description = "resource id")),
-    responses((status = 200, description = CKAN_RESP), (status = 404, description = "Not Found Error")))]
-async fn datastore_info_get(
-    State(ds): State<Datastore>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Ckan {
-    info(ds, headers, query_json(q)).await
-}
-
-/// CKAN `datastore_info` (POST).
-#[utoipa::path(post, path = "/api/3/action/datastore_info", tag = "datastore", request_body = Object,
-    responses((status = 200, description = CKAN_RESP), (status = 404, description = "Not Found Error")))]
-async fn datastore_info_post(State(ds): State<Datastore>, headers: HeaderMap, body: Bytes) -> Ckan {
-    info(ds, headers, body_json(&body)).await
-}
-
-async fn search(ds: Datastore, headers: HeaderMap, v: Result<Value>) -> Ckan {
-    let result = async {
-        let p = caller(&ds, &headers).await?;
-        let params: SearchParams = parse(v?)?;
-        let r = ds.search(p.as_deref(), &params).await?;
-        serde_json::to_value(r).map_err(Error::internal)
-    }
-    .await;
-    Ckan {
-        action: "datastore_search",
-        result,
-    }
-}
-
-/// CKAN `datastore_search` (GET; `filters`, `q`, `fields`, `group_by`, `aggregates` as JSON
-/// text): filters, full text, sort, `limit` ≤ 1000, `offset` ≤ 100,000 or keyset `cursor`.
-#[utoipa::path(get, path = "/api/3/action/datastore_search", tag = "datastore",
-    params(("resource_id" = String, Query, description = "resource id"), ("q" = Option<String>, Query, description = "full text"),
-           ("filters" = Option<String>, Query, description = "JSON object"), ("sort" = Option<String>, Query, description = "field asc|desc, …"),
-           ("limit" = Option<u32>, Query, description = "1–1000, default 100"), ("offset" = Option<u64>, Query, description = "≤ 100000"),
-           ("cursor" = Option<String>, Query, description = "keyset cursor from _links.next")),
-    responses((status = 200, description = CKAN_RESP), (status = 403, description = "Authorization Error"), (status = 404, description = "Not Found Error"), (status = 409, description = "Validation Error")))]
-async fn datastore_search_get(
-    State(ds): State<Datastore>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Ckan {
-    search(ds, headers, query_json(q)).await
-}
-
-/// CKAN `datastore_search` (POST, JSON body; see the GET form).
-#[utoipa::path(post, path = "/api/3/action/datastore_search", tag = "datastore", request_body = SearchParams,
-    responses((status = 200, description = CKAN_RESP), (status = 403, description = "Authorization Error"), (status = 404, description = "Not Found Error"), (status = 409, description = "Validation Error")))]
-async fn datastore_search_post(
-    State(ds): State<Datastore>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Ckan {
-    search(ds, headers, body_json(&body)).await
 }
 
 #[derive(Deserialize)]
@@ -310,40 +193,82 @@ struct SqlBody {
     sql: String,
 }
 
-async fn search_sql(ds: Datastore, headers: HeaderMap, v: Result<Value>) -> Ckan {
-    let result = async {
-        let p = caller(&ds, &headers).await?;
-        let b: SqlBody = parse(v?)?;
-        ds.search_sql(p.as_deref(), &b.sql).await
-    }
-    .await;
-    Ckan {
-        action: "datastore_search_sql",
-        result,
-    }
-}
+/// Rows a dump holds at most (the datastore_search offset limit).
+pub const DUMP_MAX_ROWS: u64 = 100_000;
 
-/// CKAN `datastore_search_sql` (GET `?sql=`): one read-only SELECT over resource tables
-/// written as `"<resource id>"`; at most 10,000 rows and 5 s.
-#[utoipa::path(get, path = "/api/3/action/datastore_search_sql", tag = "datastore", params(("sql" = String, Query, description = "SELECT statement")),
-    responses((status = 200, description = CKAN_RESP), (status = 403, description = "Authorization Error"), (status = 409, description = "Validation Error")))]
-async fn datastore_search_sql_get(
+/// CSV of a table (CKAN's `/datastore/dump/{resource_id}`), as the caller may read it:
+/// same access, masks and negative list as `datastore_search` (each page of 1,000 rows is
+/// one exchange record); header row of the visible fields, then the rows in `_id` order, at
+/// most [`DUMP_MAX_ROWS`]. Errors as problem details (403, 404).
+#[utoipa::path(get, path = "/datastore/dump/{resource_id}", tag = "datastore",
+    params(("resource_id" = String, Path, description = "resource id")),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn dump(
     State(ds): State<Datastore>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Ckan {
-    search_sql(ds, headers, query_json(q)).await
-}
-
-/// CKAN `datastore_search_sql` (POST `{"sql": …}`).
-#[utoipa::path(post, path = "/api/3/action/datastore_search_sql", tag = "datastore", request_body = Object,
-    responses((status = 200, description = CKAN_RESP), (status = 403, description = "Authorization Error"), (status = 409, description = "Validation Error")))]
-async fn datastore_search_sql_post(
-    State(ds): State<Datastore>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Ckan {
-    search_sql(ds, headers, body_json(&body)).await
+    headers: axum::http::HeaderMap,
+    Path(rid): Path<String>,
+) -> ApiResult<Response> {
+    let p = match onecity_iam::http::credential(&headers) {
+        None => None,
+        Some(c) => Some(ds.iam.authenticate(c).await?),
+    };
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut offset = 0u64;
+    let mut header: Option<Vec<String>> = None;
+    loop {
+        let params = SearchParams {
+            resource_id: rid.clone(),
+            sort: Some("_id".into()),
+            limit: Some(1000),
+            offset: Some(offset),
+            ..Default::default()
+        };
+        let r = ds.search(p.as_deref(), &params).await?;
+        let cols = header.get_or_insert_with(|| {
+            r.fields
+                .iter()
+                .filter_map(|f| f.get("id").and_then(Value::as_str).map(str::to_string))
+                .filter(|f| f != "_id")
+                .collect()
+        });
+        if offset == 0 {
+            w.write_record(cols.iter()).map_err(Error::internal)?;
+        }
+        for rec in &r.records {
+            let row: Vec<String> = cols
+                .iter()
+                .map(|c| match rec.get(c) {
+                    None | Some(Value::Null) => String::new(),
+                    Some(Value::String(s)) => s.clone(),
+                    Some(v) => v.to_string(),
+                })
+                .collect();
+            w.write_record(&row).map_err(Error::internal)?;
+        }
+        offset += r.records.len() as u64;
+        if r.records.len() < 1000 || offset >= DUMP_MAX_ROWS {
+            break;
+        }
+    }
+    let body = w.into_inner().map_err(Error::internal)?;
+    Ok((
+        StatusCode::OK,
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{}.csv\"",
+                    rid.replace(['"', '\\'], "_")
+                ),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// Upload options.
@@ -415,6 +340,8 @@ async fn upload(
         .clone()
         .or_else(|| p.tenant.clone())
         .ok_or_else(|| Error::invalid("tenant is required"))?;
+    // Refused at once (not in the job) when the id is no catalog resource.
+    crate::datastore::catalog_link(ds.db(), &rid).await?;
     if q.wait.unwrap_or(false) {
         let m = ds.load_file(&p, &rid, &body, format, &opts, None).await?;
         return Ok((
@@ -455,31 +382,6 @@ async fn job(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Job>> {
     Ok(Json(ds.job(&p, &id).await?))
-}
-
-/// A negative-list fallback entry.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NegativeBody {
-    /// Field name, or `*` for the whole resource.
-    pub field: String,
-    /// Why.
-    pub reason: String,
-}
-
-/// Put a field (or `*`, the whole resource) on the datastore's negative-list fallback
-/// (负面清单): it never leaves by search, SQL or sharing.
-#[utoipa::path(post, path = "/api/v1/datastore/{resource_id}/negative", tag = "datastore",
-    params(("resource_id" = String, Path, description = "resource id")), request_body = NegativeBody,
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
-async fn add_negative(
-    State(ds): State<Datastore>,
-    Auth(p): Auth,
-    Path(rid): Path<String>,
-    Json(b): Json<NegativeBody>,
-) -> ApiResult<StatusCode> {
-    ds.add_negative(&p, &rid, &b.field, &b.reason).await?;
-    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Request sharing of a resource's table for the caller's department (fields, row filter,

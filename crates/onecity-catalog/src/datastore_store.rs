@@ -127,7 +127,7 @@ pub fn val_json(v: &Val, ty: Option<FieldType>) -> serde_json::Value {
 pub static MIGRATIONS: [onecity_store::migrate::Migration; 1] =
     [onecity_store::migrate::Migration {
         version: 1,
-        name: "datastore registry, load jobs, negative-list fallback, sharing, exchange records",
+        name: "datastore registry, load jobs, sharing, exchange records",
         sqlite: MIG1,
         postgres: MIG1,
     }];
@@ -143,9 +143,6 @@ CREATE TABLE datastore_jobs (
   id TEXT PRIMARY KEY, resource_id TEXT NOT NULL, tenant TEXT NOT NULL, state TEXT NOT NULL,
   rows_total BIGINT, rows_done BIGINT NOT NULL DEFAULT 0, encoding TEXT, error TEXT,
   created_by TEXT NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
-CREATE TABLE datastore_negative (
-  resource_id TEXT NOT NULL, field TEXT NOT NULL, reason TEXT, created_by TEXT NOT NULL,
-  created_at BIGINT NOT NULL, PRIMARY KEY (resource_id, field));
 CREATE TABLE share_requests (
   id TEXT PRIMARY KEY, tenant TEXT NOT NULL, resource_id TEXT NOT NULL,
   consumer_department TEXT NOT NULL, provider_department TEXT, fields TEXT NOT NULL,

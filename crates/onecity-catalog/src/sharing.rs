@@ -266,6 +266,10 @@ pub struct ShareRequestView {
     pub tenant: String,
     /// Resource id.
     pub resource_id: String,
+    /// The catalog dataset the resource belongs to (id).
+    pub dataset_id: Option<String>,
+    /// The catalog dataset's name (slug), e.g. `vehicle-owners`.
+    pub dataset: Option<String>,
     /// Consumer department.
     pub consumer_department: String,
     /// Provider (owner) department.
@@ -364,7 +368,11 @@ impl Datastore {
         if !(1..=1_000_000).contains(&b.quota_per_day) {
             return Err(Error::invalid("quota_per_day must be 1 to 1,000,000"));
         }
-        let key = if m.grade == "general" {
+        // Grade and owner as the catalog has them now (they may have changed since the
+        // table was loaded).
+        let link = crate::datastore::catalog_link(self.db(), resource_id).await?;
+        let owner = link.owner_department.clone();
+        let key = if link.grade == "general" {
             "data-share"
         } else {
             "data-share-important"
@@ -376,7 +384,9 @@ impl Datastore {
         data.insert("consumer_department".into(), Value::from(dept.to_string()));
         data.insert("purpose".into(), Value::from(b.purpose.clone()));
         data.insert("fields".into(), serde_json::json!(b.fields));
-        data.insert("grade".into(), Value::from(m.grade.clone()));
+        data.insert("grade".into(), Value::from(link.grade.clone()));
+        data.insert("dataset_id".into(), Value::from(link.dataset_id.clone()));
+        data.insert("dataset".into(), Value::from(link.dataset_name.clone()));
         let case = self
             .flow()?
             .create_case(
@@ -384,7 +394,7 @@ impl Datastore {
                 &m.tenant,
                 &onecity_flow::model::NewCase {
                     flow: key.into(),
-                    title: format!("数据共享申请 Data sharing: {resource_id}"),
+                    title: format!("数据共享申请 Data sharing: {}", link.dataset_name),
                     data: Some(data),
                     jurisdiction_id: None,
                     department_id: owner_uuid,
@@ -414,7 +424,7 @@ impl Datastore {
             ],
         )
         .await?;
-        let after = serde_json::json!({"resource_id": resource_id, "fields": b.fields, "purpose": b.purpose, "case": case.id});
+        let after = serde_json::json!({"resource_id": resource_id, "dataset_id": link.dataset_id, "dataset": link.dataset_name, "fields": b.fields, "purpose": b.purpose, "case": case.id});
         self.iam
             .record(
                 &mut tx,
@@ -435,6 +445,8 @@ impl Datastore {
             id,
             tenant: m.tenant,
             resource_id: resource_id.into(),
+            dataset_id: Some(link.dataset_id.clone()),
+            dataset: Some(link.dataset_name.clone()),
             consumer_department: dept.to_string(),
             provider_department: Some(owner),
             state: "pending".into(),
@@ -529,9 +541,14 @@ impl Datastore {
             .await?
             .map(|g| g.text("id"))
             .transpose()?;
+        let link = crate::datastore::catalog_link(self.db(), &m.resource_id)
+            .await
+            .ok();
         Ok(ShareRequestView {
             id: id.into(),
             tenant,
+            dataset_id: link.as_ref().map(|l| l.dataset_id.clone()),
+            dataset: link.map(|l| l.dataset_name),
             resource_id: m.resource_id,
             consumer_department: r.text("consumer_department")?,
             provider_department: r.opt_text("provider_department")?,

@@ -183,6 +183,16 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("portal_resource", "Resource", "资源"),
     ("portal_format", "Format", "格式"),
     ("portal_download", "Download", "下载"),
+    (
+        "portal_preview",
+        "Table preview 数据预览 (first rows)",
+        "数据预览 Table preview（前几行）",
+    ),
+    (
+        "portal_download_csv",
+        "Download CSV 下载 CSV",
+        "下载 CSV Download CSV",
+    ),
     ("portal_api_help", "API help 接口说明", "接口说明 API help"),
     (
         "portal_api_show",

@@ -115,7 +115,9 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
     let gov = Gov::new(geo.clone(), flow.clone());
     let mask_salt = onecity_store::secrets::get_or_create(&db, "datastore_mask_salt").await?;
     let datastore = onecity_catalog::Datastore::new(iam.clone(), hex::encode(mask_salt))
-        .with_flow(flow.clone());
+        .with_flow(flow.clone())
+        .with_negative_list(std::sync::Arc::new(catalog.clone()));
+    onecity_catalog::datastore_routes::register_ckan_actions(&datastore);
     let notifier = onecity_twin::notify::Notifier::new(twin.clone())
         .await
         .map_err(|e| anyhow::anyhow!("NGSI-LD subscriptions: {e}"))?;

@@ -1,7 +1,7 @@
 /* onecity open-data portal (开放数据门户): public, no login. Searches the catalog through
  * the CKAN Action API (package_search with facets), shows a dataset (package_show) with
  * its resources and per-dataset API help. `?q=`, `?fq=` and `?dataset=<name>` are kept in
- * the URL. For tests: body[data-portal-ready|data-portal-count], #dataset-detail[data-name]. */
+ * the URL. Resources with a datastore table get a preview and a CSV download link. For tests: body[data-portal-ready|data-portal-count], #dataset-detail[data-name]. */
 (function () {
   'use strict';
   var oc = window.onecity;
@@ -122,6 +122,45 @@
       }
     });
     $('api-help').textContent = help.join('\n');
+    await previews(d);
+  }
+
+  /* A table preview (the first 10 rows from datastore_search) and a CSV download link
+   * (/datastore/dump/<id>) for each resource that has a datastore table. */
+  async function previews(d) {
+    var box = $('dataset-previews');
+    var shown = 0;
+    for (var i = 0; i < (d.resources || []).length; i++) {
+      var r = d.resources[i];
+      var res;
+      try {
+        res = await ckan('datastore_search', new URLSearchParams({ resource_id: r.id, limit: '10' }));
+      } catch (e) {
+        continue; /* no table, or not readable by this visitor */
+      }
+      var cols = (res.fields || []).map(function (f) { return f.id; }).filter(function (c) { return c !== '_id'; });
+      var sec = oc.el('section', 'dataset-preview');
+      sec.dataset.resource = r.id;
+      sec.appendChild(oc.el('h3', null, t('portal_preview') + ' — ' + r.name));
+      var table = oc.el('table', 'preview-table');
+      var hr = oc.el('tr');
+      cols.forEach(function (c) { hr.appendChild(oc.el('th', null, c)); });
+      table.appendChild(oc.el('thead')).appendChild(hr);
+      var tb = table.appendChild(oc.el('tbody'));
+      (res.records || []).forEach(function (rec) {
+        var tr = oc.el('tr');
+        cols.forEach(function (c) { tr.appendChild(oc.el('td', null, rec[c] == null ? '' : String(rec[c]))); });
+        tb.appendChild(tr);
+      });
+      sec.appendChild(table);
+      var a = oc.el('a', 'preview-download', t('portal_download_csv') + (res.total != null ? ' (' + res.total + ')' : ''));
+      a.href = '/datastore/dump/' + encodeURIComponent(r.id);
+      a.setAttribute('download', '');
+      sec.appendChild(a);
+      box.appendChild(sec);
+      shown++;
+    }
+    box.dataset.previews = String(shown);
   }
 
   $('portal-form').addEventListener('submit', function (ev) {

@@ -88,7 +88,21 @@ async fn sharing_requested_approved_read_masked_and_audited() {
     )
     .await;
     let owner_key = format!("Bearer {owner}");
-    let rid = "b7d0c9a4-0000-4000-8000-00000000c0de";
+    // The table belongs to a resource of a G-domain catalog dataset of department A.
+    let (_, pkg) = ckan(&s, "package_create", Some(&format!("Bearer {}", f.admin)), &json!({
+        "name": "vehicle-owners", "title": "机动车登记 Vehicle owners", "owner_org": f.dept_a, "domain": "G", "grade": "important",
+        "open_level": "conditional", "update_frequency": "daily",
+        "fields": [{"name": "姓名", "type": "text", "personal": true}, {"name": "手机", "type": "text", "personal": true},
+                   {"name": "身份证号", "type": "text", "personal": true}, {"name": "车牌", "type": "text", "personal": true},
+                   {"name": "district", "type": "text"}, {"name": "age", "type": "integer"}],
+        "resources": [{"url": "https://data.example.cn/vehicle-owners.csv", "format": "csv", "name": "登记表"}]
+    })).await;
+    assert_eq!(pkg["success"], true, "{pkg}");
+    let rid = pkg["result"]["resources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rid = rid.as_str();
     let people = json!([
         {"姓名": "张三丰", "手机": "13812345678", "身份证号": "11010519491231002X", "车牌": "浙A12345", "district": "甲区", "age": 70},
         {"姓名": "李四", "手机": "13900001111", "身份证号": "110105199001010011", "车牌": "浙B54321", "district": "乙区", "age": 35},
@@ -96,14 +110,39 @@ async fn sharing_requested_approved_read_masked_and_audited() {
     ]);
     let (st, body) = ckan(&s, "datastore_create", Some(&owner_key), &json!({
         "resource_id": rid, "grade": "important", "primary_key": "身份证号",
-        "fields": [{"id": "姓名", "type": "text", "info": {"mask": "name"}}, {"id": "手机", "type": "text", "info": {"mask": "mobile"}},
-                   {"id": "身份证号", "type": "text", "info": {"mask": "id_card"}}, {"id": "车牌", "type": "text", "info": {"mask": "plate"}},
+        "fields": [{"id": "姓名", "type": "text", "info": {"mask": "name"}}, {"id": "手机", "type": "text"},
+                   {"id": "身份证号", "type": "text", "info": {"mask": "id_card"}}, {"id": "车牌", "type": "text"},
                    {"id": "district"}, {"id": "age"}],
         "records": people
     })).await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["success"], true);
     assert_eq!(body["result"]["records_count"], 3);
+    // Grade and owner come from the catalog dataset: a contradicting grade is refused.
+    let (st, body) = ckan(
+        &s,
+        "datastore_create",
+        Some(&owner_key),
+        &json!({"resource_id": rid, "grade": "general", "records": people}),
+    )
+    .await;
+    ckan_err(st, &body, 409, "Validation Error");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("catalog"),
+        "{body}"
+    );
+    // A resource id that is no catalog resource is refused.
+    let (st, body) = ckan(
+        &s,
+        "datastore_create",
+        Some(&owner_key),
+        &json!({"resource_id": "no-such-resource", "records": people}),
+    )
+    .await;
+    ckan_err(st, &body, 409, "Validation Error");
     // An unknown parameter is named, not ignored.
     let (st, body) = ckan(
         &s,
@@ -147,16 +186,17 @@ async fn sharing_requested_approved_read_masked_and_audited() {
     .await;
     ckan_err(st, &body, 403, "Authorization Error");
 
-    // The ID number goes on the negative list.
+    // The ID number goes on the catalog's negative list (the one list the datastore reads).
+    let neg = "/api/v1/tenants/t1/catalog/negative-list";
     let (st, body) = s
         .post(
-            &format!("/api/v1/datastore/{rid}/negative"),
-            &owner,
-            &json!({"field": "身份证号", "reason": "个人敏感信息"}),
+            neg,
+            &f.admin,
+            &json!({"dataset": "vehicle-owners", "field": "身份证号", "reason": "个人敏感信息"}),
         )
         .await
         .unwrap();
-    assert_eq!(st, 204, "{body}");
+    assert_eq!(st, 201, "{body}");
 
     // Department B asks; a request for the negative-list field is refused.
     let exp = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
@@ -184,6 +224,8 @@ async fn sharing_requested_approved_read_masked_and_audited() {
         .unwrap();
     assert_eq!(st, 201, "{req}");
     assert_eq!(req["flow"], "data-share-important");
+    assert_eq!(req["dataset"], "vehicle-owners");
+    assert_eq!(req["dataset_id"], pkg["result"]["id"]);
     assert_eq!(req["state"], "pending");
     let req_id = req["id"].as_str().unwrap().to_string();
     let case_id = req["case_id"].as_str().unwrap().to_string();
@@ -245,6 +287,7 @@ async fn sharing_requested_approved_read_masked_and_audited() {
     assert_eq!(recs.len(), 2, "{body}");
     assert_eq!(recs[0]["姓名"], "张**");
     assert_eq!(recs[0]["手机"], "138****5678");
+    // 手机 and 车牌 carry no mask of their own: masked because the catalog flags them personal.
     assert_eq!(recs[0]["车牌"], "浙A***45");
     assert!(recs
         .iter()
@@ -339,13 +382,73 @@ async fn sharing_requested_approved_read_masked_and_audited() {
     let a = audit.to_string();
     for action in [
         "datastore.create",
-        "datastore.negative_add",
+        "negative_list.add",
         "share.request",
         "share.grant",
         "datastore.exchange",
     ] {
         assert!(a.contains(action), "{action} missing from audit");
     }
+
+    // The whole dataset goes on the negative list: the grant no longer reads (API, SQL),
+    // no new request is accepted, and each refusal is an exchange record ("denied").
+    let denied = |stats: &Value| {
+        stats
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["resource_id"] == rid)
+            .map(|r| r["denied"].as_i64().unwrap())
+            .sum::<i64>()
+    };
+    let before = denied(&stats);
+    let (st, body) = s
+        .post(
+            neg,
+            &f.admin,
+            &json!({"dataset": "vehicle-owners", "reason": "涉密 state secret"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 201, "{body}");
+    let (st, body) = ckan(
+        &s,
+        "datastore_search",
+        Some(&b_key),
+        &json!({"resource_id": rid}),
+    )
+    .await;
+    ckan_err(st, &body, 403, "Authorization Error");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("negative"),
+        "{body}"
+    );
+    let (st, body) = ckan(
+        &s,
+        "datastore_search_sql",
+        Some(&b_key),
+        &sql(format!("SELECT \"姓名\" FROM \"{rid}\"")),
+    )
+    .await;
+    assert_eq!(st, 403, "{body}");
+    assert!(!body.to_string().contains("张"), "{body}");
+    let (st, body) = s
+        .post(
+            &format!("/api/v1/datastore/{rid}/share-requests"),
+            &f.staff_b,
+            &ask(json!(["district"])),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 403, "{body}");
+    let (_, stats) = s
+        .get("/api/v1/tenants/t1/exchange-stats", &f.admin)
+        .await
+        .unwrap();
+    assert_eq!(denied(&stats), before + 2, "{stats}");
 }
 
 /// A real CSV uploaded as a job with progress, typed, then read by anonymous callers when
@@ -368,10 +471,35 @@ async fn upload_job_progress_and_open_data_reads() {
             .join("../shared/data/air/PRSA_Data_Dongsi_20130301-20170228.csv"),
     )
     .unwrap();
+    // Tables belong to catalog resources: an id that is none is refused at once.
     let r = s
         .http
         .post(format!(
             "{}/api/v1/datastore/air-dongsi/upload?format=csv&public=true",
+            s.url
+        ))
+        .bearer_auth(&owner)
+        .body(csv.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let e: Value = r.json().await.unwrap();
+    assert!(e["detail"].as_str().unwrap().contains("catalog"), "{e}");
+    let (_, pkg) = ckan(&s, "package_create", Some(&format!("Bearer {}", f.admin)), &json!({
+        "name": "beijing-air-dongsi", "title": "北京东四空气质量 Beijing air quality (Dongsi)", "owner_org": f.dept_a,
+        "domain": "S", "grade": "general", "open_level": "unconditional", "update_frequency": "never",
+        "resources": [{"url": "https://archive.ics.uci.edu/dataset/501", "format": "csv", "name": "Dongsi 2013-2017"}]
+    })).await;
+    assert_eq!(pkg["success"], true, "{pkg}");
+    let air = pkg["result"]["resources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = s
+        .http
+        .post(format!(
+            "{}/api/v1/datastore/{air}/upload?format=csv&public=true",
             s.url
         ))
         .bearer_auth(&owner)
@@ -410,7 +538,7 @@ async fn upload_job_progress_and_open_data_reads() {
             (r.status().as_u16(), r.json::<Value>().await.unwrap())
         }
     };
-    let (st, body) = get("datastore_info?resource_id=air-dongsi".into()).await;
+    let (st, body) = get(format!("datastore_info?resource_id={air}")).await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["result"]["meta"]["count"], 35064);
     let types: Vec<(String, String)> = body["result"]["fields"]
@@ -429,11 +557,11 @@ async fn upload_job_progress_and_open_data_reads() {
             && types.contains(&("year".into(), "int".into())),
         "{types:?}"
     );
-    let (st, body) = get("datastore_search?resource_id=air-dongsi&filters=%7B%22year%22%3A2013%2C%22month%22%3A3%2C%22day%22%3A1%2C%22hour%22%3A0%7D".into()).await;
+    let (st, body) = get(format!("datastore_search?resource_id={air}&filters=%7B%22year%22%3A2013%2C%22month%22%3A3%2C%22day%22%3A1%2C%22hour%22%3A0%7D")).await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["result"]["total"], 1);
     assert_eq!(body["result"]["records"][0]["PM2.5"], 9.0);
-    let (st, body) = ckan(&s, "datastore_search", None, &json!({"resource_id": "air-dongsi", "group_by": ["year"], "aggregates": [{"func": "count"}, {"func": "avg", "field": "PM2.5"}]})).await;
+    let (st, body) = ckan(&s, "datastore_search", None, &json!({"resource_id": air, "group_by": ["year"], "aggregates": [{"func": "count"}, {"func": "avg", "field": "PM2.5"}]})).await;
     assert_eq!(st, 200, "{body}");
     let recs = body["result"]["records"].as_array().unwrap();
     assert_eq!(recs.len(), 5);
@@ -443,15 +571,43 @@ async fn upload_job_progress_and_open_data_reads() {
             .sum::<i64>(),
         35064
     );
-    let (st, body) = ckan(&s, "datastore_search_sql", None, &json!({"sql": "SELECT \"station\", count(*) AS n FROM \"air-dongsi\" GROUP BY \"station\""})).await;
+    let (st, body) = ckan(&s, "datastore_search_sql", None, &json!({"sql": format!("SELECT \"station\", count(*) AS n FROM \"{air}\" GROUP BY \"station\"")})).await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["result"]["records"][0]["n"], 35064);
+    // The CSV dump (CKAN's /datastore/dump) of the open table: every row, header first.
+    let r = s
+        .http
+        .get(format!("{}/datastore/dump/{air}", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = r.text().await.unwrap();
+    let mut lines = text.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("No,year,month,day,hour,PM2.5"),
+        "{}",
+        &text[..200]
+    );
+    assert!(
+        lines.next().unwrap().starts_with("1,2013,3,1,0,9"),
+        "{}",
+        &text[..300]
+    );
+    assert_eq!(text.lines().count(), 35065);
     // Writing needs datastore:write.
     let (st, body) = ckan(
         &s,
         "datastore_delete",
         Some(&format!("Bearer {}", f.staff_b)),
-        &json!({"resource_id": "air-dongsi"}),
+        &json!({"resource_id": air}),
     )
     .await;
     ckan_err(st, &body, 403, "Authorization Error");

@@ -103,6 +103,59 @@ async fn demo_tenants_hold_the_real_boundaries_and_lookups_work() {
         .await
         .unwrap();
     assert_eq!(bus["result"]["title_en"], "Hangzhou bus routes and stops");
+    // Real CSVs as datastore tables of open demo datasets: small ones whole, big ones capped.
+    let (_, covid) = s
+        .get("/api/3/action/package_show?id=nyc-covid-by-modzcta", &t)
+        .await
+        .unwrap();
+    let rid = covid["result"]["resources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (st, r) = s
+        .get(
+            &format!("/api/3/action/datastore_search?resource_id={rid}&filters=%7B%22MODIFIED_ZCTA%22%3A10001%7D"),
+            &t,
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["result"]["total"], 1, "{r}");
+    assert_eq!(
+        r["result"]["records"][0]["NEIGHBORHOOD_NAME"],
+        "Chelsea/NoMad/West Chelsea"
+    );
+    assert_eq!(r["result"]["records"][0]["COVID_CASE_COUNT"], 12391);
+    let (_, air) = s
+        .get("/api/3/action/package_show?id=beijing-air-dongsi", &t)
+        .await
+        .unwrap();
+    assert!(
+        air["result"]["notes_en"]
+            .as_str()
+            .unwrap()
+            .contains("first 5000 of the file's 35064 rows"),
+        "{air}"
+    );
+    let rid = air["result"]["resources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, info) = s
+        .get(
+            &format!("/api/3/action/datastore_info?resource_id={rid}"),
+            &t,
+        )
+        .await
+        .unwrap();
+    assert_eq!(info["result"]["meta"]["count"], 5000, "{info}");
+    for name in ["birmingham-parking-occupancy", "hangzhou-metro-flows"] {
+        let (st, d) = s
+            .get(&format!("/api/3/action/package_show?id={name}"), &t)
+            .await
+            .unwrap();
+        assert_eq!(st, 200, "{name}: {d}");
+    }
     // Restarting with --demo again changes nothing.
     s.restart(&[]).await.unwrap();
     let (_, again) = s
