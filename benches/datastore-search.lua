@@ -1,6 +1,5 @@
 -- wrk script for benches/datastore.py: CKAN datastore_search POSTs on the synthetic
 -- population register, one query kind per run (DS_KIND), values varied per request:
---   key          filters {"_id": n}                      (primary key, 1 row)
 --   district     filters {"district": d}, limit 10       (~1/13 of the rows match)
 --   district_age filters {"district": d, "age": a}       (~1/1300 of the rows)
 --   narrow       filters {"district": d, "age": a, "score": s}  (~0-1 rows: three fields)
@@ -9,7 +8,6 @@
 local token = os.getenv("DS_TOKEN")
 local rid = os.getenv("DS_RID")
 local kind = os.getenv("DS_KIND") or "district"
-local rows = tonumber(os.getenv("DS_ROWS") or "1000000")
 local districts = {"上城区", "下城区", "江干区", "拱墅区", "西湖区", "滨江区", "萧山区", "余杭区",
   "富阳区", "临安区", "桐庐县", "淳安县", "建德市"}
 local n = 0
@@ -27,9 +25,7 @@ request = function()
   n = n + 1
   local d = districts[(n % #districts) + 1]
   local body
-  if kind == "key" then
-    body = string.format('{"resource_id":"%s","filters":{"_id":%d}}', rid, (n * 7919) % rows + 1)
-  elseif kind == "district" then
+  if kind == "district" then
     body = string.format('{"resource_id":"%s","filters":{"district":"%s"},"limit":10}', rid, d)
   elseif kind == "district_age" then
     body = string.format('{"resource_id":"%s","filters":{"district":"%s","age":%d},"limit":10}', rid, d, n % 100)

@@ -37,7 +37,7 @@ BIN = os.environ.get("ONECITY_BIN") or os.path.join(
 ROWS = int(os.environ.get("ROWS", "1000000"))
 DUR = os.environ.get("DUR", "10s")
 CONN = os.environ.get("CONN", "16")
-KINDS = os.environ.get("KINDS", "key,district,district_age,narrow,page").split(",")
+KINDS = os.environ.get("KINDS", "district,district_age,narrow,page").split(",")
 RID = "hz-population-register-bench"
 DISTRICTS = ["上城区", "下城区", "江干区", "拱墅区", "西湖区", "滨江区", "萧山区", "余杭区",
              "富阳区", "临安区", "桐庐县", "淳安县", "建德市"]

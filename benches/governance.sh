@@ -23,8 +23,9 @@ PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$TMP"' EXIT
 python3 scripts/wait-ready.py "$URL/readyz" "$PID" 120 governance.sh
 TOKEN="$(curl -s "$URL/api/v1/auth/login" -H 'content-type: application/json' -d "{\"username\":\"admin\",\"password\":\"$ONECITY_ADMIN_PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')"
-export OPEN311_KEY="$(curl -s "$URL/api/v1/tenants/nyc/keys" -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
-  -d '{"name":"bench","scopes":["open311"],"rate_per_minute":100000000}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')"
+OPEN311_KEY="$(curl -s "$URL/api/v1/tenants/nyc/keys" -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+  -d '{"name":"bench","scopes":["open311"],"rate_per_minute":1000000}' | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["key"]) if "key" in r else sys.exit(f"app key not created: {r}")')"
+export OPEN311_KEY
 echo "== Open311 POST ($DUR, $CONN connections); $(uptime | sed 's/.*load average/load average/')"
 wrk -t2 -c"$CONN" -d"$DUR" --latency -s benches/open311-post.lua "$URL" | sed -n '1,20p'
 echo "   load: $(uptime | sed 's/.*load average/load average/')"
