@@ -1448,13 +1448,7 @@ async fn batch_merge(
         merge_op(Vec::new(), attrs)
     })
     .await;
-    let mut ok = Vec::new();
-    for (id, r) in res {
-        match r {
-            Ok(_) => ok.push(id),
-            Err(e) => errors.push((id, e)),
-        }
-    }
+    let ok = split_outcomes(res, &mut errors);
     Ok(batch_response(StatusCode::NO_CONTENT, ok, errors, false))
 }
 
@@ -1705,6 +1699,22 @@ fn batch_response(
     r
 }
 
+/// Splits per-entity batch outcomes: the ids that succeeded (in order) are returned, the
+/// failures are appended to `errors` for the 207 body.
+fn split_outcomes(
+    res: Vec<(String, NgsiResult<UpdateReport>)>,
+    errors: &mut Vec<(String, NgsiError)>,
+) -> Vec<String> {
+    let mut ok = Vec::new();
+    for (id, r) in res {
+        match r {
+            Ok(_) => ok.push(id),
+            Err(e) => errors.push((id, e)),
+        }
+    }
+    ok
+}
+
 async fn run_batch(
     st: &TwinState,
     tenant: &str,
@@ -1743,13 +1753,7 @@ async fn batch_create(
 ) -> NgsiResult<Response> {
     let parsed = batch_entities(&st, &h, b).await?;
     let (res, mut errors) = run_batch(&st, &tenant_of(&t), parsed, service::create_op).await;
-    let mut ok = Vec::new();
-    for (id, r) in res {
-        match r {
-            Ok(_) => ok.push(id),
-            Err(e) => errors.push((id, e)),
-        }
-    }
+    let ok = split_outcomes(res, &mut errors);
     Ok(batch_response(StatusCode::CREATED, ok, errors, true))
 }
 
@@ -1835,13 +1839,7 @@ async fn batch_update(
         service::append_op(attrs, no_overwrite)
     })
     .await;
-    let mut ok = Vec::new();
-    for (id, r) in res {
-        match r {
-            Ok(_) => ok.push(id),
-            Err(e) => errors.push((id, e)),
-        }
-    }
+    let ok = split_outcomes(res, &mut errors);
     Ok(batch_response(StatusCode::NO_CONTENT, ok, errors, false))
 }
 
