@@ -5,7 +5,9 @@
 //!   bounding box of its `location` (geo prefilter for SQL readers), times in µs.
 //! - `twin_history`: one row per attribute instance change (temporal API): the instance in
 //!   stored form, its numeric value when it has one (aggregations), observedAt (or the
-//!   commit time) in µs.
+//!   commit time) in µs; since v2 also the instance's `instanceId` (GS CIM 009 §4.5.7), a
+//!   URI the broker assigns, by which one instance is modified or deleted (§5.6.14,
+//!   §5.6.15). v2 gives the rows written before it an id of their own.
 //! - `twin_retention`: per tenant and entity type, how long history is kept.
 
 use onecity_store::migrate::Migration;
@@ -28,10 +30,28 @@ CREATE TABLE twin_retention (
   PRIMARY KEY (tenant, etype));
 "#;
 
+const V2_SQLITE: &str = r#"
+ALTER TABLE twin_history ADD COLUMN instance_id TEXT;
+UPDATE twin_history SET instance_id = 'urn:ngsi-ld:Instance:' || lower(hex(randomblob(16)));
+"#;
+
+const V2_POSTGRES: &str = r#"
+ALTER TABLE twin_history ADD COLUMN instance_id TEXT;
+UPDATE twin_history SET instance_id = 'urn:ngsi-ld:Instance:' || md5(random()::text || clock_timestamp()::text);
+"#;
+
 /// The component's migrations.
-pub static MIGRATIONS: [Migration; 1] = [Migration {
-    version: 1,
-    name: "twin entities, attribute history, retention",
-    sqlite: V1,
-    postgres: V1,
-}];
+pub static MIGRATIONS: [Migration; 2] = [
+    Migration {
+        version: 1,
+        name: "twin entities, attribute history, retention",
+        sqlite: V1,
+        postgres: V1,
+    },
+    Migration {
+        version: 2,
+        name: "twin history instance ids",
+        sqlite: V2_SQLITE,
+        postgres: V2_POSTGRES,
+    },
+];

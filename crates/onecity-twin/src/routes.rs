@@ -90,6 +90,15 @@ pub fn router(state: TwinState, max_body: usize) -> Router {
             post(crate::temporal::append_temporal_attrs),
         )
         .route(
+            "/temporal/entities/{id}/attrs/{attr}",
+            axum::routing::delete(crate::temporal_attrs::delete_attr),
+        )
+        .route(
+            "/temporal/entities/{id}/attrs/{attr}/{instance}",
+            axum::routing::patch(crate::temporal_attrs::patch_instance)
+                .delete(crate::temporal_attrs::delete_instance),
+        )
+        .route(
             "/ext/retention/{type}",
             get(crate::temporal::get_retention)
                 .put(crate::temporal::put_retention)
@@ -873,7 +882,9 @@ fn report_response(r: &UpdateReport, ctx: &Context) -> Response {
     resp
 }
 
-fn check_id(id: &str) -> NgsiResult<()> {
+/// An entity id given in a request path must be a URI (GS CIM 009 §4.5.1): else 400
+/// BadRequestData.
+pub(crate) fn check_id(id: &str) -> NgsiResult<()> {
     if !model::is_uri(id) {
         return Err(NgsiError::bad_data(format!("{id:?} is not a URI")));
     }

@@ -125,8 +125,15 @@ pub enum Outcome {
     },
     /// Delete the entity.
     Delete,
-    /// Append history instances only (temporal API), leaving the entity as it is.
-    History(Vec<(String, Attribute)>),
+    /// Record history instances (temporal API). `entity` is the new state when the
+    /// operation changed the entity itself (a temporal upsert naming new types,
+    /// GS CIM 009 §5.6.11.4); `None` leaves the state as it is.
+    History {
+        /// The new state, if any.
+        entity: Option<Entity>,
+        /// Every instance to record.
+        history: Vec<(String, Attribute)>,
+    },
     /// Create the entity with this state and record these history instances (temporal
     /// create: the state holds the latest instance of each attribute).
     CreateWithHistory {
@@ -218,7 +225,8 @@ fn location_bbox(e: &Entity, location: &str) -> Option<(f64, f64, f64, f64)> {
     crate::geoq::bbox_of(&a.value)
 }
 
-fn num_of(a: &Attribute) -> Option<f64> {
+/// The numeric value of an instance recorded in `twin_history.num` (aggregations, §4.5.19).
+pub(crate) fn num_of(a: &Attribute) -> Option<f64> {
     match a.plain_value() {
         Value::Number(n) => n.as_f64(),
         Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
@@ -514,8 +522,21 @@ impl Twin {
             tenant,
             id,
             Box::new(move |cur, now| {
-                if cur.is_some() {
-                    return Ok(Outcome::History(instances));
+                if let Some(cur) = cur {
+                    let new_types: Vec<String> = types
+                        .into_iter()
+                        .filter(|t| !cur.types.contains(t))
+                        .collect();
+                    let entity = (!new_types.is_empty()).then(|| {
+                        let mut e = cur.clone();
+                        e.types.extend(new_types);
+                        e.modified_at = now;
+                        e
+                    });
+                    return Ok(Outcome::History {
+                        entity,
+                        history: instances,
+                    });
                 }
                 if !create {
                     return Err(NgsiError::not_found("no such entity"));
@@ -902,6 +923,9 @@ struct Applied {
     kind: ChangeKind,
     changed: Vec<String>,
     history: Vec<(String, Attribute)>,
+    /// The history comes from the temporal API: an instance given with an `observedAt`
+    /// replaces a recorded instance of the same attribute, datasetId and time.
+    temporal: bool,
 }
 
 async fn writer_loop(shared: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
@@ -961,6 +985,7 @@ async fn process(shared: &Shared, jobs: Vec<Job>) {
                             kind: ChangeKind::Deleted,
                             changed,
                             history: vec![],
+                            temporal: false,
                         });
                         res.push(Ok(UpdateReport::default()));
                     }
@@ -976,18 +1001,28 @@ async fn process(shared: &Shared, jobs: Vec<Job>) {
                             kind: ChangeKind::Created,
                             changed,
                             history,
+                            temporal: true,
                         });
                         res.push(Ok(UpdateReport::default()));
                     }
-                    Ok(Outcome::History(h)) => {
+                    Ok(Outcome::History { entity, history }) => {
+                        let after = match entity {
+                            Some(e) => {
+                                let e = Arc::new(e);
+                                staged.insert(key.clone(), Some(e.clone()));
+                                Some(e)
+                            }
+                            None => cur.clone(),
+                        };
                         applied.push(Applied {
                             tenant: key.0,
                             id: key.1,
-                            before: cur.clone(),
-                            after: cur,
+                            before: cur,
+                            after,
                             kind: ChangeKind::Updated,
                             changed: vec![],
-                            history: h,
+                            history,
+                            temporal: true,
                         });
                         res.push(Ok(UpdateReport::default()));
                     }
@@ -1017,6 +1052,7 @@ async fn process(shared: &Shared, jobs: Vec<Job>) {
                             kind,
                             changed,
                             history,
+                            temporal: false,
                         });
                         res.push(Ok(report));
                     }
@@ -1195,41 +1231,7 @@ async fn persist(
         }
     }
     if shared.cfg.history {
-        let mut hist: Vec<[Val; 9]> = Vec::new();
-        for a in applied {
-            let etype = a
-                .after
-                .as_ref()
-                .or(a.before.as_ref())
-                .map(|e| e.main_type().to_string())
-                .unwrap_or_default();
-            for (name, inst) in &a.history {
-                let instance =
-                    serde_json::to_string(inst).map_err(onecity_core::Error::internal)?;
-                hist.push([
-                    Val::from(a.tenant.as_str()),
-                    Val::from(a.id.as_str()),
-                    Val::from(etype.as_str()),
-                    Val::from(name.as_str()),
-                    Val::from(inst.dataset_id.clone().unwrap_or_default()),
-                    Val::from(inst.observed_micros().unwrap_or(now)),
-                    Val::from(now),
-                    Val::F64(num_of(inst)),
-                    Val::from(instance),
-                ]);
-            }
-        }
-        for chunk in hist.chunks(300) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| format!("({})", onecity_store::placeholders(backend, i * 9 + 1, 9)))
-                .collect();
-            let sql = format!(
-                "INSERT INTO twin_history (tenant, entity_id, etype, attr, dataset_id, observed_at, recorded_at, num, instance) VALUES {}",
-                rows.join(", ")
-            );
-            let args: Vec<Val> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
-            tx.execute(&sql, &args).await?;
-        }
+        write_history(&mut tx, backend, applied, now).await?;
     }
     let envs: Vec<EventEnvelope> = applied.iter().filter_map(|a| envelope(a, now)).collect();
     onecity_store::outbox::enqueue_many(&mut tx, &envs).await?;
@@ -1262,4 +1264,96 @@ async fn persist(
             .await?;
     }
     tx.commit().await
+}
+
+/// A new attribute instance id (GS CIM 009 §4.5.7: assigned by the broker, a URI).
+pub fn new_instance_id() -> String {
+    format!("urn:ngsi-ld:Instance:{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Records the history instances of a group commit in `twin_history`, each with a new
+/// `instanceId`. An instance written through the temporal API with an `observedAt`
+/// replaces the recorded instance of the same attribute, datasetId and time (a temporal
+/// upsert, GS CIM 009 §5.6.11, overwrites what it names rather than duplicating it).
+async fn write_history(
+    tx: &mut onecity_store::Tx,
+    backend: onecity_store::Backend,
+    applied: &[Applied],
+    now: i64,
+) -> onecity_core::Result<()> {
+    const COLS: usize = 10;
+    let mut hist: Vec<[Val; COLS]> = Vec::new();
+    for a in applied {
+        let etype = a
+            .after
+            .as_ref()
+            .or(a.before.as_ref())
+            .map(|e| e.main_type().to_string())
+            .unwrap_or_default();
+        if a.temporal {
+            replace_same_time(tx, a).await?;
+        }
+        for (name, inst) in &a.history {
+            let instance = serde_json::to_string(inst).map_err(onecity_core::Error::internal)?;
+            hist.push([
+                Val::from(a.tenant.as_str()),
+                Val::from(a.id.as_str()),
+                Val::from(etype.as_str()),
+                Val::from(name.as_str()),
+                Val::from(inst.dataset_id.clone().unwrap_or_default()),
+                Val::from(inst.observed_micros().unwrap_or(now)),
+                Val::from(now),
+                Val::F64(num_of(inst)),
+                Val::from(instance),
+                Val::from(new_instance_id()),
+            ]);
+        }
+    }
+    for chunk in hist.chunks(300) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                format!(
+                    "({})",
+                    onecity_store::placeholders(backend, i * COLS + 1, COLS)
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO twin_history (tenant, entity_id, etype, attr, dataset_id, observed_at, recorded_at, num, instance, instance_id) VALUES {}",
+            rows.join(", ")
+        );
+        let args: Vec<Val> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
+        tx.execute(&sql, &args).await?;
+    }
+    Ok(())
+}
+
+/// Deletes the recorded instances that the temporal instances of `a` (those with an
+/// `observedAt`) replace: same entity, attribute, datasetId and time.
+async fn replace_same_time(tx: &mut onecity_store::Tx, a: &Applied) -> onecity_core::Result<()> {
+    let mut keys: BTreeMap<(&str, String), Vec<i64>> = BTreeMap::new();
+    for (name, inst) in &a.history {
+        if let Some(t) = inst.observed_micros() {
+            keys.entry((name.as_str(), inst.dataset_id.clone().unwrap_or_default()))
+                .or_default()
+                .push(t);
+        }
+    }
+    for ((attr, ds), times) in keys {
+        for chunk in times.chunks(200) {
+            let sql = format!(
+                "DELETE FROM twin_history WHERE tenant = $1 AND entity_id = $2 AND attr = $3 AND dataset_id = $4 AND observed_at IN ({})",
+                onecity_store::numbered(5, chunk.len())
+            );
+            let mut args: Vec<Val> = vec![
+                a.tenant.as_str().into(),
+                a.id.as_str().into(),
+                attr.into(),
+                ds.as_str().into(),
+            ];
+            args.extend(chunk.iter().map(|t| Val::from(*t)));
+            tx.execute(&sql, &args).await?;
+        }
+    }
+    Ok(())
 }

@@ -40,6 +40,8 @@ pub struct HistRow {
     pub num: Option<f64>,
     /// The instance.
     pub instance: Attribute,
+    /// The instance's `instanceId` (GS CIM 009 §4.5.7), assigned when it was recorded.
+    pub instance_id: Option<String>,
 }
 
 /// A time filter.
@@ -110,7 +112,7 @@ pub async fn history(
     let db = twin.db();
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
-        let mut sql = String::from("SELECT entity_id, attr, observed_at, num, instance FROM twin_history WHERE tenant = $1");
+        let mut sql = String::from("SELECT entity_id, attr, observed_at, num, instance, instance_id FROM twin_history WHERE tenant = $1");
         let mut a: Vec<Val> = vec![tenant.into()];
         sql.push_str(&format!(
             " AND entity_id IN ({})",
@@ -147,6 +149,7 @@ pub async fn history(
                 at: r.i64("observed_at")?,
                 num: opt_f64(&r, "num"),
                 instance: inst,
+                instance_id: r.opt_text("instance_id")?,
             });
             if out.len() > MAX_HISTORY_ROWS {
                 return Err(NgsiError::new(
@@ -389,6 +392,9 @@ fn temporal_entity(e: &model::Entity, rows: &[&HistRow], ctx: &Context, o: &Temp
                         if let Value::Object(xm) = &mut x {
                             xm.entry("observedAt")
                                 .or_insert_with(|| json!(model::format_micros(r.at)));
+                            if let Some(iid) = &r.instance_id {
+                                xm.insert("instanceId".into(), json!(iid));
+                            }
                         }
                         x
                     })
@@ -562,6 +568,16 @@ fn temporal_instances(v: &Value, ctx: &Context) -> NgsiResult<Vec<(String, Attri
         ) {
             continue;
         }
+        if k == "expiresAt" {
+            // An Entity member, not an Attribute (§4.22); the "urn:ngsi-ld:null" marker
+            // is legal only in fragments (§5.5.4), so only a DateTime is accepted here.
+            if x.as_str().and_then(model::parse_datetime).is_none() {
+                return Err(NgsiError::bad_data(format!(
+                    "expiresAt {x} is not an RFC 3339 date-time"
+                )));
+            }
+            continue;
+        }
         let name = model::attr_name(k, ctx)?;
         let list: Vec<&Value> = match x {
             Value::Array(a) => a.iter().collect(),
@@ -618,6 +634,7 @@ pub async fn append_temporal_attrs(
     Path(id): Path<String>,
     b: routes::RawBody,
 ) -> NgsiResult<Response> {
+    routes::check_id(&id)?;
     let body = routes::read_body(&h, b)?;
     let ctx = routes::body_context(&st.twin, &h, &body, &body.value).await?;
     let inst = temporal_instances(&body.value, &ctx)?;
@@ -633,6 +650,7 @@ pub async fn delete_temporal(
     t: routes::Ten,
     Path(id): Path<String>,
 ) -> NgsiResult<Response> {
+    routes::check_id(&id)?;
     let tenant = routes::tenant_of(&t);
     let n = st
         .twin

@@ -7,7 +7,7 @@ use onecity_testkit::{repo_root, Options, TestServer};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
-const LD: &str = "application/ld+json";
+pub(crate) const LD: &str = "application/ld+json";
 const CORE: &str = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.8.jsonld";
 
 fn sdm_dir() -> PathBuf {
@@ -46,7 +46,7 @@ fn context_map() -> PathBuf {
 }
 
 /// A server with the NGSI-LD API open and the Smart Data Models contexts mapped locally.
-async fn open_server(extra: &[(&str, &str)]) -> TestServer {
+pub(crate) async fn open_server(extra: &[(&str, &str)]) -> TestServer {
     let mut env = vec![
         ("ONECITY_NGSI_LD_OPEN".to_string(), "true".to_string()),
         (
@@ -66,13 +66,13 @@ async fn open_server(extra: &[(&str, &str)]) -> TestServer {
     .await
 }
 
-struct Resp {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
+pub(crate) struct Resp {
+    pub(crate) status: u16,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: Value,
 }
 
-async fn call(
+pub(crate) async fn call(
     s: &TestServer,
     method: &str,
     path: &str,
@@ -106,15 +106,15 @@ async fn call(
     }
 }
 
-async fn get(s: &TestServer, path: &str) -> Resp {
+pub(crate) async fn get(s: &TestServer, path: &str) -> Resp {
     call(s, "GET", path, &[], None).await
 }
 
-async fn post(s: &TestServer, path: &str, body: Value) -> Resp {
+pub(crate) async fn post(s: &TestServer, path: &str, body: Value) -> Resp {
     call(s, "POST", path, &[], Some(body)).await
 }
 
-fn assert_ngsi_error(r: &Resp, status: u16, kind: &str) {
+pub(crate) fn assert_ngsi_error(r: &Resp, status: u16, kind: &str) {
     assert_eq!(r.status, status, "{}", r.body);
     assert_eq!(
         r.body["type"],
