@@ -94,6 +94,25 @@ pub struct Term {
     pub iri: Option<String>,
 }
 
+/// How many linked-entity hops a q expression addresses (GS CIM 009 §4.9: `attr{…}`
+/// paths into the entity a Relationship targets): the deepest `{` nesting outside quoted
+/// strings. 0 for a plain expression.
+pub fn linked_depth(q: &str) -> usize {
+    let (mut depth, mut max, mut quoted) = (0usize, 0usize, false);
+    for c in q.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '{' if !quoted => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            '}' if !quoted => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// Largest accepted q text, in bytes.
 pub const MAX_Q_LEN: usize = 8 * 1024;
 
@@ -578,20 +597,20 @@ pub fn parse_scope_q(s: &str) -> NgsiResult<ScopeQuery> {
     Ok(ScopeQuery(ors))
 }
 
+/// Whether `scope` matches the pattern `pat` (§4.19): level by level, `+` matches any one
+/// level and a final `#` the rest (none included).
 fn scope_matches(pat: &str, scope: &str) -> bool {
-    if pat == "/#" {
-        return true;
+    let mut want = pat.split('/').skip(1);
+    let mut have = scope.split('/').skip(1);
+    loop {
+        match (want.next(), have.next()) {
+            (Some("#"), _) => return want.next().is_none(),
+            (None, None) => return true,
+            (Some("+"), Some(h)) if !h.is_empty() => {}
+            (Some(w), Some(h)) if w == h => {}
+            _ => return false,
+        }
     }
-    if let Some(base) = pat.strip_suffix("/#") {
-        return scope == base || scope.strip_prefix(base).is_some_and(|r| r.starts_with('/'));
-    }
-    if let Some(base) = pat.strip_suffix("/+") {
-        return scope
-            .strip_prefix(base)
-            .and_then(|r| r.strip_prefix('/'))
-            .is_some_and(|r| !r.is_empty() && !r.contains('/'));
-    }
-    pat == scope
 }
 
 impl ScopeQuery {
@@ -705,6 +724,8 @@ mod tests {
         let e = entity();
         assert!(parse_scope_q("/Madrid/#").unwrap().matches(&e));
         assert!(parse_scope_q("/Madrid/+").unwrap().matches(&e));
+        assert!(parse_scope_q("/+/Gardens").unwrap().matches(&e));
+        assert!(!parse_scope_q("/+/Parks").unwrap().matches(&e));
         assert!(parse_scope_q("/#").unwrap().matches(&e));
         assert!(!parse_scope_q("/Madrid").unwrap().matches(&e));
         assert!(parse_scope_q("/Nice,/Madrid/Gardens").unwrap().matches(&e));

@@ -15,6 +15,7 @@ mod isolation;
 mod notify;
 mod ops;
 mod twin;
+mod twin_query;
 mod twinsub;
 
 use onecity_testkit::{Options, TestServer};

@@ -46,7 +46,7 @@ fn context_map() -> PathBuf {
 }
 
 /// A server with the NGSI-LD API open and the Smart Data Models contexts mapped locally.
-async fn open_server(extra: &[(&str, &str)]) -> TestServer {
+pub(crate) async fn open_server(extra: &[(&str, &str)]) -> TestServer {
     let mut env = vec![
         ("ONECITY_NGSI_LD_OPEN".to_string(), "true".to_string()),
         (
@@ -66,13 +66,13 @@ async fn open_server(extra: &[(&str, &str)]) -> TestServer {
     .await
 }
 
-struct Resp {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
+pub(crate) struct Resp {
+    pub(crate) status: u16,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: Value,
 }
 
-async fn call(
+pub(crate) async fn call(
     s: &TestServer,
     method: &str,
     path: &str,
@@ -106,15 +106,15 @@ async fn call(
     }
 }
 
-async fn get(s: &TestServer, path: &str) -> Resp {
+pub(crate) async fn get(s: &TestServer, path: &str) -> Resp {
     call(s, "GET", path, &[], None).await
 }
 
-async fn post(s: &TestServer, path: &str, body: Value) -> Resp {
+pub(crate) async fn post(s: &TestServer, path: &str, body: Value) -> Resp {
     call(s, "POST", path, &[], Some(body)).await
 }
 
-fn assert_ngsi_error(r: &Resp, status: u16, kind: &str) {
+pub(crate) fn assert_ngsi_error(r: &Resp, status: u16, kind: &str) {
     assert_eq!(r.status, status, "{}", r.body);
     assert_eq!(
         r.body["type"],
@@ -137,7 +137,7 @@ fn link(ctx: &str) -> String {
     format!("<{ctx}>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"")
 }
 
-fn count(r: &Resp) -> Option<u64> {
+pub(crate) fn count(r: &Resp) -> Option<u64> {
     r.headers
         .get("ngsild-results-count")
         .and_then(|v| v.to_str().ok())
@@ -1561,9 +1561,13 @@ async fn twin_too_wide_queries_are_400() {
         .await;
         assert_ngsi_error(&r, 400, "BadRequestData");
     }
+    // §5.7.2.4: ids select among the entities of the types given; alone they are too
+    // wide (ETSI TP 019_03_05).
+    let r = get(&s, "/entities?id=urn:ngsi-ld:Building:none").await;
+    assert_ngsi_error(&r, 400, "BadRequestData");
     for ok in [
         "?type=Building",
-        "?id=urn:ngsi-ld:Building:none",
+        "?type=Building&id=urn:ngsi-ld:Building:none",
         "?attrs=name",
         "?local=true",
     ] {
