@@ -315,10 +315,9 @@ impl GeoQuery {
             },
             GeoRel::Intersects => g.intersects(q),
             GeoRel::Disjoint => !g.intersects(q),
-            GeoRel::Equals => match (g, q) {
-                (Geometry::Point(a), Geometry::Point(b)) => a == b,
-                _ => g.relate(q).is_equal_topo(),
-            },
+            // The same coordinates are equal even when the geometry is not valid (a
+            // self-crossing ring, which topological relations cannot judge).
+            GeoRel::Equals => g == q || g.relate(q).is_equal_topo(),
             GeoRel::Overlaps => g.relate(q).is_overlaps(),
         }
     }
@@ -404,6 +403,10 @@ mod tests {
         let q = parse("intersects", Some("Polygon"), Some(&lagoon), None, &ctx).unwrap();
         assert!(q.matches_geometry(&road));
         assert!(parse("near", Some("Point"), Some(&json!([0, 0])), None, &ctx).is_err());
+        let bowtie = json!([[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]);
+        let eq = parse("equals", Some("Polygon"), Some(&bowtie), None, &ctx).unwrap();
+        let g = geometry_from_json(&json!({"type": "Polygon", "coordinates": bowtie})).unwrap();
+        assert!(eq.matches_geometry(&g));
         assert!(parse(
             "within",
             Some("Polygon"),

@@ -508,11 +508,18 @@ fn instance_values(a: &Attribute, t: &Term, ctx: &Context) -> Vec<Value> {
         }
     }
     let base: Vec<Value> = match cur.kind {
-        AttrKind::LanguageProperty => cur
-            .value
-            .as_object()
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default(),
+        // §4.9: `attr[lang]` addresses one language of a languageMap, `attr[*]` any.
+        AttrKind::LanguageProperty => {
+            let Some(m) = cur.value.as_object() else {
+                return Vec::new();
+            };
+            return match t.compound.as_slice() {
+                [] => m.values().cloned().collect(),
+                [k] if k == "*" => m.values().cloned().collect(),
+                [k] => m.get(k).cloned().into_iter().collect(),
+                _ => Vec::new(),
+            };
+        }
         _ => vec![cur.plain_value().clone()],
     };
     if t.compound.is_empty() {
@@ -537,9 +544,20 @@ fn term_holds(t: &Term, e: &Entity, ctx: &Context) -> bool {
         return false;
     };
     list.iter().any(|a| {
+        // §4.9: on a Relationship only equal and unequal can match.
+        if matches!(a.kind, AttrKind::Relationship | AttrKind::ListRelationship)
+            && t.sub.is_empty()
+            && matches!(&t.cond, Some((op, _)) if !matches!(op, Op::Eq | Op::Ne))
+        {
+            return false;
+        }
         let vals = instance_values(a, t, ctx);
         match &t.cond {
             None => !vals.is_empty(),
+            // §4.9: unequal on a languageMap holds only when no language matches.
+            Some((op @ (Op::Ne | Op::NotMatch), rhs)) if a.kind == AttrKind::LanguageProperty => {
+                !vals.is_empty() && vals.iter().all(|v| holds(v, *op, rhs))
+            }
             Some((op, rhs)) => vals.iter().any(|v| holds(v, *op, rhs)),
         }
     })
@@ -725,6 +743,7 @@ mod tests {
         assert!(parse_scope_q("/Madrid/#").unwrap().matches(&e));
         assert!(parse_scope_q("/Madrid/+").unwrap().matches(&e));
         assert!(parse_scope_q("/+/Gardens").unwrap().matches(&e));
+        assert!(parse_scope_q("/Madrid/Gardens/#").unwrap().matches(&e));
         assert!(!parse_scope_q("/+/Parks").unwrap().matches(&e));
         assert!(parse_scope_q("/#").unwrap().matches(&e));
         assert!(!parse_scope_q("/Madrid").unwrap().matches(&e));

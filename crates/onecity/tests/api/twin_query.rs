@@ -102,6 +102,20 @@ async fn twin_query_linked_entities_inline_flat_and_projections() {
     assert!(r.body[1].get("name").is_none());
     assert!(r.body[1].get("type").is_some());
 
+    // On a Relationship only == and != can match (§4.9).
+    let r = get(
+        &s,
+        "/entities?type=Building&q=locatedAt>%22urn:a%22&count=true",
+    )
+    .await;
+    assert_eq!(count(&r), Some(0));
+    let r = get(
+        &s,
+        "/entities?type=Building&q=locatedAt==%22urn:ngsi-ld:City:paris%22&count=true",
+    )
+    .await;
+    assert_eq!(count(&r), Some(1));
+
     // A query joins every entity of the page.
     let r = get(&s, "/entities?type=Building&join=flat").await;
     assert_eq!(
@@ -354,6 +368,18 @@ async fn twin_query_post_body_rendering_and_discovery() {
     assert_eq!(r.body["type"], "Feature");
     assert!(r.body.get("@context").is_some(), "{}", r.body);
     assert_eq!(r.body["geometry"], Value::Null);
+
+    // q on a languageMap: one language, or any with `*`.
+    for (q, n) in [
+        ("street[nl]==%22Grote+Markt%22", 1),
+        ("street[fr]==%22Grote+Markt%22", 0),
+        ("street[*]==%22Grand+Place%22", 1),
+        ("street[*]!=%22Grand+Place%22", 0),
+        ("street[*]!=%22Rue%22", 1),
+    ] {
+        let r = get(&s, &format!("/entities?type=Car&q={q}&count=true")).await;
+        assert_eq!(count(&r), Some(n), "{q}");
+    }
 
     // scopeQ: `+` (sent as %2B) matches one level anywhere.
     let r = get(&s, "/entities?type=Car&scopeQ=/Madrid/%2B/North").await;
