@@ -166,6 +166,11 @@ pub fn parse(
             let p = parts.next().ok_or_else(|| {
                 NgsiError::bad_data("georel near needs ;maxDistance==<metres> or ;minDistance==<metres>")
             })?;
+            if parts.next().is_some() {
+                return Err(NgsiError::bad_data(
+                    "georel near takes one distance modifier (maxDistance or minDistance), not two",
+                ));
+            }
             let (k, v) = p
                 .split_once("==")
                 .ok_or_else(|| NgsiError::bad_data(format!("georel modifier {p:?} must be maxDistance==<metres>")))?;
@@ -175,7 +180,9 @@ pub fn parse(
                 .filter(|d: &f64| d.is_finite() && *d >= 0.0)
                 .ok_or_else(|| NgsiError::bad_data(format!("georel distance {v:?} is not a non-negative number")))?;
             match k {
-                "maxDistance" => GeoRel::NearMax(d),
+                // §4.10: maxDistance is a positive distance; 0 would only match the point itself.
+                "maxDistance" if d > 0.0 => GeoRel::NearMax(d),
+                "maxDistance" => return Err(NgsiError::bad_data("maxDistance must be greater than 0")),
                 "minDistance" => GeoRel::NearMin(d),
                 _ => return Err(NgsiError::bad_data(format!("georel modifier {k:?} is not maxDistance or minDistance"))),
             }
@@ -192,9 +199,6 @@ pub fn parse(
     let c = coordinates.ok_or_else(|| NgsiError::bad_data("a geo-query needs coordinates"))?;
     let g = geometry_from_parts(kind, c)
         .map_err(|e| NgsiError::bad_data(format!("geo-query geometry: {e}")))?;
-    if matches!(rel, GeoRel::NearMax(_) | GeoRel::NearMin(_)) && !matches!(g, Geometry::Point(_)) {
-        return Err(NgsiError::bad_data("georel near needs a Point geometry"));
-    }
     let mut bbox = g
         .bounding_rect()
         .ok_or_else(|| NgsiError::bad_data("the geo-query geometry is empty"))?;
@@ -231,19 +235,61 @@ pub fn haversine(a: Coord<f64>, b: Coord<f64>) -> f64 {
     2.0 * R * h.sqrt().asin()
 }
 
+/// Metres from `p` to the closest point of `g`. The closest point is searched in a local
+/// equirectangular projection around `p` (longitudes scaled by cos(latitude)), so that it
+/// is the metrically closest one also far from the equator.
 fn distance_to(g: &Geometry<f64>, p: Point<f64>) -> f64 {
-    match g {
-        Geometry::Point(q) => haversine(q.0, p.0),
-        other => {
-            if other.intersects(&p) {
-                return 0.0;
-            }
-            match other.closest_point(&p) {
-                Closest::Intersection(q) | Closest::SinglePoint(q) => haversine(q.0, p.0),
-                Closest::Indeterminate => f64::INFINITY,
-            }
+    use geo::MapCoords;
+    if let Geometry::Point(q) = g {
+        return haversine(q.0, p.0);
+    }
+    if g.intersects(&p) {
+        return 0.0;
+    }
+    let k = p.y().to_radians().cos().abs().max(1e-6);
+    let local = g.map_coords(|c| Coord {
+        x: (c.x - p.x()) * k,
+        y: c.y - p.y(),
+    });
+    match local.closest_point(&Point::new(0.0, 0.0)) {
+        Closest::Intersection(q) | Closest::SinglePoint(q) => haversine(
+            Coord {
+                x: q.x() / k + p.x(),
+                y: q.y() + p.y(),
+            },
+            p.0,
+        ),
+        Closest::Indeterminate => f64::INFINITY,
+    }
+}
+
+/// Metres between two geometries: 0 when they intersect, else the shortest distance from
+/// a vertex of one to the other (§4.10: `near` measures from the closest points).
+fn distance_between(a: &Geometry<f64>, b: &Geometry<f64>) -> f64 {
+    use geo::CoordsIter;
+    match (a, b) {
+        (_, Geometry::Point(p)) => distance_to(a, *p),
+        (Geometry::Point(p), _) => distance_to(b, *p),
+        _ if a.intersects(b) => 0.0,
+        _ => {
+            let one = a
+                .coords_iter()
+                .map(|c| distance_to(b, Point(c)))
+                .fold(f64::INFINITY, f64::min);
+            let two = b
+                .coords_iter()
+                .map(|c| distance_to(a, Point(c)))
+                .fold(f64::INFINITY, f64::min);
+            one.min(two)
         }
     }
+}
+
+/// Metres from the point `(lon, lat)` to the closest point of the GeoJSON geometry `v`
+/// (ordering by distance, GS CIM 009 §4.23.3); `None` when `v` is not a geometry.
+pub fn distance_from(v: &Value, lon: f64, lat: f64) -> Option<f64> {
+    let g = geometry_from_json(v).ok()?;
+    std::panic::catch_unwind(|| distance_to(&g, Point::new(lon, lat))).ok()
 }
 
 impl GeoQuery {
@@ -256,14 +302,8 @@ impl GeoQuery {
     fn relate(&self, g: &Geometry<f64>) -> bool {
         let q = &self.geometry;
         match self.rel {
-            GeoRel::NearMax(d) => match q {
-                Geometry::Point(p) => distance_to(g, *p) <= d,
-                _ => false,
-            },
-            GeoRel::NearMin(d) => match q {
-                Geometry::Point(p) => distance_to(g, *p) >= d,
-                _ => false,
-            },
+            GeoRel::NearMax(d) => distance_between(g, q) <= d,
+            GeoRel::NearMin(d) => distance_between(g, q) >= d,
             GeoRel::Within => match (g, q) {
                 (Geometry::Point(p), Geometry::Polygon(poly)) => poly.contains(p),
                 (Geometry::Point(p), Geometry::MultiPolygon(mp)) => mp.contains(p),
@@ -275,10 +315,9 @@ impl GeoQuery {
             },
             GeoRel::Intersects => g.intersects(q),
             GeoRel::Disjoint => !g.intersects(q),
-            GeoRel::Equals => match (g, q) {
-                (Geometry::Point(a), Geometry::Point(b)) => a == b,
-                _ => g.relate(q).is_equal_topo(),
-            },
+            // The same coordinates are equal even when the geometry is not valid (a
+            // self-crossing ring, which topological relations cannot judge).
+            GeoRel::Equals => g == q || g.relate(q).is_equal_topo(),
             GeoRel::Overlaps => g.relate(q).is_overlaps(),
         }
     }
@@ -364,6 +403,10 @@ mod tests {
         let q = parse("intersects", Some("Polygon"), Some(&lagoon), None, &ctx).unwrap();
         assert!(q.matches_geometry(&road));
         assert!(parse("near", Some("Point"), Some(&json!([0, 0])), None, &ctx).is_err());
+        let bowtie = json!([[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]);
+        let eq = parse("equals", Some("Polygon"), Some(&bowtie), None, &ctx).unwrap();
+        let g = geometry_from_json(&json!({"type": "Polygon", "coordinates": bowtie})).unwrap();
+        assert!(eq.matches_geometry(&g));
         assert!(parse(
             "within",
             Some("Polygon"),

@@ -716,6 +716,9 @@ pub struct RenderOpts {
     pub pick: Option<Vec<String>>,
     /// `omit`: entity members to drop.
     pub omit: Vec<String>,
+    /// `datasetId`: only the attribute instances with one of these datasetIds (`@none` =
+    /// the default instance, GS CIM 009 §4.5.5); `None` = all.
+    pub dataset_ids: Option<Vec<String>>,
 }
 
 /// Renders an entity compacted with `ctx`.
@@ -755,12 +758,35 @@ pub fn render_entity(e: &Entity, ctx: &Context, o: &RenderOpts) -> Value {
                 continue;
             }
         }
+        let insts: Vec<&Attribute> = list
+            .iter()
+            .filter(|a| {
+                o.dataset_ids.as_ref().is_none_or(|d| {
+                    let ds = a.dataset_id.as_deref().unwrap_or("@none");
+                    d.iter().any(|x| x == ds)
+                })
+            })
+            .collect();
+        if insts.is_empty() {
+            continue;
+        }
         let short = ctx.compact(name);
-        let rendered: Vec<Value> = list.iter().map(|a| render_attribute(a, ctx, o)).collect();
-        let v = if rendered.len() == 1 {
-            rendered.into_iter().next().unwrap_or(Value::Null)
+        let v = if insts.len() == 1 {
+            render_attribute(insts[0], ctx, o)
+        } else if o.format == Format::KeyValues {
+            // §4.5.4: several instances become a map datasetId (or `@none`) → value.
+            let ds: Map<String, Value> = insts
+                .iter()
+                .map(|a| {
+                    (
+                        a.dataset_id.clone().unwrap_or_else(|| "@none".into()),
+                        render_attribute(a, ctx, o),
+                    )
+                })
+                .collect();
+            json!({ "dataset": ds })
         } else {
-            Value::Array(rendered)
+            Value::Array(insts.iter().map(|a| render_attribute(a, ctx, o)).collect())
         };
         m.insert(short, v);
     }
@@ -833,15 +859,55 @@ pub fn render_attribute(a: &Attribute, ctx: &Context, o: &RenderOpts) -> Value {
     Value::Object(m)
 }
 
+/// Picks the value of a languageMap for `lang` (GS CIM 009 §4.15): a list of language
+/// ranges with optional quality values (`fr;q=0.2,nl;q=0.9`), tried by descending quality;
+/// each range matches a tag case-insensitively, then by truncation (`nl-BE` → `nl`,
+/// RFC 4647 lookup), then a longer tag (`en` → `en-US`); `*` matches any. Without a match,
+/// `@none`, else any language. Returns the value and the tag used.
 fn pick_language(map: &Value, lang: &str) -> (Value, String) {
     let Some(m) = map.as_object() else {
         return (Value::Null, String::new());
     };
-    if let Some(v) = m.get(lang) {
-        return (v.clone(), lang.to_string());
-    }
-    for (k, v) in m {
-        if k.starts_with(lang) || lang == "*" {
+    let mut ranges: Vec<(f64, &str)> = lang
+        .split(',')
+        .filter_map(|r| {
+            let mut parts = r.split(';');
+            let tag = parts.next()?.trim();
+            let q = parts
+                .find_map(|x| x.trim().strip_prefix("q="))
+                .and_then(|q| q.parse::<f64>().ok())
+                .unwrap_or(1.0);
+            (!tag.is_empty() && q > 0.0).then_some((q, tag))
+        })
+        .collect();
+    ranges.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap_or(std::cmp::Ordering::Equal));
+    let found = |want: &str| {
+        m.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(want))
+            .map(|(k, v)| (v.clone(), k.clone()))
+    };
+    for (_, range) in &ranges {
+        if *range == "*" {
+            if let Some((k, v)) = m.iter().find(|(k, _)| k.as_str() != "@none") {
+                return (v.clone(), k.clone());
+            }
+            continue;
+        }
+        let mut r: &str = range;
+        loop {
+            if let Some(hit) = found(r) {
+                return hit;
+            }
+            match r.rfind('-') {
+                Some(i) => r = &r[..i],
+                None => break,
+            }
+        }
+        let prefix = format!("{}-", range.to_ascii_lowercase());
+        if let Some((k, v)) = m
+            .iter()
+            .find(|(k, _)| k.to_ascii_lowercase().starts_with(&prefix))
+        {
             return (v.clone(), k.clone());
         }
     }
@@ -860,8 +926,8 @@ pub fn key_value(a: &Attribute, lang: Option<&str>) -> Value {
         (AttrKind::LanguageProperty, Some(l)) => pick_language(&a.value, l).0,
         (AttrKind::LanguageProperty, None) => json!({"languageMap": a.value}),
         (AttrKind::VocabProperty, _) => json!({"vocab": a.value}),
-        (AttrKind::ListProperty, _) => json!({"valueList": a.value}),
-        (AttrKind::ListRelationship, _) => json!({"objectList": a.value}),
+        // §4.5.4 (examples 7, 8): lists are given bare.
+        (AttrKind::ListProperty, _) | (AttrKind::ListRelationship, _) => a.value.clone(),
         (AttrKind::JsonProperty, _) => json!({"json": a.value}),
         _ => a.value.clone(),
     }

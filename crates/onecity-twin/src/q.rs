@@ -94,6 +94,25 @@ pub struct Term {
     pub iri: Option<String>,
 }
 
+/// How many linked-entity hops a q expression addresses (GS CIM 009 §4.9: `attr{…}`
+/// paths into the entity a Relationship targets): the deepest `{` nesting outside quoted
+/// strings. 0 for a plain expression.
+pub fn linked_depth(q: &str) -> usize {
+    let (mut depth, mut max, mut quoted) = (0usize, 0usize, false);
+    for c in q.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '{' if !quoted => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            '}' if !quoted => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// Largest accepted q text, in bytes.
 pub const MAX_Q_LEN: usize = 8 * 1024;
 
@@ -489,11 +508,18 @@ fn instance_values(a: &Attribute, t: &Term, ctx: &Context) -> Vec<Value> {
         }
     }
     let base: Vec<Value> = match cur.kind {
-        AttrKind::LanguageProperty => cur
-            .value
-            .as_object()
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default(),
+        // §4.9: `attr[lang]` addresses one language of a languageMap, `attr[*]` any.
+        AttrKind::LanguageProperty => {
+            let Some(m) = cur.value.as_object() else {
+                return Vec::new();
+            };
+            return match t.compound.as_slice() {
+                [] => m.values().cloned().collect(),
+                [k] if k == "*" => m.values().cloned().collect(),
+                [k] => m.get(k).cloned().into_iter().collect(),
+                _ => Vec::new(),
+            };
+        }
         _ => vec![cur.plain_value().clone()],
     };
     if t.compound.is_empty() {
@@ -518,9 +544,20 @@ fn term_holds(t: &Term, e: &Entity, ctx: &Context) -> bool {
         return false;
     };
     list.iter().any(|a| {
+        // §4.9: on a Relationship only equal and unequal can match.
+        if matches!(a.kind, AttrKind::Relationship | AttrKind::ListRelationship)
+            && t.sub.is_empty()
+            && matches!(&t.cond, Some((op, _)) if !matches!(op, Op::Eq | Op::Ne))
+        {
+            return false;
+        }
         let vals = instance_values(a, t, ctx);
         match &t.cond {
             None => !vals.is_empty(),
+            // §4.9: unequal on a languageMap holds only when no language matches.
+            Some((op @ (Op::Ne | Op::NotMatch), rhs)) if a.kind == AttrKind::LanguageProperty => {
+                !vals.is_empty() && vals.iter().all(|v| holds(v, *op, rhs))
+            }
             Some((op, rhs)) => vals.iter().any(|v| holds(v, *op, rhs)),
         }
     })
@@ -578,20 +615,20 @@ pub fn parse_scope_q(s: &str) -> NgsiResult<ScopeQuery> {
     Ok(ScopeQuery(ors))
 }
 
+/// Whether `scope` matches the pattern `pat` (§4.19): level by level, `+` matches any one
+/// level and a final `#` the rest (none included).
 fn scope_matches(pat: &str, scope: &str) -> bool {
-    if pat == "/#" {
-        return true;
+    let mut want = pat.split('/').skip(1);
+    let mut have = scope.split('/').skip(1);
+    loop {
+        match (want.next(), have.next()) {
+            (Some("#"), _) => return want.next().is_none(),
+            (None, None) => return true,
+            (Some("+"), Some(h)) if !h.is_empty() => {}
+            (Some(w), Some(h)) if w == h => {}
+            _ => return false,
+        }
     }
-    if let Some(base) = pat.strip_suffix("/#") {
-        return scope == base || scope.strip_prefix(base).is_some_and(|r| r.starts_with('/'));
-    }
-    if let Some(base) = pat.strip_suffix("/+") {
-        return scope
-            .strip_prefix(base)
-            .and_then(|r| r.strip_prefix('/'))
-            .is_some_and(|r| !r.is_empty() && !r.contains('/'));
-    }
-    pat == scope
 }
 
 impl ScopeQuery {
@@ -705,6 +742,9 @@ mod tests {
         let e = entity();
         assert!(parse_scope_q("/Madrid/#").unwrap().matches(&e));
         assert!(parse_scope_q("/Madrid/+").unwrap().matches(&e));
+        assert!(parse_scope_q("/+/Gardens").unwrap().matches(&e));
+        assert!(parse_scope_q("/Madrid/Gardens/#").unwrap().matches(&e));
+        assert!(!parse_scope_q("/+/Parks").unwrap().matches(&e));
         assert!(parse_scope_q("/#").unwrap().matches(&e));
         assert!(!parse_scope_q("/Madrid").unwrap().matches(&e));
         assert!(parse_scope_q("/Nice,/Madrid/Gardens").unwrap().matches(&e));

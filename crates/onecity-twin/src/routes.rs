@@ -12,6 +12,7 @@
 
 use crate::context::Context;
 use crate::error::{NgsiError, NgsiResult, ProblemKind};
+use crate::join::{Join, JoinKind, Linker, Projection};
 use crate::model::{self, Entity, Format, RenderOpts};
 use crate::service::{self, EntityOp, Query, Twin, UpdateReport};
 use axum::extract::{Path, Request, State};
@@ -198,6 +199,23 @@ pub const QUERY_PARAMS: &[&str] = &[
     "temporalQ",
 ];
 
+/// The query parameters of the discovery routes (GS CIM 009 §6.25 to §6.28, §6.3.20):
+/// `/types` and `/attributes` take `details`, `local` and `via`; `/types/{type}` and
+/// `/attributes/{attr}` only `local` and `via`. `None` for other paths.
+pub fn discovery_params(path: &str) -> Option<&'static [&'static str]> {
+    let path = path.trim_end_matches('/');
+    let rest = path.split_once("/ngsi-ld/v1/").map_or(path, |(_, r)| r);
+    let mut parts = rest.trim_start_matches('/').split('/');
+    let head = parts.next()?;
+    if head != "types" && head != "attributes" {
+        return None;
+    }
+    Some(match parts.next() {
+        None => &["details", "local", "via"],
+        Some(_) => &["local", "via"],
+    })
+}
+
 /// The values of `options` and `format` (GS CIM 009 §6.3.7, §6.3.12, §6.3.13, §6.31):
 /// representations, `sysAttrs`, `noOverwrite`, and `update`/`replace` of batch upsert.
 /// Any other value is 400 InvalidRequest (as an undefined parameter, §6.3.20).
@@ -256,7 +274,11 @@ pub async fn access(State(s): State<(TwinState, usize)>, req: Request, next: Nex
                 }
                 return r;
             }
-            if let Some(k) = p.0.keys().find(|k| !QUERY_PARAMS.contains(&k.as_str())) {
+            let allowed = discovery_params(req.uri().path());
+            if let Some(k) = p.0.keys().find(|k| {
+                !QUERY_PARAMS.contains(&k.as_str())
+                    || allowed.is_some_and(|a| !a.contains(&k.as_str()))
+            }) {
                 let mut r = NgsiError::invalid(format!(
                     "query parameter {k:?} is not defined by NGSI-LD for this broker (GS CIM 009 §6.3.20)"
                 ))
@@ -479,7 +501,9 @@ async fn check_types(
 #[derive(Clone, Debug)]
 pub struct Tenant(pub String, pub Option<Arc<Vec<String>>>);
 
-/// Parsed query string (percent-decoded; `+` is kept, as scopeQ and q use it).
+/// Parsed query string, decoded as an HTML form (WHATWG URL, as clients encode it): `+`
+/// is a space and `%2B` a plus sign (so `q=name=="Eiffel+Tower"` compares with a space and
+/// `scopeQ=/Madrid/%2B/Park` holds the one-level wildcard).
 #[derive(Debug, Default)]
 pub struct Params(pub HashMap<String, String>);
 
@@ -488,7 +512,8 @@ impl Params {
     pub fn parse(raw: Option<&str>) -> Params {
         let mut m = HashMap::new();
         for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let pair = pair.replace('+', " ");
+            let (k, v) = pair.split_once('=').unwrap_or((&pair, ""));
             let k = percent_encoding::percent_decode_str(k)
                 .decode_utf8_lossy()
                 .to_string();
@@ -679,76 +704,32 @@ pub(crate) async fn header_context(twin: &Twin, h: &HeaderMap) -> NgsiResult<Arc
     twin.contexts.resolve(link_context(h)?.as_ref()).await
 }
 
-/// Checks one projection (`pick` or `omit`, GS CIM 009 §4.21): a comma-separated list of
-/// entity members or attribute names, each optionally followed by `{…}` with a nested
-/// projection of the linked entity. Returns whether the projection is nested. Errors: 400
-/// BadRequestData for an empty member, an invalid character, an unbalanced or doubled
-/// brace, an empty `{}`.
+/// Checks one projection (`pick` or `omit`, GS CIM 009 §4.21, see
+/// [`crate::join::parse_projection`]). Returns whether the projection is nested (addresses
+/// a linked entity). Errors: 400 BadRequestData.
 pub fn check_projection(k: &str, s: &str) -> NgsiResult<bool> {
-    fn list(k: &str, b: &[u8], i: &mut usize, depth: usize) -> NgsiResult<bool> {
-        let mut nested = false;
-        loop {
-            let start = *i;
-            while *i < b.len() && !matches!(b[*i], b',' | b'{' | b'}') {
-                *i += 1;
-            }
-            let name = std::str::from_utf8(&b[start..*i]).unwrap_or("");
-            if name.is_empty() || !model::is_valid_name(name) {
-                return Err(NgsiError::bad_data(format!(
-                    "{k}: {name:?} is not an attribute name or entity member (empty member, invalid character or misplaced brace)"
-                )));
-            }
-            if *i < b.len() && b[*i] == b'{' {
-                *i += 1;
-                nested = true;
-                list(k, b, i, depth + 1)?;
-                if *i >= b.len() || b[*i] != b'}' {
-                    return Err(NgsiError::bad_data(format!("{k}: unclosed brace")));
-                }
-                *i += 1;
-            }
-            if *i >= b.len() {
-                if depth > 0 {
-                    return Err(NgsiError::bad_data(format!("{k}: unclosed brace")));
-                }
-                return Ok(nested);
-            }
-            match b[*i] {
-                b',' => *i += 1,
-                b'}' if depth > 0 => return Ok(nested),
-                _ => {
-                    return Err(NgsiError::bad_data(format!(
-                        "{k}: unexpected {:?}",
-                        b[*i] as char
-                    )))
-                }
-            }
-        }
-    }
-    let mut i = 0;
-    list(k, s.as_bytes(), &mut i, 0)
+    Ok(crate::join::depth(&crate::join::parse_projection(k, s)?) > 0)
 }
 
-/// Validates `pick`, `omit` and `attrs` together (§4.21): pick or omit with attrs, or
-/// the same member in pick and omit, is ambiguous; a nested (linked-entity) projection
-/// needs `join`. Errors: 400 BadRequestData.
-pub fn check_projections(p: &Params) -> NgsiResult<()> {
+/// Validates `pick`, `omit`, `attrs`, `join` and `joinLevel` together (§4.21, §5.7.2.4):
+/// pick or omit with attrs, or the same member in pick and omit, is ambiguous; a nested
+/// (linked-entity) projection needs `join` and at most `joinLevel` levels. Returns the
+/// parsed join and projection. Errors: 400 BadRequestData.
+pub fn check_projections(p: &Params) -> NgsiResult<(Option<Join>, Projection)> {
     let pick = p.0.get("pick").map(String::as_str);
     let omit = p.0.get("omit").map(String::as_str);
-    let attrs = p.get("attrs");
-    for (k, v) in [("pick", pick), ("omit", omit)] {
-        let Some(v) = v else { continue };
-        if attrs.is_some() {
+    if p.get("attrs").is_some() {
+        if let Some(k) = [("pick", pick), ("omit", omit)]
+            .iter()
+            .find_map(|(k, v)| v.map(|_| k))
+        {
             return Err(NgsiError::bad_data(format!(
                 "{k} cannot be used together with attrs"
             )));
         }
-        if check_projection(k, v)? && p.get("join").is_none() {
-            return Err(NgsiError::bad_data(format!(
-                "{k}: a linked-entity projection {{…}} needs join"
-            )));
-        }
     }
+    let join = crate::join::parse_join(p)?;
+    let proj = Projection::from_params(p, join)?;
     if let (Some(a), Some(b)) = (pick, omit) {
         let b: Vec<&str> = b.split(',').collect();
         if let Some(x) = a.split(',').find(|x| b.contains(x)) {
@@ -757,11 +738,23 @@ pub fn check_projections(p: &Params) -> NgsiResult<()> {
             )));
         }
     }
-    Ok(())
+    Ok((join, proj))
 }
 
-fn render_opts(p: &Params, ctx: &Context) -> NgsiResult<RenderOpts> {
-    check_projections(p)?;
+/// What a read renders: the representation options, the projection and the join.
+pub(crate) struct View {
+    pub(crate) opts: RenderOpts,
+    pub(crate) proj: Projection,
+    pub(crate) join: Option<Join>,
+}
+
+/// The [`View`] of a read request: `options`/`format`, `attrs`, `pick`/`omit`, `lang`,
+/// `join`/`joinLevel` (GS CIM 009 §4.5, §4.21, §4.5.23). Errors: 400 BadRequestData.
+pub(crate) fn view(p: &Params, ctx: &Context) -> NgsiResult<View> {
+    let (join, proj) = check_projections(p)?;
+    if p.get("pick").is_some() && p.get("omit").is_some() {
+        return Err(NgsiError::bad_data("pick and omit cannot be used together"));
+    }
     let format = if p.option("keyValues") || p.option("simplified") {
         Format::KeyValues
     } else if p.option("concise") {
@@ -769,36 +762,17 @@ fn render_opts(p: &Params, ctx: &Context) -> NgsiResult<RenderOpts> {
     } else {
         Format::Normalized
     };
-    let mut attrs: Vec<String> = p.list("attrs").iter().map(|a| ctx.expand(a)).collect();
-    let mut pick = None;
-    if let Some(pk) = p.get("pick") {
-        if !attrs.is_empty() {
-            // GS CIM 009 §4.21: pick selects the members itself; with attrs it is ambiguous.
-            return Err(NgsiError::bad_data(
-                "pick cannot be used together with attrs",
-            ));
-        }
-        let l: Vec<String> = pk.split(',').map(str::to_string).collect();
-        let extra: Vec<String> = l
-            .iter()
-            .filter(|x| !matches!(x.as_str(), "id" | "type" | "scope"))
-            .map(|a| ctx.expand(a))
-            .collect();
-        attrs.extend(extra);
-        pick = Some(l);
-    }
-    let omit: Vec<String> = p.list("omit");
-    if p.get("pick").is_some() && p.get("omit").is_some() {
-        return Err(NgsiError::bad_data("pick and omit cannot be used together"));
-    }
-    Ok(RenderOpts {
+    let attrs: Vec<String> = p.list("attrs").iter().map(|a| ctx.expand(a)).collect();
+    let opts = RenderOpts {
         format,
         sys_attrs: p.option("sysAttrs"),
         attrs: if attrs.is_empty() { None } else { Some(attrs) },
         lang: p.get("lang").map(str::to_string),
-        pick,
-        omit,
-    })
+        pick: proj.pick_names(),
+        omit: proj.omit_names(),
+        dataset_ids: p.get("datasetId").map(|_| p.list("datasetId")),
+    };
+    Ok(View { opts, proj, join })
 }
 
 fn geojson_feature(e: &Entity, ctx: &Context, o: &RenderOpts, geoprop: &str) -> Value {
@@ -810,7 +784,7 @@ fn geojson_feature(e: &Entity, ctx: &Context, o: &RenderOpts, geoprop: &str) -> 
     let geometry = e
         .attrs
         .get(&ctx.expand(geoprop))
-        .and_then(|l| l.first())
+        .and_then(|l| l.iter().find(|a| a.kind == model::AttrKind::GeoProperty))
         .map(|a| a.value.clone())
         .unwrap_or(Value::Null);
     json!({"id": id, "type": "Feature", "geometry": geometry, "properties": props})
@@ -842,7 +816,13 @@ pub(crate) fn respond(
             }
             "application/ld+json"
         }
-        Accept::GeoJson => "application/geo+json",
+        Accept::GeoJson => {
+            // §6.3.15: a GeoJSON Feature or FeatureCollection carries the @context itself.
+            if let Value::Object(m) = &mut body {
+                m.insert("@context".into(), ctx.echo());
+            }
+            "application/geo+json"
+        }
         Accept::Json => "application/json",
     };
     let mut r = (status, body.to_string()).into_response();
@@ -940,8 +920,9 @@ async fn get_entity(
     check_id(&id)?;
     let p = Params::parse(raw.as_deref());
     let acc = accept(&h)?;
+    check_read_params(&p, acc)?;
     let ctx = header_context(&st.twin, &h).await?;
-    let o = render_opts(&p, &ctx)?;
+    let v = view(&p, &ctx)?;
     let e = st
         .twin
         .get(&tenant_of(&t), &id)
@@ -958,13 +939,126 @@ async fn get_entity(
         geojson_feature(
             &e,
             &ctx,
-            &o,
+            &v.opts,
             p.get("geometryProperty").unwrap_or("location"),
         )
     } else {
-        model::render_entity(&e, &ctx, &o)
+        // §5.7.1.4: none of the requested attributes, or nothing left after pick/omit,
+        // is ResourceNotFound.
+        if let Some(a) = &v.opts.attrs {
+            if !a.iter().any(|x| e.attrs.contains_key(x)) {
+                return Err(NgsiError::not_found(format!(
+                    "entity {id} has none of the requested attributes"
+                )));
+            }
+        }
+        if (v.opts.pick.is_some() || !v.opts.omit.is_empty())
+            && model::render_entity(&e, &ctx, &v.opts)
+                .as_object()
+                .is_some_and(|m| m.is_empty())
+        {
+            return Err(NgsiError::not_found(format!(
+                "pick/omit leave nothing of entity {id}"
+            )));
+        }
+        let limit = type_limit(&t);
+        let mut l = render_joined(
+            &st.twin,
+            &tenant_of(&t),
+            &ctx,
+            &v,
+            limit.as_deref().map(Vec::as_slice),
+            &[&e],
+        );
+        if v.join.map(|j| j.kind) == Some(JoinKind::Flat) && l.len() > 1 {
+            Value::Array(l)
+        } else {
+            l.swap_remove(0)
+        }
     };
     Ok(respond(StatusCode::OK, body, &ctx, acc, vec![]))
+}
+
+/// Renders `roots` with the view; with a join, adds their linked entities (GS CIM 009
+/// §4.5.23): inline into them, or, for a flat join, after them.
+pub(crate) fn render_joined(
+    twin: &Twin,
+    tenant: &str,
+    ctx: &Context,
+    v: &View,
+    allowed: Option<&[String]>,
+    roots: &[&Entity],
+) -> Vec<Value> {
+    let mut out: Vec<Value> = roots
+        .iter()
+        .map(|e| model::render_entity(e, ctx, &v.opts))
+        .collect();
+    if let Some(join) = v.join {
+        let linker = Linker {
+            twin,
+            tenant,
+            ctx,
+            join,
+            base: &v.opts,
+            allowed,
+        };
+        let extra = linker.link(roots, &mut out, &v.proj);
+        out.extend(extra);
+    }
+    out
+}
+
+/// Rejects an `idPattern` with a quantifier that follows another one (`a**`, `a+*`):
+/// POSIX ERE and ECMA 262 patterns (§4.9) do not allow it, though the `regex` crate would.
+/// A `?` after a quantifier (lazy) is allowed. Errors: 400 BadRequestData.
+fn check_pattern(pat: &str) -> NgsiResult<()> {
+    let mut prev_quant = false;
+    let mut escaped = false;
+    let mut in_class = false;
+    for c in pat.chars() {
+        if escaped {
+            escaped = false;
+            prev_quant = false;
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            '*' | '+' if !in_class => {
+                if prev_quant {
+                    return Err(NgsiError::bad_data(format!(
+                        "idPattern {pat:?}: a quantifier cannot follow another quantifier"
+                    )));
+                }
+                prev_quant = true;
+                continue;
+            }
+            '}' if !in_class => {
+                prev_quant = true;
+                continue;
+            }
+            _ => {}
+        }
+        prev_quant = false;
+    }
+    Ok(())
+}
+
+/// Checks the read parameters that depend on others (GS CIM 009 §5.7.1.4, §5.7.2.4,
+/// §6.3.15): `geometryProperty` only with a GeoJSON answer; `csf` must be a valid filter.
+/// Errors: 400 BadRequestData.
+fn check_read_params(p: &Params, acc: Accept) -> NgsiResult<()> {
+    if p.get("geometryProperty").is_some() && acc != Accept::GeoJson {
+        return Err(NgsiError::bad_data(
+            "geometryProperty is only for a GeoJSON representation (Accept: application/geo+json)",
+        ));
+    }
+    if let Some(csf) = p.get("csf") {
+        crate::q::parse(csf)
+            .map_err(|e| NgsiError::bad_data(format!("csf is not a valid filter: {e}")))?;
+    }
+    Ok(())
 }
 
 /// Builds a [`Query`] from parameters (shared by GET /entities and the temporal API).
@@ -977,11 +1071,12 @@ pub fn build_query(p: &Params, ctx: &Context) -> NgsiResult<Query> {
         check_id(id)?;
     }
     if let Some(pat) = p.get("idPattern") {
+        check_pattern(pat)?;
         q.id_pattern = Some(
             regex::Regex::new(pat).map_err(|e| NgsiError::bad_data(format!("idPattern: {e}")))?,
         );
     }
-    if let Some(ty) = p.get("type") {
+    if let Some(ty) = p.get("type").filter(|t| *t != "*") {
         for x in ty
             .split([',', '|', ';'])
             .map(|s| s.trim_matches(|c| c == '(' || c == ')'))
@@ -992,6 +1087,19 @@ pub fn build_query(p: &Params, ctx: &Context) -> NgsiResult<Query> {
                 )));
             }
             q.types.push(ctx.expand(x));
+        }
+        if ty.contains(';') {
+            // §4.17: `,` or `|` separate alternatives, `;` joins types an entity must all
+            // have; parentheses group.
+            q.type_groups = ty
+                .split([',', '|'])
+                .map(|alt| {
+                    alt.trim_matches(|c| c == '(' || c == ')')
+                        .split(';')
+                        .map(|x| ctx.expand(x.trim_matches(|c| c == '(' || c == ')')))
+                        .collect()
+                })
+                .collect();
         }
     }
     q.attrs = p.list("attrs").iter().map(|a| ctx.expand(a)).collect();
@@ -1049,44 +1157,66 @@ pub fn paging(p: &Params, twin: &Twin) -> NgsiResult<(usize, usize)> {
     Ok((limit, offset))
 }
 
+/// The characters escaped in the query strings of paging links: those not allowed in a
+/// URI query (RFC 3986 §3.4), the separators `&`, `=`, `+`, `;`, and `,` (which separates
+/// the values of a `Link` header).
+const LINK_QUERY: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}')
+    .add(b'[')
+    .add(b']')
+    .add(b'&')
+    .add(b'=')
+    .add(b'+')
+    .add(b';')
+    .add(b',');
+
+/// The `Link` headers `rel="prev"` and `rel="next"` of a page (GS CIM 009 §5.5.9, §4.12):
+/// the request's parameters in name order with the page's `limit` and `offset`, and the
+/// media type of the answer.
 fn page_links(
     base: &str,
     p: &Params,
     offset: usize,
     limit: usize,
     total: usize,
+    media: &str,
 ) -> Vec<(&'static str, String)> {
-    let mut keep: Vec<(String, String)> =
-        p.0.iter()
-            .filter(|(k, _)| k.as_str() != "offset" && k.as_str() != "limit")
-            .map(|(k, v)| (k.clone(), v.clone()))
+    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, LINK_QUERY).to_string();
+    let link = |off: usize, rel: &str| {
+        let mut all: Vec<(String, String)> =
+            p.0.iter()
+                .filter(|(k, _)| k.as_str() != "offset" && k.as_str() != "limit")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+        all.push(("limit".into(), limit.to_string()));
+        all.push(("offset".into(), off.to_string()));
+        all.sort();
+        let qs: Vec<String> = all
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
             .collect();
-    keep.sort();
-    let enc = |s: &str| {
-        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+        (
+            "link",
+            format!("<{base}?{}>; rel=\"{rel}\"; type=\"{media}\"", qs.join("&")),
+        )
     };
-    let qs: String = keep
-        .iter()
-        .map(|(k, v)| format!("{}={}&", enc(k), enc(v)))
-        .collect();
     let mut out = Vec::new();
-    if limit > 0 && offset + limit < total {
-        out.push((
-            "link",
-            format!(
-                "<{base}?{qs}offset={}&limit={limit}>; rel=\"next\"",
-                offset + limit
-            ),
-        ));
-    }
     if limit > 0 && offset > 0 {
-        out.push((
-            "link",
-            format!(
-                "<{base}?{qs}offset={}&limit={limit}>; rel=\"prev\"",
-                offset.saturating_sub(limit)
-            ),
-        ));
+        out.push(link(offset.saturating_sub(limit), "prev"));
+    }
+    if limit > 0 && offset + limit < total {
+        out.push(link(offset + limit, "next"));
     }
     out
 }
@@ -1102,35 +1232,75 @@ async fn run_query(
 ) -> NgsiResult<Response> {
     let acc = accept(h)?;
     let mut q = build_query(p, &ctx)?;
+    let allowed = limit.clone();
     q.allowed_types = limit;
-    if q.ids.is_empty()
-        && q.id_pattern.is_none()
-        && q.types.is_empty()
+    // §5.7.2.4: id and idPattern select among entities of the given types; alone they
+    // leave the query too wide.
+    if p.get("type").is_none()
         && q.attrs.is_empty()
         && q.q.is_none()
         && q.geo.is_none()
         && q.scope_q.is_none()
-        && p.get("local").is_none()
+        && p.get("local") != Some("true")
     {
         return Err(NgsiError::bad_data(
-            "a query needs at least one of id, idPattern, type, attrs, q, georel or scopeQ",
+            "a query needs at least one of type, attrs, q, georel or scopeQ (or local=true)",
         ));
     }
+    if p.get("type") == Some("*") && p.get("local") == Some("false") {
+        return Err(NgsiError::bad_data(
+            "type=* selects the entities of every type and cannot be combined with local=false (§4.17)",
+        ));
+    }
+    check_read_params(p, acc)?;
     let (limit, offset) = paging(p, &st.twin)?;
-    let o = render_opts(p, &ctx)?;
-    let (page, total) = st.twin.query(tenant, &q, &ctx, offset, limit);
+    let v = view(p, &ctx)?;
+    if let Some(d) = p.get("q").map(crate::q::linked_depth).filter(|d| *d > 0) {
+        let level = v.join.map_or(0, |j| j.level);
+        if d > level {
+            return Err(NgsiError::bad_data(format!(
+                "q addresses {d} linked-entity levels, more than the join allows ({level}): too deep query (§5.7.2.4)"
+            )));
+        }
+    }
+    let order = p
+        .get("orderBy")
+        .map(|o| crate::order::OrderBy::parse(o, p.get("orderFrom"), p.get("collation")))
+        .transpose()?;
+    let (page, total) = match &order {
+        None => st.twin.query(tenant, &q, &ctx, offset, limit),
+        Some(o) => {
+            // §4.23: order every match, then page.
+            let (mut all, total) = st.twin.query(tenant, &q, &ctx, 0, usize::MAX);
+            o.sort(&mut all, &ctx);
+            (all.into_iter().skip(offset).take(limit).collect(), total)
+        }
+    };
     let geoprop = p.get("geometryProperty").unwrap_or("location");
-    let items: Vec<Value> = page
-        .iter()
-        .map(|e| {
-            if acc == Accept::GeoJson {
-                geojson_feature(e, &ctx, &o, geoprop)
-            } else {
-                model::render_entity(e, &ctx, &o)
-            }
-        })
-        .collect();
-    let mut extra = page_links(base, p, offset, limit, total);
+    let items: Vec<Value> = if acc == Accept::GeoJson {
+        page.iter()
+            .map(|e| geojson_feature(e, &ctx, &v.opts, geoprop))
+            .collect()
+    } else {
+        let roots: Vec<&Entity> = page.iter().map(|e| e.as_ref()).collect();
+        let mut l = render_joined(
+            &st.twin,
+            tenant,
+            &ctx,
+            &v,
+            allowed.as_deref().map(Vec::as_slice),
+            &roots,
+        );
+        // §4.21: an entity that pick/omit leave empty is not returned.
+        l.retain(|x| x.as_object().is_none_or(|m| !m.is_empty()));
+        l
+    };
+    let media = match acc {
+        Accept::JsonLd => "application/ld+json",
+        Accept::GeoJson => "application/geo+json",
+        Accept::Json => "application/json",
+    };
+    let mut extra = page_links(base, p, offset, limit, total, media);
     if p.get("count") == Some("true") {
         extra.push(("ngsild-results-count", total.to_string()));
     }
@@ -1294,58 +1464,8 @@ async fn post_query(
 ) -> NgsiResult<Response> {
     let body = read_body(&h, b)?;
     let ctx = body_context(&st.twin, &h, &body, &body.value).await?;
-    let m = body
-        .value
-        .as_object()
-        .ok_or_else(|| NgsiError::bad_data("the query must be an object"))?;
-    if m.get("type").and_then(Value::as_str) != Some("Query") {
-        return Err(NgsiError::bad_data("the body's type must be \"Query\""));
-    }
     let mut p = Params::parse(raw.as_deref());
-    if let Some(ents) = m.get("entities").and_then(Value::as_array) {
-        let mut ids = Vec::new();
-        let mut types = Vec::new();
-        for e in ents {
-            if let Some(id) = e.get("id").and_then(Value::as_str) {
-                ids.push(id.to_string());
-            }
-            if let Some(pat) = e.get("idPattern").and_then(Value::as_str) {
-                p.0.insert("idPattern".into(), pat.into());
-            }
-            if let Some(ty) = e.get("type").and_then(Value::as_str) {
-                types.push(ty.to_string());
-            }
-        }
-        if !ids.is_empty() {
-            p.0.insert("id".into(), ids.join(","));
-        }
-        if !types.is_empty() {
-            p.0.insert("type".into(), types.join(","));
-        }
-    }
-    if let Some(a) = m.get("attrs").and_then(Value::as_array) {
-        let l: Vec<&str> = a.iter().filter_map(Value::as_str).collect();
-        p.0.insert("attrs".into(), l.join(","));
-    }
-    for k in ["q", "scopeQ", "lang"] {
-        if let Some(v) = m.get(k).and_then(Value::as_str) {
-            p.0.insert(k.into(), v.into());
-        }
-    }
-    if let Some(g) = m.get("geoQ") {
-        for k in ["georel", "geometry", "geoproperty"] {
-            if let Some(v) = g.get(k).and_then(Value::as_str) {
-                p.0.insert(k.into(), v.into());
-            }
-        }
-        if let Some(c) = g.get("coordinates") {
-            let s = match c {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            p.0.insert("coordinates".into(), s);
-        }
-    }
+    crate::query_body::merge_into(&body.value, &mut p)?;
     run_query(
         &st,
         &tenant_of(&t),
@@ -1976,7 +2096,21 @@ async fn list_attributes(
     let ctx = header_context(&st.twin, &h).await?;
     let infos = st.twin.attributes(&tenant_of(&t));
     let body = if p.get("details") == Some("true") {
-        Value::Array(infos.iter().map(|(a, i)| attr_json(a, i, &ctx)).collect())
+        // §5.7.9: the detailed list names each attribute and its entity types; counts
+        // and attribute types are for GET /attributes/{attr} (§5.7.10).
+        Value::Array(
+            infos
+                .iter()
+                .map(|(a, i)| {
+                    let mut v = attr_json(a, i, &ctx);
+                    if let Some(m) = v.as_object_mut() {
+                        m.remove("attributeCount");
+                        m.remove("attributeTypes");
+                    }
+                    v
+                })
+                .collect(),
+        )
     } else {
         json!({"id": format!("urn:ngsi-ld:AttributeList:{}", uuid_like(&tenant_of(&t))), "type": "AttributeList",
                "attributeList": infos.keys().map(|k| ctx.compact(k)).collect::<Vec<_>>()})

@@ -205,6 +205,9 @@ pub struct Query {
     pub id_pattern: Option<regex::Regex>,
     /// Expanded types (any of); empty = all.
     pub types: Vec<String>,
+    /// Entity type selection with conjunctions (GS CIM 009 §4.17, `(A;B),C`): the entity
+    /// must have every type of at least one group; empty = no such condition.
+    pub type_groups: Vec<Vec<String>>,
     /// Expanded attribute names: entities having at least one of them; empty = no filter.
     pub attrs: Vec<String>,
     /// `q`.
@@ -614,6 +617,14 @@ impl Twin {
             }
             let e = &s.entity;
             if !q.types.is_empty() && !e.types.iter().any(|t| q.types.contains(t)) {
+                return;
+            }
+            if !q.type_groups.is_empty()
+                && !q
+                    .type_groups
+                    .iter()
+                    .any(|g| g.iter().all(|t| e.types.contains(t)))
+            {
                 return;
             }
             if let Some(p) = &q.id_pattern {

@@ -16,6 +16,7 @@ mod notify;
 mod ops;
 mod twin;
 mod twin_temporal_write;
+mod twin_query;
 mod twinsub;
 
 use onecity_testkit::{Options, TestServer};

@@ -137,7 +137,7 @@ fn link(ctx: &str) -> String {
     format!("<{ctx}>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"")
 }
 
-fn count(r: &Resp) -> Option<u64> {
+pub(crate) fn count(r: &Resp) -> Option<u64> {
     r.headers
         .get("ngsild-results-count")
         .and_then(|v| v.to_str().ok())
@@ -1561,9 +1561,13 @@ async fn twin_too_wide_queries_are_400() {
         .await;
         assert_ngsi_error(&r, 400, "BadRequestData");
     }
+    // §5.7.2.4: ids select among the entities of the types given; alone they are too
+    // wide (ETSI TP 019_03_05).
+    let r = get(&s, "/entities?id=urn:ngsi-ld:Building:none").await;
+    assert_ngsi_error(&r, 400, "BadRequestData");
     for ok in [
         "?type=Building",
-        "?id=urn:ngsi-ld:Building:none",
+        "?type=Building&id=urn:ngsi-ld:Building:none",
         "?attrs=name",
         "?local=true",
     ] {
