@@ -16,10 +16,12 @@
 pub mod context;
 pub mod error;
 pub mod geoq;
+pub mod info;
 pub mod ingest;
 mod migrations;
 pub mod model;
 pub mod notify;
+pub mod provision;
 pub mod q;
 pub mod replay;
 pub mod routes;

@@ -46,7 +46,7 @@ fn context_map() -> PathBuf {
 }
 
 /// A server with the NGSI-LD API open and the Smart Data Models contexts mapped locally.
-async fn open_server(extra: &[(&str, &str)]) -> TestServer {
+pub(super) async fn open_server(extra: &[(&str, &str)]) -> TestServer {
     let mut env = vec![
         ("ONECITY_NGSI_LD_OPEN".to_string(), "true".to_string()),
         (
@@ -66,13 +66,13 @@ async fn open_server(extra: &[(&str, &str)]) -> TestServer {
     .await
 }
 
-struct Resp {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
+pub(super) struct Resp {
+    pub(super) status: u16,
+    pub(super) headers: reqwest::header::HeaderMap,
+    pub(super) body: Value,
 }
 
-async fn call(
+pub(super) async fn call(
     s: &TestServer,
     method: &str,
     path: &str,
@@ -106,15 +106,15 @@ async fn call(
     }
 }
 
-async fn get(s: &TestServer, path: &str) -> Resp {
+pub(super) async fn get(s: &TestServer, path: &str) -> Resp {
     call(s, "GET", path, &[], None).await
 }
 
-async fn post(s: &TestServer, path: &str, body: Value) -> Resp {
+pub(super) async fn post(s: &TestServer, path: &str, body: Value) -> Resp {
     call(s, "POST", path, &[], Some(body)).await
 }
 
-fn assert_ngsi_error(r: &Resp, status: u16, kind: &str) {
+pub(super) fn assert_ngsi_error(r: &Resp, status: u16, kind: &str) {
     assert_eq!(r.status, status, "{}", r.body);
     assert_eq!(
         r.body["type"],
