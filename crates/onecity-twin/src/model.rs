@@ -339,6 +339,11 @@ pub fn parse_entity(body: &Value, ctx: &Context, now: i64) -> NgsiResult<Entity>
                 "{k} is a core NGSI-LD term of attributes and cannot name an attribute (GS CIM 009 §4.5.1)"
             )));
         }
+        if k == "expiresAt" && !crate::provision::valid_expires_at(v) {
+            return Err(NgsiError::bad_data(format!(
+                "expiresAt {v} is not a UTC DateTime ending in Z (GS CIM 009 §4.22, §4.6.3)"
+            )));
+        }
         let name = attr_name(k, ctx)?;
         for a in parse_attribute_list(k, v, ctx, now)? {
             if e.put_instance(&name, a).is_some() {
@@ -702,6 +707,11 @@ pub fn parse_attribute(name: &str, v: &Value, ctx: &Context, now: i64) -> NgsiRe
     for (k, sv) in m {
         if ATTR_RESERVED.contains(&k.as_str()) {
             continue;
+        }
+        if k == "expiresAt" && !crate::provision::valid_expires_at(sv) {
+            return Err(NgsiError::bad_data(format!(
+                "attribute {name}: expiresAt {sv} is not a UTC DateTime ending in Z (GS CIM 009 §4.22)"
+            )));
         }
         let sname = attr_name(k, ctx)?;
         let sa = parse_attribute(&format!("{name}.{k}"), sv, ctx, now)?;

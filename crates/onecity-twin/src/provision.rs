@@ -13,6 +13,25 @@ use serde_json::{json, Value};
 /// the attribute instance it stands for; anywhere in a create it is a 400 BadRequestData.
 pub const NGSI_LD_NULL: &str = "urn:ngsi-ld:null";
 
+/// `expiresAt` of a transient entity (GS CIM 009 §4.22), as an expanded name.
+pub const EXPIRES_AT: &str = "https://uri.etsi.org/ngsi-ld/expiresAt";
+
+/// Whether `v` is a valid `expiresAt`: a UTC DateTime ending in `Z` (§4.6.3, §4.22).
+pub fn valid_expires_at(v: &Value) -> bool {
+    v.as_str()
+        .is_some_and(|s| s.ends_with('Z') && model::parse_datetime(s).is_some())
+}
+
+/// Whether a transient entity has expired at `now` (µs): its `expiresAt` lies in the past
+/// (GS CIM 009 §4.22). An expired entity is no longer served, and its id may be created
+/// again; it is removed lazily (hidden from retrieval and queries, overwritten by a create).
+pub fn expired(e: &Entity, now: i64) -> bool {
+    e.instance(EXPIRES_AT, None)
+        .and_then(|a| a.value.as_str())
+        .and_then(model::parse_datetime)
+        .is_some_and(|t| t <= now)
+}
+
 /// Whether `v` holds the NGSI-LD Null as a string at any depth (GS CIM 009 §5.5.4).
 pub fn contains_null(v: &Value) -> bool {
     match v {

@@ -471,3 +471,49 @@ async fn twin_provision_shapes_and_batches() {
     let r = get(&s, "/entities/urn:ngsi-ld:Vehicle:sc1").await;
     assert_eq!(r.status, 404, "{}", r.body);
 }
+
+/// Transient entities (§4.22): a past `expiresAt` hides the entity from retrieval and
+/// queries and frees its id; a future one is served; a malformed one is 400.
+#[tokio::test]
+async fn twin_transient_entity_expiry() {
+    let s = open_server(&[]).await;
+    let live = "urn:ngsi-ld:Building:live";
+    let gone = "urn:ngsi-ld:Building:gone";
+    for (id, at) in [
+        (live, "2100-01-01T00:00:00Z"),
+        (gone, "2020-01-01T00:00:00Z"),
+    ] {
+        let r = post(
+            &s,
+            "/entities",
+            json!({"id": id, "type": "Building", "expiresAt": at, "name": {"type": "Property", "value": "x"}}),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    assert_eq!(get(&s, &format!("/entities/{live}")).await.status, 200);
+    let r = get(&s, &format!("/entities/{gone}")).await;
+    assert_ngsi_error(&r, 404, "ResourceNotFound");
+    let r = get(&s, "/entities?type=Building").await;
+    let ids: Vec<&str> = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["id"].as_str())
+        .collect();
+    assert_eq!(ids, vec![live], "{}", r.body);
+    // The expired id is free again.
+    let r = post(&s, "/entities", json!({"id": gone, "type": "Building"})).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(get(&s, &format!("/entities/{gone}")).await.status, 200);
+    for bad in [
+        json!({"id": "urn:ngsi-ld:Building:bad", "type": "Building", "expiresAt": "not-a-date"}),
+        json!({"id": "urn:ngsi-ld:Building:bad", "type": "Building", "expiresAt": "2026-13-45T00:00:00Z"}),
+        json!({"id": "urn:ngsi-ld:Building:bad", "type": "Building",
+            "speed": {"type": "Property", "value": 1, "expiresAt": "not-a-date"}}),
+    ] {
+        let r = post(&s, "/entities", bad).await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+    }
+}
