@@ -16,10 +16,40 @@ pub const NGSI_LD_NULL: &str = "urn:ngsi-ld:null";
 /// `expiresAt` of a transient entity (GS CIM 009 §4.22), as an expanded name.
 pub const EXPIRES_AT: &str = "https://uri.etsi.org/ngsi-ld/expiresAt";
 
-/// Whether `v` is a valid `expiresAt`: a UTC DateTime ending in `Z` (§4.6.3, §4.22).
+/// Whether `v` is a valid `expiresAt`: a UTC DateTime ending in `Z` (§4.6.3, §4.22), bare
+/// or as the Property it is stored as.
 pub fn valid_expires_at(v: &Value) -> bool {
+    let v = match v {
+        Value::Object(m) => m.get("value").unwrap_or(&Value::Null),
+        v => v,
+    };
     v.as_str()
         .is_some_and(|s| s.ends_with('Z') && model::parse_datetime(s).is_some())
+}
+
+fn attr_expired(a: &Attribute, now: i64) -> bool {
+    a.sub
+        .get(EXPIRES_AT)
+        .and_then(|x| x.value.as_str())
+        .and_then(model::parse_datetime)
+        .is_some_and(|t| t <= now)
+}
+
+/// The entity as served at `now` (GS CIM 009 §4.22): `None` when it has expired, else
+/// without its expired attribute instances (the same `Arc` when none has expired).
+pub fn live_view(e: &std::sync::Arc<Entity>, now: i64) -> Option<std::sync::Arc<Entity>> {
+    if expired(e, now) {
+        return None;
+    }
+    if !e.attrs.values().flatten().any(|a| attr_expired(a, now)) {
+        return Some(e.clone());
+    }
+    let mut v = (**e).clone();
+    for list in v.attrs.values_mut() {
+        list.retain(|a| !attr_expired(a, now));
+    }
+    v.attrs.retain(|_, l| !l.is_empty());
+    Some(std::sync::Arc::new(v))
 }
 
 /// Whether a transient entity has expired at `now` (µs): its `expiresAt` lies in the past

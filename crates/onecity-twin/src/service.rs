@@ -558,8 +558,7 @@ impl Twin {
             .read()
             .get(tenant)?
             .get(id)
-            .map(|s| s.entity.clone())
-            .filter(|e| !crate::provision::expired(e, now))
+            .and_then(|s| crate::provision::live_view(&s.entity, now))
     }
 
     /// Runs a query; returns the page `[offset, offset+limit)` in id order and the total
@@ -594,10 +593,10 @@ impl Twin {
                     _ => return,
                 }
             }
-            let e = &s.entity;
-            if crate::provision::expired(e, now) {
+            let Some(live) = crate::provision::live_view(&s.entity, now) else {
                 return;
-            }
+            };
+            let e = &live;
             if !q.types.is_empty() && !e.types.iter().any(|t| q.types.contains(t)) {
                 return;
             }
@@ -635,7 +634,7 @@ impl Twin {
                 }
             }
             if total >= offset && out.len() < limit {
-                out.push(e.clone());
+                out.push(live.clone());
             }
             total += 1;
         };

@@ -503,6 +503,32 @@ async fn twin_transient_entity_expiry() {
         .filter_map(|e| e["id"].as_str())
         .collect();
     assert_eq!(ids, vec![live], "{}", r.body);
+    // An expired attribute instance is not served; partial update keeps expiresAt.
+    let r = call(
+        &s,
+        "POST",
+        &format!("/entities/{live}/attrs"),
+        &[],
+        Some(
+            json!({"old": {"type": "Property", "value": 1, "expiresAt": "2020-01-01T00:00:00Z"},
+            "new": {"type": "Property", "value": 1, "expiresAt": "2100-01-01T00:00:00Z"}}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = call(
+        &s,
+        "PATCH",
+        &format!("/entities/{live}/attrs/new"),
+        &[],
+        Some(json!({"value": 2})),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let e = get(&s, &format!("/entities/{live}")).await.body;
+    assert!(e.get("old").is_none(), "{e}");
+    assert_eq!(e["new"]["value"], json!(2), "{e}");
+    assert!(e["new"].get("expiresAt").is_some(), "{e}");
     // The expired id is free again.
     let r = post(&s, "/entities", json!({"id": gone, "type": "Building"})).await;
     assert_eq!(r.status, 201, "{}", r.body);
