@@ -141,8 +141,10 @@ impl Fragment {
 
 /// Parses an append/update/merge body (GS CIM 009 §5.6.2, §5.6.3, §5.6.17). An instance
 /// whose value member is the NGSI-LD Null is a deletion; the null anywhere else (inside a
-/// compound value) is 400 BadRequestData, as are invalid attributes, types or scope.
-pub fn parse_fragment(v: &Value, ctx: &Context, now: i64) -> NgsiResult<Fragment> {
+/// compound value) is 400 BadRequestData, as are invalid attributes, types or scope —
+/// except in a merge (`merge`), where a null inside a JSON object value removes that key
+/// (§5.5.12, RFC 7396; see [`merge_patch`]).
+pub fn parse_fragment(v: &Value, ctx: &Context, now: i64, merge: bool) -> NgsiResult<Fragment> {
     let m = v
         .as_object()
         .ok_or_else(|| NgsiError::bad_data("the body must be an object of attributes"))?;
@@ -172,16 +174,61 @@ pub fn parse_fragment(v: &Value, ctx: &Context, now: i64) -> NgsiResult<Fragment
         if items.is_empty() {
             continue;
         }
-        let rest = if items.len() == 1 && std::ptr::eq(items[0], x) {
+        let mut rest = if items.len() == 1 && std::ptr::eq(items[0], x) {
             x.clone()
         } else {
             Value::Array(items.into_iter().cloned().collect())
         };
+        if merge {
+            nulls_to_patch_markers(&mut rest);
+        }
         for a in model::parse_attribute_list(k, &rest, ctx, now)? {
             f.attrs.push((name.clone(), a));
         }
     }
     Ok(f)
+}
+
+/// In a merge fragment, turns the NGSI-LD Null inside a JSON object `value` into the JSON
+/// null of an RFC 7396 merge patch (§5.5.12).
+fn nulls_to_patch_markers(v: &mut Value) {
+    fn inner(v: &mut Value) {
+        match v {
+            Value::String(s) if s == NGSI_LD_NULL => *v = Value::Null,
+            Value::Object(m) => m.values_mut().for_each(inner),
+            _ => {}
+        }
+    }
+    match v {
+        Value::Array(a) => a.iter_mut().for_each(nulls_to_patch_markers),
+        Value::Object(m) => {
+            if let Some(val @ Value::Object(_)) = m.get_mut("value") {
+                inner(val);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// RFC 7396 merge patch of `patch` into `target`: objects merge key by key, a null removes
+/// the key, anything else replaces (GS CIM 009 §5.5.12, merge of JSON object values).
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(t) = target {
+        for (k, v) in p {
+            if v.is_null() {
+                t.remove(k);
+            } else {
+                merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+    }
 }
 
 /// How a [`Fragment`] is applied.
@@ -214,6 +261,11 @@ fn merge_instance(old: &Attribute, mut new: Attribute) -> Attribute {
     new.observed_at = new.observed_at.or_else(|| old.observed_at.clone());
     new.unit_code = new.unit_code.or_else(|| old.unit_code.clone());
     new.lang = new.lang.or_else(|| old.lang.clone());
+    if new.kind == model::AttrKind::Property && old.value.is_object() && new.value.is_object() {
+        let patch = std::mem::take(&mut new.value);
+        new.value = old.value.clone();
+        merge_patch(&mut new.value, &patch);
+    }
     for (k, s) in &old.sub {
         new.sub.entry(k.clone()).or_insert_with(|| s.clone());
     }

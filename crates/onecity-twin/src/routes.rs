@@ -1458,7 +1458,7 @@ async fn batch_merge(
     let parsed = batch_items(&st, &h, b, |x, ctx, now| {
         let id = x.get("id").and_then(Value::as_str).unwrap_or("");
         check_id(id)?;
-        provision::parse_fragment(x, ctx, now)
+        provision::parse_fragment(x, ctx, now, true)
     })
     .await?;
     let (res, mut errors) = run_batch(&st, &tenant_of(&t), parsed, |f| {
@@ -1482,7 +1482,7 @@ async fn merge_entity(
     check_id(&id)?;
     let body = read_body(&h, b)?;
     let ctx = body_context(&st.twin, &h, &body, &body.value).await?;
-    let f = provision::parse_fragment(&body.value, &ctx, onecity_core::time::now_micros())?;
+    let f = provision::parse_fragment(&body.value, &ctx, onecity_core::time::now_micros(), true)?;
     apply_fragment(&st, &tenant_of(&t), &id, f, provision::Mode::Merge).await?;
     Ok(no_content())
 }
@@ -1526,7 +1526,7 @@ async fn append_attrs(
     let p = Params::parse(raw.as_deref());
     let body = read_body(&h, b)?;
     let ctx = body_context(&st.twin, &h, &body, &body.value).await?;
-    let f = provision::parse_fragment(&body.value, &ctx, onecity_core::time::now_micros())?;
+    let f = provision::parse_fragment(&body.value, &ctx, onecity_core::time::now_micros(), false)?;
     let tenant = tenant_of(&t);
     provision::check_type_selector(&st.twin, &tenant, &id, p.get("type"), &ctx)?;
     let mode = provision::Mode::Append {
@@ -1550,7 +1550,7 @@ async fn update_attrs(
     let p = Params::parse(raw.as_deref());
     let body = read_body(&h, b)?;
     let ctx = body_context(&st.twin, &h, &body, &body.value).await?;
-    let f = provision::parse_fragment(&body.value, &ctx, onecity_core::time::now_micros())?;
+    let f = provision::parse_fragment(&body.value, &ctx, onecity_core::time::now_micros(), false)?;
     let tenant = tenant_of(&t);
     provision::check_type_selector(&st.twin, &tenant, &id, p.get("type"), &ctx)?;
     let r = apply_fragment(&st, &tenant, &id, f, provision::Mode::Update).await?;

@@ -69,6 +69,29 @@ async fn twin_provision_ngsild_null_and_fragments() {
     );
     assert!(e.get("street").is_none(), "{e}");
 
+    // Merge into a JSON object value (RFC 7396): named keys replaced, null keys removed,
+    // other keys kept.
+    let r = patch(
+        &s,
+        &format!("/entities/{id}"),
+        json!({"addr": {"type": "Property", "value": {"street": "A", "city": "B", "country": "C"}}}),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = patch(
+        &s,
+        &format!("/entities/{id}"),
+        json!({"addr": {"type": "Property", "value": {"street": "Z", "country": NULL}}}),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let e = get(&s, &format!("/entities/{id}")).await.body;
+    assert_eq!(
+        e["addr"]["value"],
+        json!({"street": "Z", "city": "B"}),
+        "{e}"
+    );
+
     // Partial update: a null nested in the value is 400 and changes nothing; the null
     // value deletes the default instance.
     let r = patch(
