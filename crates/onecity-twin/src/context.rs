@@ -243,6 +243,26 @@ impl Builder {
     }
 }
 
+/// GS CIM 009 §5.5.7: a user @context shall not hold JSON-LD scoped contexts. Checks the
+/// inline objects of a request's `@context` (a term definition with its own `@context` is
+/// 400 BadRequestData); referenced documents are not inspected.
+pub fn check_no_scoped_context(v: &Value) -> NgsiResult<()> {
+    match v {
+        Value::Array(a) => a.iter().try_for_each(check_no_scoped_context),
+        Value::Object(m) => {
+            for (k, d) in m {
+                if d.get("@context").is_some() {
+                    return Err(NgsiError::bad_data(format!(
+                        "the @context term {k:?} holds a scoped @context, which a user @context shall not (GS CIM 009 §5.5.7)"
+                    )));
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Resolves `@context` values to [`Context`]s, with the core contexts built in, a map of
 /// URL → local file, an HTTP fetch for the rest, and caches.
 pub struct ContextStore {

@@ -16,12 +16,14 @@
 pub mod context;
 pub mod error;
 pub mod geoq;
+pub mod info;
 pub mod ingest;
 pub mod join;
 mod migrations;
 pub mod model;
 pub mod notify;
 pub mod order;
+pub mod provision;
 pub mod q;
 pub mod query_body;
 pub mod replay;

@@ -314,6 +314,11 @@ pub fn parse_entity(body: &Value, ctx: &Context, now: i64) -> NgsiResult<Entity>
             "the entity id {id:?} is not a URI"
         )));
     }
+    if id == crate::provision::NGSI_LD_NULL {
+        return Err(NgsiError::bad_data(
+            "the NGSI-LD Null cannot be an entity id (GS CIM 009 §5.5.4)",
+        ));
+    }
     let types = parse_types(m.get("type").or_else(|| m.get("@type")), ctx)?
         .ok_or_else(|| NgsiError::bad_data(format!("entity {id}: no \"type\"")))?;
     let scope = parse_scope(m.get("scope"))?;
@@ -332,6 +337,11 @@ pub fn parse_entity(body: &Value, ctx: &Context, now: i64) -> NgsiResult<Entity>
         if matches!(k.as_str(), "datasetId" | "instanceId" | "observedAt") {
             return Err(NgsiError::bad_data(format!(
                 "{k} is a core NGSI-LD term of attributes and cannot name an attribute (GS CIM 009 §4.5.1)"
+            )));
+        }
+        if k == "expiresAt" && !crate::provision::valid_expires_at(v) {
+            return Err(NgsiError::bad_data(format!(
+                "expiresAt {v} is not a UTC DateTime ending in Z (GS CIM 009 §4.22, §4.6.3)"
             )));
         }
         let name = attr_name(k, ctx)?;
@@ -380,6 +390,11 @@ pub fn parse_types(v: Option<&Value>, ctx: &Context) -> NgsiResult<Option<Vec<St
             )));
         }
         let iri = ctx.expand(t);
+        if iri.starts_with('@') || matches!(t, "type" | "id") {
+            return Err(NgsiError::bad_data(format!(
+                "entity type {t:?} names the JSON-LD keyword {iri} in this @context, not a type"
+            )));
+        }
         if !out.contains(&iri) {
             out.push(iri);
         }
@@ -387,28 +402,42 @@ pub fn parse_types(v: Option<&Value>, ctx: &Context) -> NgsiResult<Option<Vec<St
     Ok(Some(out))
 }
 
-fn parse_scope(v: Option<&Value>) -> NgsiResult<Vec<String>> {
-    let bad =
-        || NgsiError::bad_data("\"scope\" must be a string or an array of strings starting with /");
+/// Parses a `scope` member (GS CIM 009 §4.18): a string or an array of strings, each a
+/// path of non-empty levels starting with `/`.
+pub fn parse_scope(v: Option<&Value>) -> NgsiResult<Vec<String>> {
+    let bad = |x: &Value| {
+        NgsiError::bad_data(format!(
+            "\"scope\" {x} is not a scope: \"/\" followed by levels that start with a letter and hold letters, digits and _ (GS CIM 009 §4.18)"
+        ))
+    };
+    let one = |x: &Value| {
+        x.as_str()
+            .filter(|s| is_scope(s))
+            .map(str::to_string)
+            .ok_or_else(|| bad(x))
+    };
     match v {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::String(s)) if s.starts_with('/') => Ok(vec![s.clone()]),
-        Some(Value::Array(a)) => a
-            .iter()
-            .map(|x| {
-                x.as_str()
-                    .filter(|s| s.starts_with('/'))
-                    .map(str::to_string)
-                    .ok_or_else(bad)
-            })
-            .collect(),
-        _ => Err(bad()),
+        Some(Value::Array(a)) => a.iter().map(one).collect(),
+        Some(x) => Ok(vec![one(x)?]),
     }
+}
+
+/// Whether `s` follows the scope grammar of GS CIM 009 §4.18: `/` ScopeLevel (`/`
+/// ScopeLevel)*, a level being a letter then letters, digits or `_`.
+pub fn is_scope(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix('/') else {
+        return false;
+    };
+    rest.split('/').all(|level| {
+        let mut c = level.chars();
+        c.next().is_some_and(char::is_alphabetic) && c.all(|x| x.is_alphanumeric() || x == '_')
+    })
 }
 
 /// Validates and expands an attribute name.
 pub fn attr_name(k: &str, ctx: &Context) -> NgsiResult<String> {
-    if !is_valid_name(k) {
+    if !is_valid_name(k) || k.starts_with('@') {
         return Err(NgsiError::bad_data(format!(
             "attribute name {k:?} is not a valid name"
         )));
@@ -424,27 +453,53 @@ pub fn parse_attribute_list(
     ctx: &Context,
     now: i64,
 ) -> NgsiResult<Vec<Attribute>> {
+    let geo_only = GEO_ONLY.iter().any(|g| {
+        ctx.expand(name)
+            .strip_prefix(crate::context::NGSI_LD)
+            .is_some_and(|n| n == *g)
+    });
+    let mut out: Vec<Attribute> = Vec::new();
+    for x in instance_items(v) {
+        let at = parse_attribute(name, x, ctx, now)?;
+        // Smart Data Models publish `location` as a Property holding a GeoJSON geometry;
+        // that is stored as given, anything else not a geometry is refused.
+        let geometry_property = at.kind == AttrKind::Property && is_geojson_geometry(&at.value);
+        if geo_only && at.kind != AttrKind::GeoProperty && !geometry_property {
+            return Err(NgsiError::bad_data(format!(
+                "attribute {name} is a GeoProperty by definition (GS CIM 009 §4.7.1), not a {}",
+                at.kind.as_str()
+            )));
+        }
+        if out.iter().any(|o| o.dataset_id == at.dataset_id) {
+            return Err(NgsiError::bad_data(format!(
+                "attribute {name}: two instances with the same datasetId"
+            )));
+        }
+        out.push(at);
+    }
+    Ok(out)
+}
+
+/// The core attributes that are GeoProperties by definition (GS CIM 009 §4.7.1).
+const GEO_ONLY: &[&str] = &["location", "observationSpace", "operationSpace"];
+
+/// The instances of an attribute member (GS CIM 009 §4.5.5): the items of a non-empty
+/// array of attribute objects (a multi-attribute), else the member itself.
+pub fn instance_items(v: &Value) -> Vec<&Value> {
     match v {
         Value::Array(a)
-            if a.iter().all(|x| {
-                x.as_object().is_some_and(|o| {
-                    o.contains_key("type") || o.contains_key("value") || o.contains_key("object")
-                })
-            }) && !a.is_empty() =>
+            if !a.is_empty()
+                && a.iter().all(|x| {
+                    x.as_object().is_some_and(|o| {
+                        o.contains_key("type")
+                            || o.contains_key("value")
+                            || o.contains_key("object")
+                    })
+                }) =>
         {
-            let mut out: Vec<Attribute> = Vec::new();
-            for x in a {
-                let at = parse_attribute(name, x, ctx, now)?;
-                if out.iter().any(|o| o.dataset_id == at.dataset_id) {
-                    return Err(NgsiError::bad_data(format!(
-                        "attribute {name}: two instances with the same datasetId"
-                    )));
-                }
-                out.push(at);
-            }
-            Ok(out)
+            a.iter().collect()
         }
-        _ => Ok(vec![parse_attribute(name, v, ctx, now)?]),
+        _ => vec![v],
     }
 }
 
@@ -458,7 +513,7 @@ fn is_geojson_geometry(v: &Value) -> bool {
 }
 
 /// The value members of the attribute types (GS CIM 009 §4.5.2 to §4.5.24).
-const VALUE_KEYS: &[&str] = &[
+pub const VALUE_KEYS: &[&str] = &[
     "value",
     "object",
     "languageMap",
@@ -479,6 +534,11 @@ pub fn parse_attribute(name: &str, v: &Value, ctx: &Context, now: i64) -> NgsiRe
             )))
         }
         other => {
+            if crate::provision::contains_null(other) {
+                return Err(NgsiError::bad_data(format!(
+                    "attribute {name}: the NGSI-LD Null (urn:ngsi-ld:null) cannot be stored (GS CIM 009 §5.5.4)"
+                )));
+            }
             // Concise form: a bare value is a Property.
             return Ok(Attribute {
                 kind: AttrKind::Property,
@@ -563,16 +623,58 @@ pub fn parse_attribute(name: &str, v: &Value, ctx: &Context, now: i64) -> NgsiRe
             kind.as_str()
         )));
     }
-    let value = m.get(kind.value_key()).cloned().ok_or_else(|| {
+    let mut value = m.get(kind.value_key()).cloned().ok_or_else(|| {
         NgsiError::bad_data(format!(
             "attribute {name} ({}) has no \"{}\"",
             kind.as_str(),
             kind.value_key()
         ))
     })?;
+    if kind == AttrKind::GeoProperty {
+        // §4.7.2: a geometry may come as the JSON string of its GeoJSON object.
+        if let Some(g) = value
+            .as_str()
+            .and_then(|s| serde_json::from_str::<Value>(s).ok())
+            .filter(Value::is_object)
+        {
+            value = g;
+        }
+    }
     validate_value(name, kind, &value)?;
+    if kind == AttrKind::ListRelationship {
+        // §4.5.22: entries given as bare URIs are served as {"object": URI}.
+        if let Value::Array(a) = &mut value {
+            for x in a.iter_mut() {
+                if x.is_string() {
+                    *x = json!({ "object": x.take() });
+                }
+            }
+        }
+    }
+    if crate::provision::contains_null(&value) {
+        return Err(NgsiError::bad_data(format!(
+            "attribute {name}: the NGSI-LD Null (urn:ngsi-ld:null) only deletes in an update or merge; it cannot be stored (GS CIM 009 §5.5.4)"
+        )));
+    }
+    check_sealed(name, kind, &value, m)?;
+    if m.contains_key("@context") {
+        return Err(NgsiError::bad_data(format!(
+            "attribute {name}: an @context belongs to the top level of the body, not inside an attribute (GS CIM 009 §5.5.7)"
+        )));
+    }
+    if kind == AttrKind::LanguageProperty {
+        if let Some(vt) = m.get("valueType") {
+            if vt != "langString" {
+                return Err(NgsiError::bad_data(format!(
+                    "attribute {name}: the valueType of a LanguageProperty is langString, not {vt} (GS CIM 009 Table 5.2.32-1)"
+                )));
+            }
+        }
+    }
     let dataset_id = match m.get("datasetId") {
         None | Some(Value::Null) => None,
+        // §4.5.5: "@none" names the default instance explicitly.
+        Some(Value::String(s)) if s == "@none" => None,
         Some(Value::String(s)) if is_uri(s) => Some(s.clone()),
         Some(x) => {
             return Err(NgsiError::bad_data(format!(
@@ -582,10 +684,12 @@ pub fn parse_attribute(name: &str, v: &Value, ctx: &Context, now: i64) -> NgsiRe
     };
     let observed_at = match m.get("observedAt") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) if parse_datetime(s).is_some() => Some(s.clone()),
+        Some(Value::String(s)) if s.ends_with('Z') && parse_datetime(s).is_some() => {
+            Some(s.clone())
+        }
         Some(x) => {
             return Err(NgsiError::bad_data(format!(
-                "attribute {name}: observedAt {x} is not an RFC 3339 date-time"
+                "attribute {name}: observedAt {x} is not a UTC date-time ending in Z (GS CIM 009 §4.6.3)"
             )))
         }
     };
@@ -604,6 +708,11 @@ pub fn parse_attribute(name: &str, v: &Value, ctx: &Context, now: i64) -> NgsiRe
         if ATTR_RESERVED.contains(&k.as_str()) {
             continue;
         }
+        if k == "expiresAt" && !crate::provision::valid_expires_at(sv) {
+            return Err(NgsiError::bad_data(format!(
+                "attribute {name}: expiresAt {sv} is not a UTC DateTime ending in Z (GS CIM 009 §4.22)"
+            )));
+        }
         let sname = attr_name(k, ctx)?;
         let sa = parse_attribute(&format!("{name}.{k}"), sv, ctx, now)?;
         sub.insert(sname, sa);
@@ -621,6 +730,34 @@ pub fn parse_attribute(name: &str, v: &Value, ctx: &Context, now: i64) -> NgsiRe
     })
 }
 
+/// The sealed members of GS CIM 009 §4.5.2.2 (`entityIdSealed`, `entityTypeSealed`): only
+/// in the Property `ngsildproof`, as strings, whose value is a proof object.
+fn check_sealed(
+    name: &str,
+    kind: AttrKind,
+    value: &Value,
+    m: &serde_json::Map<String, Value>,
+) -> NgsiResult<()> {
+    let sealed: Vec<&Value> = ["entityIdSealed", "entityTypeSealed"]
+        .iter()
+        .filter_map(|k| m.get(*k))
+        .collect();
+    if name != "ngsildproof" {
+        if !sealed.is_empty() {
+            return Err(NgsiError::bad_data(format!(
+                "attribute {name}: entityIdSealed and entityTypeSealed belong to the Property ngsildproof only (GS CIM 009 §4.5.2.2)"
+            )));
+        }
+        return Ok(());
+    }
+    if kind != AttrKind::Property || !value.is_object() || sealed.iter().any(|x| !x.is_string()) {
+        return Err(NgsiError::bad_data(
+            "ngsildproof is a Property whose value is a proof object and whose sealed members are strings (GS CIM 009 §4.5.2.2)",
+        ));
+    }
+    Ok(())
+}
+
 fn validate_value(name: &str, kind: AttrKind, v: &Value) -> NgsiResult<()> {
     let bad = |what: &str| {
         Err(NgsiError::bad_data(format!(
@@ -629,9 +766,17 @@ fn validate_value(name: &str, kind: AttrKind, v: &Value) -> NgsiResult<()> {
         )))
     };
     match kind {
-        AttrKind::Property | AttrKind::JsonProperty => {
+        AttrKind::Property => {
             if v.is_null() {
                 return bad("the value is null");
+            }
+        }
+        AttrKind::JsonProperty => {
+            let ok = v.is_object() || v.as_array().is_some_and(|a| a.iter().all(Value::is_object));
+            if !ok {
+                return bad(
+                    "\"json\" must be a JSON object or an array of objects (GS CIM 009 §4.5.24.2)",
+                );
             }
         }
         AttrKind::Relationship => {
@@ -649,15 +794,20 @@ fn validate_value(name: &str, kind: AttrKind, v: &Value) -> NgsiResult<()> {
             }
         }
         AttrKind::GeoProperty => {
+            if v.get("type").and_then(Value::as_str) == Some("GeometryCollection") {
+                return bad("a GeometryCollection is not a supported geometry (GS CIM 009 §4.6.3)");
+            }
             if let Err(e) = crate::geoq::geometry_from_json(v) {
                 return bad(&format!("\"value\" is not a valid GeoJSON geometry: {e}"));
             }
         }
         AttrKind::LanguageProperty => {
             let ok = v.as_object().is_some_and(|m| {
-                m.values().all(|x| {
-                    x.is_string() || x.as_array().is_some_and(|a| a.iter().all(Value::is_string))
-                })
+                !m.contains_key("")
+                    && m.values().all(|x| {
+                        x.is_string()
+                            || x.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+                    })
             });
             if !ok {
                 return bad("\"languageMap\" must map language tags to strings");

@@ -14,6 +14,7 @@ use crate::context::Context;
 use crate::error::{NgsiError, NgsiResult, ProblemKind};
 use crate::join::{Join, JoinKind, Linker, Projection};
 use crate::model::{self, Entity, Format, RenderOpts};
+use crate::provision;
 use crate::service::{self, EntityOp, Query, Twin, UpdateReport};
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -23,7 +24,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use bytes::Bytes;
 use onecity_iam::{Iam, Permission};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -44,12 +45,15 @@ impl axum::extract::FromRef<TwinState> for Iam {
 
 /// The router, to be nested at `/ngsi-ld/v1`. `max_body` is the NGSI-LD body limit in bytes.
 pub fn router(state: TwinState, max_body: usize) -> Router {
+    crate::info::mark_started();
     Router::new()
         .route(
             "/entities",
             post(create_entity)
                 .get(query_entities)
-                .delete(purge_entities),
+                .delete(purge_entities)
+                .put(missing_entity_id)
+                .patch(missing_entity_id),
         )
         .route(
             "/entities/{id}",
@@ -78,6 +82,7 @@ pub fn router(state: TwinState, max_body: usize) -> Router {
         .route("/types/{type}", get(type_info))
         .route("/attributes", get(list_attributes))
         .route("/attributes/{attr}", get(attribute_info))
+        .route("/info/sourceIdentity", get(crate::info::source_identity))
         .route(
             "/temporal/entities",
             get(crate::temporal::query_temporal).post(crate::temporal::post_temporal),
@@ -320,9 +325,11 @@ async fn access_checked(
             .into_response();
         }
     }
+    let req_path = req.uri().path().to_string();
     let nonexistent = |method: &Method, t: Option<&String>| -> Option<Response> {
         let t = t?;
-        (method == Method::GET && !st.twin.has_tenant(t)).then(|| {
+        let identity = req_path.ends_with("/info/sourceIdentity");
+        (method == Method::GET && !identity && !st.twin.has_tenant(t)).then(|| {
             NgsiError::new(
                 ProblemKind::NonexistentTenant,
                 format!("NGSI-LD tenant {t:?} holds nothing"),
@@ -578,6 +585,31 @@ pub(crate) enum Accept {
 }
 
 pub(crate) fn accept(h: &HeaderMap) -> NgsiResult<Accept> {
+    accept_among(h, true)
+}
+
+/// Content negotiation of every NGSI-LD GET (GS CIM 009 §6.3.4): 406 NotAcceptable when
+/// the `Accept` header admits none of application/json and application/ld+json, except
+/// that Retrieve Entity and Query Entities (`/entities`, `/entities/{id}`) may also answer
+/// application/geo+json. Applied to the whole `/ngsi-ld/v1` router, unknown paths included.
+pub async fn negotiate(req: Request, next: Next) -> Response {
+    if req.method() == Method::GET {
+        let path = req.uri().path();
+        let path = path.strip_prefix("/ngsi-ld/v1").unwrap_or(path);
+        let rest = path.strip_prefix("/entities");
+        let entity_read = rest.is_some_and(|r| {
+            r.is_empty()
+                || r.strip_prefix('/')
+                    .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+        });
+        if let Err(e) = accept_among(req.headers(), entity_read) {
+            return e.into_response();
+        }
+    }
+    next.run(req).await
+}
+
+fn accept_among(h: &HeaderMap, geo: bool) -> NgsiResult<Accept> {
     let Some(a) = h.get("accept").and_then(|v| v.to_str().ok()) else {
         return Ok(Accept::Json);
     };
@@ -598,7 +630,7 @@ pub(crate) fn accept(h: &HeaderMap) -> NgsiResult<Accept> {
         let slot = match mt.as_str() {
             "application/json" => 0,
             "application/ld+json" => 1,
-            "application/geo+json" => 2,
+            "application/geo+json" if geo => 2,
             "*/*" | "application/*" => {
                 wildcard = Some(wildcard.map_or(q, |w: f32| w.max(q)));
                 continue;
@@ -622,7 +654,11 @@ pub(crate) fn accept(h: &HeaderMap) -> NgsiResult<Accept> {
     best.map(|(_, k)| k).ok_or_else(|| {
         NgsiError::new(
             ProblemKind::NotAcceptable,
-            "Accept must allow application/json, application/ld+json or application/geo+json",
+            if geo {
+                "Accept must allow application/json, application/ld+json or application/geo+json"
+            } else {
+                "Accept must allow application/json or application/ld+json (application/geo+json is only for entities)"
+            },
         )
     })
 }
@@ -689,6 +725,7 @@ pub(crate) async fn body_context(
         let c = obj
             .get("@context")
             .ok_or_else(|| NgsiError::bad_data("an application/ld+json body must hold @context"))?;
+        crate::context::check_no_scoped_context(c)?;
         twin.contexts.resolve(Some(c)).await
     } else {
         if obj.get("@context").is_some() {
@@ -883,8 +920,11 @@ pub(crate) fn tenant_of(req_tenant: &Option<axum::Extension<Tenant>>) -> String 
         .unwrap_or_default()
 }
 
-/// A batch member: its id and its parsed entity (or why it is invalid).
-type Parsed = (String, NgsiResult<(Entity, Arc<Context>)>);
+/// A batch member: its id and its parsed item with its context (or why it is invalid).
+type ParsedItem<T> = (String, NgsiResult<(T, Arc<Context>)>);
+
+/// A batch member parsed as an entity.
+type Parsed = ParsedItem<Entity>;
 
 pub(crate) type Ten = Option<axum::Extension<Tenant>>;
 pub(crate) type RawBody = Result<Bytes, axum::extract::rejection::BytesRejection>;
@@ -897,6 +937,11 @@ async fn create_entity(
     b: RawBody,
 ) -> NgsiResult<Response> {
     let body = read_body(&h, b)?;
+    if !body.value.is_object() {
+        return Err(NgsiError::invalid(
+            "the body of a create is one entity, a JSON object",
+        ));
+    }
     let ctx = body_context(&st.twin, &h, &body, &body.value).await?;
     let now = onecity_core::time::now_micros();
     let e = model::parse_entity(&body.value, &ctx, now)?;
@@ -1512,51 +1557,23 @@ async fn replace_entity(
     Ok(no_content())
 }
 
-fn parse_attrs(v: &Value, ctx: &Context) -> NgsiResult<Vec<(String, model::Attribute)>> {
-    let m = v
-        .as_object()
-        .ok_or_else(|| NgsiError::bad_data("the body must be an object of attributes"))?;
-    let now = onecity_core::time::now_micros();
-    let mut out = Vec::new();
-    for (k, x) in m {
-        if matches!(k.as_str(), "@context" | "id" | "type" | "scope") {
-            continue;
-        }
-        let name = model::attr_name(k, ctx)?;
-        for a in model::parse_attribute_list(k, x, ctx, now)? {
-            out.push((name.clone(), a));
-        }
-    }
-    Ok(out)
-}
-
-/// PATCH /entities/{id} (§6.5.3.3, merge): attributes given are merged (added or
-/// overwritten), attributes set to `null` ("urn:ngsi-ld:null") are deleted; 204.
-/// Merge (§5.6.17): deletes the attributes in `deletions`, then puts every given
-/// instance (keeping each one's createdAt); 404 when the entity is missing.
-fn merge_op(deletions: Vec<String>, attrs: Vec<(String, model::Attribute)>) -> service::OpFn {
-    Box::new(move |cur, now| {
-        let cur = cur.ok_or_else(|| NgsiError::not_found("no such entity"))?;
-        let mut e = cur.clone();
-        for d in &deletions {
-            e.attrs.remove(d);
-        }
-        let mut changed: Vec<String> = deletions.clone();
-        for (name, mut a) in attrs {
-            let old = e.instance(&name, a.dataset_id.as_deref()).cloned();
-            a.created_at = old.map_or(now, |o| o.created_at);
-            a.modified_at = now;
-            e.put_instance(&name, a);
-            changed.push(name);
-        }
-        e.modified_at = now;
-        Ok(service::Outcome::Put {
-            entity: e,
-            kind: service::ChangeKind::Updated,
-            changed,
-            report: UpdateReport::default(),
-        })
-    })
+/// Applies an append/update/merge fragment to one entity (see [`provision::fragment_op`]).
+async fn apply_fragment(
+    st: &TwinState,
+    tenant: &str,
+    id: &str,
+    f: provision::Fragment,
+    mode: provision::Mode,
+) -> NgsiResult<UpdateReport> {
+    st.twin
+        .apply(vec![EntityOp {
+            tenant: tenant.to_string(),
+            id: id.to_string(),
+            f: provision::fragment_op(f, mode),
+        }])
+        .await
+        .pop()
+        .unwrap_or_else(|| Err(NgsiError::internal("no result")))
 }
 
 /// POST /entityOperations/merge (§5.6.20, batch merge): merges each entity of the array
@@ -1569,20 +1586,23 @@ async fn batch_merge(
     h: HeaderMap,
     b: RawBody,
 ) -> NgsiResult<Response> {
-    let parsed = batch_entities(&st, &h, b).await?;
-    let (res, mut errors) = run_batch(&st, &tenant_of(&t), parsed, |e| {
-        let attrs: Vec<(String, model::Attribute)> = e
-            .attrs
-            .into_iter()
-            .flat_map(|(k, l)| l.into_iter().map(move |a| (k.clone(), a)))
-            .collect();
-        merge_op(Vec::new(), attrs)
+    let parsed = batch_items(&st, &h, b, |x, ctx, now| {
+        let id = x.get("id").and_then(Value::as_str).unwrap_or("");
+        check_id(id)?;
+        provision::parse_fragment(x, ctx, now, true)
+    })
+    .await?;
+    let (res, mut errors) = run_batch(&st, &tenant_of(&t), parsed, |f| {
+        provision::fragment_op(f, provision::Mode::Merge)
     })
     .await;
     let ok = split_outcomes(res, &mut errors);
     Ok(batch_response(StatusCode::NO_CONTENT, ok, errors, false))
 }
 
+/// PATCH /entities/{id} (§6.5.3.4, merge §5.6.17): attributes given are added or merged
+/// into the existing ones, instances set to the NGSI-LD Null are deleted, types added,
+/// `scope` replaced; 204; 404 when the entity does not exist.
 async fn merge_entity(
     State(st): State<TwinState>,
     t: Ten,
@@ -1593,45 +1613,33 @@ async fn merge_entity(
     check_id(&id)?;
     let body = read_body(&h, b)?;
     let ctx = body_context(&st.twin, &h, &body, &body.value).await?;
-    let m = body
-        .value
-        .as_object()
-        .ok_or_else(|| NgsiError::bad_data("the body must be an object"))?;
-    let mut deletions = Vec::new();
-    let mut rest = Map::new();
-    for (k, v) in m {
-        let is_null = v.is_null()
-            || v.get("value") == Some(&json!("urn:ngsi-ld:null"))
-            || v.get("object") == Some(&json!("urn:ngsi-ld:null"));
-        if is_null && !matches!(k.as_str(), "@context" | "id" | "type") {
-            deletions.push(model::attr_name(k, &ctx)?);
-        } else {
-            rest.insert(k.clone(), v.clone());
-        }
-    }
-    let attrs = parse_attrs(&Value::Object(rest), &ctx)?;
-    let tenant = tenant_of(&t);
-    let r = st
-        .twin
-        .apply(vec![EntityOp {
-            tenant: tenant.clone(),
-            id: id.clone(),
-            f: merge_op(deletions, attrs),
-        }])
-        .await
-        .pop()
-        .unwrap_or_else(|| Err(NgsiError::internal("no result")));
-    r.map(|_| no_content())
+    let f = provision::parse_fragment(&body.value, &ctx, onecity_core::time::now_micros(), true)?;
+    apply_fragment(&st, &tenant_of(&t), &id, f, provision::Mode::Merge).await?;
+    Ok(no_content())
+}
+
+/// PUT or PATCH /entities without an entity id (§6.5.3: the id is part of the path):
+/// 400 BadRequestData.
+async fn missing_entity_id() -> NgsiError {
+    NgsiError::bad_data("the entity id is missing from the path /entities/{entityId}")
 }
 
 /// DELETE /entities/{id} (§6.5.3.2): 204; 404.
 async fn delete_entity(
     State(st): State<TwinState>,
     t: Ten,
+    h: HeaderMap,
     Path(id): Path<String>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> NgsiResult<Response> {
     check_id(&id)?;
-    st.twin.delete_entity(&tenant_of(&t), &id).await?;
+    let p = Params::parse(raw.as_deref());
+    let tenant = tenant_of(&t);
+    if p.get("type").is_some() {
+        let ctx = header_context(&st.twin, &h).await?;
+        provision::check_type_selector(&st.twin, &tenant, &id, p.get("type"), &ctx)?;
+    }
+    st.twin.delete_entity(&tenant, &id).await?;
     Ok(no_content())
 }
 
@@ -1649,41 +1657,51 @@ async fn append_attrs(
     let p = Params::parse(raw.as_deref());
     let body = read_body(&h, b)?;
     let ctx = body_context(&st.twin, &h, &body, &body.value).await?;
-    let attrs = parse_attrs(&body.value, &ctx)?;
-    let r = st
-        .twin
-        .append_attrs(&tenant_of(&t), &id, attrs, p.option("noOverwrite"))
-        .await?;
+    let f = provision::parse_fragment(&body.value, &ctx, onecity_core::time::now_micros(), false)?;
+    let tenant = tenant_of(&t);
+    provision::check_type_selector(&st.twin, &tenant, &id, p.get("type"), &ctx)?;
+    let mode = provision::Mode::Append {
+        no_overwrite: p.option("noOverwrite"),
+    };
+    let r = apply_fragment(&st, &tenant, &id, f, mode).await?;
     Ok(report_response(&r, &ctx))
 }
 
-/// PATCH /entities/{id}/attrs (§6.6.3.2, update): 204, or 207 with the attributes that do
-/// not exist.
+/// PATCH /entities/{id}/attrs (§6.6.3.2, update §5.6.2): 204, or 207 with the attributes
+/// that do not exist; NGSI-LD Null instances are deleted, types added, `scope` replaced.
 async fn update_attrs(
     State(st): State<TwinState>,
     t: Ten,
     h: HeaderMap,
     Path(id): Path<String>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
     b: RawBody,
 ) -> NgsiResult<Response> {
     check_id(&id)?;
+    let p = Params::parse(raw.as_deref());
     let body = read_body(&h, b)?;
     let ctx = body_context(&st.twin, &h, &body, &body.value).await?;
-    let attrs = parse_attrs(&body.value, &ctx)?;
-    let r = st.twin.update_attrs(&tenant_of(&t), &id, attrs).await?;
+    let f = provision::parse_fragment(&body.value, &ctx, onecity_core::time::now_micros(), false)?;
+    let tenant = tenant_of(&t);
+    provision::check_type_selector(&st.twin, &tenant, &id, p.get("type"), &ctx)?;
+    let r = apply_fragment(&st, &tenant, &id, f, provision::Mode::Update).await?;
     Ok(report_response(&r, &ctx))
 }
 
-/// PATCH /entities/{id}/attrs/{attr} (§6.7.3.1, partial update): 204; 404 when the entity
-/// or attribute (datasetId) does not exist; 400 for a malformed fragment (nothing changes).
+/// PATCH /entities/{id}/attrs/{attr} (§6.7.3.1, partial update §5.6.4): 204; 404 when the
+/// entity or attribute (datasetId) does not exist; 400 for a malformed fragment or `scope`
+/// (nothing changes). A fragment whose value is the NGSI-LD Null deletes the instance.
 async fn partial_attr(
     State(st): State<TwinState>,
     t: Ten,
     h: HeaderMap,
     Path((id, attr)): Path<(String, String)>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
     b: RawBody,
 ) -> NgsiResult<Response> {
     check_id(&id)?;
+    not_scope(&attr)?;
+    let p = Params::parse(raw.as_deref());
     let body = read_body(&h, b)?;
     let ctx = body_context(&st.twin, &h, &body, &body.value).await?;
     let Value::Object(mut m) = body.value else {
@@ -1696,10 +1714,32 @@ async fn partial_attr(
         return Err(NgsiError::bad_data("the attribute fragment is empty"));
     }
     let name = model::attr_name(&attr, &ctx)?;
+    if m.get("datasetId") == Some(&json!(provision::NGSI_LD_NULL)) {
+        return Err(NgsiError::bad_data(
+            "a datasetId cannot be deleted with the NGSI-LD Null (GS CIM 009 §5.5.8)",
+        ));
+    }
+    let tenant = tenant_of(&t);
+    provision::check_type_selector(&st.twin, &tenant, &id, p.get("type"), &ctx)?;
+    if let Some(ds) = provision::null_instance(&Value::Object(m.clone())) {
+        st.twin.delete_attr(&tenant, &id, &name, ds, false).await?;
+        return Ok(no_content());
+    }
     st.twin
-        .partial_update_attr(&tenant_of(&t), &id, &name, m, ctx)
+        .partial_update_attr(&tenant, &id, &name, m, ctx)
         .await?;
     Ok(no_content())
+}
+
+/// `scope` is an entity member, not an attribute: it cannot be addressed as
+/// `/attrs/scope` (GS CIM 009 §4.18, §5.6.4): 400 BadRequestData.
+fn not_scope(attr: &str) -> NgsiResult<()> {
+    if attr == "scope" {
+        return Err(NgsiError::bad_data(
+            "scope is not an attribute; change it with an update or merge of the entity",
+        ));
+    }
+    Ok(())
 }
 
 /// PUT /entities/{id}/attrs/{attr} (§6.7.3.3, replace attribute): 204; 404.
@@ -1711,6 +1751,7 @@ async fn replace_attr(
     b: RawBody,
 ) -> NgsiResult<Response> {
     check_id(&id)?;
+    not_scope(&attr)?;
     let body = read_body(&h, b)?;
     let ctx = body_context(&st.twin, &h, &body, &body.value).await?;
     let mut v = body.value;
@@ -1741,6 +1782,21 @@ async fn delete_attr(
     check_id(&id)?;
     let p = Params::parse(raw.as_deref());
     let ctx = header_context(&st.twin, &h).await?;
+    provision::check_type_selector(&st.twin, &tenant_of(&t), &id, p.get("type"), &ctx)?;
+    if attr == "scope" {
+        let r = apply_fragment(
+            &st,
+            &tenant_of(&t),
+            &id,
+            provision::Fragment::default(),
+            provision::Mode::DeleteScope,
+        )
+        .await?;
+        if !r.not_updated.is_empty() {
+            return Err(NgsiError::not_found(format!("entity {id} has no scope")));
+        }
+        return Ok(no_content());
+    }
     let name = model::attr_name(&attr, &ctx)?;
     let ds = p.get("datasetId").map(str::to_string);
     st.twin
@@ -1757,6 +1813,17 @@ async fn delete_attr(
 
 /// One entity of a batch body with its own context (ld+json) and parse result.
 async fn batch_entities(st: &TwinState, h: &HeaderMap, b: RawBody) -> NgsiResult<Vec<Parsed>> {
+    batch_items(st, h, b, model::parse_entity).await
+}
+
+/// The items of a batch body (§5.6.7 ff.), each parsed by `parse` with its own context;
+/// 400 for a body that is not a non-empty array of objects.
+async fn batch_items<T>(
+    st: &TwinState,
+    h: &HeaderMap,
+    b: RawBody,
+    parse: impl Fn(&Value, &Context, i64) -> NgsiResult<T>,
+) -> NgsiResult<Vec<ParsedItem<T>>> {
     let body = read_body(h, b)?;
     let arr = body
         .value
@@ -1796,7 +1863,7 @@ async fn batch_entities(st: &TwinState, h: &HeaderMap, b: RawBody) -> NgsiResult
             .to_string();
         let r = async {
             let ctx = body_context(&st.twin, h, &body, x).await?;
-            let e = model::parse_entity(x, &ctx, now)?;
+            let e = parse(x, &ctx, now)?;
             Ok((e, ctx))
         }
         .await;
@@ -1846,11 +1913,11 @@ fn split_outcomes(
     ok
 }
 
-async fn run_batch(
+async fn run_batch<T>(
     st: &TwinState,
     tenant: &str,
-    parsed: Vec<Parsed>,
-    mk: impl Fn(Entity) -> service::OpFn,
+    parsed: Vec<ParsedItem<T>>,
+    mk: impl Fn(T) -> service::OpFn,
 ) -> (
     Vec<(String, NgsiResult<UpdateReport>)>,
     Vec<(String, NgsiError)>,
@@ -1939,14 +2006,12 @@ async fn batch_upsert(
 fn upsert_update_op(e: Entity) -> service::OpFn {
     Box::new(move |cur, now| match cur {
         None => service::replace_op(e, true)(None, now),
-        Some(c) => {
-            let attrs: Vec<(String, model::Attribute)> = e
-                .attrs
-                .into_iter()
-                .flat_map(|(k, l)| l.into_iter().map(move |a| (k.clone(), a)))
-                .collect();
-            service::append_op(attrs, false)(Some(c), now)
-        }
+        Some(c) => provision::fragment_op(
+            provision::Fragment::of_entity(e),
+            provision::Mode::Append {
+                no_overwrite: false,
+            },
+        )(Some(c), now),
     })
 }
 
@@ -1962,14 +2027,27 @@ async fn batch_update(
     let no_overwrite = p.option("noOverwrite");
     let parsed = batch_entities(&st, &h, b).await?;
     let (res, mut errors) = run_batch(&st, &tenant_of(&t), parsed, |e| {
-        let attrs: Vec<(String, model::Attribute)> = e
-            .attrs
-            .into_iter()
-            .flat_map(|(k, l)| l.into_iter().map(move |a| (k.clone(), a)))
-            .collect();
-        service::append_op(attrs, no_overwrite)
+        provision::fragment_op(
+            provision::Fragment::of_entity(e),
+            provision::Mode::Append { no_overwrite },
+        )
     })
     .await;
+    // §5.6.9: an entity whose attributes were (partly) kept by noOverwrite is reported.
+    let res = res
+        .into_iter()
+        .map(|(id, r)| match r {
+            Ok(rep) if !rep.not_updated.is_empty() => {
+                let names: Vec<&str> = rep.not_updated.iter().map(|(n, _)| n.as_str()).collect();
+                let e = NgsiError::bad_data(format!(
+                    "not updated (noOverwrite, they exist): {}",
+                    names.join(", ")
+                ));
+                (id, Err(e))
+            }
+            other => (id, other),
+        })
+        .collect();
     let ok = split_outcomes(res, &mut errors);
     Ok(batch_response(StatusCode::NO_CONTENT, ok, errors, false))
 }
@@ -1986,6 +2064,9 @@ async fn batch_delete(
         .value
         .as_array()
         .ok_or_else(|| NgsiError::bad_data("the body must be an array of entity ids"))?;
+    if arr.is_empty() {
+        return Err(NgsiError::bad_data("the array of entity ids is empty"));
+    }
     let tenant = tenant_of(&t);
     let mut ops = Vec::new();
     let mut ids = Vec::new();

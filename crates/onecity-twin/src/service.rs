@@ -576,12 +576,13 @@ impl Twin {
 
     /// One entity (`None` when it does not exist).
     pub fn get(&self, tenant: &str, id: &str) -> Option<Arc<Entity>> {
+        let now = onecity_core::time::now_micros();
         self.shared
             .index
             .read()
             .get(tenant)?
             .get(id)
-            .map(|s| s.entity.clone())
+            .and_then(|s| crate::provision::live_view(&s.entity, now))
     }
 
     /// Runs a query; returns the page `[offset, offset+limit)` in id order and the total
@@ -608,6 +609,7 @@ impl Twin {
             .geo
             .as_ref()
             .filter(|g| g.geoproperty == self.shared.location);
+        let now = onecity_core::time::now_micros();
         let mut check = |s: &Slot| {
             if let Some(g) = bbox_pre {
                 match s.bbox {
@@ -615,7 +617,10 @@ impl Twin {
                     _ => return,
                 }
             }
-            let e = &s.entity;
+            let Some(live) = crate::provision::live_view(&s.entity, now) else {
+                return;
+            };
+            let e = &live;
             if !q.types.is_empty() && !e.types.iter().any(|t| q.types.contains(t)) {
                 return;
             }
@@ -661,7 +666,7 @@ impl Twin {
                 }
             }
             if total >= offset && out.len() < limit {
-                out.push(e.clone());
+                out.push(live.clone());
             }
             total += 1;
         };
@@ -743,7 +748,8 @@ pub struct AttrInfo {
 /// Create: 409 when the entity exists.
 pub fn create_op(e: Entity) -> OpFn {
     Box::new(move |cur, now| {
-        if cur.is_some() {
+        // §4.22: the id of an expired transient entity is free again.
+        if cur.is_some_and(|c| !crate::provision::expired(c, now)) {
             return Err(NgsiError::new(
                 ProblemKind::AlreadyExists,
                 format!("entity {} already exists", e.id),

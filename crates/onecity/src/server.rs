@@ -242,7 +242,8 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
         ));
     api.nest(
         "/ngsi-ld/v1",
-        ngsi.fallback(onecity_twin::routes::not_found),
+        ngsi.fallback(onecity_twin::routes::not_found)
+            .layer(axum::middleware::from_fn(onecity_twin::routes::negotiate)),
     )
     .merge(onecity_web::router())
     .fallback(|req: Request| async move {

@@ -17,6 +17,7 @@ mod ops;
 mod twin;
 mod twin_temporal_write;
 mod twin_query;
+mod twin_provision;
 mod twinsub;
 
 use onecity_testkit::{Options, TestServer};
