@@ -524,8 +524,33 @@ pub const VALUE_KEYS: &[&str] = &[
 ];
 
 /// Parses one attribute instance (normalized, or concise: kind inferred from its members,
-/// and a bare value is a Property).
+/// and a bare value is a Property). The NGSI-LD Null (`urn:ngsi-ld:null`) anywhere in the
+/// value is 400 BadRequestData: it deletes in an update or merge, it is never stored
+/// (GS CIM 009 §5.5.4).
 pub fn parse_attribute(name: &str, v: &Value, ctx: &Context, now: i64) -> NgsiResult<Attribute> {
+    parse_attribute_with(name, v, ctx, now, false)
+}
+
+/// Parses one instance of a temporal representation (POST /temporal/entities and its
+/// attrs, PATCH of an instance; GS CIM 009 §5.6.11, §5.6.12, §5.6.14), where the NGSI-LD
+/// Null is a recorded value: it marks when the attribute was deleted (§4.5.x temporal
+/// representation). Otherwise as [`parse_attribute`].
+pub fn parse_temporal_attribute(
+    name: &str,
+    v: &Value,
+    ctx: &Context,
+    now: i64,
+) -> NgsiResult<Attribute> {
+    parse_attribute_with(name, v, ctx, now, true)
+}
+
+fn parse_attribute_with(
+    name: &str,
+    v: &Value,
+    ctx: &Context,
+    now: i64,
+    null_ok: bool,
+) -> NgsiResult<Attribute> {
     let m = match v {
         Value::Object(m) => m,
         Value::Null => {
@@ -534,7 +559,7 @@ pub fn parse_attribute(name: &str, v: &Value, ctx: &Context, now: i64) -> NgsiRe
             )))
         }
         other => {
-            if crate::provision::contains_null(other) {
+            if !null_ok && crate::provision::contains_null(other) {
                 return Err(NgsiError::bad_data(format!(
                     "attribute {name}: the NGSI-LD Null (urn:ngsi-ld:null) cannot be stored (GS CIM 009 §5.5.4)"
                 )));
@@ -651,7 +676,7 @@ pub fn parse_attribute(name: &str, v: &Value, ctx: &Context, now: i64) -> NgsiRe
             }
         }
     }
-    if crate::provision::contains_null(&value) {
+    if !null_ok && crate::provision::contains_null(&value) {
         return Err(NgsiError::bad_data(format!(
             "attribute {name}: the NGSI-LD Null (urn:ngsi-ld:null) only deletes in an update or merge; it cannot be stored (GS CIM 009 §5.5.4)"
         )));

@@ -584,7 +584,10 @@ fn temporal_instances(v: &Value, ctx: &Context) -> NgsiResult<Vec<(String, Attri
             other => vec![other],
         };
         for inst in list {
-            out.push((name.clone(), model::parse_attribute(k, inst, ctx, now)?));
+            out.push((
+                name.clone(),
+                model::parse_temporal_attribute(k, inst, ctx, now)?,
+            ));
         }
     }
     Ok(out)

@@ -236,7 +236,7 @@ fn patched_instance(
         frag.entry("type")
             .or_insert_with(|| Value::String(old.kind.as_str().into()));
     }
-    let mut new = model::parse_attribute(attr, &Value::Object(frag), ctx, now)?;
+    let mut new = model::parse_temporal_attribute(attr, &Value::Object(frag), ctx, now)?;
     new.dataset_id = new.dataset_id.or_else(|| old.dataset_id.clone());
     new.observed_at = new.observed_at.or_else(|| old.observed_at.clone());
     new.unit_code = new.unit_code.or_else(|| old.unit_code.clone());

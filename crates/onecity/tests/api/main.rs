@@ -15,9 +15,9 @@ mod isolation;
 mod notify;
 mod ops;
 mod twin;
-mod twin_temporal_write;
-mod twin_query;
 mod twin_provision;
+mod twin_query;
+mod twin_temporal_write;
 mod twinsub;
 
 use onecity_testkit::{Options, TestServer};
