@@ -26,6 +26,7 @@ pub mod routes;
 mod service;
 pub mod subscription;
 pub mod temporal;
+pub mod temporal_query;
 
 pub use error::{NgsiError, NgsiResult, ProblemKind};
 pub use migrations::MIGRATIONS;

@@ -90,6 +90,10 @@ pub fn router(state: TwinState, max_body: usize) -> Router {
             post(crate::temporal::append_temporal_attrs),
         )
         .route(
+            "/temporal/entityOperations/query",
+            post(crate::temporal_query::post_temporal_query),
+        )
+        .route(
             "/ext/retention/{type}",
             get(crate::temporal::get_retention)
                 .put(crate::temporal::put_retention)
@@ -1291,6 +1295,23 @@ async fn post_query(
         return Err(NgsiError::bad_data("the body's type must be \"Query\""));
     }
     let mut p = Params::parse(raw.as_deref());
+    query_body_params(m, &mut p);
+    run_query(
+        &st,
+        &tenant_of(&t),
+        &p,
+        &h,
+        ctx,
+        "/ngsi-ld/v1/entityOperations/query",
+        type_limit(&t),
+    )
+    .await
+}
+
+/// Copies the members of a `Query` body (GS CIM 009 §5.2.23: `entities`, `attrs`, `q`,
+/// `scopeQ`, `lang`, `geoQ`) into query parameters, as `POST /entityOperations/query`
+/// and `POST /temporal/entityOperations/query` (§6.23, §6.24) both take them.
+pub(crate) fn query_body_params(m: &Map<String, Value>, p: &mut Params) {
     if let Some(ents) = m.get("entities").and_then(Value::as_array) {
         let mut ids = Vec::new();
         let mut types = Vec::new();
@@ -1335,16 +1356,6 @@ async fn post_query(
             p.0.insert("coordinates".into(), s);
         }
     }
-    run_query(
-        &st,
-        &tenant_of(&t),
-        &p,
-        &h,
-        ctx,
-        "/ngsi-ld/v1/entityOperations/query",
-        type_limit(&t),
-    )
-    .await
 }
 
 /// PUT /entities/{id} (§6.5.3.4): replaces the entity; 204; 404 when missing.

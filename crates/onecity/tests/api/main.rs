@@ -15,6 +15,7 @@ mod isolation;
 mod notify;
 mod ops;
 mod twin;
+mod twin_temporal;
 mod twinsub;
 
 use onecity_testkit::{Options, TestServer};
