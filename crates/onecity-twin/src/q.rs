@@ -489,11 +489,20 @@ fn instance_values(a: &Attribute, t: &Term, ctx: &Context) -> Vec<Value> {
         }
     }
     let base: Vec<Value> = match cur.kind {
-        AttrKind::LanguageProperty => cur
-            .value
-            .as_object()
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default(),
+        AttrKind::LanguageProperty => {
+            let map = cur.value.as_object();
+            if let [lang] = t.compound.as_slice() {
+                // `attr[lang]`, `attr[*]` (§4.9): the string in one language, or in any.
+                return map
+                    .map(|m| match lang.as_str() {
+                        "*" => m.values().cloned().collect(),
+                        l => m.get(l).cloned().into_iter().collect(),
+                    })
+                    .unwrap_or_default();
+            }
+            map.map(|m| m.values().cloned().collect())
+                .unwrap_or_default()
+        }
         _ => vec![cur.plain_value().clone()],
     };
     if t.compound.is_empty() {
@@ -521,6 +530,12 @@ fn term_holds(t: &Term, e: &Entity, ctx: &Context) -> bool {
         let vals = instance_values(a, t, ctx);
         match &t.cond {
             None => !vals.is_empty(),
+            // A Relationship's object is a URI: it has no order (§4.9).
+            Some((Op::Gt | Op::Ge | Op::Lt | Op::Le, _))
+                if a.kind == AttrKind::Relationship && t.sub.is_empty() =>
+            {
+                false
+            }
             Some((op, rhs)) => vals.iter().any(|v| holds(v, *op, rhs)),
         }
     })
@@ -619,7 +634,8 @@ mod tests {
               "until":{"type":"Property","value":{"@type":"DateTime","@value":"2025-01-01T00:00:00Z"}},
               "controlledAsset":{"type":"Relationship","object":"urn:x"},
               "address":{"type":"Property","value":{"city":"Nice","street":{"no":5}}},
-              "tags":{"type":"Property","value":["a","b"]}}),
+              "tags":{"type":"Property","value":["a","b"]},
+              "label":{"type":"LanguageProperty","languageMap":{"en":"red","fr":"rouge"}}}),
             &Context::core(),
             1,
         )
@@ -653,6 +669,12 @@ mod tests {
         assert!(!m("name==北京,上海"));
         assert!(!m("name==北京..上海"));
         assert!(!m("name~=^北京"));
+        assert!(m("label[en]==\"red\""));
+        assert!(!m("label[fr]==\"red\""));
+        assert!(m("label[*]==\"rouge\""));
+        assert!(m("label==\"rouge\""));
+        assert!(!m("controlledAsset>\"urn:a\""));
+        assert!(!m("controlledAsset<\"urn:z\""));
     }
 
     #[test]

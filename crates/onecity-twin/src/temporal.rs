@@ -321,12 +321,14 @@ pub(crate) struct TemporalOpts {
 const TIME_PROPERTIES: &[&str] = &["observedAt", "createdAt", "modifiedAt", "deletedAt"];
 
 pub(crate) fn temporal_opts(p: &Params) -> NgsiResult<TemporalOpts> {
-    let fmt = if p.option("aggregatedValues") {
-        TemporalFormat::Aggregated
-    } else if p.option("temporalValues") {
-        TemporalFormat::Values
-    } else {
-        TemporalFormat::Normalized
+    // `format` takes precedence over a representation in `options` (§6.3.12).
+    let fmt = match p.get("format") {
+        Some("aggregatedValues") => TemporalFormat::Aggregated,
+        Some("temporalValues") => TemporalFormat::Values,
+        Some(_) => TemporalFormat::Normalized,
+        None if p.option("aggregatedValues") => TemporalFormat::Aggregated,
+        None if p.option("temporalValues") => TemporalFormat::Values,
+        None => TemporalFormat::Normalized,
     };
     let last_n = p
         .get("lastN")
@@ -577,19 +579,9 @@ fn temporal_entity(
     Value::Object(m)
 }
 
-/// Keeps the rows a temporal answer shows: the `datasetId` filter, then the last N instances
-/// per attribute and datasetId (`lastN`), then at most [`TwinConfig::temporal_page`]
-/// instances per entity (GS CIM 009 §6.3.10). When that page cuts the answer, returns the
-/// `Content-Range` value too: `date-time <from>-<to>/<lastN or *>`, from the oldest
-/// instance onward, or with `lastN` from the most recent one backward; the cut is a time
-/// that applies to every attribute of every entity, so the range holds all their instances.
-///
-/// [`TwinConfig::temporal_page`]: crate::TwinConfig::temporal_page
-pub(crate) fn page_rows<'a>(
-    rows: &'a [HistRow],
-    o: &TemporalOpts,
-    page: usize,
-) -> (Vec<&'a HistRow>, Option<String>) {
+/// The rows a temporal answer selects: the `datasetId` filter, then the last N instances
+/// per attribute and datasetId (`lastN`, GS CIM 009 §5.7.3).
+pub(crate) fn select_rows<'a>(rows: &'a [HistRow], o: &TemporalOpts) -> Vec<&'a HistRow> {
     let mut groups: BTreeMap<(&str, &str, Option<&str>), Vec<&HistRow>> = BTreeMap::new();
     for r in rows {
         let ds = r.instance.dataset_id.as_deref();
@@ -609,6 +601,22 @@ pub(crate) fn page_rows<'a>(
         }
         kept.extend(list);
     }
+    kept
+}
+
+/// Keeps at most [`TwinConfig::temporal_page`] of the selected instances per entity
+/// (GS CIM 009 §6.3.10). When that page cuts the answer, returns the `Content-Range` value
+/// too: `date-time <from>-<to>/<lastN or *>`, from the oldest instance onward, or with
+/// `lastN` from the most recent one backward; the cut is a time that applies to every
+/// attribute of every entity, so the range holds all their instances.
+///
+/// [`TwinConfig::temporal_page`]: crate::TwinConfig::temporal_page
+pub(crate) fn page_rows<'a>(
+    selected: &[&'a HistRow],
+    o: &TemporalOpts,
+    page: usize,
+) -> (Vec<&'a HistRow>, Option<String>) {
+    let mut kept = selected.to_vec();
     if o.fmt == TemporalFormat::Aggregated || page == 0 {
         return (kept, None);
     }
@@ -733,13 +741,10 @@ pub async fn get_temporal(
             p.list("attrs").join(", ")
         )));
     }
-    let (kept, range) = page_rows(&rows, &o, st.twin.config().temporal_page);
-    let emptied: Vec<&HistRow> = if range.is_some() {
-        rows.iter().collect()
-    } else {
-        vec![]
-    };
-    let body = temporal_entity(&e, &kept, &emptied, &ctx, &o);
+    let selected = select_rows(&rows, &o);
+    let (kept, range) = page_rows(&selected, &o, st.twin.config().temporal_page);
+    let emptied: &[&HistRow] = if range.is_some() { &selected } else { &[] };
+    let body = temporal_entity(&e, &kept, emptied, &ctx, &o);
     if body.as_object().is_some_and(Map::is_empty) {
         return Err(NgsiError::not_found(format!(
             "pick/omit leave nothing of entity {id}"
@@ -919,23 +924,24 @@ pub(crate) async fn run_temporal_query(
     };
     let ids: Vec<String> = page.iter().map(|e| e.id.clone()).collect();
     let rows = history(&st.twin, &tenant, &ids, &attrs, o.tf).await?;
-    let (kept, range) = page_rows(&rows, &o, st.twin.config().temporal_page);
+    let selected_rows = select_rows(&rows, &o);
+    let (kept, range) = page_rows(&selected_rows, &o, st.twin.config().temporal_page);
     let mut by_entity: BTreeMap<&str, Vec<&HistRow>> = BTreeMap::new();
     for r in kept {
         by_entity.entry(r.entity_id.as_str()).or_default().push(r);
     }
-    let mut all_rows: BTreeMap<&str, Vec<&HistRow>> = BTreeMap::new();
-    if range.is_some() {
-        for r in &rows {
-            all_rows.entry(r.entity_id.as_str()).or_default().push(r);
-        }
+    let mut selected: BTreeMap<&str, Vec<&HistRow>> = BTreeMap::new();
+    for r in selected_rows {
+        selected.entry(r.entity_id.as_str()).or_default().push(r);
     }
-    // An entity without instances in the time range (or the page) is left out.
+    // An entity without instances in the time range is left out; one whose instances the
+    // page cut is shown with its attributes empty.
     let items: Vec<Value> = page
         .iter()
         .filter_map(|e| {
-            let rows = by_entity.get(e.id.as_str())?;
-            let emptied = all_rows.get(e.id.as_str()).map_or(&[][..], Vec::as_slice);
+            let all = selected.get(e.id.as_str())?;
+            let rows = by_entity.get(e.id.as_str()).map_or(&[][..], Vec::as_slice);
+            let emptied = if range.is_some() { all.as_slice() } else { &[] };
             Some(temporal_entity(e, rows, emptied, ctx, &o))
         })
         .collect();

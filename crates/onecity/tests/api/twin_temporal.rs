@@ -80,10 +80,28 @@ async fn twin_temporal_pages_are_206_with_content_range() {
             "2020-01-01T01:20:00Z"
         ]
     );
-    // The query pages the same way.
-    let r = get(&s, &format!("/temporal/entities?type=Vehicle&id={id}")).await;
+    // The query pages the same way; an entity whose instances all lie after the cut is
+    // listed with its attributes empty, one without instances in the range is left out.
+    let later = json!({"id": "urn:ngsi-ld:Vehicle:page2", "type": "Vehicle",
+        "speed": [{"type": "Property", "value": 1, "observedAt": "2020-09-01T12:00:00Z"}]});
+    assert_eq!(post(&s, "/temporal/entities", later).await.status, 201);
+    let r = get(
+        &s,
+        "/temporal/entities?type=Vehicle&timerel=before&timeAt=2021-01-01T00:00:00Z",
+    )
+    .await;
     assert_eq!(r.status, 206, "{}", r.body);
     assert!(content_range(&r).unwrap().ends_with("/*"));
+    assert_eq!(r.body[1]["id"], "urn:ngsi-ld:Vehicle:page2", "{}", r.body);
+    assert_eq!(r.body[1]["speed"], json!([]), "{}", r.body);
+    let r = get(
+        &s,
+        "/temporal/entities?type=Vehicle&timerel=after&timeAt=2020-06-01T00:00:00Z",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body.as_array().unwrap().len(), 1, "{}", r.body);
+    assert_eq!(r.body[0]["id"], "urn:ngsi-ld:Vehicle:page2");
 }
 
 /// The simplified representation keeps the times as sent, groups instances by datasetId
@@ -122,9 +140,10 @@ async fn twin_temporal_values_datasets_and_aggregates() {
     );
     let r = get(
         &s,
-        &format!("{base}?options=temporalValues&attrs=speed&datasetId=@none"),
+        &format!("{base}?format=temporalValues&options=aggregatedValues&aggrMethods=sum&attrs=speed&datasetId=@none"),
     )
     .await;
+    // format takes precedence over options.
     assert_eq!(
         r.body["speed"]["values"].as_array().unwrap().len(),
         2,
