@@ -28,6 +28,8 @@ pub enum Expr {
     Or(Vec<Expr>),
     /// One term.
     Term(Term),
+    /// `!attr`: the attribute does not exist (§4.9).
+    Absent(Term),
 }
 
 /// Comparison operators.
@@ -168,6 +170,14 @@ impl Parser<'_> {
             }
             self.i += 1;
             return Ok(e);
+        }
+        if self.peek() == Some(b'!') {
+            self.i += 1;
+            let t = self.term()?;
+            if t.cond.is_some() {
+                return Err(self.err("'!' negates only an attribute's existence"));
+            }
+            return Ok(Expr::Absent(t));
         }
         self.term().map(Expr::Term)
     }
@@ -552,6 +562,10 @@ impl Expr {
                 iri: Some(ctx.expand(&t.attr)),
                 ..t.clone()
             }),
+            Expr::Absent(t) => Expr::Absent(Term {
+                iri: Some(ctx.expand(&t.attr)),
+                ..t.clone()
+            }),
         }
     }
 
@@ -561,6 +575,7 @@ impl Expr {
             Expr::And(v) => v.iter().all(|x| x.matches(e, ctx)),
             Expr::Or(v) => v.iter().any(|x| x.matches(e, ctx)),
             Expr::Term(t) => term_holds(t, e, ctx),
+            Expr::Absent(t) => !term_holds(t, e, ctx),
         }
     }
 
@@ -568,7 +583,7 @@ impl Expr {
     pub fn attributes(&self) -> Vec<&str> {
         match self {
             Expr::And(v) | Expr::Or(v) => v.iter().flat_map(Expr::attributes).collect(),
-            Expr::Term(t) => vec![t.attr.as_str()],
+            Expr::Term(t) | Expr::Absent(t) => vec![t.attr.as_str()],
         }
     }
 }
@@ -675,6 +690,9 @@ mod tests {
         assert!(m("label==\"rouge\""));
         assert!(!m("controlledAsset>\"urn:a\""));
         assert!(!m("controlledAsset<\"urn:z\""));
+        assert!(m("!so2;pm10==42"));
+        assert!(!m("!pm10"));
+        assert!(parse("!pm10==42").is_err());
     }
 
     #[test]

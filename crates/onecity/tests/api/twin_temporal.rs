@@ -276,3 +276,54 @@ async fn twin_temporal_post_query_and_parameter_checks() {
     let r = get(&s, &format!("/temporal/entities?local=true&{win}")).await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+/// q and the geo-query of a temporal query hold on the instances in the time range, not on
+/// the current state (§5.7.4.4): an old value outside the range never qualifies an entity;
+/// `!attr` is the absence of the attribute in the range; `attr[lang]` filters one language.
+#[tokio::test]
+async fn twin_temporal_q_over_the_time_range() {
+    let s = open_server(&[]).await;
+    let p = |v: Value, t: &str| json!({"type": "Property", "value": v, "observedAt": t});
+    let slow = json!({"id": "urn:ngsi-ld:Vehicle:tq-slow", "type": "Vehicle",
+        "speed": [p(json!(80), "2026-01-05T00:00:00Z"), p(json!(10), "2026-03-01T12:00:00Z")]});
+    let fast = json!({"id": "urn:ngsi-ld:Vehicle:tq-fast", "type": "Vehicle",
+        "speed": [p(json!(30), "2026-03-01T12:00:00Z")],
+        "heading": [p(json!(45), "2026-03-01T12:00:00Z")],
+        "label": [{"type": "LanguageProperty", "languageMap": {"en": "red", "fr": "rouge"},
+                   "observedAt": "2026-03-01T12:00:00Z"}]});
+    for b in [slow, fast] {
+        assert_eq!(post(&s, "/temporal/entities", b).await.status, 201);
+    }
+    let win = "timerel=between&timeAt=2026-03-01T00:00:00Z&endTimeAt=2026-03-02T00:00:00Z";
+    let ids = |r: &Resp| -> Vec<String> {
+        r.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (q, want) in [
+        ("speed%3E25", vec!["urn:ngsi-ld:Vehicle:tq-fast"]),
+        (
+            "%21heading%3Bspeed%3E5",
+            vec!["urn:ngsi-ld:Vehicle:tq-slow"],
+        ),
+        (
+            "label%5Ben%5D%3D%3D%22red%22",
+            vec!["urn:ngsi-ld:Vehicle:tq-fast"],
+        ),
+        ("label%5Bfr%5D%3D%3D%22red%22", vec![]),
+    ] {
+        let r = get(&s, &format!("/temporal/entities?type=Vehicle&q={q}&{win}")).await;
+        assert_eq!(r.status, 200, "{q}: {}", r.body);
+        assert_eq!(ids(&r), want, "{q}: {}", r.body);
+    }
+    // The representation holds only the instances in the range.
+    let r = get(
+        &s,
+        &format!("/temporal/entities?type=Vehicle&q=speed%3E5&{win}"),
+    )
+    .await;
+    assert!(!r.body.to_string().contains("2026-01-05"), "{}", r.body);
+}
