@@ -546,6 +546,8 @@ fn term_holds(t: &Term, e: &Entity, ctx: &Context) -> bool {
             {
                 false
             }
+            // Over several values (a languageMap's), unequal means no value is equal.
+            Some((Op::Ne, rhs)) if vals.len() > 1 => !vals.iter().any(|v| holds(v, Op::Eq, rhs)),
             Some((op, rhs)) => vals.iter().any(|v| holds(v, *op, rhs)),
         }
     })
@@ -691,6 +693,8 @@ mod tests {
         assert!(!m("controlledAsset>\"urn:a\""));
         assert!(!m("controlledAsset<\"urn:z\""));
         assert!(m("!so2;pm10==42"));
+        assert!(!m("label[*]!=\"red\""));
+        assert!(m("label[*]!=\"blue\""));
         assert!(!m("!pm10"));
         assert!(parse("!pm10==42").is_err());
     }
