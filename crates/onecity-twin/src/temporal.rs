@@ -713,14 +713,12 @@ pub async fn get_temporal(
     let e = match st.twin.get(&tenant, &id) {
         Some(e) => (*e).clone(),
         None => {
-            if rows.is_empty() && history_type(&st.twin, &tenant, &id).await?.is_none() {
+            // Any history at all (the time range or attrs may exclude every row).
+            let Some(ety) = history_type(&st.twin, &tenant, &id).await? else {
                 return Err(NgsiError::not_found(format!(
                     "entity {id} has no temporal representation"
                 )));
-            }
-            let ety = history_type(&st.twin, &tenant, &id)
-                .await?
-                .unwrap_or_default();
+            };
             model::Entity {
                 id: id.clone(),
                 types: vec![ety],
@@ -753,6 +751,7 @@ pub async fn get_temporal(
     Ok(temporal_response(body, &ctx, acc, range, vec![]))
 }
 
+/// The type recorded with the entity's history, if it has any.
 async fn history_type(twin: &Twin, tenant: &str, id: &str) -> NgsiResult<Option<String>> {
     let r = twin
         .db()
