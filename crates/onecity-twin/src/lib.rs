@@ -32,6 +32,7 @@ mod service;
 pub mod subscription;
 pub mod temporal;
 pub mod temporal_attrs;
+pub mod temporal_query;
 
 pub use error::{NgsiError, NgsiResult, ProblemKind};
 pub use migrations::MIGRATIONS;

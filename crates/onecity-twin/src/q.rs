@@ -28,6 +28,8 @@ pub enum Expr {
     Or(Vec<Expr>),
     /// One term.
     Term(Term),
+    /// `!attr`: the attribute does not exist (§4.9).
+    Absent(Term),
 }
 
 /// Comparison operators.
@@ -187,6 +189,14 @@ impl Parser<'_> {
             }
             self.i += 1;
             return Ok(e);
+        }
+        if self.peek() == Some(b'!') {
+            self.i += 1;
+            let t = self.term()?;
+            if t.cond.is_some() {
+                return Err(self.err("'!' negates only an attribute's existence"));
+            }
+            return Ok(Expr::Absent(t));
         }
         self.term().map(Expr::Term)
     }
@@ -558,6 +568,12 @@ fn term_holds(t: &Term, e: &Entity, ctx: &Context) -> bool {
             Some((op @ (Op::Ne | Op::NotMatch), rhs)) if a.kind == AttrKind::LanguageProperty => {
                 !vals.is_empty() && vals.iter().all(|v| holds(v, *op, rhs))
             }
+            // A Relationship's object is a URI: it has no order (§4.9).
+            Some((Op::Gt | Op::Ge | Op::Lt | Op::Le, _))
+                if a.kind == AttrKind::Relationship && t.sub.is_empty() =>
+            {
+                false
+            }
             Some((op, rhs)) => vals.iter().any(|v| holds(v, *op, rhs)),
         }
     })
@@ -574,6 +590,10 @@ impl Expr {
                 iri: Some(ctx.expand(&t.attr)),
                 ..t.clone()
             }),
+            Expr::Absent(t) => Expr::Absent(Term {
+                iri: Some(ctx.expand(&t.attr)),
+                ..t.clone()
+            }),
         }
     }
 
@@ -583,6 +603,7 @@ impl Expr {
             Expr::And(v) => v.iter().all(|x| x.matches(e, ctx)),
             Expr::Or(v) => v.iter().any(|x| x.matches(e, ctx)),
             Expr::Term(t) => term_holds(t, e, ctx),
+            Expr::Absent(t) => !term_holds(t, e, ctx),
         }
     }
 
@@ -590,7 +611,7 @@ impl Expr {
     pub fn attributes(&self) -> Vec<&str> {
         match self {
             Expr::And(v) | Expr::Or(v) => v.iter().flat_map(Expr::attributes).collect(),
-            Expr::Term(t) => vec![t.attr.as_str()],
+            Expr::Term(t) | Expr::Absent(t) => vec![t.attr.as_str()],
         }
     }
 }
@@ -656,7 +677,8 @@ mod tests {
               "until":{"type":"Property","value":{"@type":"DateTime","@value":"2025-01-01T00:00:00Z"}},
               "controlledAsset":{"type":"Relationship","object":"urn:x"},
               "address":{"type":"Property","value":{"city":"Nice","street":{"no":5}}},
-              "tags":{"type":"Property","value":["a","b"]}}),
+              "tags":{"type":"Property","value":["a","b"]},
+              "label":{"type":"LanguageProperty","languageMap":{"en":"red","fr":"rouge"}}}),
             &Context::core(),
             1,
         )
@@ -690,6 +712,17 @@ mod tests {
         assert!(!m("name==北京,上海"));
         assert!(!m("name==北京..上海"));
         assert!(!m("name~=^北京"));
+        assert!(m("label[en]==\"red\""));
+        assert!(!m("label[fr]==\"red\""));
+        assert!(m("label[*]==\"rouge\""));
+        assert!(m("label==\"rouge\""));
+        assert!(!m("controlledAsset>\"urn:a\""));
+        assert!(!m("controlledAsset<\"urn:z\""));
+        assert!(m("!so2;pm10==42"));
+        assert!(!m("label[*]!=\"red\""));
+        assert!(m("label[*]!=\"blue\""));
+        assert!(!m("!pm10"));
+        assert!(parse("!pm10==42").is_err());
     }
 
     #[test]

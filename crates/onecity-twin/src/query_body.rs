@@ -120,6 +120,14 @@ pub fn merge_into(body: &Value, p: &mut Params) -> NgsiResult<()> {
             "temporalQ is only for the temporal query (GS CIM 009 §5.7.4)",
         ));
     }
+    merge_members(m, p)
+}
+
+/// Merges the members a Query body shares between `POST /entityOperations/query` and
+/// `POST /temporal/entityOperations/query` (§5.2.23: `entities`, `attrs`, `pick`, `omit`,
+/// `q`, `scopeQ`, `lang`, `join`, `joinLevel`, `ordering`, `geoQ`, `csf`) into `p`; the
+/// caller has checked the body's `type`. Errors: as [`merge_into`].
+pub fn merge_members(m: &Map<String, Value>, p: &mut Params) -> NgsiResult<()> {
     if let Some(ents) = m.get("entities") {
         selectors(ents, p)?;
     }

@@ -105,6 +105,10 @@ pub fn router(state: TwinState, max_body: usize) -> Router {
                 .delete(crate::temporal_attrs::delete_instance),
         )
         .route(
+            "/temporal/entityOperations/query",
+            post(crate::temporal_query::post_temporal_query),
+        )
+        .route(
             "/ext/retention/{type}",
             get(crate::temporal::get_retention)
                 .put(crate::temporal::put_retention)

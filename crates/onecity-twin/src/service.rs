@@ -49,6 +49,9 @@ pub struct TwinConfig {
     pub group_max_ops: usize,
     /// Capacity of the in-process change channel (slow receivers lag). Default 65,536.
     pub change_capacity: usize,
+    /// Most attribute instances of one entity in one temporal answer; beyond it the answer
+    /// is 206 Partial Content with a `Content-Range` (GS CIM 009 §6.3.10). Default 20.
+    pub temporal_page: usize,
 }
 
 impl Default for TwinConfig {
@@ -62,6 +65,7 @@ impl Default for TwinConfig {
             history: true,
             group_max_ops: 4096,
             change_capacity: 65_536,
+            temporal_page: 20,
         }
     }
 }

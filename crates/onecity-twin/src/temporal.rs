@@ -53,19 +53,31 @@ pub struct TimeFilter {
     pub to: Option<i64>,
 }
 
-/// Parses `timerel`, `timeAt`, `endTimeAt`. Errors: 400 BadRequestData.
+/// Parses `timerel`, `timeAt`, `endTimeAt` (GS CIM 009 §4.11; `time`/`endTime` are the
+/// older names). `before` excludes `timeAt`, `after` includes it, `between` includes
+/// `timeAt` and excludes `endTimeAt`. Errors: 400 BadRequestData, also for a date
+/// without a time (a DateTime is needed).
 pub fn time_filter(p: &Params) -> NgsiResult<TimeFilter> {
     let t = |k: &str| -> NgsiResult<Option<i64>> {
         p.get(k)
             .map(|s| {
-                model::parse_datetime(s).ok_or_else(|| {
-                    NgsiError::bad_data(format!("{k} {s:?} is not an RFC 3339 date-time"))
-                })
+                s.contains('T')
+                    .then(|| model::parse_datetime(s))
+                    .flatten()
+                    .ok_or_else(|| {
+                        NgsiError::bad_data(format!("{k} {s:?} is not an RFC 3339 date-time"))
+                    })
             })
             .transpose()
     };
-    let at = t("timeAt").or_else(|_| t("time"))?;
-    let end = t("endTimeAt").or_else(|_| t("endTime"))?;
+    let at = match t("timeAt")? {
+        Some(x) => Some(x),
+        None => t("time")?,
+    };
+    let end = match t("endTimeAt")? {
+        Some(x) => Some(x),
+        None => t("endTime")?,
+    };
     match p.get("timerel") {
         None => {
             if at.is_some() {
@@ -78,10 +90,7 @@ pub fn time_filter(p: &Params) -> NgsiResult<TimeFilter> {
             to: Some(at.ok_or_else(|| NgsiError::bad_data("timerel=before needs timeAt"))?),
         }),
         Some("after") => Ok(TimeFilter {
-            from: Some(
-                at.ok_or_else(|| NgsiError::bad_data("timerel=after needs timeAt"))?
-                    .saturating_add(1),
-            ),
+            from: Some(at.ok_or_else(|| NgsiError::bad_data("timerel=after needs timeAt"))?),
             to: None,
         }),
         Some("between") => {
@@ -162,7 +171,8 @@ pub async fn history(
     Ok(out)
 }
 
-/// Parses an ISO 8601 duration (`P1DT2H`, `PT10M`, `P1W`, `PT0.5S`) to µs.
+/// Parses an ISO 8601 duration (`P1DT2H`, `PT10M`, `P1W`, `PT0.5S`) to µs; `PT0S` is 0
+/// (for `aggrPeriodDuration`: one period over the whole interval).
 pub fn parse_duration(s: &str) -> Option<i64> {
     let rest = s.strip_prefix('P')?;
     let (date, time) = match rest.split_once('T') {
@@ -211,7 +221,7 @@ pub fn parse_duration(s: &str) -> Option<i64> {
             return None;
         }
     }
-    (any && total > 0.0).then_some((total * 1e6) as i64)
+    any.then_some((total * 1e6) as i64)
 }
 
 /// One sample for aggregation: time (µs), numeric value, value.
@@ -276,40 +286,52 @@ pub fn aggregate(
                 }
                 _ => continue,
             };
-            list.push(json!([
-                v,
-                model::format_micros(*k),
-                model::format_micros(pend)
-            ]));
+            list.push(json!([v, format_time(*k), format_time(pend)]));
         }
         out.insert(m.clone(), Value::Array(list));
     }
     out
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum TemporalFormat {
+/// The representation of a temporal answer (GS CIM 009 §4.5.8, §4.5.9, §4.5.19).
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(crate) enum TemporalFormat {
+    /// Every instance in full (normalized).
     Normalized,
+    /// `options=temporalValues`: `[value, time]` pairs.
     Values,
+    /// `options=aggregatedValues`: `[value, periodStart, periodEnd]` per method.
     Aggregated,
 }
 
-struct TemporalOpts {
-    fmt: TemporalFormat,
-    last_n: Option<usize>,
+/// The options of a temporal retrieval or query, from its parameters.
+#[derive(Debug)]
+pub(crate) struct TemporalOpts {
+    pub(crate) fmt: TemporalFormat,
+    pub(crate) last_n: Option<usize>,
     methods: Vec<String>,
     period: Option<i64>,
-    tf: TimeFilter,
+    pub(crate) tf: TimeFilter,
+    between: bool,
     sys_attrs: bool,
+    /// `datasetId` filter: `None` = every instance; `Some(None)` in the list = the default one.
+    datasets: Option<Vec<Option<String>>>,
+    pick: Option<Vec<String>>,
+    omit: Vec<String>,
 }
 
-fn temporal_opts(p: &Params) -> NgsiResult<TemporalOpts> {
-    let fmt = if p.option("aggregatedValues") {
-        TemporalFormat::Aggregated
-    } else if p.option("temporalValues") {
-        TemporalFormat::Values
-    } else {
-        TemporalFormat::Normalized
+/// The four temporal properties a temporal query may take as its time axis (§4.8).
+const TIME_PROPERTIES: &[&str] = &["observedAt", "createdAt", "modifiedAt", "deletedAt"];
+
+pub(crate) fn temporal_opts(p: &Params) -> NgsiResult<TemporalOpts> {
+    // `format` takes precedence over a representation in `options` (§6.3.12).
+    let fmt = match p.get("format") {
+        Some("aggregatedValues") => TemporalFormat::Aggregated,
+        Some("temporalValues") => TemporalFormat::Values,
+        Some(_) => TemporalFormat::Normalized,
+        None if p.option("aggregatedValues") => TemporalFormat::Aggregated,
+        None if p.option("temporalValues") => TemporalFormat::Values,
+        None => TemporalFormat::Normalized,
     };
     let last_n = p
         .get("lastN")
@@ -319,6 +341,14 @@ fn temporal_opts(p: &Params) -> NgsiResult<TemporalOpts> {
             })
         })
         .transpose()?;
+    if let Some(tp) = p.get("timeproperty") {
+        if !TIME_PROPERTIES.contains(&tp) {
+            return Err(NgsiError::bad_data(format!(
+                "timeproperty {tp:?} is not one of {}",
+                TIME_PROPERTIES.join(", ")
+            )));
+        }
+    }
     let methods = p.list("aggrMethods");
     for m in &methods {
         if !AGGR_METHODS.contains(&m.as_str()) {
@@ -342,18 +372,146 @@ fn temporal_opts(p: &Params) -> NgsiResult<TemporalOpts> {
                 ))
             })
         })
-        .transpose()?;
+        .transpose()?
+        .filter(|d| *d > 0);
+    let datasets = p.get("datasetId").map(|_| {
+        p.list("datasetId")
+            .into_iter()
+            .map(|d| (d != "@none").then_some(d))
+            .collect()
+    });
     Ok(TemporalOpts {
         fmt,
         last_n,
         methods,
         period,
         tf: time_filter(p)?,
+        between: p.get("timerel") == Some("between"),
         sys_attrs: p.option("sysAttrs"),
+        datasets,
+        pick: p.get("pick").map(|_| p.list("pick")),
+        omit: p.list("omit"),
     })
 }
 
-fn temporal_entity(e: &model::Entity, rows: &[&HistRow], ctx: &Context, o: &TemporalOpts) -> Value {
+impl TemporalOpts {
+    fn wants_dataset(&self, d: Option<&str>) -> bool {
+        match &self.datasets {
+            None => true,
+            Some(l) => l.iter().any(|x| x.as_deref() == d),
+        }
+    }
+    /// Keeps the members `pick` names and drops those `omit` names (§4.21).
+    fn project(&self, m: &mut Map<String, Value>) {
+        if let Some(pick) = &self.pick {
+            m.retain(|k, _| pick.iter().any(|p| p == k));
+        }
+        for k in &self.omit {
+            m.remove(k);
+        }
+    }
+}
+
+/// Formats a time of a temporal answer: RFC 3339 UTC, with a fraction only when the
+/// instant has one (`2020-08-01T12:03:00Z`, `…:00.5Z`).
+pub(crate) fn format_time(us: i64) -> String {
+    if us % 1_000_000 == 0 {
+        chrono::DateTime::from_timestamp_micros(us)
+            .unwrap_or_default()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    } else {
+        model::format_micros(us)
+    }
+}
+
+/// The time of one instance as the client gave it (its `observedAt`), else the axis time.
+fn instance_time(r: &HistRow) -> String {
+    r.instance
+        .observed_at
+        .clone()
+        .unwrap_or_else(|| format_time(r.at))
+}
+
+/// The member holding the pairs of the simplified temporal representation of a kind
+/// (§4.5.9): `values`, `objects`, `languageMaps`, `vocabs`, `valueLists`, `objectLists`, `jsons`.
+fn values_key(kind: model::AttrKind) -> &'static str {
+    use model::AttrKind as K;
+    match kind {
+        K::Property | K::GeoProperty => "values",
+        K::Relationship => "objects",
+        K::LanguageProperty => "languageMaps",
+        K::VocabProperty => "vocabs",
+        K::ListProperty => "valueLists",
+        K::ListRelationship => "objectLists",
+        K::JsonProperty => "jsons",
+    }
+}
+
+/// One `[value, time]` pair (§4.5.9): the bare value, except for LanguageProperty,
+/// VocabProperty and JsonProperty, whose value keeps its member name
+/// (`{"languageMap": …}`, `{"vocab": …}`, `{"json": …}`).
+fn value_pair(r: &HistRow, ctx: &Context, ro: &RenderOpts) -> Value {
+    use model::AttrKind as K;
+    let kind = r.instance.kind;
+    let key = kind.value_key();
+    let rendered = model::render_attribute(&r.instance, ctx, ro);
+    let v = rendered.get(key).cloned().unwrap_or(Value::Null);
+    let v = match kind {
+        K::LanguageProperty | K::VocabProperty | K::JsonProperty => json!({ key: v }),
+        _ => v,
+    };
+    json!([v, instance_time(r)])
+}
+
+/// Renders the instances of one attribute with one datasetId in the simplified or the
+/// aggregated representation.
+fn render_group(
+    list: &[&HistRow],
+    dataset: Option<&str>,
+    ctx: &Context,
+    ro: &RenderOpts,
+    o: &TemporalOpts,
+) -> Value {
+    let kind = list
+        .first()
+        .map(|r| r.instance.kind)
+        .unwrap_or(model::AttrKind::Property);
+    let mut m = Map::new();
+    m.insert("type".into(), json!(kind.as_str()));
+    if let Some(d) = dataset {
+        m.insert("datasetId".into(), json!(d));
+    }
+    if o.fmt == TemporalFormat::Values {
+        let pairs: Vec<Value> = list.iter().map(|r| value_pair(r, ctx, ro)).collect();
+        m.insert(values_key(kind).into(), Value::Array(pairs));
+        return Value::Object(m);
+    }
+    let samples: Vec<Sample> = list
+        .iter()
+        .map(|r| (r.at, r.num, r.instance.value.clone()))
+        .collect();
+    let first = samples.first().map(|s| s.0).unwrap_or(0);
+    let start = match (o.between, o.tf.from) {
+        (true, Some(f)) => f,
+        _ => first,
+    };
+    let end =
+        o.tf.to
+            .unwrap_or_else(|| samples.last().map(|s| s.0).unwrap_or(start));
+    m.extend(aggregate(&samples, &o.methods, start, o.period, end));
+    Value::Object(m)
+}
+
+/// Renders one temporal entity; `emptied` names attributes whose instances the page cut
+/// entirely: they are shown without instances.
+fn temporal_entity(
+    e: &model::Entity,
+    rows: &[&HistRow],
+    emptied: &[&HistRow],
+    ctx: &Context,
+    o: &TemporalOpts,
+) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(e.id));
     let types: Vec<String> = e.types.iter().map(|t| ctx.compact(t)).collect();
@@ -365,33 +523,32 @@ fn temporal_entity(e: &model::Entity, rows: &[&HistRow], ctx: &Context, o: &Temp
             json!(types)
         },
     );
-    let mut by_attr: BTreeMap<&str, Vec<&HistRow>> = BTreeMap::new();
+    // attribute → datasetId (None = the default instance) → instances in time order
+    let mut by_attr: BTreeMap<&str, BTreeMap<Option<&str>, Vec<&HistRow>>> = BTreeMap::new();
     for r in rows {
-        by_attr.entry(r.attr.as_str()).or_default().push(r);
+        by_attr
+            .entry(r.attr.as_str())
+            .or_default()
+            .entry(r.instance.dataset_id.as_deref())
+            .or_default()
+            .push(r);
     }
     let ro = RenderOpts {
         format: Format::Normalized,
         sys_attrs: o.sys_attrs,
         ..Default::default()
     };
-    for (attr, mut list) in by_attr {
-        if let Some(n) = o.last_n {
-            if list.len() > n {
-                list = list.split_off(list.len() - n);
-            }
-        }
-        let kind = list
-            .first()
-            .map(|r| r.instance.kind)
-            .unwrap_or(model::AttrKind::Property);
-        let v = match o.fmt {
-            TemporalFormat::Normalized => Value::Array(
-                list.iter()
+    for (attr, groups) in by_attr {
+        let v = if o.fmt == TemporalFormat::Normalized {
+            let mut all: Vec<&HistRow> = groups.into_values().flatten().collect();
+            all.sort_by_key(|r| r.at);
+            Value::Array(
+                all.iter()
                     .map(|r| {
                         let mut x = model::render_attribute(&r.instance, ctx, &ro);
                         if let Value::Object(xm) = &mut x {
                             xm.entry("observedAt")
-                                .or_insert_with(|| json!(model::format_micros(r.at)));
+                                .or_insert_with(|| json!(format_time(r.at)));
                             if let Some(iid) = &r.instance_id {
                                 xm.insert("instanceId".into(), json!(iid));
                             }
@@ -399,42 +556,148 @@ fn temporal_entity(e: &model::Entity, rows: &[&HistRow], ctx: &Context, o: &Temp
                         x
                     })
                     .collect(),
-            ),
-            TemporalFormat::Values => {
-                let key = match kind {
-                    model::AttrKind::Relationship => "objects",
-                    model::AttrKind::LanguageProperty => "languageMaps",
-                    _ => "values",
-                };
-                let vals: Vec<Value> = list
-                    .iter()
-                    .map(|r| json!([r.instance.value, model::format_micros(r.at)]))
-                    .collect();
-                json!({"type": kind.as_str(), key: vals})
-            }
-            TemporalFormat::Aggregated => {
-                let samples: Vec<(i64, Option<f64>, Value)> = list
-                    .iter()
-                    .map(|r| (r.at, r.num, r.instance.value.clone()))
-                    .collect();
-                let start =
-                    o.tf.from
-                        .unwrap_or_else(|| samples.first().map(|s| s.0).unwrap_or(0));
-                let end =
-                    o.tf.to
-                        .unwrap_or_else(|| samples.last().map(|s| s.0 + 1).unwrap_or(start));
-                let mut agg = aggregate(&samples, &o.methods, start, o.period, end);
-                agg.insert("type".into(), json!(kind.as_str()));
-                Value::Object(agg)
+            )
+        } else {
+            let mut out: Vec<Value> = groups
+                .iter()
+                .map(|(d, list)| render_group(list, *d, ctx, &ro, o))
+                .collect();
+            if out.len() == 1 {
+                out.pop().unwrap_or(Value::Null)
+            } else {
+                Value::Array(out)
             }
         };
         m.insert(ctx.compact(attr), v);
     }
+    for r in emptied {
+        let name = ctx.compact(&r.attr);
+        if !m.contains_key(&name) {
+            let kind = r.instance.kind;
+            let v = match o.fmt {
+                TemporalFormat::Normalized => json!([]),
+                _ => json!({"type": kind.as_str(), values_key(kind): []}),
+            };
+            m.insert(name, v);
+        }
+    }
+    o.project(&mut m);
     Value::Object(m)
 }
 
-/// GET /temporal/entities/{id} (§6.19.3.1). 404 when the entity has neither a current
-/// state nor history.
+/// The rows a temporal answer selects: the `datasetId` filter, then the last N instances
+/// per attribute and datasetId (`lastN`, GS CIM 009 §5.7.3).
+pub(crate) fn select_rows<'a>(rows: &'a [HistRow], o: &TemporalOpts) -> Vec<&'a HistRow> {
+    let mut groups: BTreeMap<(&str, &str, Option<&str>), Vec<&HistRow>> = BTreeMap::new();
+    for r in rows {
+        let ds = r.instance.dataset_id.as_deref();
+        if o.wants_dataset(ds) {
+            groups
+                .entry((r.entity_id.as_str(), r.attr.as_str(), ds))
+                .or_default()
+                .push(r);
+        }
+    }
+    let mut kept: Vec<&HistRow> = Vec::new();
+    for (_, mut list) in groups {
+        if let Some(n) = o.last_n {
+            if list.len() > n {
+                list = list.split_off(list.len() - n);
+            }
+        }
+        kept.extend(list);
+    }
+    kept
+}
+
+/// Keeps at most [`TwinConfig::temporal_page`] of the selected instances per entity
+/// (GS CIM 009 §6.3.10). When that page cuts the answer, returns the `Content-Range` value
+/// too: `date-time <from>-<to>/<lastN or *>`, from the oldest instance onward, or with
+/// `lastN` from the most recent one backward; the cut is a time that applies to every
+/// attribute of every entity, so the range holds all their instances.
+///
+/// [`TwinConfig::temporal_page`]: crate::TwinConfig::temporal_page
+pub(crate) fn page_rows<'a>(
+    selected: &[&'a HistRow],
+    o: &TemporalOpts,
+    page: usize,
+) -> (Vec<&'a HistRow>, Option<String>) {
+    let mut kept = selected.to_vec();
+    if o.fmt == TemporalFormat::Aggregated || page == 0 {
+        return (kept, None);
+    }
+    let newest_first = o.last_n.is_some();
+    let mut times: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for r in &kept {
+        times.entry(r.entity_id.as_str()).or_default().push(r.at);
+    }
+    let mut cut: Option<i64> = None;
+    for (_, mut t) in times {
+        if t.len() <= page {
+            continue;
+        }
+        t.sort_unstable();
+        let c = if newest_first {
+            t[t.len() - page]
+        } else {
+            t[page - 1]
+        };
+        cut = Some(match cut {
+            None => c,
+            Some(x) if newest_first => x.max(c),
+            Some(x) => x.min(c),
+        });
+    }
+    let Some(cut) = cut else {
+        return (kept, None);
+    };
+    kept.retain(|r| {
+        if newest_first {
+            r.at >= cut
+        } else {
+            r.at <= cut
+        }
+    });
+    let start = if newest_first {
+        o.tf.to
+            .or_else(|| kept.iter().map(|r| r.at).max())
+            .unwrap_or(cut)
+    } else {
+        o.tf.from
+            .or_else(|| kept.iter().map(|r| r.at).min())
+            .unwrap_or(cut)
+    };
+    let size = o.last_n.map_or("*".to_string(), |n| n.to_string());
+    let range = format!(
+        "date-time {}-{}/{size}",
+        format_time(start),
+        format_time(cut)
+    );
+    (kept, Some(range))
+}
+
+/// Answers a temporal retrieval or query: 200, or 206 with `Content-Range` when the page
+/// cut it (§6.3.10).
+fn temporal_response(
+    body: Value,
+    ctx: &Context,
+    acc: routes::Accept,
+    range: Option<String>,
+    mut extra: Vec<(&'static str, String)>,
+) -> Response {
+    let status = match range {
+        Some(r) => {
+            extra.push(("content-range", r));
+            StatusCode::PARTIAL_CONTENT
+        }
+        None => StatusCode::OK,
+    };
+    routes::respond(status, body, ctx, acc, extra)
+}
+
+/// GET /temporal/entities/{id} (§6.19.3.1). 400 when the id is not a URI; 404 when the
+/// entity has neither a current state nor history, when none of the `attrs` exists, or
+/// when `pick`/`omit` leave nothing.
 pub async fn get_temporal(
     State(st): State<TwinState>,
     t: routes::Ten,
@@ -442,6 +705,9 @@ pub async fn get_temporal(
     Path(id): Path<String>,
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> NgsiResult<Response> {
+    if !model::is_uri(&id) {
+        return Err(NgsiError::bad_data(format!("{id:?} is not a URI")));
+    }
     let p = Params::parse(raw.as_deref());
     routes::check_projections(&p)?;
     let acc = routes::accept(&h)?;
@@ -453,12 +719,12 @@ pub async fn get_temporal(
     let e = match st.twin.get(&tenant, &id) {
         Some(e) => (*e).clone(),
         None => {
-            if rows.is_empty() {
+            // Any history at all (the time range or attrs may exclude every row).
+            let Some(ety) = history_type(&st.twin, &tenant, &id).await? else {
                 return Err(NgsiError::not_found(format!(
                     "entity {id} has no temporal representation"
                 )));
-            }
-            let ety = history_type(&st.twin, &tenant, &id).await?;
+            };
             model::Entity {
                 id: id.clone(),
                 types: vec![ety],
@@ -469,12 +735,30 @@ pub async fn get_temporal(
             }
         }
     };
-    let refs: Vec<&HistRow> = rows.iter().collect();
-    let body = temporal_entity(&e, &refs, &ctx, &o);
-    Ok(routes::respond(StatusCode::OK, body, &ctx, acc, vec![]))
+    if !attrs.is_empty()
+        && rows.is_empty()
+        && !attrs.iter().any(|a| e.attrs.contains_key(a))
+        && !has_history(&st.twin, &tenant, &id, &attrs).await?
+    {
+        return Err(NgsiError::not_found(format!(
+            "entity {id} has none of the attributes {}",
+            p.list("attrs").join(", ")
+        )));
+    }
+    let selected = select_rows(&rows, &o);
+    let (kept, range) = page_rows(&selected, &o, st.twin.config().temporal_page);
+    let emptied: &[&HistRow] = if range.is_some() { &selected } else { &[] };
+    let body = temporal_entity(&e, &kept, emptied, &ctx, &o);
+    if body.as_object().is_some_and(Map::is_empty) {
+        return Err(NgsiError::not_found(format!(
+            "pick/omit leave nothing of entity {id}"
+        )));
+    }
+    Ok(temporal_response(body, &ctx, acc, range, vec![]))
 }
 
-async fn history_type(twin: &Twin, tenant: &str, id: &str) -> NgsiResult<String> {
+/// The type recorded with the entity's history, if it has any.
+async fn history_type(twin: &Twin, tenant: &str, id: &str) -> NgsiResult<Option<String>> {
     let r = twin
         .db()
         .fetch_optional(
@@ -482,7 +766,82 @@ async fn history_type(twin: &Twin, tenant: &str, id: &str) -> NgsiResult<String>
             args![tenant, id],
         )
         .await?;
-    Ok(r.map(|r| r.text("etype")).transpose()?.unwrap_or_default())
+    r.map(|r| r.text("etype")).transpose().map_err(Into::into)
+}
+
+/// Whether any of `attrs` of the entity has history at any time.
+async fn has_history(twin: &Twin, tenant: &str, id: &str, attrs: &[String]) -> NgsiResult<bool> {
+    let rows = history(
+        twin,
+        tenant,
+        &[id.to_string()],
+        attrs,
+        TimeFilter::default(),
+    )
+    .await?;
+    Ok(!rows.is_empty())
+}
+
+/// The `orderBy` of a temporal query (§5.7.4.4): only `id`, ascending or descending;
+/// returns whether the order is descending. Errors: 400 BadRequestData.
+fn temporal_order(p: &Params) -> NgsiResult<bool> {
+    let mut desc = false;
+    for item in p.list("orderBy") {
+        let (member, dir) = item.split_once(';').unwrap_or((item.as_str(), "asc"));
+        if member != "id" {
+            return Err(NgsiError::bad_data(format!(
+                "orderBy {member:?}: a temporal query can only be ordered by id"
+            )));
+        }
+        desc = match dir {
+            "asc" => false,
+            "desc" => true,
+            other => {
+                return Err(NgsiError::bad_data(format!(
+                    "orderBy direction {other:?} is not asc or desc"
+                )))
+            }
+        };
+    }
+    Ok(desc)
+}
+
+/// Whether q and the geo-query hold at some instant of the time range (§5.7.4.4 S2): the
+/// entity as its instances in the range make it at each instant an instance starts (per
+/// attribute and datasetId, the latest instance up to that instant). An entity without
+/// instances in the range never matches.
+fn matches_over_time(
+    e: &model::Entity,
+    rows: &[&HistRow],
+    filter: &(Option<crate::q::Expr>, Option<crate::geoq::GeoQuery>),
+    ctx: &Context,
+) -> bool {
+    let mut sorted: Vec<&HistRow> = rows.to_vec();
+    sorted.sort_by_key(|r| r.at);
+    let mut state: BTreeMap<&str, BTreeMap<Option<&str>, &Attribute>> = BTreeMap::new();
+    let mut snapshot = model::Entity {
+        attrs: BTreeMap::new(),
+        ..e.clone()
+    };
+    for (i, r) in sorted.iter().enumerate() {
+        state
+            .entry(r.attr.as_str())
+            .or_default()
+            .insert(r.instance.dataset_id.as_deref(), &r.instance);
+        if sorted.get(i + 1).is_some_and(|n| n.at == r.at) {
+            continue;
+        }
+        snapshot.attrs = state
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.values().map(|a| (*a).clone()).collect()))
+            .collect();
+        let q_ok = filter.0.as_ref().is_none_or(|x| x.matches(&snapshot, ctx));
+        let geo_ok = filter.1.as_ref().is_none_or(|g| g.matches(&snapshot));
+        if q_ok && geo_ok {
+            return true;
+        }
+    }
+    false
 }
 
 /// GET /temporal/entities (§6.18.3.2): entities selected as in GET /entities (type, id,
@@ -495,62 +854,111 @@ pub async fn query_temporal(
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> NgsiResult<Response> {
     let p = Params::parse(raw.as_deref());
-    routes::check_projections(&p)?;
-    routes::check_query_scope(&p)?;
-    let acc = routes::accept(&h)?;
     let ctx = routes::header_context(&st.twin, &h).await?;
-    let o = temporal_opts(&p)?;
-    let tenant = routes::tenant_of(&t);
-    let mut q = routes::build_query(&p, &ctx)?;
-    q.allowed_types = routes::type_limit(&t);
+    run_temporal_query(&st, &t, &h, &p, &ctx).await
+}
+
+/// Runs a temporal query (§5.7.4) given as parameters, for GET /temporal/entities and
+/// POST /temporal/entityOperations/query. Needs type, attrs, q, a geo-query or
+/// `local=true` (ids alone are not enough: 400 BadRequestData).
+pub(crate) async fn run_temporal_query(
+    st: &TwinState,
+    t: &routes::Ten,
+    h: &HeaderMap,
+    p: &Params,
+    ctx: &Context,
+) -> NgsiResult<Response> {
+    routes::check_projections(p)?;
+    routes::check_query_scope(p)?;
+    let acc = routes::accept(h)?;
+    let o = temporal_opts(p)?;
+    let desc = temporal_order(p)?;
+    if let Some(csf) = p.get("csf") {
+        crate::q::parse(csf)
+            .map_err(|e| NgsiError::bad_data(format!("csf {csf:?}: {}", e.detail)))?;
+    }
+    let tenant = routes::tenant_of(t);
+    let mut q = routes::build_query(p, ctx)?;
+    q.allowed_types = routes::type_limit(t);
     let attrs: Vec<String> = q.attrs.clone();
     q.attrs.clear();
-    if q.ids.is_empty()
-        && q.id_pattern.is_none()
-        && q.types.is_empty()
+    if q.types.is_empty()
         && q.q.is_none()
         && q.geo.is_none()
+        && q.scope_q.is_none()
         && attrs.is_empty()
+        && p.get("local") != Some("true")
     {
         return Err(NgsiError::bad_data(
-            "a temporal query needs at least one of id, idPattern, type, attrs, q or georel",
+            "a temporal query needs at least one of type, attrs, q, a geo-query or local=true",
         ));
     }
-    if p.get("timerel").is_none() && p.get("lastN").is_none() && o.fmt != TemporalFormat::Aggregated
-    {
-        // Allowed by 1.8 (whole history), kept bounded by MAX_HISTORY_ROWS.
-    }
-    let (limit, offset) = routes::paging(&p, &st.twin)?;
-    let (page, total) = st.twin.query(&tenant, &q, &ctx, offset, limit);
+    let (limit, offset) = routes::paging(p, &st.twin)?;
+    // q and the geo-query are checked against the instances in the time range (§5.7.4.4
+    // S2), not the current state: select on the rest, then filter over the history.
+    let values_filter = (q.q.take().map(|x| x.bound(ctx)), q.geo.take());
+    let (page, total) = if values_filter.0.is_some() || values_filter.1.is_some() {
+        let (all, _) = st.twin.query(&tenant, &q, ctx, 0, usize::MAX);
+        let ids: Vec<String> = all.iter().map(|e| e.id.clone()).collect();
+        let rows = history(&st.twin, &tenant, &ids, &[], o.tf).await?;
+        let mut by_entity: BTreeMap<&str, Vec<&HistRow>> = BTreeMap::new();
+        for r in &rows {
+            by_entity.entry(r.entity_id.as_str()).or_default().push(r);
+        }
+        let mut hits: Vec<_> = all
+            .into_iter()
+            .filter(|e| {
+                let rows = by_entity.get(e.id.as_str()).map_or(&[][..], Vec::as_slice);
+                matches_over_time(e, rows, &values_filter, ctx)
+            })
+            .collect();
+        if desc {
+            hits.reverse();
+        }
+        let total = hits.len();
+        (hits.into_iter().skip(offset).take(limit).collect(), total)
+    } else if desc {
+        let (_, total) = st.twin.query(&tenant, &q, ctx, 0, 0);
+        let end = total.saturating_sub(offset);
+        let from = end.saturating_sub(limit);
+        let (mut page, _) = st.twin.query(&tenant, &q, ctx, from, end - from);
+        page.reverse();
+        (page, total)
+    } else {
+        st.twin.query(&tenant, &q, ctx, offset, limit)
+    };
     let ids: Vec<String> = page.iter().map(|e| e.id.clone()).collect();
     let rows = history(&st.twin, &tenant, &ids, &attrs, o.tf).await?;
+    let selected_rows = select_rows(&rows, &o);
+    let (kept, range) = page_rows(&selected_rows, &o, st.twin.config().temporal_page);
     let mut by_entity: BTreeMap<&str, Vec<&HistRow>> = BTreeMap::new();
-    for r in &rows {
+    for r in kept {
         by_entity.entry(r.entity_id.as_str()).or_default().push(r);
     }
+    let mut selected: BTreeMap<&str, Vec<&HistRow>> = BTreeMap::new();
+    for r in selected_rows {
+        selected.entry(r.entity_id.as_str()).or_default().push(r);
+    }
+    // An entity without instances in the time range is left out; one whose instances the
+    // page cut is shown with its attributes empty.
     let items: Vec<Value> = page
         .iter()
-        .map(|e| {
-            temporal_entity(
-                e,
-                by_entity
-                    .get(e.id.as_str())
-                    .map(Vec::as_slice)
-                    .unwrap_or(&[]),
-                &ctx,
-                &o,
-            )
+        .filter_map(|e| {
+            let all = selected.get(e.id.as_str())?;
+            let rows = by_entity.get(e.id.as_str()).map_or(&[][..], Vec::as_slice);
+            let emptied = if range.is_some() { all.as_slice() } else { &[] };
+            Some(temporal_entity(e, rows, emptied, ctx, &o))
         })
         .collect();
     let mut extra = Vec::new();
     if p.get("count") == Some("true") {
         extra.push(("ngsild-results-count", total.to_string()));
     }
-    Ok(routes::respond(
-        StatusCode::OK,
+    Ok(temporal_response(
         Value::Array(items),
-        &ctx,
+        ctx,
         acc,
+        range,
         extra,
     ))
 }
@@ -816,7 +1224,9 @@ mod tests {
         assert_eq!(a["totalCount"][0][0], json!(2));
         assert_eq!(a["stddev"][0][0], json!(1.0));
         assert_eq!(a["sumsq"][0][0], json!(10.0));
-        assert_eq!(a["avg"][0][1], json!("1970-01-01T00:00:00.000Z"));
-        assert_eq!(a["avg"][0][2], json!("1970-01-01T01:00:00.000Z"));
+        assert_eq!(a["avg"][0][1], json!("1970-01-01T00:00:00Z"));
+        assert_eq!(a["avg"][0][2], json!("1970-01-01T01:00:00Z"));
+        assert_eq!(parse_duration("PT0S"), Some(0));
+        assert_eq!(format_time(1_500_000), "1970-01-01T00:00:01.500Z");
     }
 }

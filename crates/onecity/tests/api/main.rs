@@ -17,6 +17,7 @@ mod ops;
 mod twin;
 mod twin_provision;
 mod twin_query;
+mod twin_temporal;
 mod twin_temporal_write;
 mod twinsub;
 

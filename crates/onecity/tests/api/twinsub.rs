@@ -558,9 +558,20 @@ async fn ingest_http_batch_with_history() {
         None,
     )
     .await;
-    assert_eq!(st, 200, "{t}");
+    // One temporal answer holds 20 instances: 206 with the 20 most recent (§6.3.10).
+    assert_eq!(st, 206, "{t}");
     let hist = t["pm10"].as_array().expect("pm10 history");
-    assert_eq!(hist.len(), 24, "{t}");
+    assert_eq!(hist.len(), 20, "{t}");
+    assert_eq!(hist[19]["observedAt"], "2013-03-02T00:00:00Z", "{t}");
+    let (st, t) = send(
+        &s,
+        "GET",
+        "/temporal/entities/urn:ngsi-ld:AirQualityObserved:Dongsi?attrs=pm10&options=aggregatedValues&aggrMethods=totalCount",
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{t}");
+    assert_eq!(t["pm10"]["totalCount"][0][0], 24, "{t}");
 }
 
 /// MQTT ingestion from the local Mosquitto: `prefix/<type>/<id>` with a plain payload.
