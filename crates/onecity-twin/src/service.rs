@@ -17,6 +17,7 @@
 use crate::context::Context;
 use crate::error::{NgsiError, NgsiResult, ProblemKind};
 use crate::geoq::GeoQuery;
+use crate::index::TenantIndex;
 use crate::model::{key_value, Attribute, Entity};
 use crate::q::{Expr, ScopeQuery};
 use onecity_core::events::{EventEnvelope, PlatformEvent};
@@ -160,16 +161,9 @@ struct Job {
     reply: oneshot::Sender<Vec<NgsiResult<UpdateReport>>>,
 }
 
-/// An entity in the index with its `location` bounding box.
-#[derive(Clone)]
-pub struct Slot {
-    /// The entity.
-    pub entity: Arc<Entity>,
-    /// Bounding box of `location` (min lon, min lat, max lon, max lat).
-    pub bbox: Option<(f64, f64, f64, f64)>,
-}
+pub use crate::index::Slot;
 
-type Index = HashMap<String, BTreeMap<String, Slot>>;
+type Index = HashMap<String, TenantIndex>;
 
 struct Shared {
     db: Db,
@@ -235,14 +229,14 @@ impl Twin {
         let rows = db
             .fetch_all("SELECT tenant, body FROM twin_entities", &[])
             .await?;
-        let mut index: Index = HashMap::new();
+        let mut loaded: HashMap<String, BTreeMap<String, Slot>> = HashMap::new();
         for r in rows {
             let tenant = r.text("tenant")?;
             let body = r.text("body")?;
             match serde_json::from_str::<Entity>(&body) {
                 Ok(e) => {
                     let bbox = location_bbox(&e, &location);
-                    index.entry(tenant).or_default().insert(
+                    loaded.entry(tenant).or_default().insert(
                         e.id.clone(),
                         Slot {
                             entity: Arc::new(e),
@@ -253,6 +247,10 @@ impl Twin {
                 Err(err) => tracing::error!(%err, "twin: unreadable stored entity skipped"),
             }
         }
+        let index: Index = loaded
+            .into_iter()
+            .map(|(t, ents)| (t, TenantIndex::from_slots(ents)))
+            .collect();
         let (changes, _) = broadcast::channel(cfg.change_capacity.max(16));
         let contexts = Arc::new(crate::context::ContextStore::new(
             cfg.context_files.clone(),
@@ -634,7 +632,16 @@ impl Twin {
             total += 1;
         };
         if q.ids.is_empty() {
-            ents.values().for_each(&mut check);
+            // A geo-query on `location` whose matches lie in a box takes its candidates
+            // from the R-tree (id order, like the scan); the others scan every entity.
+            match bbox_pre.filter(|g| g.bbox_prefilters()) {
+                Some(g) => {
+                    let r = &g.bbox;
+                    let b = (r.min().x, r.min().y, r.max().x, r.max().y);
+                    ents.in_box(b).into_iter().for_each(&mut check);
+                }
+                None => ents.values().for_each(&mut check),
+            }
         } else {
             let ids: BTreeSet<&String> = q.ids.iter().collect();
             for id in ids {
@@ -693,7 +700,7 @@ impl Twin {
             .index
             .read()
             .get(tenant)
-            .map_or(0, BTreeMap::len)
+            .map_or(0, TenantIndex::len)
     }
 }
 

@@ -15,6 +15,7 @@ mod isolation;
 mod notify;
 mod ops;
 mod twin;
+mod twin_geo;
 mod twinsub;
 
 use onecity_testkit::{Options, TestServer};
