@@ -1033,7 +1033,8 @@ async fn process(shared: &Shared, jobs: Vec<Job>) {
         }
     }
     if !applied.is_empty() {
-        if let Err(e) = persist(shared, &staged, &applied, now).await {
+        let slots = staged_slots(shared, staged);
+        if let Err(e) = persist(shared, &slots, &applied, now).await {
             tracing::error!(error = %e, "twin: group commit failed");
             for (reply, res) in results {
                 let n = res.len();
@@ -1047,14 +1048,9 @@ async fn process(shared: &Shared, jobs: Vec<Job>) {
         }
         {
             let mut idx = shared.index.write();
-            for ((tenant, id), st) in staged {
+            for ((tenant, id), st) in slots {
                 match st {
-                    Some(e) => {
-                        let bbox = location_bbox(&e, &shared.location);
-                        idx.entry(tenant)
-                            .or_default()
-                            .insert(id, Slot { entity: e, bbox });
-                    }
+                    Some(slot) => idx.entry(tenant).or_default().insert(id, slot),
                     None => {
                         if let Some(m) = idx.get_mut(&tenant) {
                             m.remove(&id);
@@ -1087,6 +1083,29 @@ async fn process(shared: &Shared, jobs: Vec<Job>) {
     for (reply, res) in results {
         let _ = reply.send(res);
     }
+}
+
+/// The staged states as index slots, each `location` box computed once: an entity whose
+/// `location` is unchanged keeps the box it has in the index (no geometry parse).
+type Staged = Vec<((String, String), Option<Slot>)>;
+
+fn staged_slots(shared: &Shared, staged: HashMap<(String, String), Option<Arc<Entity>>>) -> Staged {
+    let loc = &shared.location;
+    let idx = shared.index.read();
+    staged
+        .into_iter()
+        .map(|(key, st)| {
+            let slot = st.map(|entity| {
+                let old = idx.get(&key.0).and_then(|m| m.get(&key.1));
+                let bbox = match old {
+                    Some(o) if o.entity.attrs.get(loc) == entity.attrs.get(loc) => o.bbox,
+                    _ => location_bbox(&entity, loc),
+                };
+                Slot { entity, bbox }
+            });
+            (key, slot)
+        })
+        .collect()
 }
 
 fn envelope(a: &Applied, now: i64) -> Option<EventEnvelope> {
@@ -1149,27 +1168,27 @@ fn envelope(a: &Applied, now: i64) -> Option<EventEnvelope> {
 
 async fn persist(
     shared: &Shared,
-    staged: &HashMap<(String, String), Option<Arc<Entity>>>,
+    staged: &Staged,
     applied: &[Applied],
     now: i64,
 ) -> onecity_core::Result<()> {
     let db = &shared.db;
     let backend = db.backend();
     let mut tx = db.begin().await?;
-    let puts: Vec<(&(String, String), &Arc<Entity>)> = staged
+    let puts: Vec<(&(String, String), &Slot)> = staged
         .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|e| (k, e)))
+        .filter_map(|(k, v)| v.as_ref().map(|s| (k, s)))
         .collect();
-    for chunk in puts.chunks(200) {
+    for chunk in onecity_store::shaped_chunks(&puts, 128) {
         let mut rows = Vec::with_capacity(chunk.len());
         let mut args: Vec<Val> = Vec::with_capacity(chunk.len() * 10);
-        for (i, ((tenant, id), e)) in chunk.iter().enumerate() {
+        for (i, ((tenant, id), slot)) in chunk.iter().enumerate() {
             rows.push(format!(
                 "({})",
                 onecity_store::placeholders(backend, i * 10 + 1, 10)
             ));
-            let bbox = location_bbox(e, &shared.location);
-            let body = serde_json::to_string(&***e).map_err(onecity_core::Error::internal)?;
+            let (e, bbox) = (&slot.entity, slot.bbox);
+            let body = serde_json::to_string(&**e).map_err(onecity_core::Error::internal)?;
             args.extend([
                 Val::from(tenant.as_str()),
                 Val::from(id.as_str()),
@@ -1226,15 +1245,19 @@ async fn persist(
                 ]);
             }
         }
-        for chunk in hist.chunks(300) {
-            let rows: Vec<String> = (0..chunk.len())
+        let sizes: Vec<usize> = onecity_store::shaped_chunks(&hist, 256)
+            .map(<[_]>::len)
+            .collect();
+        let mut hist = hist.into_iter();
+        for n in sizes {
+            let rows: Vec<String> = (0..n)
                 .map(|i| format!("({})", onecity_store::placeholders(backend, i * 9 + 1, 9)))
                 .collect();
             let sql = format!(
                 "INSERT INTO twin_history (tenant, entity_id, etype, attr, dataset_id, observed_at, recorded_at, num, instance) VALUES {}",
                 rows.join(", ")
             );
-            let args: Vec<Val> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
+            let args: Vec<Val> = hist.by_ref().take(n).flatten().collect();
             tx.execute(&sql, &args).await?;
         }
     }
