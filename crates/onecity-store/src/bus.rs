@@ -12,7 +12,7 @@
 //! Either way a process killed between commit and publish publishes on restart, and each
 //! consumer handles each event once.
 
-use crate::{args, Db, Tx};
+use crate::{args, Db, Tx, Val};
 use futures::future::BoxFuture;
 use futures::StreamExt;
 use onecity_core::events::EventEnvelope;
@@ -131,21 +131,28 @@ impl EventBus {
             return Ok(0);
         }
         let now = onecity_core::time::now_micros();
+        // `now` then the relayed seqs, for the two set-based statements below (one each per
+        // batch instead of one per row and consumer).
+        let mut now_and_seqs = Vec::with_capacity(rows.len() + 1);
+        now_and_seqs.push(Val::from(now));
+        for r in &rows {
+            now_and_seqs.push(Val::from(r.i64("seq")?));
+        }
+        let params = crate::placeholders(tx.backend(), 1, now_and_seqs.len());
+        let (now_ph, seq_ph) = params.split_once(", ").unwrap_or((&params, ""));
         match &self.backend {
             Backend::Local => {
-                let consumers = tx
-                    .fetch_all("SELECT name FROM event_consumers", &[])
-                    .await?;
-                for r in &rows {
-                    for c in &consumers {
-                        tx.execute(
-                            "INSERT INTO event_inbox (consumer, event_id, seq, payload, received_at) VALUES ($1, $2, $3, $4, $5) \
-                             ON CONFLICT (consumer, event_id) DO NOTHING",
-                            args![c.text("name")?, r.text("id")?, r.i64("seq")?, r.text("payload")?, now],
-                        )
-                        .await?;
-                    }
-                }
+                // The WHERE clause also keeps SQLite from reading ON CONFLICT as a join
+                // constraint.
+                tx.execute(
+                    &format!(
+                        "INSERT INTO event_inbox (consumer, event_id, seq, payload, received_at) \
+                         SELECT c.name, o.id, o.seq, o.payload, {now_ph} FROM outbox o CROSS JOIN event_consumers c \
+                         WHERE o.seq IN ({seq_ph}) ON CONFLICT (consumer, event_id) DO NOTHING"
+                    ),
+                    &now_and_seqs,
+                )
+                .await?;
             }
             Backend::Nats { js, stream } => {
                 for r in &rows {
@@ -164,13 +171,11 @@ impl EventBus {
                 }
             }
         }
-        for r in &rows {
-            tx.execute(
-                "UPDATE outbox SET published_at = $1 WHERE seq = $2",
-                args![now, r.i64("seq")?],
-            )
-            .await?;
-        }
+        tx.execute(
+            &format!("UPDATE outbox SET published_at = {now_ph} WHERE seq IN ({seq_ph})"),
+            &now_and_seqs,
+        )
+        .await?;
         tx.commit().await?;
         metrics::counter!("onecity_events_published_total").increment(rows.len() as u64);
         self.wake.notify_waiters();

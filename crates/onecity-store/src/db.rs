@@ -132,6 +132,32 @@ pub fn placeholders(backend: Backend, start: usize, n: usize) -> String {
     }
 }
 
+/// Splits `rows` into chunks whose lengths are powers of two, largest first, none above
+/// `max` (rounded down to a power of two), for multi-row statements.
+///
+/// Reason: each row count is a different SQL text, hence a different prepared statement.
+/// With any count from 1 to `max` the connection's statement cache keeps evicting and
+/// re-preparing them; with powers of two there are at most log2(`max`) + 1 shapes per
+/// statement, all of which stay cached, at the price of at most that many statements.
+pub fn shaped_chunks<T>(rows: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    let cap = if max <= 1 {
+        1
+    } else {
+        1usize << (usize::BITS - 1 - max.leading_zeros())
+    };
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let n = rest.len().min(cap);
+        let n = 1usize << (usize::BITS - 1 - n.leading_zeros());
+        let (head, tail) = rest.split_at(n);
+        rest = tail;
+        Some(head)
+    })
+}
+
 /// One result row: column names and values.
 #[derive(Debug, Clone)]
 pub struct Row {
@@ -615,6 +641,22 @@ impl Tx {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shaped_chunks_are_powers_of_two_up_to_max() {
+        let v: Vec<u32> = (0..300).collect();
+        let sizes = |n: usize, max: usize| -> Vec<usize> {
+            shaped_chunks(&v[..n], max).map(<[u32]>::len).collect()
+        };
+        assert_eq!(sizes(0, 64), Vec::<usize>::new());
+        assert_eq!(sizes(1, 64), [1]);
+        assert_eq!(sizes(63, 64), [32, 16, 8, 4, 2, 1]);
+        assert_eq!(sizes(64, 64), [64]);
+        assert_eq!(sizes(300, 200), [128, 128, 32, 8, 4]);
+        assert_eq!(sizes(3, 0), [1, 1, 1]);
+        let back: Vec<u32> = shaped_chunks(&v, 100).flatten().copied().collect();
+        assert_eq!(back, v, "every row once, in order");
+    }
 
     #[tokio::test]
     async fn sqlite_round_trip_with_dollar_placeholders() {

@@ -17,7 +17,7 @@ pub mod migrate;
 pub mod outbox;
 pub mod secrets;
 
-pub use db::{numbered, placeholders, Backend, Db, DbOptions, Row, Tx, Val};
+pub use db::{numbered, placeholders, shaped_chunks, Backend, Db, DbOptions, Row, Tx, Val};
 
 /// Migrations of the store's own tables (component `store`).
 pub fn migrations() -> &'static [migrate::Migration] {

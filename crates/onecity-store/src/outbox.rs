@@ -23,9 +23,10 @@ pub async fn enqueue(tx: &mut Tx, env: &EventEnvelope) -> Result<()> {
     Ok(())
 }
 
-/// Writes several events to the outbox inside `tx` (multi-row inserts of up to 500 rows).
+/// Writes several events to the outbox inside `tx` (multi-row inserts of up to 256 rows,
+/// in [`crate::shaped_chunks`] so that the statements stay prepared).
 pub async fn enqueue_many(tx: &mut Tx, envs: &[EventEnvelope]) -> Result<()> {
-    for chunk in envs.chunks(500) {
+    for chunk in crate::shaped_chunks(envs, 256) {
         let mut rows = Vec::with_capacity(chunk.len());
         let mut a: Vec<crate::Val> = Vec::with_capacity(chunk.len() * 5);
         for (i, env) in chunk.iter().enumerate() {

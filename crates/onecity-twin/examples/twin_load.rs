@@ -9,7 +9,9 @@
 //!
 //! SQLite runs in a temporary directory (WAL, synchronous=NORMAL, as `onecity serve`).
 //! The load generator runs in the same process and shares the cores; the outbox relay runs
-//! too (every write also writes one outbox event per entity).
+//! too, as in `onecity serve` (every write also writes one outbox event per entity, which
+//! the relay fans out to one registered local consumer and marks published); `--relay 0`
+//! leaves it out.
 
 use onecity_store::{audit::Auditor, bus::EventBus, Db, DbOptions};
 use onecity_twin::model::{self, AttrKind, Attribute, Entity};
@@ -111,6 +113,12 @@ async fn main() -> anyhow::Result<()> {
         Default::default(),
     )
     .await?;
+    let (_stop_relay, relay_stop) = tokio::sync::watch::channel(false);
+    if arg("--relay", "1") != "0" {
+        let bus = iam.bus().clone();
+        bus.register("bench.sink").await?;
+        tokio::spawn(bus.run_relay(relay_stop));
+    }
     let twin = Twin::new(iam, TwinConfig::default())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -334,16 +334,20 @@ impl GeoQuery {
         })
     }
 
+    /// Whether every match lies in [`GeoQuery::bbox`], so that a bounding-box test can
+    /// prefilter candidates: false for `disjoint` and `near;minDistance`.
+    pub fn bbox_prefilters(&self) -> bool {
+        !matches!(self.rel, GeoRel::Disjoint | GeoRel::NearMin(_))
+    }
+
     /// Whether a bounding box can hold a match (prefilter; `disjoint` and `near;minDistance`
     /// cannot be prefiltered and always pass).
     pub fn bbox_may_match(&self, b: (f64, f64, f64, f64)) -> bool {
-        match self.rel {
-            GeoRel::Disjoint | GeoRel::NearMin(_) => true,
-            _ => {
-                let r = &self.bbox;
-                !(b.2 < r.min().x || b.0 > r.max().x || b.3 < r.min().y || b.1 > r.max().y)
-            }
+        if !self.bbox_prefilters() {
+            return true;
         }
+        let r = &self.bbox;
+        !(b.2 < r.min().x || b.0 > r.max().x || b.3 < r.min().y || b.1 > r.max().y)
     }
 }
 

@@ -16,6 +16,7 @@
 pub mod context;
 pub mod error;
 pub mod geoq;
+pub mod index;
 pub mod info;
 pub mod ingest;
 pub mod join;

@@ -17,6 +17,7 @@
 use crate::context::Context;
 use crate::error::{NgsiError, NgsiResult, ProblemKind};
 use crate::geoq::GeoQuery;
+use crate::index::TenantIndex;
 use crate::model::{key_value, Attribute, Entity};
 use crate::q::{Expr, ScopeQuery};
 use onecity_core::events::{EventEnvelope, PlatformEvent};
@@ -171,16 +172,9 @@ struct Job {
     reply: oneshot::Sender<Vec<NgsiResult<UpdateReport>>>,
 }
 
-/// An entity in the index with its `location` bounding box.
-#[derive(Clone)]
-pub struct Slot {
-    /// The entity.
-    pub entity: Arc<Entity>,
-    /// Bounding box of `location` (min lon, min lat, max lon, max lat).
-    pub bbox: Option<(f64, f64, f64, f64)>,
-}
+pub use crate::index::Slot;
 
-type Index = HashMap<String, BTreeMap<String, Slot>>;
+type Index = HashMap<String, TenantIndex>;
 
 struct Shared {
     db: Db,
@@ -250,14 +244,14 @@ impl Twin {
         let rows = db
             .fetch_all("SELECT tenant, body FROM twin_entities", &[])
             .await?;
-        let mut index: Index = HashMap::new();
+        let mut loaded: HashMap<String, BTreeMap<String, Slot>> = HashMap::new();
         for r in rows {
             let tenant = r.text("tenant")?;
             let body = r.text("body")?;
             match serde_json::from_str::<Entity>(&body) {
                 Ok(e) => {
                     let bbox = location_bbox(&e, &location);
-                    index.entry(tenant).or_default().insert(
+                    loaded.entry(tenant).or_default().insert(
                         e.id.clone(),
                         Slot {
                             entity: Arc::new(e),
@@ -268,6 +262,10 @@ impl Twin {
                 Err(err) => tracing::error!(%err, "twin: unreadable stored entity skipped"),
             }
         }
+        let index: Index = loaded
+            .into_iter()
+            .map(|(t, ents)| (t, TenantIndex::from_slots(ents)))
+            .collect();
         let (changes, _) = broadcast::channel(cfg.change_capacity.max(16));
         let contexts = Arc::new(crate::context::ContextStore::new(
             cfg.context_files.clone(),
@@ -675,7 +673,16 @@ impl Twin {
             total += 1;
         };
         if q.ids.is_empty() {
-            ents.values().for_each(&mut check);
+            // A geo-query on `location` whose matches lie in a box takes its candidates
+            // from the R-tree (id order, like the scan); the others scan every entity.
+            match bbox_pre.filter(|g| g.bbox_prefilters()) {
+                Some(g) => {
+                    let r = &g.bbox;
+                    let b = (r.min().x, r.min().y, r.max().x, r.max().y);
+                    ents.in_box(b).into_iter().for_each(&mut check);
+                }
+                None => ents.values().for_each(&mut check),
+            }
         } else {
             let ids: BTreeSet<&String> = q.ids.iter().collect();
             for id in ids {
@@ -734,7 +741,7 @@ impl Twin {
             .index
             .read()
             .get(tenant)
-            .map_or(0, BTreeMap::len)
+            .map_or(0, TenantIndex::len)
     }
 }
 
@@ -1083,7 +1090,8 @@ async fn process(shared: &Shared, jobs: Vec<Job>) {
         }
     }
     if !applied.is_empty() {
-        if let Err(e) = persist(shared, &staged, &applied, now).await {
+        let slots = staged_slots(shared, staged);
+        if let Err(e) = persist(shared, &slots, &applied, now).await {
             tracing::error!(error = %e, "twin: group commit failed");
             for (reply, res) in results {
                 let n = res.len();
@@ -1097,14 +1105,9 @@ async fn process(shared: &Shared, jobs: Vec<Job>) {
         }
         {
             let mut idx = shared.index.write();
-            for ((tenant, id), st) in staged {
+            for ((tenant, id), st) in slots {
                 match st {
-                    Some(e) => {
-                        let bbox = location_bbox(&e, &shared.location);
-                        idx.entry(tenant)
-                            .or_default()
-                            .insert(id, Slot { entity: e, bbox });
-                    }
+                    Some(slot) => idx.entry(tenant).or_default().insert(id, slot),
                     None => {
                         if let Some(m) = idx.get_mut(&tenant) {
                             m.remove(&id);
@@ -1137,6 +1140,29 @@ async fn process(shared: &Shared, jobs: Vec<Job>) {
     for (reply, res) in results {
         let _ = reply.send(res);
     }
+}
+
+/// The staged states as index slots, each `location` box computed once: an entity whose
+/// `location` is unchanged keeps the box it has in the index (no geometry parse).
+type Staged = Vec<((String, String), Option<Slot>)>;
+
+fn staged_slots(shared: &Shared, staged: HashMap<(String, String), Option<Arc<Entity>>>) -> Staged {
+    let loc = &shared.location;
+    let idx = shared.index.read();
+    staged
+        .into_iter()
+        .map(|(key, st)| {
+            let slot = st.map(|entity| {
+                let old = idx.get(&key.0).and_then(|m| m.get(&key.1));
+                let bbox = match old {
+                    Some(o) if o.entity.attrs.get(loc) == entity.attrs.get(loc) => o.bbox,
+                    _ => location_bbox(&entity, loc),
+                };
+                Slot { entity, bbox }
+            });
+            (key, slot)
+        })
+        .collect()
 }
 
 fn envelope(a: &Applied, now: i64) -> Option<EventEnvelope> {
@@ -1199,27 +1225,27 @@ fn envelope(a: &Applied, now: i64) -> Option<EventEnvelope> {
 
 async fn persist(
     shared: &Shared,
-    staged: &HashMap<(String, String), Option<Arc<Entity>>>,
+    staged: &Staged,
     applied: &[Applied],
     now: i64,
 ) -> onecity_core::Result<()> {
     let db = &shared.db;
     let backend = db.backend();
     let mut tx = db.begin().await?;
-    let puts: Vec<(&(String, String), &Arc<Entity>)> = staged
+    let puts: Vec<(&(String, String), &Slot)> = staged
         .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|e| (k, e)))
+        .filter_map(|(k, v)| v.as_ref().map(|s| (k, s)))
         .collect();
-    for chunk in puts.chunks(200) {
+    for chunk in onecity_store::shaped_chunks(&puts, 128) {
         let mut rows = Vec::with_capacity(chunk.len());
         let mut args: Vec<Val> = Vec::with_capacity(chunk.len() * 10);
-        for (i, ((tenant, id), e)) in chunk.iter().enumerate() {
+        for (i, ((tenant, id), slot)) in chunk.iter().enumerate() {
             rows.push(format!(
                 "({})",
                 onecity_store::placeholders(backend, i * 10 + 1, 10)
             ));
-            let bbox = location_bbox(e, &shared.location);
-            let body = serde_json::to_string(&***e).map_err(onecity_core::Error::internal)?;
+            let (e, bbox) = (&slot.entity, slot.bbox);
+            let body = serde_json::to_string(&**e).map_err(onecity_core::Error::internal)?;
             args.extend([
                 Val::from(tenant.as_str()),
                 Val::from(id.as_str()),
@@ -1330,8 +1356,13 @@ async fn write_history(
             ]);
         }
     }
-    for chunk in hist.chunks(300) {
-        let rows: Vec<String> = (0..chunk.len())
+    // Power-of-two row counts, so that a handful of statement shapes stay prepared.
+    let sizes: Vec<usize> = onecity_store::shaped_chunks(&hist, 256)
+        .map(<[_]>::len)
+        .collect();
+    let mut hist = hist.into_iter();
+    for n in sizes {
+        let rows: Vec<String> = (0..n)
             .map(|i| {
                 format!(
                     "({})",
@@ -1343,7 +1374,7 @@ async fn write_history(
             "INSERT INTO twin_history (tenant, entity_id, etype, attr, dataset_id, observed_at, recorded_at, num, instance, instance_id) VALUES {}",
             rows.join(", ")
         );
-        let args: Vec<Val> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
+        let args: Vec<Val> = hist.by_ref().take(n).flatten().collect();
         tx.execute(&sql, &args).await?;
     }
     Ok(())

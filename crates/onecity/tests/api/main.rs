@@ -15,6 +15,7 @@ mod isolation;
 mod notify;
 mod ops;
 mod twin;
+mod twin_geo;
 mod twin_provision;
 mod twin_query;
 mod twin_temporal;
