@@ -368,6 +368,17 @@ async fn twin_query_post_body_rendering_and_discovery() {
     assert_eq!(r.body["type"], "Feature");
     assert!(r.body.get("@context").is_some(), "{}", r.body);
     assert_eq!(r.body["geometry"], Value::Null);
+    let r = call(
+        &s,
+        "GET",
+        "/entities?type=Car",
+        &[("accept", "application/geo+json"), ("prefer", "body=json")],
+        None,
+    )
+    .await;
+    assert_eq!(r.body["type"], "FeatureCollection");
+    assert!(r.body.get("@context").is_none(), "{}", r.body);
+    assert!(r.headers.get("link").is_some());
 
     // q on a languageMap: one language, or any with `*`.
     for (q, n) in [
