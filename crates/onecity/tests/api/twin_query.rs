@@ -380,6 +380,20 @@ async fn twin_query_post_body_rendering_and_discovery() {
     assert!(r.body.get("@context").is_none(), "{}", r.body);
     assert!(r.headers.get("link").is_some());
 
+    // expiresAt is a system member: hidden, or with sysAttrs its DateTime (§6.3.11).
+    create(
+        &s,
+        json!({"id": "urn:ngsi-ld:Car:t", "type": "Van", "expiresAt": "2100-01-01T00:00:00Z",
+               "speed": {"type": "Property", "value": 1, "expiresAt": "2100-01-01T00:00:00Z"}}),
+    )
+    .await;
+    let r = get(&s, "/entities/urn:ngsi-ld:Car:t").await;
+    assert!(r.body.get("expiresAt").is_none(), "{}", r.body);
+    assert!(r.body["speed"].get("expiresAt").is_none(), "{}", r.body);
+    let r = get(&s, "/entities/urn:ngsi-ld:Car:t?options=sysAttrs").await;
+    assert_eq!(r.body["expiresAt"], "2100-01-01T00:00:00Z");
+    assert_eq!(r.body["speed"]["expiresAt"], "2100-01-01T00:00:00Z");
+
     // q on a languageMap: one language, or any with `*`.
     for (q, n) in [
         ("street[nl]==%22Grote+Markt%22", 1),
