@@ -896,6 +896,16 @@ pub struct RenderOpts {
     pub dataset_ids: Option<Vec<String>>,
 }
 
+/// Whether an expanded name is `expiresAt` (GS CIM 009 §4.22, §6.3.11), a system temporal
+/// member: the core term, or the default-context one where a core context lacks it.
+pub fn is_expires_at(iri: &str) -> bool {
+    matches!(
+        iri,
+        "https://uri.etsi.org/ngsi-ld/expiresAt"
+            | "https://uri.etsi.org/ngsi-ld/default-context/expiresAt"
+    )
+}
+
 /// Renders an entity compacted with `ctx`.
 pub fn render_entity(e: &Entity, ctx: &Context, o: &RenderOpts) -> Value {
     let mut m = Map::new();
@@ -943,6 +953,13 @@ pub fn render_entity(e: &Entity, ctx: &Context, o: &RenderOpts) -> Value {
             })
             .collect();
         if insts.is_empty() {
+            continue;
+        }
+        if is_expires_at(name) {
+            // §6.3.11: a system temporal member, shown (as its DateTime) with sysAttrs only.
+            if o.sys_attrs {
+                m.insert("expiresAt".into(), insts[0].plain_value().clone());
+            }
             continue;
         }
         let short = ctx.compact(name);
@@ -1026,6 +1043,12 @@ pub fn render_attribute(a: &Attribute, ctx: &Context, o: &RenderOpts) -> Value {
         ..o.clone()
     };
     for (k, s) in &a.sub {
+        if is_expires_at(k) {
+            if o.sys_attrs {
+                m.insert("expiresAt".into(), s.plain_value().clone());
+            }
+            continue;
+        }
         m.insert(ctx.compact(k), render_attribute(s, ctx, &sub_opts));
     }
     if concise && m.len() == 1 && kind == AttrKind::Property && !a.value.is_object() {

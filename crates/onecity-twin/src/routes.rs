@@ -831,6 +831,21 @@ fn geojson_feature(e: &Entity, ctx: &Context, o: &RenderOpts, geoprop: &str) -> 
     json!({"id": id, "type": "Feature", "geometry": geometry, "properties": props})
 }
 
+/// GS CIM 009 §6.3.6, §6.3.15: a GeoJSON Feature or FeatureCollection carries the
+/// @context in its body, unless the client sent `Prefer: body=json` (then only the Link
+/// header conveys it).
+fn geojson_context(h: &HeaderMap, ctx: &Context, body: &mut Value) {
+    let body_json = h
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split([',', ';']))
+        .any(|p| p.trim().eq_ignore_ascii_case("body=json"));
+    if let (false, Value::Object(m)) = (body_json, body) {
+        m.insert("@context".into(), ctx.echo());
+    }
+}
+
 pub(crate) fn respond(
     status: StatusCode,
     body: Value,
@@ -857,13 +872,7 @@ pub(crate) fn respond(
             }
             "application/ld+json"
         }
-        Accept::GeoJson => {
-            // §6.3.15: a GeoJSON Feature or FeatureCollection carries the @context itself.
-            if let Value::Object(m) = &mut body {
-                m.insert("@context".into(), ctx.echo());
-            }
-            "application/geo+json"
-        }
+        Accept::GeoJson => "application/geo+json",
         Accept::Json => "application/json",
     };
     let mut r = (status, body.to_string()).into_response();
@@ -985,12 +994,14 @@ async fn get_entity(
         }
     }
     let body = if acc == Accept::GeoJson {
-        geojson_feature(
+        let mut f = geojson_feature(
             &e,
             &ctx,
             &v.opts,
             p.get("geometryProperty").unwrap_or("location"),
-        )
+        );
+        geojson_context(&h, &ctx, &mut f);
+        f
     } else {
         // §5.7.1.4: none of the requested attributes, or nothing left after pick/omit,
         // is ResourceNotFound.
@@ -1354,7 +1365,9 @@ async fn run_query(
         extra.push(("ngsild-results-count", total.to_string()));
     }
     let body = if acc == Accept::GeoJson {
-        json!({"type": "FeatureCollection", "features": items})
+        let mut fc = json!({"type": "FeatureCollection", "features": items});
+        geojson_context(h, &ctx, &mut fc);
+        fc
     } else {
         Value::Array(items)
     };

@@ -368,6 +368,31 @@ async fn twin_query_post_body_rendering_and_discovery() {
     assert_eq!(r.body["type"], "Feature");
     assert!(r.body.get("@context").is_some(), "{}", r.body);
     assert_eq!(r.body["geometry"], Value::Null);
+    let r = call(
+        &s,
+        "GET",
+        "/entities?type=Car",
+        &[("accept", "application/geo+json"), ("prefer", "body=json")],
+        None,
+    )
+    .await;
+    assert_eq!(r.body["type"], "FeatureCollection");
+    assert!(r.body.get("@context").is_none(), "{}", r.body);
+    assert!(r.headers.get("link").is_some());
+
+    // expiresAt is a system member: hidden, or with sysAttrs its DateTime (§6.3.11).
+    create(
+        &s,
+        json!({"id": "urn:ngsi-ld:Car:t", "type": "Van", "expiresAt": "2100-01-01T00:00:00Z",
+               "speed": {"type": "Property", "value": 1, "expiresAt": "2100-01-01T00:00:00Z"}}),
+    )
+    .await;
+    let r = get(&s, "/entities/urn:ngsi-ld:Car:t").await;
+    assert!(r.body.get("expiresAt").is_none(), "{}", r.body);
+    assert!(r.body["speed"].get("expiresAt").is_none(), "{}", r.body);
+    let r = get(&s, "/entities/urn:ngsi-ld:Car:t?options=sysAttrs").await;
+    assert_eq!(r.body["expiresAt"], "2100-01-01T00:00:00Z");
+    assert_eq!(r.body["speed"]["expiresAt"], "2100-01-01T00:00:00Z");
 
     // q on a languageMap: one language, or any with `*`.
     for (q, n) in [
