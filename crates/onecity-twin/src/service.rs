@@ -414,14 +414,18 @@ impl Twin {
                             .unwrap_or_default()
                     ))
                 })?;
-                let mut merged = match crate::model::render_attribute(
-                    old,
-                    &ctx,
-                    &crate::model::RenderOpts::default(),
-                ) {
+                // With sysAttrs, so that system members kept as sub-attributes
+                // (`expiresAt`, §4.22) survive; the timestamps are set anew below.
+                let full = crate::model::RenderOpts {
+                    sys_attrs: true,
+                    ..Default::default()
+                };
+                let mut merged = match crate::model::render_attribute(old, &ctx, &full) {
                     Value::Object(m) => m,
                     _ => Map::new(),
                 };
+                merged.remove("createdAt");
+                merged.remove("modifiedAt");
                 if let Some(t) = patch.get("type") {
                     if t.as_str() != Some(old.kind.as_str()) {
                         return Err(NgsiError::bad_data(format!(
