@@ -19,6 +19,7 @@ pub mod geoq;
 pub mod ingest;
 mod migrations;
 pub mod model;
+pub mod notification;
 pub mod notify;
 pub mod q;
 pub mod replay;

@@ -4,11 +4,11 @@
 //!
 //! - Index: every subscription, parsed, in memory by tenant (a cache of
 //!   `twin_subscriptions`, loaded at start and updated by the subscription API).
-//! - Trigger: a task reads [`Twin::changes`]; for each created, updated or replaced
-//!   entity it notifies the subscriptions that are active and not expired, whose entity
-//!   selectors, `q` and `geoQ` hold on the new state, and — when `watchedAttributes` is
-//!   given — one of whose watched attributes is among the changed ones. Deletions do not
-//!   notify. `throttling` drops a notification that comes sooner than `throttling` seconds
+//! - Trigger: a task reads [`Twin::changes`]; for each created, updated, replaced or
+//!   deleted entity it notifies the subscriptions that are active and not expired, whose
+//!   entity selectors, `q` and `geoQ` hold on the new state (the last state for a
+//!   deletion), and whose `notificationTrigger` and `watchedAttributes` the change meets
+//!   (see [`crate::notification`], which also builds the notified entity). `throttling` drops a notification that comes sooner than `throttling` seconds
 //!   after the previous one. `timeInterval` subscriptions are not triggered by changes: a
 //!   ticker sends every matching entity each interval.
 //! - Delivery: HTTP(S) POST of the `Notification` (`Content-Type` = endpoint `accept`;
@@ -22,10 +22,12 @@
 //! - Status: `timesSent`, `timesFailed`, `lastNotification`, `lastSuccess`,
 //!   `lastFailure` are kept in memory and written to the store every second.
 
+use crate::context::Context;
 use crate::error::{NgsiError, NgsiResult, ProblemKind};
-use crate::model::{self, format_micros};
+use crate::model::format_micros;
+use crate::notification;
 use crate::service::{EntityChange, Query, Twin};
-use crate::subscription::{self, notification_body, Subscription};
+use crate::subscription::{self, notification_body, Subscription, Trigger};
 use onecity_store::{args, Db};
 use parking_lot::{Mutex, RwLock};
 use serde_json::{json, Map, Value};
@@ -48,6 +50,9 @@ struct Status {
     last_notification: Option<i64>,
     last_success: Option<i64>,
     last_failure: Option<i64>,
+    /// When a `timeInterval` subscription was last evaluated (in memory only: an
+    /// evaluation without matching entities sends nothing and is no `lastNotification`).
+    last_tick: Option<i64>,
     dirty: bool,
 }
 
@@ -117,6 +122,7 @@ impl Notifier {
                         last_notification: r.opt_i64("last_notification")?,
                         last_success: r.opt_i64("last_success")?,
                         last_failure: r.opt_i64("last_failure")?,
+                        last_tick: None,
                         dirty: false,
                     };
                     subs.entry(tenant).or_default().insert(
@@ -133,8 +139,11 @@ impl Notifier {
                 Err(e) => tracing::error!(%id, error = %e, "stored subscription invalid; left out"),
             }
         }
+        // Header names go out as written (`X-Additional-Key`, `Link`): receivers that
+        // look headers up case-sensitively still find them.
         let http = reqwest::Client::builder()
             .timeout(HTTP_TIMEOUT)
+            .http1_title_case_headers()
             .build()
             .map_err(NgsiError::internal)?;
         Ok(Notifier {
@@ -189,7 +198,10 @@ impl Notifier {
     }
 
     fn on_change(&self, c: &EntityChange) {
-        let Some(after) = &c.after else { return };
+        let Some(current) = c.after.as_ref().or(c.before.as_ref()) else {
+            return;
+        };
+        let fired = notification::fired(c);
         let now = onecity_core::time::now_micros();
         let subs = self.inner.subs.read();
         let Some(list) = subs.get(&c.tenant) else {
@@ -200,12 +212,12 @@ impl Notifier {
             if !s.active || s.time_interval > 0 || s.expires_at.is_some_and(|x| x <= now) {
                 continue;
             }
-            if !s.watched.is_empty() && !c.changed_attrs.iter().any(|a| s.watched.contains(a)) {
+            if !notification::concerns(s, &fired) || !s.selects(current) {
                 continue;
             }
-            if !s.selects(after) {
+            let Some(data) = notification::notified_entity(s, c, &fired) else {
                 continue;
-            }
+            };
             {
                 let mut st = e.status.lock();
                 if s.throttling > 0 && st.last_notification.is_some_and(|l| now - l < s.throttling)
@@ -215,7 +227,7 @@ impl Notifier {
                 st.last_notification = Some(now);
                 st.dirty = true;
             }
-            self.dispatch(e.clone(), vec![after.clone()]);
+            self.dispatch(e.clone(), vec![data]);
         }
     }
 
@@ -232,17 +244,17 @@ impl Notifier {
                         && s.expires_at.is_none_or(|x| x > now)
                         && e.status
                             .lock()
-                            .last_notification
+                            .last_tick
                             .is_none_or(|l| now - l >= s.time_interval)
                 })
                 .cloned()
                 .collect()
         };
         for e in due {
-            e.status.lock().last_notification = Some(now);
+            e.status.lock().last_tick = Some(now);
             let s = &e.sub;
             let q = Query {
-                types: s.entities.iter().map(|x| x.etype.clone()).collect(),
+                types: s.entities.iter().flat_map(|x| x.types.names()).collect(),
                 ..Default::default()
             };
             let max = self.inner.twin.config().max_limit;
@@ -253,20 +265,21 @@ impl Notifier {
                 .take(max)
                 .collect();
             if !hits.is_empty() {
-                self.dispatch(e.clone(), hits);
+                {
+                    let mut st = e.status.lock();
+                    st.last_notification = Some(now);
+                    st.dirty = true;
+                }
+                let data = hits.iter().map(|x| notification::render(s, x)).collect();
+                self.dispatch(e.clone(), data);
             }
         }
     }
 
-    fn dispatch(&self, e: Arc<Entry>, ents: Vec<Arc<model::Entity>>) {
+    fn dispatch(&self, e: Arc<Entry>, data: Vec<Value>) {
         let me = self.clone();
         tokio::spawn(async move {
             let s = &e.sub;
-            let o = subscription::render_opts(s);
-            let data: Vec<Value> = ents
-                .iter()
-                .map(|x| model::render_entity(x, &s.ctx, &o))
-                .collect();
             let now = onecity_core::time::now_micros();
             let body = notification_body(s, data, now);
             let mut ok = false;
@@ -573,17 +586,32 @@ impl Notifier {
         Ok(true)
     }
 
-    fn render_entry(e: &Entry, now: i64) -> Value {
+    fn render_entry(e: &Entry, now: i64, view: &Context) -> Value {
         let mut m = e.raw.clone();
+        subscription::recompact(&mut m, &e.sub.ctx, view);
         m.insert("type".into(), json!("Subscription"));
         // `isActive` is shown as the client set it (it stays in `raw`); `status` says
         // whether the subscription runs. No createdAt: system members are not shown
         // unless asked for (the ETSI suite compares the body with the one it sent).
         m.insert("status".into(), json!(e.sub.status(now)));
+        m.entry("notificationTrigger").or_insert_with(|| {
+            json!(Trigger::ALL
+                .iter()
+                .filter(|(_, t)| Trigger::DEFAULT.contains(t))
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>())
+        });
         let st = e.status.lock().clone();
         if let Some(Value::Object(n)) = m.get_mut("notification") {
-            n.insert("timesSent".into(), json!(st.times_sent));
-            n.insert("timesFailed".into(), json!(st.times_failed));
+            // The counters are shown once there is something to count (§5.2.14).
+            for (k, v) in [
+                ("timesSent", st.times_sent),
+                ("timesFailed", st.times_failed),
+            ] {
+                if v > 0 {
+                    n.insert(k.into(), json!(v));
+                }
+            }
             for (k, v) in [
                 ("lastNotification", st.last_notification),
                 ("lastSuccess", st.last_success),
@@ -604,20 +632,30 @@ impl Notifier {
         Value::Object(m)
     }
 
-    /// One subscription as the API shows it.
-    pub fn render(&self, tenant: &str, id: &str) -> Option<Value> {
+    /// One subscription as the API shows it, its terms compacted with `view` (the
+    /// request's @context, GS CIM 009 §5.8.3).
+    pub fn render(&self, tenant: &str, id: &str, view: &Context) -> Option<Value> {
         let e = self.get(tenant, id)?;
-        Some(Self::render_entry(&e, onecity_core::time::now_micros()))
+        Some(Self::render_entry(
+            &e,
+            onecity_core::time::now_micros(),
+            view,
+        ))
     }
 
-    /// Every subscription of a tenant, in id order, as the API shows them.
-    pub fn list(&self, tenant: &str) -> Vec<Value> {
+    /// Every subscription of a tenant, in id order, as the API shows them (terms
+    /// compacted with `view`, §5.8.4).
+    pub fn list(&self, tenant: &str, view: &Context) -> Vec<Value> {
         let now = onecity_core::time::now_micros();
         self.inner
             .subs
             .read()
             .get(tenant)
-            .map(|m| m.values().map(|e| Self::render_entry(e, now)).collect())
+            .map(|m| {
+                m.values()
+                    .map(|e| Self::render_entry(e, now, view))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
