@@ -156,6 +156,10 @@ fn null_instance(a: &Attribute) -> Attribute {
     }
 }
 
+fn is_null_instance(a: &Attribute) -> bool {
+    a.value == json!(NGSI_LD_NULL) || a.value == json!({"@none": NGSI_LD_NULL})
+}
+
 /// The rendered attribute object of one instance inside a rendered entity.
 fn rendered_instance<'a>(
     m: &'a mut Map<String, Value>,
@@ -201,6 +205,20 @@ pub fn notified_entity(s: &Subscription, c: &EntityChange, f: &Fired) -> Option<
             shown.put_instance(&t.name, null_instance(a));
         }
     }
+    // An attribute deleted as a whole (every instance) is one NGSI-LD Null.
+    for list in shown.attrs.values_mut() {
+        if list.len() > 1 && list.iter().all(is_null_instance) {
+            list.sort_by_key(|a| a.dataset_id.is_some());
+            list.truncate(1);
+            list[0].dataset_id = None;
+        }
+    }
+    let deleted: Vec<&Touched> = deleted
+        .into_iter()
+        .filter(|t| {
+            t.dataset_id.is_none() || shown.instance(&t.name, t.dataset_id.as_deref()).is_some()
+        })
+        .collect();
     let mut v = render(s, &shown);
     let Value::Object(m) = &mut v else {
         return Some(v);

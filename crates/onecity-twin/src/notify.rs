@@ -324,7 +324,7 @@ impl Notifier {
                 "Link".into(),
                 format!(
                     "<{}>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"",
-                    s.ctx.link_url()
+                    Self::link_context(s)
                 ),
             ));
         }
@@ -333,6 +333,18 @@ impl Notifier {
         }
         h.extend(s.endpoint.receiver_info.iter().cloned());
         h
+    }
+
+    /// The @context URL of the `Link` header of a JSON notification (§7.2): the one URL
+    /// the subscription was made with (also when given as a one-element array), else the
+    /// core context.
+    fn link_context(s: &Subscription) -> String {
+        match &s.ctx.source {
+            Some(Value::Array(a)) if a.len() == 1 => a[0]
+                .as_str()
+                .map_or_else(|| s.ctx.link_url(), str::to_string),
+            _ => s.ctx.link_url(),
+        }
     }
 
     async fn deliver(&self, s: &Subscription, body: &Value) -> Result<(), String> {

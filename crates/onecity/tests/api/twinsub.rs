@@ -1009,3 +1009,130 @@ async fn subscription_members_preference_and_paging() {
     assert_eq!(links(2).await.len(), 1);
     assert_eq!(links(0).await.len(), 1);
 }
+
+/// A JSON notification names the subscription's one @context URL in `Link` (also when it
+/// was sent as a one-element array); an attribute deleted with all its instances
+/// (`deleteAll=true`) is notified as one NGSI-LD Null (GS CIM 009 §5.8.6, §7.2).
+#[tokio::test]
+async fn link_context_and_whole_attribute_deletion() {
+    let s = open_server().await;
+    let (url, inbox) = receiver().await;
+    let v16 = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.6.jsonld";
+    let r = s
+        .http
+        .post(format!("{}/ngsi-ld/v1/subscriptions", s.url))
+        .header("content-type", "application/ld+json")
+        .body(
+            json!({"id": "urn:ngsi-ld:Subscription:del", "type": "Subscription",
+                "entities": [{"type": "Building"}], "notificationTrigger": ["attributeDeleted"],
+                "notification": {"endpoint": {"uri": url, "accept": "application/json"}},
+                "@context": [v16]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = "urn:ngsi-ld:Building:multi";
+    let (st, v) = send(
+        &s,
+        "POST",
+        "/entities",
+        Some(json!({"id": id, "type": "Building",
+            "name": [{"type": "Property", "value": "Eiffel Tower"},
+                {"type": "Property", "value": "Eiffelturm", "datasetId": "urn:ngsi-ld:Dataset:de"}],
+            "height": {"type": "Property", "value": 330}})),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let (st, v) = send(
+        &s,
+        "DELETE",
+        &format!("/entities/{id}/attrs/name?deleteAll=true"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 204, "{v}");
+    wait_for(&inbox, 1).await;
+    let (h, n) = inbox.lock().unwrap()[0].clone();
+    assert!(
+        h["link"].to_str().unwrap().starts_with(&format!("<{v16}>")),
+        "{h:?}"
+    );
+    assert_eq!(
+        n["data"][0]["name"],
+        json!({"type": "Property", "value": "urn:ngsi-ld:null"}),
+        "{n}"
+    );
+    assert_eq!(n["data"][0]["height"]["value"], 330);
+}
+
+/// Notification content and subscription views (GS CIM 009 §5.8.3, §5.8.6): a JSON-LD
+/// endpoint gets `@context` in every notified entity; keyValues with `sysAttrs` carries
+/// the entity's createdAt/modifiedAt; a percent-encoded `q` is decoded; a subscription
+/// read without its @context shows expanded type IRIs; a periodic subscription with no
+/// matching entity has no `lastNotification`.
+#[tokio::test]
+async fn notification_content_and_views() {
+    let s = open_server().await;
+    let (url, inbox) = receiver().await;
+    let r = s
+        .http
+        .post(format!("{}/ngsi-ld/v1/subscriptions", s.url))
+        .header("content-type", "application/ld+json")
+        .body(
+            json!({"id": "urn:ngsi-ld:Subscription:ld", "type": "Subscription",
+                "entities": [{"type": "Tower"}], "q": "name==%22Eiffel%20Tower%22",
+                "notification": {"format": "keyValues", "sysAttrs": true,
+                    "endpoint": {"uri": url, "accept": "application/ld+json"}},
+                "@context": {"Tower": "https://example.org/Tower"}})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let (_, v) = send(
+        &s,
+        "GET",
+        "/subscriptions/urn:ngsi-ld:Subscription:ld",
+        None,
+    )
+    .await;
+    assert_eq!(v["entities"][0]["type"], "https://example.org/Tower", "{v}");
+    let (st, v) = send(
+        &s,
+        "POST",
+        "/entities",
+        Some(
+            json!({"id": "urn:ngsi-ld:Tower:1", "type": "https://example.org/Tower",
+            "name": {"type": "Property", "value": "Eiffel Tower"}}),
+        ),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    wait_for(&inbox, 1).await;
+    let n = inbox.lock().unwrap()[0].1.clone();
+    let d = &n["data"][0];
+    assert_eq!(d["type"], "Tower", "{n}");
+    assert_eq!(
+        d["@context"],
+        json!({"Tower": "https://example.org/Tower"}),
+        "{n}"
+    );
+    assert!(
+        d["createdAt"].is_string() && d["modifiedAt"].is_string(),
+        "{n}"
+    );
+    assert_eq!(d["name"], "Eiffel Tower");
+    subscribe(
+        &s,
+        "urn:ngsi-ld:Subscription:idle",
+        json!({"entities": [{"type": "Nothing"}], "timeInterval": 1,
+            "notification": {"endpoint": {"uri": url}}}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let v = sub_status(&s, "urn:ngsi-ld:Subscription:idle").await;
+    assert!(v["notification"].get("lastNotification").is_none(), "{v}");
+}
