@@ -40,6 +40,8 @@ use tokio::sync::{broadcast, watch, Semaphore};
 pub const RETRIES: u32 = 3;
 /// Most deliveries in flight at once.
 pub const MAX_IN_FLIGHT: usize = 256;
+/// Longest wait of a subscription read for the deliveries under way ([`Notifier::settle`]).
+pub const SETTLE: Duration = Duration::from_secs(1);
 /// Timeout of one HTTP delivery.
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -53,6 +55,8 @@ struct Status {
     /// When a `timeInterval` subscription was last evaluated (in memory only: an
     /// evaluation without matching entities sends nothing and is no `lastNotification`).
     last_tick: Option<i64>,
+    /// Deliveries under way (in memory only).
+    in_flight: u32,
     dirty: bool,
 }
 
@@ -123,6 +127,7 @@ impl Notifier {
                         last_success: r.opt_i64("last_success")?,
                         last_failure: r.opt_i64("last_failure")?,
                         last_tick: None,
+                        in_flight: 0,
                         dirty: false,
                     };
                     subs.entry(tenant).or_default().insert(
@@ -278,6 +283,7 @@ impl Notifier {
 
     fn dispatch(&self, e: Arc<Entry>, data: Vec<Value>) {
         let me = self.clone();
+        e.status.lock().in_flight += 1;
         tokio::spawn(async move {
             let s = &e.sub;
             let now = onecity_core::time::now_micros();
@@ -306,6 +312,7 @@ impl Notifier {
             }
             let done = onecity_core::time::now_micros();
             let mut st = e.status.lock();
+            st.in_flight = st.in_flight.saturating_sub(1);
             st.times_sent += 1;
             if ok {
                 st.last_success = Some(done);
@@ -531,6 +538,21 @@ impl Notifier {
             .or_default()
             .insert(entry.sub.id.clone(), entry);
         Ok(())
+    }
+
+    /// Waits (at most [`SETTLE`]) until the deliveries under way for a subscription are
+    /// done, so that a read right after a notification arrived shows its outcome
+    /// (`status`, `lastSuccess`, `timesSent`, GS CIM 009 §5.2.14).
+    pub async fn settle(&self, tenant: &str, id: &str) {
+        let deadline = tokio::time::Instant::now() + SETTLE;
+        while tokio::time::Instant::now() < deadline {
+            match self.get(tenant, id) {
+                Some(e) if e.status.lock().in_flight > 0 => {
+                    tokio::time::sleep(Duration::from_millis(5)).await
+                }
+                _ => return,
+            }
+        }
     }
 
     fn get(&self, tenant: &str, id: &str) -> Option<Arc<Entry>> {

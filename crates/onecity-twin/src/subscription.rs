@@ -907,6 +907,7 @@ async fn get_sub(
     no_type_limit(&t)?;
     let acc = accept(&h)?;
     let ctx = header_context(&st.twin.twin, &h).await?;
+    st.notifier.settle(&tenant_of(&t), &id).await;
     let v = st
         .notifier
         .render(&tenant_of(&t), &id, &ctx)

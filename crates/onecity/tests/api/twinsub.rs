@@ -1136,3 +1136,52 @@ async fn notification_content_and_views() {
     let v = sub_status(&s, "urn:ngsi-ld:Subscription:idle").await;
     assert!(v["notification"].get("lastNotification").is_none(), "{v}");
 }
+
+/// A subscription read right after its notification arrived shows the delivery's outcome
+/// (`status`, `lastSuccess`, `timesSent`, GS CIM 009 §5.2.14), even when the endpoint is
+/// slow to answer.
+#[tokio::test]
+async fn read_after_notification_shows_its_outcome() {
+    let s = open_server().await;
+    let inbox: Inbox = Arc::default();
+    let i = inbox.clone();
+    let app = axum::Router::new().route(
+        "/slow",
+        axum::routing::post(move |body: String| {
+            let i = i.clone();
+            async move {
+                i.lock().unwrap().push((
+                    axum::http::HeaderMap::new(),
+                    serde_json::from_str(&body).unwrap_or(Value::Null),
+                ));
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                "ok"
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/slow", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    subscribe(
+        &s,
+        "urn:ngsi-ld:Subscription:slow",
+        json!({"entities": [{"type": "Building"}], "notification": {"endpoint": {"uri": url}}}),
+    )
+    .await;
+    let (st, v) = send(
+        &s,
+        "POST",
+        "/entities",
+        Some(
+            json!({"id": "urn:ngsi-ld:Building:slow", "type": "Building",
+            "name": {"type": "Property", "value": "x"}}),
+        ),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    wait_for(&inbox, 1).await;
+    let v = sub_status(&s, "urn:ngsi-ld:Subscription:slow").await;
+    assert_eq!(v["notification"]["status"], "ok", "{v}");
+    assert_eq!(v["notification"]["timesSent"], 1, "{v}");
+    assert!(v["notification"]["lastSuccess"].is_string(), "{v}");
+}
