@@ -10,9 +10,13 @@
 //!
 //! Limits: at most [`MAX_SUBSCRIPTIONS`] subscriptions per tenant; `throttling` and
 //! `timeInterval` are whole or fractional seconds, `timeInterval` at least 1 s.
-//! Representation: GET answers the members as sent (terms compacted with the creation
-//! context), plus `status`, `isActive` and the notification status fields
-//! (`timesSent`, `timesFailed`, `lastNotification`, `lastSuccess`, `lastFailure`).
+//! Representation: GET answers the Subscription members as sent (read-only and unknown
+//! members are not kept; entity types, `watchedAttributes` and `notification.attributes`
+//! compacted with the request's @context), plus `status`, `notificationTrigger` (the
+//! default when not given) and the notification status fields (`timesSent` and
+//! `timesFailed` once non-zero, `lastNotification`, `lastSuccess`, `lastFailure`).
+//! `Prefer: ngsi-ld=<version>` is answered with `Preference-Applied`; pages of
+//! `GET /subscriptions` carry `prev`/`next` links.
 
 use crate::context::Context;
 use crate::error::{NgsiError, NgsiResult, ProblemKind};
