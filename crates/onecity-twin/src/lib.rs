@@ -22,6 +22,7 @@ pub mod ingest;
 pub mod join;
 mod migrations;
 pub mod model;
+pub mod notification;
 pub mod notify;
 pub mod order;
 pub mod provision;

@@ -4,11 +4,11 @@
 //!
 //! - Index: every subscription, parsed, in memory by tenant (a cache of
 //!   `twin_subscriptions`, loaded at start and updated by the subscription API).
-//! - Trigger: a task reads [`Twin::changes`]; for each created, updated or replaced
-//!   entity it notifies the subscriptions that are active and not expired, whose entity
-//!   selectors, `q` and `geoQ` hold on the new state, and — when `watchedAttributes` is
-//!   given — one of whose watched attributes is among the changed ones. Deletions do not
-//!   notify. `throttling` drops a notification that comes sooner than `throttling` seconds
+//! - Trigger: a task reads [`Twin::changes`]; for each created, updated, replaced or
+//!   deleted entity it notifies the subscriptions that are active and not expired, whose
+//!   entity selectors, `q` and `geoQ` hold on the new state (the last state for a
+//!   deletion), and whose `notificationTrigger` and `watchedAttributes` the change meets
+//!   (see [`crate::notification`], which also builds the notified entity). `throttling` drops a notification that comes sooner than `throttling` seconds
 //!   after the previous one. `timeInterval` subscriptions are not triggered by changes: a
 //!   ticker sends every matching entity each interval.
 //! - Delivery: HTTP(S) POST of the `Notification` (`Content-Type` = endpoint `accept`;
@@ -22,10 +22,12 @@
 //! - Status: `timesSent`, `timesFailed`, `lastNotification`, `lastSuccess`,
 //!   `lastFailure` are kept in memory and written to the store every second.
 
+use crate::context::Context;
 use crate::error::{NgsiError, NgsiResult, ProblemKind};
-use crate::model::{self, format_micros};
+use crate::model::format_micros;
+use crate::notification;
 use crate::service::{EntityChange, Query, Twin};
-use crate::subscription::{self, notification_body, Subscription};
+use crate::subscription::{self, notification_body, Subscription, Trigger};
 use onecity_store::{args, Db};
 use parking_lot::{Mutex, RwLock};
 use serde_json::{json, Map, Value};
@@ -38,6 +40,8 @@ use tokio::sync::{broadcast, watch, Semaphore};
 pub const RETRIES: u32 = 3;
 /// Most deliveries in flight at once.
 pub const MAX_IN_FLIGHT: usize = 256;
+/// Longest wait of a subscription read for the deliveries under way ([`Notifier::settle`]).
+pub const SETTLE: Duration = Duration::from_secs(1);
 /// Timeout of one HTTP delivery.
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -48,6 +52,11 @@ struct Status {
     last_notification: Option<i64>,
     last_success: Option<i64>,
     last_failure: Option<i64>,
+    /// When a `timeInterval` subscription was last evaluated (in memory only: an
+    /// evaluation without matching entities sends nothing and is no `lastNotification`).
+    last_tick: Option<i64>,
+    /// Deliveries under way (in memory only).
+    in_flight: u32,
     dirty: bool,
 }
 
@@ -117,6 +126,8 @@ impl Notifier {
                         last_notification: r.opt_i64("last_notification")?,
                         last_success: r.opt_i64("last_success")?,
                         last_failure: r.opt_i64("last_failure")?,
+                        last_tick: None,
+                        in_flight: 0,
                         dirty: false,
                     };
                     subs.entry(tenant).or_default().insert(
@@ -133,8 +144,11 @@ impl Notifier {
                 Err(e) => tracing::error!(%id, error = %e, "stored subscription invalid; left out"),
             }
         }
+        // Header names go out as written (`X-Additional-Key`, `Link`): receivers that
+        // look headers up case-sensitively still find them.
         let http = reqwest::Client::builder()
             .timeout(HTTP_TIMEOUT)
+            .http1_title_case_headers()
             .build()
             .map_err(NgsiError::internal)?;
         Ok(Notifier {
@@ -189,7 +203,10 @@ impl Notifier {
     }
 
     fn on_change(&self, c: &EntityChange) {
-        let Some(after) = &c.after else { return };
+        let Some(current) = c.after.as_ref().or(c.before.as_ref()) else {
+            return;
+        };
+        let fired = notification::fired(c);
         let now = onecity_core::time::now_micros();
         let subs = self.inner.subs.read();
         let Some(list) = subs.get(&c.tenant) else {
@@ -200,12 +217,12 @@ impl Notifier {
             if !s.active || s.time_interval > 0 || s.expires_at.is_some_and(|x| x <= now) {
                 continue;
             }
-            if !s.watched.is_empty() && !c.changed_attrs.iter().any(|a| s.watched.contains(a)) {
+            if !notification::concerns(s, &fired) || !s.selects(current) {
                 continue;
             }
-            if !s.selects(after) {
+            let Some(data) = notification::notified_entity(s, c, &fired) else {
                 continue;
-            }
+            };
             {
                 let mut st = e.status.lock();
                 if s.throttling > 0 && st.last_notification.is_some_and(|l| now - l < s.throttling)
@@ -215,7 +232,7 @@ impl Notifier {
                 st.last_notification = Some(now);
                 st.dirty = true;
             }
-            self.dispatch(e.clone(), vec![after.clone()]);
+            self.dispatch(e.clone(), vec![data]);
         }
     }
 
@@ -232,17 +249,17 @@ impl Notifier {
                         && s.expires_at.is_none_or(|x| x > now)
                         && e.status
                             .lock()
-                            .last_notification
+                            .last_tick
                             .is_none_or(|l| now - l >= s.time_interval)
                 })
                 .cloned()
                 .collect()
         };
         for e in due {
-            e.status.lock().last_notification = Some(now);
+            e.status.lock().last_tick = Some(now);
             let s = &e.sub;
             let q = Query {
-                types: s.entities.iter().map(|x| x.etype.clone()).collect(),
+                types: s.entities.iter().flat_map(|x| x.types.names()).collect(),
                 ..Default::default()
             };
             let max = self.inner.twin.config().max_limit;
@@ -253,20 +270,22 @@ impl Notifier {
                 .take(max)
                 .collect();
             if !hits.is_empty() {
-                self.dispatch(e.clone(), hits);
+                {
+                    let mut st = e.status.lock();
+                    st.last_notification = Some(now);
+                    st.dirty = true;
+                }
+                let data = hits.iter().map(|x| notification::render(s, x)).collect();
+                self.dispatch(e.clone(), data);
             }
         }
     }
 
-    fn dispatch(&self, e: Arc<Entry>, ents: Vec<Arc<model::Entity>>) {
+    fn dispatch(&self, e: Arc<Entry>, data: Vec<Value>) {
         let me = self.clone();
+        e.status.lock().in_flight += 1;
         tokio::spawn(async move {
             let s = &e.sub;
-            let o = subscription::render_opts(s);
-            let data: Vec<Value> = ents
-                .iter()
-                .map(|x| model::render_entity(x, &s.ctx, &o))
-                .collect();
             let now = onecity_core::time::now_micros();
             let body = notification_body(s, data, now);
             let mut ok = false;
@@ -293,6 +312,7 @@ impl Notifier {
             }
             let done = onecity_core::time::now_micros();
             let mut st = e.status.lock();
+            st.in_flight = st.in_flight.saturating_sub(1);
             st.times_sent += 1;
             if ok {
                 st.last_success = Some(done);
@@ -311,7 +331,7 @@ impl Notifier {
                 "Link".into(),
                 format!(
                     "<{}>; rel=\"http://www.w3.org/ns/json-ld#context\"; type=\"application/ld+json\"",
-                    s.ctx.link_url()
+                    Self::link_context(s)
                 ),
             ));
         }
@@ -320,6 +340,18 @@ impl Notifier {
         }
         h.extend(s.endpoint.receiver_info.iter().cloned());
         h
+    }
+
+    /// The @context URL of the `Link` header of a JSON notification (§7.2): the one URL
+    /// the subscription was made with (also when given as a one-element array), else the
+    /// core context.
+    fn link_context(s: &Subscription) -> String {
+        match &s.ctx.source {
+            Some(Value::Array(a)) if a.len() == 1 => a[0]
+                .as_str()
+                .map_or_else(|| s.ctx.link_url(), str::to_string),
+            _ => s.ctx.link_url(),
+        }
     }
 
     async fn deliver(&self, s: &Subscription, body: &Value) -> Result<(), String> {
@@ -508,6 +540,21 @@ impl Notifier {
         Ok(())
     }
 
+    /// Waits (at most [`SETTLE`]) until the deliveries under way for a subscription are
+    /// done, so that a read right after a notification arrived shows its outcome
+    /// (`status`, `lastSuccess`, `timesSent`, GS CIM 009 §5.2.14).
+    pub async fn settle(&self, tenant: &str, id: &str) {
+        let deadline = tokio::time::Instant::now() + SETTLE;
+        while tokio::time::Instant::now() < deadline {
+            match self.get(tenant, id) {
+                Some(e) if e.status.lock().in_flight > 0 => {
+                    tokio::time::sleep(Duration::from_millis(5)).await
+                }
+                _ => return,
+            }
+        }
+    }
+
     fn get(&self, tenant: &str, id: &str) -> Option<Arc<Entry>> {
         self.inner.subs.read().get(tenant)?.get(id).cloned()
     }
@@ -573,17 +620,32 @@ impl Notifier {
         Ok(true)
     }
 
-    fn render_entry(e: &Entry, now: i64) -> Value {
+    fn render_entry(e: &Entry, now: i64, view: &Context) -> Value {
         let mut m = e.raw.clone();
+        subscription::recompact(&mut m, &e.sub.ctx, view);
         m.insert("type".into(), json!("Subscription"));
         // `isActive` is shown as the client set it (it stays in `raw`); `status` says
         // whether the subscription runs. No createdAt: system members are not shown
         // unless asked for (the ETSI suite compares the body with the one it sent).
         m.insert("status".into(), json!(e.sub.status(now)));
+        m.entry("notificationTrigger").or_insert_with(|| {
+            json!(Trigger::ALL
+                .iter()
+                .filter(|(_, t)| Trigger::DEFAULT.contains(t))
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>())
+        });
         let st = e.status.lock().clone();
         if let Some(Value::Object(n)) = m.get_mut("notification") {
-            n.insert("timesSent".into(), json!(st.times_sent));
-            n.insert("timesFailed".into(), json!(st.times_failed));
+            // The counters are shown once there is something to count (§5.2.14).
+            for (k, v) in [
+                ("timesSent", st.times_sent),
+                ("timesFailed", st.times_failed),
+            ] {
+                if v > 0 {
+                    n.insert(k.into(), json!(v));
+                }
+            }
             for (k, v) in [
                 ("lastNotification", st.last_notification),
                 ("lastSuccess", st.last_success),
@@ -604,20 +666,30 @@ impl Notifier {
         Value::Object(m)
     }
 
-    /// One subscription as the API shows it.
-    pub fn render(&self, tenant: &str, id: &str) -> Option<Value> {
+    /// One subscription as the API shows it, its terms compacted with `view` (the
+    /// request's @context, GS CIM 009 §5.8.3).
+    pub fn render(&self, tenant: &str, id: &str, view: &Context) -> Option<Value> {
         let e = self.get(tenant, id)?;
-        Some(Self::render_entry(&e, onecity_core::time::now_micros()))
+        Some(Self::render_entry(
+            &e,
+            onecity_core::time::now_micros(),
+            view,
+        ))
     }
 
-    /// Every subscription of a tenant, in id order, as the API shows them.
-    pub fn list(&self, tenant: &str) -> Vec<Value> {
+    /// Every subscription of a tenant, in id order, as the API shows them (terms
+    /// compacted with `view`, §5.8.4).
+    pub fn list(&self, tenant: &str, view: &Context) -> Vec<Value> {
         let now = onecity_core::time::now_micros();
         self.inner
             .subs
             .read()
             .get(tenant)
-            .map(|m| m.values().map(|e| Self::render_entry(e, now)).collect())
+            .map(|m| {
+                m.values()
+                    .map(|e| Self::render_entry(e, now, view))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }

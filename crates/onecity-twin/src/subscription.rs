@@ -10,9 +10,13 @@
 //!
 //! Limits: at most [`MAX_SUBSCRIPTIONS`] subscriptions per tenant; `throttling` and
 //! `timeInterval` are whole or fractional seconds, `timeInterval` at least 1 s.
-//! Representation: GET answers the members as sent (terms compacted with the creation
-//! context), plus `status`, `isActive` and the notification status fields
-//! (`timesSent`, `timesFailed`, `lastNotification`, `lastSuccess`, `lastFailure`).
+//! Representation: GET answers the Subscription members as sent (read-only and unknown
+//! members are not kept; entity types, `watchedAttributes` and `notification.attributes`
+//! compacted with the request's @context), plus `status`, `notificationTrigger` (the
+//! default when not given) and the notification status fields (`timesSent` and
+//! `timesFailed` once non-zero, `lastNotification`, `lastSuccess`, `lastFailure`).
+//! `Prefer: ngsi-ld=<version>` is answered with `Preference-Applied`; pages of
+//! `GET /subscriptions` carry `prev`/`next` links.
 
 use crate::context::Context;
 use crate::error::{NgsiError, NgsiResult, ProblemKind};
@@ -62,16 +66,106 @@ pub struct EntitySel {
     pub id: Option<String>,
     /// Entity id regular expression.
     pub id_pattern: Option<regex::Regex>,
-    /// Expanded entity type.
-    pub etype: String,
+    /// The entity type selection (§4.17), names expanded.
+    pub types: TypeSel,
 }
 
 impl EntitySel {
     /// Whether the selector picks this entity.
     pub fn matches(&self, e: &Entity) -> bool {
-        e.types.contains(&self.etype)
+        self.types.matches(&e.types)
             && self.id.as_ref().is_none_or(|i| *i == e.id)
             && self.id_pattern.as_ref().is_none_or(|p| p.is_match(&e.id))
+    }
+}
+
+/// An entity type selection (GS CIM 009 §4.17): a type name, or types combined with `,`
+/// or `|` (any of), `;` (all of) and parentheses, as in `(Building|Tower);Monument`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypeSel {
+    /// One expanded type.
+    Name(String),
+    /// Any of.
+    Or(Vec<TypeSel>),
+    /// All of.
+    And(Vec<TypeSel>),
+}
+
+impl TypeSel {
+    /// Parses a type selection, expanding names with `ctx`. Errors: 400 BadRequestData
+    /// for an empty or invalid name or unbalanced parentheses.
+    pub fn parse(s: &str, ctx: &Context) -> NgsiResult<TypeSel> {
+        let mut rest = s;
+        let sel = Self::or(&mut rest, ctx)?;
+        if !rest.is_empty() {
+            return Err(NgsiError::bad_data(format!(
+                "entity type selection {s:?}: unexpected {rest:?}"
+            )));
+        }
+        Ok(sel)
+    }
+
+    fn or(rest: &mut &str, ctx: &Context) -> NgsiResult<TypeSel> {
+        let mut terms = vec![Self::and(rest, ctx)?];
+        while let Some(r) = rest.strip_prefix([',', '|']) {
+            *rest = r;
+            terms.push(Self::and(rest, ctx)?);
+        }
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            TypeSel::Or(terms)
+        })
+    }
+
+    fn and(rest: &mut &str, ctx: &Context) -> NgsiResult<TypeSel> {
+        let mut terms = vec![Self::factor(rest, ctx)?];
+        while let Some(r) = rest.strip_prefix(';') {
+            *rest = r;
+            terms.push(Self::factor(rest, ctx)?);
+        }
+        Ok(if terms.len() == 1 {
+            terms.remove(0)
+        } else {
+            TypeSel::And(terms)
+        })
+    }
+
+    fn factor(rest: &mut &str, ctx: &Context) -> NgsiResult<TypeSel> {
+        if let Some(r) = rest.strip_prefix('(') {
+            *rest = r;
+            let inner = Self::or(rest, ctx)?;
+            *rest = rest
+                .strip_prefix(')')
+                .ok_or_else(|| NgsiError::bad_data("entity type selection: missing \")\""))?;
+            return Ok(inner);
+        }
+        let end = rest.find([',', '|', ';', '(', ')']).unwrap_or(rest.len());
+        let name = &rest[..end];
+        if !model::is_valid_name(name) {
+            return Err(NgsiError::bad_data(format!(
+                "entity type selection: {name:?} is not a valid type name"
+            )));
+        }
+        *rest = &rest[end..];
+        Ok(TypeSel::Name(ctx.expand(name)))
+    }
+
+    /// Whether an entity with these (expanded) types is selected.
+    pub fn matches(&self, types: &[String]) -> bool {
+        match self {
+            TypeSel::Name(n) => types.contains(n),
+            TypeSel::Or(l) => l.iter().any(|x| x.matches(types)),
+            TypeSel::And(l) => l.iter().all(|x| x.matches(types)),
+        }
+    }
+
+    /// Every type named in the selection.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            TypeSel::Name(n) => vec![n.clone()],
+            TypeSel::Or(l) | TypeSel::And(l) => l.iter().flat_map(TypeSel::names).collect(),
+        }
     }
 }
 
@@ -119,6 +213,53 @@ pub struct Subscription {
     pub active: bool,
     /// The `@context` it was made with.
     pub ctx: Arc<Context>,
+    /// `notificationTrigger` (default: attributeCreated, attributeUpdated).
+    pub triggers: Vec<Trigger>,
+    /// `notification.showChanges`: previous values in notified attributes.
+    pub show_changes: bool,
+    /// `notification.pick`: entity members to keep (compacted names).
+    pub pick: Option<Vec<String>>,
+    /// `notification.omit`: entity members to drop (compacted names).
+    pub omit: Vec<String>,
+    /// `datasetId`: only these attribute instances are notified (`@none` = the default
+    /// instance); empty = every instance.
+    pub dataset_ids: Vec<String>,
+}
+
+/// A notification trigger (GS CIM 009 §5.2.12 `notificationTrigger`, §5.8.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// An entity was created.
+    EntityCreated,
+    /// An entity was updated (any of its attributes).
+    EntityUpdated,
+    /// An entity was deleted.
+    EntityDeleted,
+    /// An attribute (instance) was added.
+    AttributeCreated,
+    /// An attribute (instance) was changed.
+    AttributeUpdated,
+    /// An attribute (instance) was removed.
+    AttributeDeleted,
+}
+
+impl Trigger {
+    /// Every trigger, by its name in `notificationTrigger`.
+    pub const ALL: [(&'static str, Trigger); 6] = [
+        ("entityCreated", Trigger::EntityCreated),
+        ("entityUpdated", Trigger::EntityUpdated),
+        ("entityDeleted", Trigger::EntityDeleted),
+        ("attributeCreated", Trigger::AttributeCreated),
+        ("attributeUpdated", Trigger::AttributeUpdated),
+        ("attributeDeleted", Trigger::AttributeDeleted),
+    ];
+    /// The triggers of a subscription without `notificationTrigger` (§5.2.12).
+    pub const DEFAULT: [Trigger; 2] = [Trigger::AttributeCreated, Trigger::AttributeUpdated];
+
+    /// The trigger of a `notificationTrigger` value.
+    pub fn parse(s: &str) -> Option<Trigger> {
+        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, t)| *t)
+    }
 }
 
 impl Subscription {
@@ -214,13 +355,9 @@ pub fn parse(
             .filter(|a| !a.is_empty())
             .ok_or_else(|| NgsiError::bad_data("entities must be a non-empty array"))?;
         for s in a {
-            let ty = s
-                .get("type")
-                .and_then(Value::as_str)
-                .filter(|t| model::is_valid_name(t))
-                .ok_or_else(|| {
-                    NgsiError::bad_data(format!("entities: {s} needs a valid \"type\""))
-                })?;
+            let ty = s.get("type").and_then(Value::as_str).ok_or_else(|| {
+                NgsiError::bad_data(format!("entities: {s} needs a valid \"type\""))
+            })?;
             let id = match s.get("id") {
                 None => None,
                 Some(Value::String(i)) if model::is_uri(i) => Some(i.clone()),
@@ -245,7 +382,7 @@ pub fn parse(
             entities.push(EntitySel {
                 id,
                 id_pattern,
-                etype: ctx.expand(ty),
+                types: TypeSel::parse(ty, &ctx)?,
             });
         }
     }
@@ -289,7 +426,11 @@ pub fn parse(
     }
     let q = match m.get("q") {
         None => None,
-        Some(Value::String(s)) => Some(q::parse(s)?),
+        // As in the HTTP binding, a percent-encoded query (`name=="Eiffel%20Tower"`) is
+        // decoded first.
+        Some(Value::String(s)) => Some(q::parse(
+            &percent_encoding::percent_decode_str(s).decode_utf8_lossy(),
+        )?),
         Some(x) => return Err(NgsiError::bad_data(format!("q must be a string, not {x}"))),
     };
     let geo = match m.get("geoQ") {
@@ -340,6 +481,44 @@ pub fn parse(
             if !v.is_string() {
                 return Err(NgsiError::bad_data(format!("{k} must be a string")));
             }
+        }
+    }
+    let triggers = match m.get("notificationTrigger") {
+        None => Trigger::DEFAULT.to_vec(),
+        Some(v) => string_list(v, "notificationTrigger")?
+            .iter()
+            .map(|t| {
+                Trigger::parse(t).ok_or_else(|| {
+                    NgsiError::bad_data(format!(
+                        "notificationTrigger {t:?} is not one of entityCreated, entityUpdated, \
+                         entityDeleted, attributeCreated, attributeUpdated, attributeDeleted"
+                    ))
+                })
+            })
+            .collect::<NgsiResult<_>>()?,
+    };
+    let dataset_ids = match m.get("datasetId") {
+        None => Vec::new(),
+        Some(Value::String(d)) => vec![d.clone()],
+        Some(v) => string_list(v, "datasetId")?,
+    };
+    if let Some(d) = dataset_ids
+        .iter()
+        .find(|d| *d != "@none" && !model::is_uri(d))
+    {
+        return Err(NgsiError::bad_data(format!(
+            "datasetId {d:?} is neither a URI nor @none"
+        )));
+    }
+    match m.get("csf") {
+        None => {}
+        Some(Value::String(s)) => {
+            q::parse(s).map_err(|e| NgsiError::bad_data(format!("csf: {}", e.detail)))?;
+        }
+        Some(x) => {
+            return Err(NgsiError::bad_data(format!(
+                "csf must be a string, not {x}"
+            )))
         }
     }
     let n = m
@@ -447,30 +626,8 @@ pub fn parse(
             ))
         }
     };
-    let mut receiver_info = Vec::new();
-    if let Some(ri) = ep.get("receiverInfo") {
-        let a = ri.as_array().ok_or_else(|| {
-            NgsiError::bad_data("notification.endpoint.receiverInfo must be an array")
-        })?;
-        for kv in a {
-            let (Some(k), Some(v)) = (
-                kv.get("key").and_then(Value::as_str),
-                kv.get("value").and_then(Value::as_str),
-            ) else {
-                return Err(NgsiError::bad_data(
-                    "receiverInfo entries are {\"key\": …, \"value\": …} strings",
-                ));
-            };
-            if axum::http::HeaderName::from_bytes(k.as_bytes()).is_err()
-                || HeaderValue::from_str(v).is_err()
-            {
-                return Err(NgsiError::bad_data(format!(
-                    "receiverInfo {k:?} is not a valid header"
-                )));
-            }
-            receiver_info.push((k.to_string(), v.to_string()));
-        }
-    }
+    let receiver_info = key_values(ep, "receiverInfo")?;
+    key_values(ep, "notifierInfo")?;
     Ok(Subscription {
         tenant: tenant.to_string(),
         id: id.to_string(),
@@ -491,7 +648,94 @@ pub fn parse(
         expires_at,
         active,
         ctx,
+        triggers,
+        show_changes: n.get("showChanges") == Some(&Value::Bool(true)),
+        pick: proj
+            .iter()
+            .find(|(k, _)| *k == "pick")
+            .map(|(_, l)| l.clone()),
+        omit: proj
+            .iter()
+            .find(|(k, _)| *k == "omit")
+            .map(|(_, l)| l.clone())
+            .unwrap_or_default(),
+        dataset_ids,
     })
+}
+
+/// `receiverInfo` / `notifierInfo` of an endpoint (§5.2.15, §5.2.22 KeyValuePair): an
+/// array of `{"key", "value"}` strings usable as header name and value. Errors: 400
+/// BadRequestData for any other shape.
+fn key_values(ep: &Map<String, Value>, member: &str) -> NgsiResult<Vec<(String, String)>> {
+    let Some(ri) = ep.get(member) else {
+        return Ok(Vec::new());
+    };
+    let a = ri.as_array().ok_or_else(|| {
+        NgsiError::bad_data(format!("notification.endpoint.{member} must be an array"))
+    })?;
+    a.iter()
+        .map(|kv| {
+            let (Some(k), Some(v)) = (
+                kv.get("key").and_then(Value::as_str),
+                kv.get("value").and_then(Value::as_str),
+            ) else {
+                return Err(NgsiError::bad_data(format!(
+                    "{member} entries are {{\"key\": …, \"value\": …}} strings"
+                )));
+            };
+            if axum::http::HeaderName::from_bytes(k.as_bytes()).is_err()
+                || HeaderValue::from_str(v).is_err()
+            {
+                return Err(NgsiError::bad_data(format!(
+                    "{member} {k:?} is not a valid header"
+                )));
+            }
+            Ok((k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+/// Re-compacts the terms of stored subscription members (entity types, including the
+/// names in a type selection, `watchedAttributes`, `notification.attributes`) from the
+/// @context the subscription was made with to `to`, the @context of the request that
+/// reads it (GS CIM 009 §5.8.3, §5.5.7 term to URI expansion).
+pub fn recompact(m: &mut Map<String, Value>, from: &Context, to: &Context) {
+    let term = |t: &str| to.compact(&from.expand(t));
+    if let Some(Value::Array(sels)) = m.get_mut("entities") {
+        for sel in sels {
+            if let Some(Value::String(ty)) = sel.get_mut("type") {
+                let mut out = String::new();
+                let mut name = String::new();
+                for c in ty.chars().chain(std::iter::once('\0')) {
+                    if matches!(c, ',' | '|' | ';' | '(' | ')' | '\0') {
+                        if !name.is_empty() {
+                            out.push_str(&term(&name));
+                            name.clear();
+                        }
+                        if c != '\0' {
+                            out.push(c);
+                        }
+                    } else {
+                        name.push(c);
+                    }
+                }
+                *ty = out;
+            }
+        }
+    }
+    let names = |v: Option<&mut Value>| {
+        if let Some(Value::Array(a)) = v {
+            for x in a {
+                if let Value::String(n) = x {
+                    *n = term(n);
+                }
+            }
+        }
+    };
+    names(m.get_mut("watchedAttributes"));
+    if let Some(Value::Object(n)) = m.get_mut("notification") {
+        names(n.get_mut("attributes"));
+    }
 }
 
 /// Render options of a subscription's notifications.
@@ -500,6 +744,8 @@ pub fn render_opts(s: &Subscription) -> RenderOpts {
         format: s.format,
         sys_attrs: s.sys_attrs,
         attrs: s.attrs.clone(),
+        pick: s.pick.clone(),
+        omit: s.omit.clone(),
         ..Default::default()
     }
 }
@@ -545,12 +791,52 @@ fn no_type_limit(t: &Ten) -> NgsiResult<()> {
     Ok(())
 }
 
+/// The members of a Subscription a client may set (§5.2.12 Table 5.2.12-1).
+const CLIENT_MEMBERS: [&str; 20] = [
+    "id",
+    "type",
+    "subscriptionName",
+    "description",
+    "entities",
+    "watchedAttributes",
+    "notificationTrigger",
+    "timeInterval",
+    "q",
+    "geoQ",
+    "csf",
+    "isActive",
+    "notification",
+    "expiresAt",
+    "throttling",
+    "temporalQ",
+    "scopeQ",
+    "lang",
+    "datasetId",
+    "jsonldContext",
+];
+
+/// The read-only members of NotificationParams (§5.2.14), provided by the broker.
+const NOTIFICATION_STATUS_MEMBERS: [&str; 6] = [
+    "timesSent",
+    "timesFailed",
+    "lastNotification",
+    "lastFailure",
+    "lastSuccess",
+    "status",
+];
+
+/// The members of a request body the subscription keeps: `@context`, read-only members
+/// (§5.2.12 Table 5.2.12-2: `status`, the notification status) and anything that is not a
+/// Subscription member are left out, so they are neither stored nor shown.
 fn strip_context(v: &Value) -> NgsiResult<Map<String, Value>> {
     let mut m = v
         .as_object()
         .cloned()
         .ok_or_else(|| NgsiError::bad_data("a subscription is a JSON object"))?;
-    m.remove("@context");
+    m.retain(|k, _| CLIENT_MEMBERS.contains(&k.as_str()));
+    if let Some(Value::Object(n)) = m.get_mut("notification") {
+        n.retain(|k, _| !NOTIFICATION_STATUS_MEMBERS.contains(&k.as_str()));
+    }
     Ok(m)
 }
 
@@ -595,13 +881,14 @@ async fn list_subs(
     let acc = accept(&h)?;
     let ctx = header_context(&st.twin.twin, &h).await?;
     let (limit, offset) = crate::routes::paging(&p, &st.twin.twin)?;
-    let all = st.notifier.list(&tenant_of(&t));
+    let all = st.notifier.list(&tenant_of(&t), &ctx);
     let total = all.len();
     let page: Vec<Value> = all.into_iter().skip(offset).take(limit).collect();
-    let mut extra = Vec::new();
+    let mut extra = list_links(acc, offset, limit, total);
     if p.get("count") == Some("true") {
         extra.push(("ngsild-results-count", total.to_string()));
     }
+    extra.extend(preference_applied(&h));
     Ok(respond(
         StatusCode::OK,
         Value::Array(page),
@@ -624,11 +911,75 @@ async fn get_sub(
     no_type_limit(&t)?;
     let acc = accept(&h)?;
     let ctx = header_context(&st.twin.twin, &h).await?;
+    st.notifier.settle(&tenant_of(&t), &id).await;
     let v = st
         .notifier
-        .render(&tenant_of(&t), &id)
+        .render(&tenant_of(&t), &id, &ctx)
         .ok_or_else(|| NgsiError::not_found(format!("subscription {id} does not exist")))?;
-    Ok(respond(StatusCode::OK, v, &ctx, acc, vec![]))
+    Ok(respond(
+        StatusCode::OK,
+        v,
+        &ctx,
+        acc,
+        preference_applied(&h),
+    ))
+}
+
+/// The `Link` headers of a page of `GET /subscriptions` (§5.8.4, §6.3.x pagination):
+/// `rel="prev"` unless it is the first page, `rel="next"` unless it is the last.
+fn list_links(
+    acc: crate::routes::Accept,
+    offset: usize,
+    limit: usize,
+    total: usize,
+) -> Vec<(&'static str, String)> {
+    let media = match acc {
+        crate::routes::Accept::JsonLd => "application/ld+json",
+        _ => "application/json",
+    };
+    let link = |o: usize, rel: &str| {
+        (
+            "link",
+            format!(
+                "</ngsi-ld/v1/subscriptions?limit={limit}&offset={o}>; rel=\"{rel}\"; type=\"{media}\""
+            ),
+        )
+    };
+    let mut out = Vec::new();
+    if limit > 0 && offset > 0 {
+        out.push(link(offset.saturating_sub(limit), "prev"));
+    }
+    if limit > 0 && offset + limit < total {
+        out.push(link(offset + limit, "next"));
+    }
+    out
+}
+
+/// The NGSI-LD version a request prefers (`Prefer: ngsi-ld=<version>`, GS CIM 009
+/// §6.3.6 with RFC 7240): preference names are case-insensitive, values may be quoted,
+/// parameters after `;` and other preferences are skipped.
+pub fn preferred_version(h: &HeaderMap) -> Option<String> {
+    h.get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|pref| {
+            let head = pref.split(';').next().unwrap_or("");
+            let (name, value) = head.split_once('=')?;
+            if !name.trim().eq_ignore_ascii_case("ngsi-ld") {
+                return None;
+            }
+            let value = value.trim().trim_matches('"').trim();
+            (!value.is_empty()).then(|| value.to_string())
+        })
+}
+
+/// `Preference-Applied: ngsi-ld=<version>` when a version was preferred: a Subscription
+/// has no version fallbacks (§4.3.6.8), so it is served unaltered under any version.
+fn preference_applied(h: &HeaderMap) -> Vec<(&'static str, String)> {
+    preferred_version(h)
+        .map(|v| vec![("preference-applied", format!("ngsi-ld={v}"))])
+        .unwrap_or_default()
 }
 
 /// PATCH /subscriptions/{id} (§6.11.3.2): the given members replace the stored ones (a
@@ -684,8 +1035,18 @@ async fn delete_sub(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// The `Notification` body (§5.3.1): id, type, subscriptionId, notifiedAt, data.
-pub fn notification_body(s: &Subscription, data: Vec<Value>, now: i64) -> Value {
+/// The `Notification` body (§5.3.1): id, type, subscriptionId, notifiedAt, data. With
+/// an `application/ld+json` endpoint the notification and every entity in `data` carry
+/// the subscription's `@context` (each entity is a JSON-LD document of its own).
+pub fn notification_body(s: &Subscription, mut data: Vec<Value>, now: i64) -> Value {
+    let ld = s.endpoint.accept == "application/ld+json";
+    if ld {
+        for d in data.iter_mut() {
+            if let Value::Object(m) = d {
+                m.insert("@context".into(), s.ctx.echo());
+            }
+        }
+    }
     let mut v = json!({
         "id": format!("urn:ngsi-ld:Notification:{}", uuid::Uuid::new_v4()),
         "type": "Notification",
@@ -693,7 +1054,7 @@ pub fn notification_body(s: &Subscription, data: Vec<Value>, now: i64) -> Value 
         "notifiedAt": format_micros(now),
         "data": data,
     });
-    if s.endpoint.accept == "application/ld+json" {
+    if ld {
         v["@context"] = s.ctx.echo();
     }
     v

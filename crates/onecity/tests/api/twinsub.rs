@@ -241,7 +241,12 @@ async fn subscription_crud_and_validation() {
     let v = sub_status(&s, &ids[0]).await;
     assert_eq!(v["status"], "active");
     assert_eq!(v["watchedAttributes"], json!(["pm10"]));
-    assert_eq!(v["notification"]["timesSent"], 0);
+    // The counters are shown once something was sent; the default triggers are shown.
+    assert!(v["notification"].get("timesSent").is_none(), "{v}");
+    assert_eq!(
+        v["notificationTrigger"],
+        json!(["attributeCreated", "attributeUpdated"])
+    );
     // PATCH: pause, then a bad change is refused and leaves it as it was.
     let (st, v) = send(
         &s,
@@ -803,4 +808,391 @@ async fn time_interval_sends_matching_entities() {
         sub_status(&s, "urn:ngsi-ld:Subscription:periodic").await["status"],
         "paused"
     );
+}
+
+/// Creates a subscription with this id (201 expected).
+async fn subscribe(s: &TestServer, id: &str, body: Value) {
+    let mut b = body;
+    b["id"] = json!(id);
+    b["type"] = json!("Subscription");
+    let (st, v) = send(s, "POST", "/subscriptions", Some(b)).await;
+    assert_eq!(st, 201, "{v}");
+}
+
+/// notificationTrigger, deletions and showChanges (GS CIM 009 §5.2.12, §5.8.6, §5.2.14):
+/// updated attributes carry their previous value, deleted ones the NGSI-LD Null (and
+/// the previous value), a deleted entity is notified with `deletedAt`; a type selection
+/// `(Building|Tower)` picks the entity; default triggers do not notify deletions.
+#[tokio::test]
+async fn triggers_deletions_and_previous_values() {
+    let s = open_server().await;
+    let (changes_url, changes) = receiver().await;
+    let (deleted_url, deleted) = receiver().await;
+    let (default_url, default) = receiver().await;
+    subscribe(
+        &s,
+        "urn:ngsi-ld:Subscription:changes",
+        json!({"entities": [{"type": "Building"}],
+            "notificationTrigger": ["attributeUpdated", "attributeDeleted"],
+            "notification": {"showChanges": true, "endpoint": {"uri": changes_url}}}),
+    )
+    .await;
+    subscribe(
+        &s,
+        "urn:ngsi-ld:Subscription:deleted",
+        json!({"entities": [{"type": "(Building|Tower)"}], "notificationTrigger": ["entityDeleted"],
+            "notification": {"format": "keyValues", "sysAttrs": true, "endpoint": {"uri": deleted_url}}}),
+    )
+    .await;
+    subscribe(
+        &s,
+        "urn:ngsi-ld:Subscription:default",
+        json!({"entities": [{"type": "Building"}],
+            "notification": {"pick": ["id", "name"], "endpoint": {"uri": default_url}}}),
+    )
+    .await;
+    let id = "urn:ngsi-ld:Building:eiffel";
+    let (st, v) = send(
+        &s,
+        "POST",
+        "/entities",
+        Some(json!({"id": id, "type": "Building",
+            "name": {"type": "Property", "value": "Eiffel Tower"},
+            "locatedAt": {"type": "Relationship", "object": "urn:ngsi-ld:City:Paris"}})),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    // Creation: attributeCreated is a default trigger, not one of "changes".
+    wait_for(&default, 1).await;
+    let (st, v) = send(
+        &s,
+        "PATCH",
+        &format!("/entities/{id}/attrs"),
+        Some(json!({"name": {"type": "Property", "value": "Tour Eiffel"}})),
+    )
+    .await;
+    assert_eq!(st, 204, "{v}");
+    wait_for(&changes, 1).await;
+    let n = changes.lock().unwrap()[0].1.clone();
+    assert_eq!(n["data"][0]["name"]["value"], "Tour Eiffel", "{n}");
+    assert_eq!(n["data"][0]["name"]["previousValue"], "Eiffel Tower", "{n}");
+    assert!(
+        n["data"][0]["locatedAt"].get("previousObject").is_none(),
+        "{n}"
+    );
+    let (st, v) = send(
+        &s,
+        "DELETE",
+        &format!("/entities/{id}/attrs/locatedAt"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 204, "{v}");
+    wait_for(&changes, 2).await;
+    let n = changes.lock().unwrap()[1].1.clone();
+    assert_eq!(
+        n["data"][0]["locatedAt"],
+        json!({"type": "Relationship", "object": "urn:ngsi-ld:null",
+            "previousObject": "urn:ngsi-ld:City:Paris"}),
+        "{n}"
+    );
+    assert_eq!(n["data"][0]["name"]["value"], "Tour Eiffel");
+    let (st, v) = send(&s, "DELETE", &format!("/entities/{id}"), None).await;
+    assert_eq!(st, 204, "{v}");
+    wait_for(&deleted, 1).await;
+    let n = deleted.lock().unwrap()[0].1.clone();
+    let e = n["data"][0].as_object().unwrap().clone();
+    let mut keys: Vec<&str> = e.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["createdAt", "deletedAt", "id", "modifiedAt", "type"],
+        "{n}"
+    );
+    // The entity deletion deletes "name" too: attributeDeleted, with its last value.
+    wait_for(&changes, 3).await;
+    let n = changes.lock().unwrap()[2].1.clone();
+    assert!(n["data"][0]["deletedAt"].is_string(), "{n}");
+    assert_eq!(n["data"][0]["name"]["value"], "urn:ngsi-ld:null", "{n}");
+    assert_eq!(n["data"][0]["name"]["previousValue"], "Tour Eiffel", "{n}");
+    // Default triggers: creation and the name update, not the deletions; pick applies.
+    wait_for(&default, 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = default.lock().unwrap().clone();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(
+        got[1].1["data"][0],
+        json!({"id": id, "name": {"type": "Property", "value": "Tour Eiffel"}})
+    );
+    assert_eq!(deleted.lock().unwrap().len(), 1);
+}
+
+/// Subscription members (GS CIM 009 §5.2.12): invalid notificationTrigger, csf and
+/// notifierInfo are 400; read-only and unknown members are not kept; `Prefer:
+/// ngsi-ld=<v>` is answered with `Preference-Applied`; pages of GET /subscriptions carry
+/// prev/next links.
+#[tokio::test]
+async fn subscription_members_preference_and_paging() {
+    let s = open_server().await;
+    let base = json!({"type": "Subscription", "entities": [{"type": "Building"}],
+        "notification": {"endpoint": {"uri": "http://127.0.0.1:9/n"}}});
+    for (k, v) in [
+        ("notificationTrigger", json!(["entityChanged"])),
+        ("csf", json!("((")),
+    ] {
+        let mut b = base.clone();
+        b[k] = v;
+        let (st, e) = send(&s, "POST", "/subscriptions", Some(b)).await;
+        assert_eq!(st, 400, "{k}: {e}");
+        assert_eq!(
+            e["type"],
+            "https://uri.etsi.org/ngsi-ld/errors/BadRequestData"
+        );
+    }
+    let mut b = base.clone();
+    b["notification"]["endpoint"]["notifierInfo"] = json!({"key": "a", "value": "b"});
+    let (st, _) = send(&s, "POST", "/subscriptions", Some(b)).await;
+    assert_eq!(st, 400);
+    for i in 0..3 {
+        let mut b = base.clone();
+        b["id"] = json!(format!("urn:ngsi-ld:Subscription:p{i}"));
+        b["status"] = json!("expired");
+        b["__context"] = json!("http://example.org/x.jsonld");
+        b["notification"]["timesSent"] = json!(42);
+        let (st, v) = send(&s, "POST", "/subscriptions", Some(b)).await;
+        assert_eq!(st, 201, "{v}");
+    }
+    let v = sub_status(&s, "urn:ngsi-ld:Subscription:p0").await;
+    assert_eq!(v["status"], "active", "{v}");
+    assert!(v.get("__context").is_none(), "{v}");
+    assert!(v["notification"].get("timesSent").is_none(), "{v}");
+    for (prefer, applied) in [
+        ("NGSI-LD=1.0", Some("ngsi-ld=1.0")),
+        ("respond-async, ngsi-ld=\"1.8\";q=0.1", Some("ngsi-ld=1.8")),
+        ("respond-async", None),
+    ] {
+        let r = s
+            .http
+            .get(format!(
+                "{}/ngsi-ld/v1/subscriptions/urn:ngsi-ld:Subscription:p0",
+                s.url
+            ))
+            .header("prefer", prefer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.headers()
+                .get("preference-applied")
+                .map(|h| h.to_str().unwrap()),
+            applied,
+            "{prefer}"
+        );
+    }
+    let links = |offset: usize| {
+        let s = &s;
+        async move {
+            let r = s
+                .http
+                .get(format!(
+                    "{}/ngsi-ld/v1/subscriptions?limit=1&offset={offset}",
+                    s.url
+                ))
+                .send()
+                .await
+                .unwrap();
+            r.headers()
+                .get_all("link")
+                .iter()
+                .map(|h| h.to_str().unwrap().to_string())
+                .filter(|l| !l.contains("json-ld#context"))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        links(1).await,
+        [
+            "</ngsi-ld/v1/subscriptions?limit=1&offset=0>; rel=\"prev\"; type=\"application/json\"",
+            "</ngsi-ld/v1/subscriptions?limit=1&offset=2>; rel=\"next\"; type=\"application/json\""
+        ]
+    );
+    assert_eq!(links(2).await.len(), 1);
+    assert_eq!(links(0).await.len(), 1);
+}
+
+/// A JSON notification names the subscription's one @context URL in `Link` (also when it
+/// was sent as a one-element array); an attribute deleted with all its instances
+/// (`deleteAll=true`) is notified as one NGSI-LD Null (GS CIM 009 §5.8.6, §7.2).
+#[tokio::test]
+async fn link_context_and_whole_attribute_deletion() {
+    let s = open_server().await;
+    let (url, inbox) = receiver().await;
+    let v16 = "https://uri.etsi.org/ngsi-ld/v1/ngsi-ld-core-context-v1.6.jsonld";
+    let r = s
+        .http
+        .post(format!("{}/ngsi-ld/v1/subscriptions", s.url))
+        .header("content-type", "application/ld+json")
+        .body(
+            json!({"id": "urn:ngsi-ld:Subscription:del", "type": "Subscription",
+                "entities": [{"type": "Building"}], "notificationTrigger": ["attributeDeleted"],
+                "notification": {"endpoint": {"uri": url, "accept": "application/json"}},
+                "@context": [v16]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = "urn:ngsi-ld:Building:multi";
+    let (st, v) = send(
+        &s,
+        "POST",
+        "/entities",
+        Some(json!({"id": id, "type": "Building",
+            "name": [{"type": "Property", "value": "Eiffel Tower"},
+                {"type": "Property", "value": "Eiffelturm", "datasetId": "urn:ngsi-ld:Dataset:de"}],
+            "height": {"type": "Property", "value": 330}})),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let (st, v) = send(
+        &s,
+        "DELETE",
+        &format!("/entities/{id}/attrs/name?deleteAll=true"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 204, "{v}");
+    wait_for(&inbox, 1).await;
+    let (h, n) = inbox.lock().unwrap()[0].clone();
+    assert!(
+        h["link"].to_str().unwrap().starts_with(&format!("<{v16}>")),
+        "{h:?}"
+    );
+    assert_eq!(
+        n["data"][0]["name"],
+        json!({"type": "Property", "value": "urn:ngsi-ld:null"}),
+        "{n}"
+    );
+    assert_eq!(n["data"][0]["height"]["value"], 330);
+}
+
+/// Notification content and subscription views (GS CIM 009 §5.8.3, §5.8.6): a JSON-LD
+/// endpoint gets `@context` in every notified entity; keyValues with `sysAttrs` carries
+/// the entity's createdAt/modifiedAt; a percent-encoded `q` is decoded; a subscription
+/// read without its @context shows expanded type IRIs; a periodic subscription with no
+/// matching entity has no `lastNotification`.
+#[tokio::test]
+async fn notification_content_and_views() {
+    let s = open_server().await;
+    let (url, inbox) = receiver().await;
+    let r = s
+        .http
+        .post(format!("{}/ngsi-ld/v1/subscriptions", s.url))
+        .header("content-type", "application/ld+json")
+        .body(
+            json!({"id": "urn:ngsi-ld:Subscription:ld", "type": "Subscription",
+                "entities": [{"type": "Tower"}], "q": "name==%22Eiffel%20Tower%22",
+                "notification": {"format": "keyValues", "sysAttrs": true,
+                    "endpoint": {"uri": url, "accept": "application/ld+json"}},
+                "@context": {"Tower": "https://example.org/Tower"}})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let (_, v) = send(
+        &s,
+        "GET",
+        "/subscriptions/urn:ngsi-ld:Subscription:ld",
+        None,
+    )
+    .await;
+    assert_eq!(v["entities"][0]["type"], "https://example.org/Tower", "{v}");
+    let (st, v) = send(
+        &s,
+        "POST",
+        "/entities",
+        Some(
+            json!({"id": "urn:ngsi-ld:Tower:1", "type": "https://example.org/Tower",
+            "name": {"type": "Property", "value": "Eiffel Tower"}}),
+        ),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    wait_for(&inbox, 1).await;
+    let n = inbox.lock().unwrap()[0].1.clone();
+    let d = &n["data"][0];
+    assert_eq!(d["type"], "Tower", "{n}");
+    assert_eq!(
+        d["@context"],
+        json!({"Tower": "https://example.org/Tower"}),
+        "{n}"
+    );
+    assert!(
+        d["createdAt"].is_string() && d["modifiedAt"].is_string(),
+        "{n}"
+    );
+    assert_eq!(d["name"], "Eiffel Tower");
+    subscribe(
+        &s,
+        "urn:ngsi-ld:Subscription:idle",
+        json!({"entities": [{"type": "Nothing"}], "timeInterval": 1,
+            "notification": {"endpoint": {"uri": url}}}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let v = sub_status(&s, "urn:ngsi-ld:Subscription:idle").await;
+    assert!(v["notification"].get("lastNotification").is_none(), "{v}");
+}
+
+/// A subscription read right after its notification arrived shows the delivery's outcome
+/// (`status`, `lastSuccess`, `timesSent`, GS CIM 009 §5.2.14), even when the endpoint is
+/// slow to answer.
+#[tokio::test]
+async fn read_after_notification_shows_its_outcome() {
+    let s = open_server().await;
+    let inbox: Inbox = Arc::default();
+    let i = inbox.clone();
+    let app = axum::Router::new().route(
+        "/slow",
+        axum::routing::post(move |body: String| {
+            let i = i.clone();
+            async move {
+                i.lock().unwrap().push((
+                    axum::http::HeaderMap::new(),
+                    serde_json::from_str(&body).unwrap_or(Value::Null),
+                ));
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                "ok"
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/slow", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    subscribe(
+        &s,
+        "urn:ngsi-ld:Subscription:slow",
+        json!({"entities": [{"type": "Building"}], "notification": {"endpoint": {"uri": url}}}),
+    )
+    .await;
+    let (st, v) = send(
+        &s,
+        "POST",
+        "/entities",
+        Some(
+            json!({"id": "urn:ngsi-ld:Building:slow", "type": "Building",
+            "name": {"type": "Property", "value": "x"}}),
+        ),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    wait_for(&inbox, 1).await;
+    let v = sub_status(&s, "urn:ngsi-ld:Subscription:slow").await;
+    assert_eq!(v["notification"]["status"], "ok", "{v}");
+    assert_eq!(v["notification"]["timesSent"], 1, "{v}");
+    assert!(v["notification"]["lastSuccess"].is_string(), "{v}");
 }
