@@ -12,7 +12,10 @@
 #   1. starts `onecity serve` from the debug build (ONECITY_BIN, default
 #      ${CARGO_TARGET_DIR:-target}/debug/onecity) on a free local port with a fresh SQLite
 #      data directory, the NGSI-LD API open without credentials
-#      (ONECITY_NGSI_LD_OPEN=true) and a map of the suite's remote @context URLs to
+#      (ONECITY_NGSI_LD_OPEN=true), a temporal page of 20 instances per entity
+#      (ONECITY_NGSI_LD_TEMPORAL_PAGE, default here 20: the suite's pagination cases store
+#      20 instances on each of two attributes and expect 206; the product default is 1000)
+#      and a map of the suite's remote @context URLs to
 #      local files (ONECITY_NGSI_LD_CONTEXT_MAP, a JSON object URL -> file), so that nothing
 #      is fetched from the Internet:
 #        .../marek-mraz/ngsi-ld-test-suite/.../ngsi-ld-test-suite.jsonld and
@@ -156,6 +159,7 @@ else
     # The first admin's password is never needed here; a random one keeps the log quiet.
     ONECITY_ADMIN_PASSWORD="$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')" \
         ONECITY_NGSI_LD_OPEN=true \
+        ONECITY_NGSI_LD_TEMPORAL_PAGE="${ONECITY_NGSI_LD_TEMPORAL_PAGE:-20}" \
         ONECITY_NGSI_LD_CONTEXT_MAP="$CONTEXT_MAP" \
         "$BIN" serve --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" >"$OUT/server.log" 2>&1 &
     PIDS+=($!)

@@ -51,7 +51,7 @@ pub struct TwinConfig {
     /// Capacity of the in-process change channel (slow receivers lag). Default 65,536.
     pub change_capacity: usize,
     /// Most attribute instances of one entity in one temporal answer; beyond it the answer
-    /// is 206 Partial Content with a `Content-Range` (GS CIM 009 §6.3.10). Default 20.
+    /// is 206 Partial Content with a `Content-Range` (GS CIM 009 §6.3.10). Default 1000.
     pub temporal_page: usize,
 }
 
@@ -66,7 +66,7 @@ impl Default for TwinConfig {
             history: true,
             group_max_ops: 4096,
             change_capacity: 65_536,
-            temporal_page: 20,
+            temporal_page: 1000,
         }
     }
 }

@@ -89,6 +89,10 @@ config! {
     ngsi_ld_max_body_bytes: usize = 8 * 1024 * 1024,
     /// Largest NGSI-LD `limit` (default 1000); above it a query answers 403 TooManyResults.
     ngsi_ld_max_limit: usize = 1000,
+    /// Most attribute instances of one entity in one temporal answer (default 1000: a
+    /// day of 10-minute samples of several attributes); beyond it the answer is 206
+    /// Partial Content with a `Content-Range` (GS CIM 009 §6.3.10).
+    ngsi_ld_temporal_page: usize = 1000,
     /// JSON file mapping `@context` URLs to local files (paths relative to the file), for
     /// air-gapped deployments: `{"https://example.org/ctx.jsonld": "ctx.jsonld"}`.
     ngsi_ld_context_map: Option<PathBuf> = None,

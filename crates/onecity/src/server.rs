@@ -155,6 +155,7 @@ pub fn twin_config(cfg: &Config) -> anyhow::Result<onecity_twin::TwinConfig> {
     }
     Ok(onecity_twin::TwinConfig {
         max_limit: cfg.ngsi_ld_max_limit.max(1),
+        temporal_page: cfg.ngsi_ld_temporal_page.max(1),
         context_files: files,
         fetch_contexts: cfg.ngsi_ld_fetch_contexts,
         ..Default::default()

@@ -35,11 +35,11 @@ fn content_range(r: &Resp) -> Option<&str> {
     r.headers.get("content-range").and_then(|v| v.to_str().ok())
 }
 
-/// More instances than one answer holds (20 per entity): 206 with the range of the times
+/// More instances than one answer holds (a page of 20 per entity, `ngsi_ld_temporal_page`): 206 with the range of the times
 /// returned; every attribute is cut at the same time, so the range is complete.
 #[tokio::test]
 async fn twin_temporal_pages_are_206_with_content_range() {
-    let s = open_server(&[]).await;
+    let s = open_server(&[("ONECITY_NGSI_LD_TEMPORAL_PAGE", "20")]).await;
     let id = "urn:ngsi-ld:Vehicle:page1";
     vehicle(&s, id, 20).await;
     let r = get(&s, &format!("/temporal/entities/{id}")).await;
