@@ -1118,6 +1118,19 @@ fn pick_language(map: &Value, lang: &str) -> (Value, String) {
         .unwrap_or((Value::Null, String::new()))
 }
 
+/// A ListRelationship's `objectList` in the simplified representations (GS CIM 009
+/// §4.5.22, §4.5.9): the bare URIs, where the normalized form holds `{"object": URI}`.
+pub fn bare_object_list(v: &Value) -> Value {
+    match v {
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|x| x.get("object").cloned().unwrap_or_else(|| x.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// The keyValues value of an instance.
 pub fn key_value(a: &Attribute, lang: Option<&str>) -> Value {
     match (a.kind, lang) {
@@ -1125,7 +1138,8 @@ pub fn key_value(a: &Attribute, lang: Option<&str>) -> Value {
         (AttrKind::LanguageProperty, None) => json!({"languageMap": a.value}),
         (AttrKind::VocabProperty, _) => json!({"vocab": a.value}),
         // §4.5.4 (examples 7, 8): lists are given bare.
-        (AttrKind::ListProperty, _) | (AttrKind::ListRelationship, _) => a.value.clone(),
+        (AttrKind::ListProperty, _) => a.value.clone(),
+        (AttrKind::ListRelationship, _) => bare_object_list(&a.value),
         (AttrKind::JsonProperty, _) => json!({"json": a.value}),
         _ => a.value.clone(),
     }

@@ -459,6 +459,7 @@ fn value_pair(r: &HistRow, ctx: &Context, ro: &RenderOpts) -> Value {
     let v = rendered.get(key).cloned().unwrap_or(Value::Null);
     let v = match kind {
         K::LanguageProperty | K::VocabProperty | K::JsonProperty => json!({ key: v }),
+        K::ListRelationship => model::bare_object_list(&v),
         _ => v,
     };
     json!([v, instance_time(r)])

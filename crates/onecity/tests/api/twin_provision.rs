@@ -382,6 +382,15 @@ async fn twin_provision_shapes_and_batches() {
         json!([{"object": "urn:ngsi-ld:Road:1"}, {"object": "urn:ngsi-ld:Road:2"}]),
         "{e}"
     );
+    // The simplified representation gives the bare URIs (§4.5.22).
+    let kv = get(&s, &format!("/entities/{id}?options=keyValues"))
+        .await
+        .body;
+    assert_eq!(
+        kv["roads"],
+        json!(["urn:ngsi-ld:Road:1", "urn:ngsi-ld:Road:2"]),
+        "{kv}"
+    );
     assert_eq!(
         e["location"]["value"],
         json!({"type": "Point", "coordinates": [17.1, 48.7]}),
