@@ -3,13 +3,23 @@
 //! create-time validation; and the common behaviours §6.3.4 (406) and §5.15.1
 //! (`/info/sourceIdentity`).
 
-use crate::twin::{assert_ngsi_error, call, get, open_server, post};
+use crate::twin::{assert_ngsi_error, call, delete, get, open_server, patch, post, put};
 use serde_json::{json, Value};
 
 const NULL: &str = "urn:ngsi-ld:null";
 
-async fn patch(s: &onecity_testkit::TestServer, path: &str, body: Value) -> crate::twin::Resp {
-    call(s, "PATCH", path, &[], Some(body)).await
+/// A Building with `id` and the members of `extra`.
+fn building(id: &str, extra: Value) -> Value {
+    let mut body = json!({"id": id, "type": "Building"});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+/// The entity `id` as GET /entities/{id} answers it.
+async fn entity(s: &onecity_testkit::TestServer, id: &str) -> Value {
+    get(s, &format!("/entities/{id}")).await.body
 }
 
 /// Update, merge and partial update delete the instance whose value member is the
@@ -44,7 +54,7 @@ async fn twin_provision_ngsild_null_and_fragments() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert_eq!(e["name"], json!({"type": "Property", "value": "a"}), "{e}");
     assert!(e.get("location").is_none(), "{e}");
     assert_eq!(e["type"], json!(["Building", "Vehicle"]), "{e}");
@@ -59,7 +69,7 @@ async fn twin_provision_ngsild_null_and_fragments() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert_eq!(e["temp"]["value"], json!(21), "{e}");
     assert_eq!(e["temp"]["unitCode"], json!("CEL"), "{e}");
     assert_eq!(
@@ -85,7 +95,7 @@ async fn twin_provision_ngsild_null_and_fragments() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert_eq!(
         e["addr"]["value"],
         json!({"street": "Z", "city": "B"}),
@@ -108,7 +118,7 @@ async fn twin_provision_ngsild_null_and_fragments() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert!(e.get("name").is_none(), "{e}");
     assert_eq!(e["temp"]["value"], json!(21), "{e}");
 
@@ -137,7 +147,7 @@ async fn twin_provision_ngsild_null_and_fragments() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert_eq!(e["scope"], json!(["/Paris", "/Lyon"]), "{e}");
 
     // Create: the null anywhere is 400 and nothing is stored.
@@ -179,65 +189,29 @@ async fn twin_provision_type_selector_and_validation() {
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let r = patch(
-        &s,
-        &format!("/entities/{id}/attrs/name?type=Vehicle"),
-        json!({"value": "y"}),
-    )
-    .await;
+    let attrs = format!("/entities/{id}/attrs");
+    let y = || json!({"value": "y"});
+    let r = patch(&s, &format!("{attrs}/name?type=Vehicle"), y()).await;
     assert_ngsi_error(&r, 404, "ResourceNotFound");
-    let r = patch(
-        &s,
-        &format!("/entities/{id}/attrs/name?type=Building"),
-        json!({"value": "y"}),
-    )
-    .await;
+    let r = patch(&s, &format!("{attrs}/name?type=Building"), y()).await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let r = patch(
+    let r = patch(&s, &format!("{attrs}/scope"), json!({"value": "/B"})).await;
+    assert_ngsi_error(&r, 400, "BadRequestData");
+    let r = put(
         &s,
-        &format!("/entities/{id}/attrs/scope"),
-        json!({"value": "/B"}),
+        &format!("{attrs}/@bad"),
+        json!({"type": "Property", "value": 1}),
     )
     .await;
     assert_ngsi_error(&r, 400, "BadRequestData");
-    let r = call(
-        &s,
-        "PUT",
-        &format!("/entities/{id}/attrs/@bad"),
-        &[],
-        Some(json!({"type": "Property", "value": 1})),
-    )
-    .await;
+    let r = put(&s, "/entities/", json!({"type": "Building"})).await;
     assert_ngsi_error(&r, 400, "BadRequestData");
-    let r = call(
-        &s,
-        "PUT",
-        "/entities/",
-        &[],
-        Some(json!({"type": "Building"})),
-    )
-    .await;
-    assert_ngsi_error(&r, 400, "BadRequestData");
-    let r = call(
-        &s,
-        "DELETE",
-        &format!("/entities/{id}?type=Vehicle"),
-        &[],
-        None,
-    )
-    .await;
+    let r = delete(&s, &format!("/entities/{id}?type=Vehicle")).await;
     assert_ngsi_error(&r, 404, "ResourceNotFound");
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert_eq!(e["name"]["value"], json!("y"), "{e}");
     assert_eq!(e["scope"], json!("/A"), "{e}");
-    let r = call(
-        &s,
-        "DELETE",
-        &format!("/entities/{id}?type=Building"),
-        &[],
-        None,
-    )
-    .await;
+    let r = delete(&s, &format!("/entities/{id}?type=Building")).await;
     assert_eq!(r.status, 204, "{}", r.body);
 
     for (i, extra) in [
@@ -254,11 +228,8 @@ async fn twin_provision_type_selector_and_validation() {
     .into_iter()
     .enumerate()
     {
-        let mut body = json!({"id": format!("urn:ngsi-ld:Building:v{i}"), "type": "Building"});
-        for (k, v) in extra.as_object().unwrap() {
-            body[k] = v.clone();
-        }
-        let r = post(&s, "/entities", body.clone()).await;
+        let body = building(&format!("urn:ngsi-ld:Building:v{i}"), extra);
+        let r = post(&s, "/entities", body).await;
         assert_ngsi_error(&r, 400, "BadRequestData");
     }
     let r = post(
@@ -376,7 +347,7 @@ async fn twin_provision_shapes_and_batches() {
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert_eq!(
         e["roads"]["objectList"],
         json!([{"object": "urn:ngsi-ld:Road:1"}, {"object": "urn:ngsi-ld:Road:2"}]),
@@ -397,7 +368,7 @@ async fn twin_provision_shapes_and_batches() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert_eq!(e["temp"].as_array().map(Vec::len), Some(2), "{e}");
     let r = patch(
         &s,
@@ -408,25 +379,11 @@ async fn twin_provision_shapes_and_batches() {
     assert_ngsi_error(&r, 400, "BadRequestData");
 
     // Scope is deleted through /attrs/scope; a second delete is 404.
-    let r = call(
-        &s,
-        "DELETE",
-        &format!("/entities/{id}/attrs/scope"),
-        &[],
-        None,
-    )
-    .await;
+    let r = delete(&s, &format!("/entities/{id}/attrs/scope")).await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let r = call(
-        &s,
-        "DELETE",
-        &format!("/entities/{id}/attrs/scope"),
-        &[],
-        None,
-    )
-    .await;
+    let r = delete(&s, &format!("/entities/{id}/attrs/scope")).await;
     assert_ngsi_error(&r, 404, "ResourceNotFound");
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert!(e.get("scope").is_none(), "{e}");
 
     // Batch merge: a concise NGSI-LD Null deletes, the rest stays.
@@ -437,7 +394,7 @@ async fn twin_provision_shapes_and_batches() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert!(e.get("sub").is_none(), "{e}");
     assert!(e.get("roads").is_some(), "{e}");
 
@@ -464,10 +421,7 @@ async fn twin_provision_shapes_and_batches() {
     .into_iter()
     .enumerate()
     {
-        let mut body = json!({"id": format!("urn:ngsi-ld:Building:bad{i}"), "type": "Building"});
-        for (k, v) in extra.as_object().unwrap() {
-            body[k] = v.clone();
-        }
+        let body = building(&format!("urn:ngsi-ld:Building:bad{i}"), extra);
         let r = post(&s, "/entities", body).await;
         assert_ngsi_error(&r, 400, "BadRequestData");
     }
@@ -539,12 +493,10 @@ async fn twin_transient_entity_expiry() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let r = call(
+    let r = patch(
         &s,
-        "PATCH",
         &format!("/entities/{live}/attrs/new"),
-        &[],
-        Some(json!({"value": 2})),
+        json!({"value": 2}),
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
