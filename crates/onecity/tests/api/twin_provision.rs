@@ -3,7 +3,8 @@
 //! create-time validation; and the common behaviours §6.3.4 (406) and §5.15.1
 //! (`/info/sourceIdentity`).
 
-use crate::twin::{assert_ngsi_error, call, delete, get, open_server, patch, post, put};
+use crate::twin::{assert_ngsi_error, call, delete, get, open_server, patch, post, put, Resp};
+use onecity_testkit::TestServer;
 use serde_json::{json, Value};
 
 const NULL: &str = "urn:ngsi-ld:null";
@@ -17,8 +18,23 @@ fn building(id: &str, extra: Value) -> Value {
     body
 }
 
+/// Creating a Building (id `urn:ngsi-ld:Building:{tag}{i}`) with the members of each of
+/// `extras` is 400 BadRequestData.
+async fn assert_buildings_refused<const N: usize>(s: &TestServer, tag: &str, extras: [Value; N]) {
+    for (i, extra) in extras.into_iter().enumerate() {
+        let body = building(&format!("urn:ngsi-ld:Building:{tag}{i}"), extra);
+        let r = post(s, "/entities", body).await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+    }
+}
+
+/// GET /info/sourceIdentity with one request header.
+async fn source_identity(s: &TestServer, header: (&str, &str)) -> Resp {
+    call(s, "GET", "/info/sourceIdentity", &[header], None).await
+}
+
 /// The entity `id` as GET /entities/{id} answers it.
-async fn entity(s: &onecity_testkit::TestServer, id: &str) -> Value {
+async fn entity(s: &TestServer, id: &str) -> Value {
     get(s, &format!("/entities/{id}")).await.body
 }
 
@@ -214,7 +230,7 @@ async fn twin_provision_type_selector_and_validation() {
     let r = delete(&s, &format!("/entities/{id}?type=Building")).await;
     assert_eq!(r.status, 204, "{}", r.body);
 
-    for (i, extra) in [
+    let invalid = [
         json!({"scope": "/a//b"}),
         json!({"scope": ["/ok", "/9bad"]}),
         json!({"p": {"type": "Property", "value": 1, "observedAt": "2026-08-10T12:00:00+02:00"}}),
@@ -224,14 +240,8 @@ async fn twin_provision_type_selector_and_validation() {
         json!({"p": {"type": "LanguageProperty", "languageMap": {"": "x"}}}),
         json!({"p": {"type": "Property", "value": 1, "entityIdSealed": "urn:x:1"}}),
         json!({"ngsildproof": {"type": "Property", "value": "not-a-proof"}}),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let body = building(&format!("urn:ngsi-ld:Building:v{i}"), extra);
-        let r = post(&s, "/entities", body).await;
-        assert_ngsi_error(&r, 400, "BadRequestData");
-    }
+    ];
+    assert_buildings_refused(&s, "v", invalid).await;
     let r = post(
         &s,
         "/entities",
@@ -247,55 +257,21 @@ async fn twin_provision_type_selector_and_validation() {
 #[tokio::test]
 async fn twin_source_identity_and_not_acceptable() {
     let s = open_server(&[]).await;
-    let r = call(
-        &s,
-        "GET",
-        "/info/sourceIdentity",
-        &[("accept", "application/json")],
-        None,
-    )
-    .await;
+    let r = source_identity(&s, ("accept", "application/json")).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["type"], json!("ContextSourceIdentity"));
+    let member = |k: &str| r.body[k].as_str().unwrap().to_string();
+    assert!(member("id").starts_with("urn:"), "{}", r.body);
     assert!(
-        r.body["id"].as_str().unwrap().starts_with("urn:"),
+        member("contextSourceUptime").starts_with("PT"),
         "{}",
         r.body
     );
-    assert!(
-        r.body["contextSourceUptime"]
-            .as_str()
-            .unwrap()
-            .starts_with("PT"),
-        "{}",
-        r.body
-    );
-    assert!(
-        r.body["contextSourceTimeAt"]
-            .as_str()
-            .unwrap()
-            .ends_with('Z'),
-        "{}",
-        r.body
-    );
+    assert!(member("contextSourceTimeAt").ends_with('Z'), "{}", r.body);
     let base = r.body["contextSourceAlias"].clone();
-    let a = call(
-        &s,
-        "GET",
-        "/info/sourceIdentity",
-        &[("ngsild-tenant", "ta")],
-        None,
-    )
-    .await;
+    let a = source_identity(&s, ("ngsild-tenant", "ta")).await;
     assert_eq!(a.status, 200, "{}", a.body);
-    let b = call(
-        &s,
-        "GET",
-        "/info/sourceIdentity",
-        &[("ngsild-tenant", "tb")],
-        None,
-    )
-    .await;
+    let b = source_identity(&s, ("ngsild-tenant", "tb")).await;
     assert_ne!(a.body["contextSourceAlias"], base);
     assert_ne!(a.body["contextSourceAlias"], b.body["contextSourceAlias"]);
 
@@ -413,18 +389,12 @@ async fn twin_provision_shapes_and_batches() {
     assert_ngsi_error(&r, 400, "InvalidRequest");
     let r = post(&s, "/entityOperations/delete", json!([])).await;
     assert_ngsi_error(&r, 400, "BadRequestData");
-    for (i, extra) in [
+    let invalid = [
         json!({"p": NULL}),
         json!({"location": {"type": "Property", "value": 7}}),
         json!({"p": {"type": "JsonProperty", "json": 5}}),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let body = building(&format!("urn:ngsi-ld:Building:bad{i}"), extra);
-        let r = post(&s, "/entities", body).await;
-        assert_ngsi_error(&r, 400, "BadRequestData");
-    }
+    ];
+    assert_buildings_refused(&s, "bad", invalid).await;
     let r = post(
         &s,
         "/entities",
