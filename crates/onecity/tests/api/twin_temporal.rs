@@ -234,6 +234,13 @@ async fn twin_temporal_post_query_and_parameter_checks() {
         let r = post(&s, "/temporal/entityOperations/query", query(bad.clone())).await;
         assert_ngsi_error(&r, 400, "BadRequestData");
     }
+    // §5.2.23: the body is an object whose type is Query.
+    let mut not_query = query(json!({"timerel": "after", "timeAt": "2020-01-01T00:00:00Z"}));
+    not_query["type"] = json!("Entity");
+    for bad in [not_query.clone(), json!([not_query])] {
+        let r = post(&s, "/temporal/entityOperations/query", bad).await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+    }
     let mut aggr = query(json!({"timerel": "after", "timeAt": "2020-01-01T00:00:00Z"}));
     aggr["aggrParams"] = json!({"aggrMethods": ["avg"], "aggrPeriodDuration": "PT0S"});
     let r = post(&s, "/temporal/entityOperations/query", aggr).await;
