@@ -269,16 +269,11 @@ const ENTITY_RESERVED: &[&str] = &[
     "modifiedAt",
     "deletedAt",
 ];
+/// The members of an attribute other than its value member ([`VALUE_KEYS`]) that are
+/// not sub-attributes (GS CIM 009 §4.5).
 const ATTR_RESERVED: &[&str] = &[
     "type",
     "@type",
-    "value",
-    "object",
-    "languageMap",
-    "vocab",
-    "valueList",
-    "objectList",
-    "json",
     "datasetId",
     "observedAt",
     "unitCode",
@@ -512,7 +507,8 @@ fn is_geojson_geometry(v: &Value) -> bool {
     }) && v.get("coordinates").is_some()
 }
 
-/// The value members of the attribute types (GS CIM 009 §4.5.2 to §4.5.24).
+/// The value members of the attribute types (GS CIM 009 §4.5.2 to §4.5.24): the one
+/// member of an attribute instance that holds its value, whatever its type.
 pub const VALUE_KEYS: &[&str] = &[
     "value",
     "object",
@@ -730,7 +726,7 @@ fn parse_attribute_with(
     let lang = m.get("lang").and_then(Value::as_str).map(str::to_string);
     let mut sub = BTreeMap::new();
     for (k, sv) in m {
-        if ATTR_RESERVED.contains(&k.as_str()) {
+        if VALUE_KEYS.contains(&k.as_str()) || ATTR_RESERVED.contains(&k.as_str()) {
             continue;
         }
         if k == "expiresAt" && !crate::provision::valid_expires_at(sv) {

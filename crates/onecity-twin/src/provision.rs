@@ -6,7 +6,7 @@
 use crate::context::Context;
 use crate::error::{NgsiError, NgsiResult};
 use crate::model::{self, Attribute, Entity};
-use crate::service::{ChangeKind, OpFn, Outcome, Twin, UpdateReport};
+use crate::service::{updated_outcome, OpFn, Twin, UpdateReport};
 use serde_json::{json, Value};
 
 /// The NGSI-LD Null (GS CIM 009 §5.5.4): in an update, partial update or merge it deletes
@@ -369,17 +369,7 @@ pub fn fragment_op(f: Fragment, mode: Mode) -> OpFn {
             e.put_instance(&name, a);
             mark(&mut report, &name);
         }
-        if report.updated.is_empty() && !touched {
-            return Ok(Outcome::Nothing(report));
-        }
-        e.modified_at = now;
-        let changed = report.updated.clone();
-        Ok(Outcome::Put {
-            entity: e,
-            kind: ChangeKind::Updated,
-            changed,
-            report,
-        })
+        Ok(updated_outcome(e, report, now, touched))
     })
 }
 

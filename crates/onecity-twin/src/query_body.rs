@@ -75,6 +75,21 @@ fn selectors(ents: &Value, p: &mut Params) -> NgsiResult<()> {
     Ok(())
 }
 
+/// Copies each string member of `m` named in `keys` into `p` under its own name (the
+/// Query members that are GET parameters as they are, §5.2.23); 400 BadRequestData when
+/// one is not a string, naming it with the prefix `at` (e.g. `geoQ.`).
+fn copy_strings(m: &Map<String, Value>, keys: &[&str], at: &str, p: &mut Params) -> NgsiResult<()> {
+    for k in keys {
+        if let Some(v) = m.get(*k) {
+            let s = v
+                .as_str()
+                .ok_or_else(|| bad(format!("{at}{k} must be a string")))?;
+            p.0.insert((*k).into(), s.into());
+        }
+    }
+    Ok(())
+}
+
 /// Reads `ordering` (§5.2.43): `orderBy` (string or array of strings), `coordinates`
 /// (a JSON array; the reference of distance ordering), `geometry` and `collation`
 /// (strings).
@@ -109,18 +124,26 @@ fn ordering(o: &Value, p: &mut Params) -> NgsiResult<()> {
 /// `join`, a `joinLevel` that is not a positive integer, and `temporalQ` (only for the
 /// temporal query, §5.7.4).
 pub fn merge_into(body: &Value, p: &mut Params) -> NgsiResult<()> {
-    let m: &Map<String, Value> = body
-        .as_object()
-        .ok_or_else(|| bad("the query must be an object"))?;
-    if m.get("type").and_then(Value::as_str) != Some("Query") {
-        return Err(bad("the body's type must be \"Query\""));
-    }
+    let m = query_object(body)?;
     if m.contains_key("temporalQ") {
         return Err(bad(
             "temporalQ is only for the temporal query (GS CIM 009 §5.7.4)",
         ));
     }
     merge_members(m, p)
+}
+
+/// The members of a Query body (§5.2.23) of `POST /entityOperations/query` or
+/// `POST /temporal/entityOperations/query`: 400 BadRequestData unless it is an object
+/// whose `type` is `Query`.
+pub fn query_object(body: &Value) -> NgsiResult<&Map<String, Value>> {
+    let m = body
+        .as_object()
+        .ok_or_else(|| bad("the query must be an object"))?;
+    if m.get("type").and_then(Value::as_str) != Some("Query") {
+        return Err(bad("the body's type must be \"Query\""));
+    }
+    Ok(m)
 }
 
 /// Merges the members a Query body shares between `POST /entityOperations/query` and
@@ -136,14 +159,7 @@ pub fn merge_members(m: &Map<String, Value>, p: &mut Params) -> NgsiResult<()> {
             p.0.insert(k.into(), string_list(k, v)?);
         }
     }
-    for k in ["q", "scopeQ", "lang", "join", "csf"] {
-        if let Some(v) = m.get(k) {
-            let s = v
-                .as_str()
-                .ok_or_else(|| bad(format!("{k} must be a string")))?;
-            p.0.insert(k.into(), s.into());
-        }
-    }
+    copy_strings(m, &["q", "scopeQ", "lang", "join", "csf"], "", p)?;
     if let Some(v) = m.get("joinLevel") {
         match v.as_u64() {
             Some(n) if n > 0 => {
@@ -157,14 +173,7 @@ pub fn merge_members(m: &Map<String, Value>, p: &mut Params) -> NgsiResult<()> {
     }
     if let Some(g) = m.get("geoQ") {
         let g = g.as_object().ok_or_else(|| bad("geoQ must be an object"))?;
-        for k in ["georel", "geometry", "geoproperty"] {
-            if let Some(v) = g.get(k) {
-                let s = v
-                    .as_str()
-                    .ok_or_else(|| bad(format!("geoQ.{k} must be a string")))?;
-                p.0.insert(k.into(), s.into());
-            }
-        }
+        copy_strings(g, &["georel", "geometry", "geoproperty"], "geoQ.", p)?;
         if let Some(c) = g.get("coordinates") {
             let s = match c {
                 Value::String(s) => s.clone(),

@@ -1253,7 +1253,7 @@ fn page_links(
     media: &str,
 ) -> Vec<(&'static str, String)> {
     let enc = |s: &str| percent_encoding::utf8_percent_encode(s, LINK_QUERY).to_string();
-    let link = |off: usize, rel: &str| {
+    prev_next_links(offset, limit, total, media, |off| {
         let mut all: Vec<(String, String)> =
             p.0.iter()
                 .filter(|(k, _)| k.as_str() != "offset" && k.as_str() != "limit")
@@ -1266,9 +1266,25 @@ fn page_links(
             .iter()
             .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
             .collect();
+        format!("{base}?{}", qs.join("&"))
+    })
+}
+
+/// The paging `Link` headers of a list answer (GS CIM 009 §5.5.9, §4.12): `rel="prev"`
+/// unless the page is the first, `rel="next"` unless it is the last, none when `limit`
+/// is 0. `url` gives the address of the page starting at an offset; `media` is the
+/// media type of the answer.
+pub(crate) fn prev_next_links(
+    offset: usize,
+    limit: usize,
+    total: usize,
+    media: &str,
+    url: impl Fn(usize) -> String,
+) -> Vec<(&'static str, String)> {
+    let link = |off: usize, rel: &str| {
         (
             "link",
-            format!("<{base}?{}>; rel=\"{rel}\"; type=\"{media}\"", qs.join("&")),
+            format!("<{}>; rel=\"{rel}\"; type=\"{media}\"", url(off)),
         )
     };
     let mut out = Vec::new();

@@ -447,16 +447,11 @@ impl Twin {
                 a.created_at = old.created_at;
                 let mut e = cur.clone();
                 e.put_instance(&attr, a);
-                e.modified_at = now;
-                Ok(Outcome::Put {
-                    entity: e,
-                    kind: ChangeKind::Updated,
-                    changed: vec![attr.clone()],
-                    report: UpdateReport {
-                        updated: vec![attr],
-                        not_updated: vec![],
-                    },
-                })
+                let report = UpdateReport {
+                    updated: vec![attr],
+                    not_updated: vec![],
+                };
+                Ok(updated_outcome(e, report, now, true))
             }),
         )
         .await
@@ -498,16 +493,11 @@ impl Twin {
                 if list.is_empty() {
                     e.attrs.remove(&attr);
                 }
-                e.modified_at = now;
-                Ok(Outcome::Put {
-                    entity: e,
-                    kind: ChangeKind::Updated,
-                    changed: vec![attr.clone()],
-                    report: UpdateReport {
-                        updated: vec![attr],
-                        not_updated: vec![],
-                    },
-                })
+                let report = UpdateReport {
+                    updated: vec![attr],
+                    not_updated: vec![],
+                };
+                Ok(updated_outcome(e, report, now, true))
             }),
         )
         .await
@@ -845,22 +835,14 @@ pub fn purge_attrs_op(keep: Option<Vec<String>>, drop: Vec<String>) -> OpFn {
             })
             .cloned()
             .collect();
-        if gone.is_empty() {
-            return Ok(Outcome::Nothing(UpdateReport::default()));
-        }
         for k in &gone {
             e.attrs.remove(k);
         }
-        e.modified_at = now;
-        Ok(Outcome::Put {
-            entity: e,
-            kind: ChangeKind::Updated,
-            changed: gone.clone(),
-            report: UpdateReport {
-                updated: gone,
-                not_updated: vec![],
-            },
-        })
+        let report = UpdateReport {
+            updated: gone,
+            not_updated: vec![],
+        };
+        Ok(updated_outcome(e, report, now, false))
     })
 }
 
@@ -885,17 +867,7 @@ pub fn append_op(attrs: Vec<(String, Attribute)>, no_overwrite: bool) -> OpFn {
                 report.updated.push(name);
             }
         }
-        if report.updated.is_empty() {
-            return Ok(Outcome::Nothing(report));
-        }
-        e.modified_at = now;
-        let changed = report.updated.clone();
-        Ok(Outcome::Put {
-            entity: e,
-            kind: ChangeKind::Updated,
-            changed,
-            report,
-        })
+        Ok(updated_outcome(e, report, now, false))
     })
 }
 
@@ -920,18 +892,31 @@ pub fn update_op(attrs: Vec<(String, Attribute)>) -> OpFn {
                 report.updated.push(name);
             }
         }
-        if report.updated.is_empty() {
-            return Ok(Outcome::Nothing(report));
-        }
-        e.modified_at = now;
-        let changed = report.updated.clone();
-        Ok(Outcome::Put {
-            entity: e,
-            kind: ChangeKind::Updated,
-            changed,
-            report,
-        })
+        Ok(updated_outcome(e, report, now, false))
     })
+}
+
+/// The end of an operation on an entity's attributes (GS CIM 009 §5.6.2 to §5.6.5,
+/// §5.6.21): when the report lists no changed attribute and nothing else was `touched`,
+/// the entity is left as it is ([`Outcome::Nothing`]); otherwise it is stamped modified
+/// at `now` and stored, the attributes the report lists as updated being the change.
+pub(crate) fn updated_outcome(
+    mut e: Entity,
+    report: UpdateReport,
+    now: i64,
+    touched: bool,
+) -> Outcome {
+    if report.updated.is_empty() && !touched {
+        return Outcome::Nothing(report);
+    }
+    e.modified_at = now;
+    let changed = report.updated.clone();
+    Outcome::Put {
+        entity: e,
+        kind: ChangeKind::Updated,
+        changed,
+        report,
+    }
 }
 
 fn stamp(e: &mut Entity, now: i64, old: Option<&Entity>) {

@@ -937,22 +937,9 @@ fn list_links(
         crate::routes::Accept::JsonLd => "application/ld+json",
         _ => "application/json",
     };
-    let link = |o: usize, rel: &str| {
-        (
-            "link",
-            format!(
-                "</ngsi-ld/v1/subscriptions?limit={limit}&offset={o}>; rel=\"{rel}\"; type=\"{media}\""
-            ),
-        )
-    };
-    let mut out = Vec::new();
-    if limit > 0 && offset > 0 {
-        out.push(link(offset.saturating_sub(limit), "prev"));
-    }
-    if limit > 0 && offset + limit < total {
-        out.push(link(offset + limit, "next"));
-    }
-    out
+    crate::routes::prev_next_links(offset, limit, total, media, |o| {
+        format!("/ngsi-ld/v1/subscriptions?limit={limit}&offset={o}")
+    })
 }
 
 /// The NGSI-LD version a request prefers (`Prefer: ngsi-ld=<version>`, GS CIM 009

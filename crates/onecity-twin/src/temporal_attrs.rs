@@ -199,17 +199,6 @@ pub async fn patch_instance(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// The members that hold an attribute's value, whatever its kind.
-const VALUE_KEYS: &[&str] = &[
-    "value",
-    "object",
-    "languageMap",
-    "vocab",
-    "valueList",
-    "objectList",
-    "json",
-];
-
 /// `old` with the members of the body applied (see [`patch_instance`]).
 fn patched_instance(
     old: &Attribute,
@@ -220,7 +209,8 @@ fn patched_instance(
 ) -> NgsiResult<Attribute> {
     let bad = || NgsiError::bad_data("the body must be an attribute instance (a JSON object)");
     let m = body.as_object().ok_or_else(bad)?;
-    let is_instance = m.contains_key("type") || VALUE_KEYS.iter().any(|k| m.contains_key(*k));
+    let is_instance =
+        m.contains_key("type") || model::VALUE_KEYS.iter().any(|k| m.contains_key(*k));
     let mut frag = if is_instance {
         m.clone()
     } else {
@@ -231,7 +221,7 @@ fn patched_instance(
     };
     frag.remove("@context");
     frag.remove("instanceId");
-    if !VALUE_KEYS.iter().any(|k| frag.contains_key(*k)) {
+    if !model::VALUE_KEYS.iter().any(|k| frag.contains_key(*k)) {
         frag.insert(old.kind.value_key().into(), old.value.clone());
         frag.entry("type")
             .or_insert_with(|| Value::String(old.kind.as_str().into()));

@@ -23,13 +23,7 @@ pub async fn post_temporal_query(
 ) -> NgsiResult<Response> {
     let body = routes::read_body(&h, b)?;
     let ctx = routes::body_context(&st.twin, &h, &body, &body.value).await?;
-    let m = body
-        .value
-        .as_object()
-        .ok_or_else(|| NgsiError::bad_data("the query must be an object"))?;
-    if m.get("type").and_then(Value::as_str) != Some("Query") {
-        return Err(NgsiError::bad_data("the body's type must be \"Query\""));
-    }
+    let m = crate::query_body::query_object(&body.value)?;
     let mut p = Params::parse(raw.as_deref());
     crate::query_body::merge_members(m, &mut p)?;
     for member in ["temporalQ", "aggrParams"] {

@@ -114,6 +114,25 @@ pub(crate) async fn post(s: &TestServer, path: &str, body: Value) -> Resp {
     call(s, "POST", path, &[], Some(body)).await
 }
 
+pub(crate) async fn patch(s: &TestServer, path: &str, body: Value) -> Resp {
+    call(s, "PATCH", path, &[], Some(body)).await
+}
+
+pub(crate) async fn put(s: &TestServer, path: &str, body: Value) -> Resp {
+    call(s, "PUT", path, &[], Some(body)).await
+}
+
+pub(crate) async fn delete(s: &TestServer, path: &str) -> Resp {
+    call(s, "DELETE", path, &[], None).await
+}
+
+/// The length of the JSON array `v`; panics, showing `v`, when it is not an array.
+pub(crate) fn array_len(v: &Value) -> usize {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .len()
+}
+
 pub(crate) fn assert_ngsi_error(r: &Resp, status: u16, kind: &str) {
     assert_eq!(r.status, status, "{}", r.body);
     assert_eq!(
@@ -334,7 +353,7 @@ async fn twin_batch_upsert_of_5000_is_fully_applied_with_history() {
     };
     let r = post(&s, "/entityOperations/upsert", batch(1)).await;
     assert_eq!(r.status, 201, "{}", r.body);
-    assert_eq!(r.body.as_array().unwrap().len(), 5000);
+    assert_eq!(array_len(&r.body), 5000);
     let r = post(&s, "/entityOperations/upsert", batch(2)).await;
     assert_eq!(r.status, 204, "{}", r.body);
     let r = get(&s, "/entities?type=ParkingSpot&limit=0&count=true").await;
@@ -387,31 +406,20 @@ async fn twin_malformed_patch_is_400_and_leaves_entity_unchanged() {
         json!([1, 2]),
         json!({}),
     ] {
-        let r = call(
-            &s,
-            "PATCH",
-            &format!("{path}/attrs/height"),
-            &[],
-            Some(body.clone()),
-        )
-        .await;
+        let r = patch(&s, &format!("{path}/attrs/height"), body.clone()).await;
         assert_ngsi_error(&r, 400, "BadRequestData");
     }
-    let r = call(
+    let r = patch(
         &s,
-        "PATCH",
         &format!("{path}/attrs/refDevice"),
-        &[],
-        Some(json!({"object": "not a uri"})),
+        json!({"object": "not a uri"}),
     )
     .await;
     assert_ngsi_error(&r, 400, "BadRequestData");
-    let r = call(
+    let r = patch(
         &s,
-        "PATCH",
         &format!("{path}/attrs"),
-        &[],
-        Some(json!({"height": {"type": "string", "value": 1}})),
+        json!({"height": {"type": "string", "value": 1}}),
     )
     .await;
     assert_ngsi_error(&r, 400, "BadRequestData");
@@ -419,12 +427,10 @@ async fn twin_malformed_patch_is_400_and_leaves_entity_unchanged() {
     assert_eq!(after.status, 200);
     assert_eq!(after.body, before);
     // A well-formed partial update works.
-    let r = call(
+    let r = patch(
         &s,
-        "PATCH",
         &format!("{path}/attrs/height"),
-        &[],
-        Some(json!({"value": 0.30, "observedAt": "2022-08-09T23:05:00Z"})),
+        json!({"value": 0.30, "observedAt": "2022-08-09T23:05:00Z"}),
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
@@ -443,7 +449,7 @@ async fn twin_apostrophe_value_goes_through_batch_upsert_into_history() {
     let r = get(&s, "/temporal/entities/urn:ngsi-ld:Street:nice-1").await;
     assert_eq!(r.body["name"][0]["value"], "NICE D'R ST", "{}", r.body);
     let r = get(&s, "/entities?type=Street&q=name==%22NICE%20D'R%20ST%22").await;
-    assert_eq!(r.body.as_array().unwrap().len(), 1, "{}", r.body);
+    assert_eq!(array_len(&r.body), 1, "{}", r.body);
 }
 
 #[tokio::test]
@@ -668,12 +674,7 @@ async fn twin_temporal_history_of_real_tide_levels() {
     // The whole day fits in one answer (ngsi_ld_temporal_page, default 1000): 200.
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.headers.get("content-range").is_none());
-    assert_eq!(
-        r.body["height"].as_array().unwrap().len(),
-        144,
-        "{}",
-        r.body
-    );
+    assert_eq!(array_len(&r.body["height"]), 144, "{}", r.body);
     let r = get(&s, &format!("{base}?lastN=3")).await;
     let last: Vec<f64> = r.body["height"]
         .as_array()
@@ -687,12 +688,7 @@ async fn twin_temporal_history_of_real_tide_levels() {
         &format!("{base}?timerel=before&timeAt=2022-08-10T00:00:00Z&options=temporalValues"),
     )
     .await;
-    assert_eq!(
-        r.body["height"]["values"].as_array().unwrap().len(),
-        6,
-        "{}",
-        r.body
-    );
+    assert_eq!(array_len(&r.body["height"]["values"]), 6, "{}", r.body);
     let r = get(
         &s,
         &format!("{base}?timerel=between&timeAt=2022-08-09T23:00:00Z&endTimeAt=2022-08-10T23:00:00Z&options=aggregatedValues&aggrMethods=avg,max,min,totalCount&aggrPeriodDuration=PT1H"),
@@ -907,19 +903,15 @@ async fn twin_core_context_urls_known_without_fetch_and_ld_json_answers() {
 async fn twin_acknowledged_writes_survive_kill_and_restart() {
     let mut s = open_server(&[]).await;
     create_many(&s, 200, "Gauge").await;
-    let r = call(
+    let r = patch(
         &s,
-        "PATCH",
         "/entities/urn:ngsi-ld:Gauge:00007/attrs",
-        &[],
-        Some(json!({"n": {"type": "Property", "value": 777}})),
+        json!({"n": {"type": "Property", "value": 777}}),
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
     assert_eq!(
-        call(&s, "DELETE", "/entities/urn:ngsi-ld:Gauge:00008", &[], None)
-            .await
-            .status,
+        delete(&s, "/entities/urn:ngsi-ld:Gauge:00008").await.status,
         204
     );
     s.kill9();
@@ -1285,20 +1277,13 @@ async fn twin_purge_entities() {
         "?type=Building&keep=name&drop=height",
         "?type=Building&attrs=owner%7Bname%7D",
     ] {
-        let r = call(&s, "DELETE", &format!("/entities{bad}"), &[], None).await;
+        let r = delete(&s, &format!("/entities{bad}")).await;
         assert_ngsi_error(&r, 400, "BadRequestData");
     }
     let r = get(&s, "/entities?type=Building").await;
     assert_eq!(r.body.as_array().map(Vec::len), Some(4), "{}", r.body);
     // q: only the Eiffel Tower goes.
-    let r = call(
-        &s,
-        "DELETE",
-        "/entities?q=name==%22Eiffel%20Tower%22",
-        &[],
-        None,
-    )
-    .await;
+    let r = delete(&s, "/entities?q=name==%22Eiffel%20Tower%22").await;
     assert_eq!(r.status, 204, "{}", r.body);
     assert_ngsi_error(
         &get(&s, "/entities/urn:ngsi-ld:Building:purge1").await,
@@ -1306,12 +1291,9 @@ async fn twin_purge_entities() {
         "ResourceNotFound",
     );
     // drop: height removed from Building:2 only.
-    let r = call(
+    let r = delete(
         &s,
-        "DELETE",
         "/entities?id=urn:ngsi-ld:Building:purge2&type=Building&drop=height",
-        &[],
-        None,
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
@@ -1329,12 +1311,9 @@ async fn twin_purge_entities() {
     .await;
     assert_eq!(r.body["height"], 30);
     // keep: only height stays on Building:3.
-    let r = call(
+    let r = delete(
         &s,
-        "DELETE",
         "/entities?id=urn:ngsi-ld:Building:purge3&type=Building&keep=height",
-        &[],
-        None,
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
@@ -1346,7 +1325,7 @@ async fn twin_purge_entities() {
     assert_eq!(r.body["height"], 30);
     assert!(r.body.get("name").is_none(), "{}", r.body);
     // type: every Building goes, the Park stays.
-    let r = call(&s, "DELETE", "/entities/?type=Building", &[], None).await;
+    let r = delete(&s, "/entities/?type=Building").await;
     assert_eq!(r.status, 204, "{}", r.body);
     let r = get(&s, "/entities?type=Building").await;
     assert_eq!(r.body, json!([]));
@@ -1492,14 +1471,7 @@ async fn twin_subscription_creation_validation() {
         let r = call(&s, m, "/subscriptions/not-a-uri", &[], None).await;
         assert_ngsi_error(&r, 400, "BadRequestData");
     }
-    let r = call(
-        &s,
-        "PATCH",
-        "/subscriptions/not-a-uri",
-        &[],
-        Some(json!({"throttling": 5})),
-    )
-    .await;
+    let r = patch(&s, "/subscriptions/not-a-uri", json!({"throttling": 5})).await;
     assert_ngsi_error(&r, 400, "BadRequestData");
 }
 

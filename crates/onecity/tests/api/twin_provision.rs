@@ -3,13 +3,39 @@
 //! create-time validation; and the common behaviours §6.3.4 (406) and §5.15.1
 //! (`/info/sourceIdentity`).
 
-use crate::twin::{assert_ngsi_error, call, get, open_server, post};
+use crate::twin::{assert_ngsi_error, call, delete, get, open_server, patch, post, put, Resp};
+use onecity_testkit::TestServer;
 use serde_json::{json, Value};
 
 const NULL: &str = "urn:ngsi-ld:null";
 
-async fn patch(s: &onecity_testkit::TestServer, path: &str, body: Value) -> crate::twin::Resp {
-    call(s, "PATCH", path, &[], Some(body)).await
+/// A Building with `id` and the members of `extra`.
+fn building(id: &str, extra: Value) -> Value {
+    let mut body = json!({"id": id, "type": "Building"});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+/// Creating a Building (id `urn:ngsi-ld:Building:{tag}{i}`) with the members of each of
+/// `extras` is 400 BadRequestData.
+async fn assert_buildings_refused<const N: usize>(s: &TestServer, tag: &str, extras: [Value; N]) {
+    for (i, extra) in extras.into_iter().enumerate() {
+        let body = building(&format!("urn:ngsi-ld:Building:{tag}{i}"), extra);
+        let r = post(s, "/entities", body).await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+    }
+}
+
+/// GET /info/sourceIdentity with one request header.
+async fn source_identity(s: &TestServer, header: (&str, &str)) -> Resp {
+    call(s, "GET", "/info/sourceIdentity", &[header], None).await
+}
+
+/// The entity `id` as GET /entities/{id} answers it.
+async fn entity(s: &TestServer, id: &str) -> Value {
+    get(s, &format!("/entities/{id}")).await.body
 }
 
 /// Update, merge and partial update delete the instance whose value member is the
@@ -44,7 +70,7 @@ async fn twin_provision_ngsild_null_and_fragments() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert_eq!(e["name"], json!({"type": "Property", "value": "a"}), "{e}");
     assert!(e.get("location").is_none(), "{e}");
     assert_eq!(e["type"], json!(["Building", "Vehicle"]), "{e}");
@@ -59,7 +85,7 @@ async fn twin_provision_ngsild_null_and_fragments() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert_eq!(e["temp"]["value"], json!(21), "{e}");
     assert_eq!(e["temp"]["unitCode"], json!("CEL"), "{e}");
     assert_eq!(
@@ -85,7 +111,7 @@ async fn twin_provision_ngsild_null_and_fragments() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert_eq!(
         e["addr"]["value"],
         json!({"street": "Z", "city": "B"}),
@@ -108,7 +134,7 @@ async fn twin_provision_ngsild_null_and_fragments() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert!(e.get("name").is_none(), "{e}");
     assert_eq!(e["temp"]["value"], json!(21), "{e}");
 
@@ -137,7 +163,7 @@ async fn twin_provision_ngsild_null_and_fragments() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert_eq!(e["scope"], json!(["/Paris", "/Lyon"]), "{e}");
 
     // Create: the null anywhere is 400 and nothing is stored.
@@ -179,68 +205,32 @@ async fn twin_provision_type_selector_and_validation() {
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let r = patch(
-        &s,
-        &format!("/entities/{id}/attrs/name?type=Vehicle"),
-        json!({"value": "y"}),
-    )
-    .await;
+    let attrs = format!("/entities/{id}/attrs");
+    let y = || json!({"value": "y"});
+    let r = patch(&s, &format!("{attrs}/name?type=Vehicle"), y()).await;
     assert_ngsi_error(&r, 404, "ResourceNotFound");
-    let r = patch(
-        &s,
-        &format!("/entities/{id}/attrs/name?type=Building"),
-        json!({"value": "y"}),
-    )
-    .await;
+    let r = patch(&s, &format!("{attrs}/name?type=Building"), y()).await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let r = patch(
+    let r = patch(&s, &format!("{attrs}/scope"), json!({"value": "/B"})).await;
+    assert_ngsi_error(&r, 400, "BadRequestData");
+    let r = put(
         &s,
-        &format!("/entities/{id}/attrs/scope"),
-        json!({"value": "/B"}),
+        &format!("{attrs}/@bad"),
+        json!({"type": "Property", "value": 1}),
     )
     .await;
     assert_ngsi_error(&r, 400, "BadRequestData");
-    let r = call(
-        &s,
-        "PUT",
-        &format!("/entities/{id}/attrs/@bad"),
-        &[],
-        Some(json!({"type": "Property", "value": 1})),
-    )
-    .await;
+    let r = put(&s, "/entities/", json!({"type": "Building"})).await;
     assert_ngsi_error(&r, 400, "BadRequestData");
-    let r = call(
-        &s,
-        "PUT",
-        "/entities/",
-        &[],
-        Some(json!({"type": "Building"})),
-    )
-    .await;
-    assert_ngsi_error(&r, 400, "BadRequestData");
-    let r = call(
-        &s,
-        "DELETE",
-        &format!("/entities/{id}?type=Vehicle"),
-        &[],
-        None,
-    )
-    .await;
+    let r = delete(&s, &format!("/entities/{id}?type=Vehicle")).await;
     assert_ngsi_error(&r, 404, "ResourceNotFound");
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert_eq!(e["name"]["value"], json!("y"), "{e}");
     assert_eq!(e["scope"], json!("/A"), "{e}");
-    let r = call(
-        &s,
-        "DELETE",
-        &format!("/entities/{id}?type=Building"),
-        &[],
-        None,
-    )
-    .await;
+    let r = delete(&s, &format!("/entities/{id}?type=Building")).await;
     assert_eq!(r.status, 204, "{}", r.body);
 
-    for (i, extra) in [
+    let invalid = [
         json!({"scope": "/a//b"}),
         json!({"scope": ["/ok", "/9bad"]}),
         json!({"p": {"type": "Property", "value": 1, "observedAt": "2026-08-10T12:00:00+02:00"}}),
@@ -250,17 +240,8 @@ async fn twin_provision_type_selector_and_validation() {
         json!({"p": {"type": "LanguageProperty", "languageMap": {"": "x"}}}),
         json!({"p": {"type": "Property", "value": 1, "entityIdSealed": "urn:x:1"}}),
         json!({"ngsildproof": {"type": "Property", "value": "not-a-proof"}}),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mut body = json!({"id": format!("urn:ngsi-ld:Building:v{i}"), "type": "Building"});
-        for (k, v) in extra.as_object().unwrap() {
-            body[k] = v.clone();
-        }
-        let r = post(&s, "/entities", body.clone()).await;
-        assert_ngsi_error(&r, 400, "BadRequestData");
-    }
+    ];
+    assert_buildings_refused(&s, "v", invalid).await;
     let r = post(
         &s,
         "/entities",
@@ -276,55 +257,21 @@ async fn twin_provision_type_selector_and_validation() {
 #[tokio::test]
 async fn twin_source_identity_and_not_acceptable() {
     let s = open_server(&[]).await;
-    let r = call(
-        &s,
-        "GET",
-        "/info/sourceIdentity",
-        &[("accept", "application/json")],
-        None,
-    )
-    .await;
+    let r = source_identity(&s, ("accept", "application/json")).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["type"], json!("ContextSourceIdentity"));
+    let member = |k: &str| r.body[k].as_str().unwrap().to_string();
+    assert!(member("id").starts_with("urn:"), "{}", r.body);
     assert!(
-        r.body["id"].as_str().unwrap().starts_with("urn:"),
+        member("contextSourceUptime").starts_with("PT"),
         "{}",
         r.body
     );
-    assert!(
-        r.body["contextSourceUptime"]
-            .as_str()
-            .unwrap()
-            .starts_with("PT"),
-        "{}",
-        r.body
-    );
-    assert!(
-        r.body["contextSourceTimeAt"]
-            .as_str()
-            .unwrap()
-            .ends_with('Z'),
-        "{}",
-        r.body
-    );
+    assert!(member("contextSourceTimeAt").ends_with('Z'), "{}", r.body);
     let base = r.body["contextSourceAlias"].clone();
-    let a = call(
-        &s,
-        "GET",
-        "/info/sourceIdentity",
-        &[("ngsild-tenant", "ta")],
-        None,
-    )
-    .await;
+    let a = source_identity(&s, ("ngsild-tenant", "ta")).await;
     assert_eq!(a.status, 200, "{}", a.body);
-    let b = call(
-        &s,
-        "GET",
-        "/info/sourceIdentity",
-        &[("ngsild-tenant", "tb")],
-        None,
-    )
-    .await;
+    let b = source_identity(&s, ("ngsild-tenant", "tb")).await;
     assert_ne!(a.body["contextSourceAlias"], base);
     assert_ne!(a.body["contextSourceAlias"], b.body["contextSourceAlias"]);
 
@@ -376,7 +323,7 @@ async fn twin_provision_shapes_and_batches() {
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert_eq!(
         e["roads"]["objectList"],
         json!([{"object": "urn:ngsi-ld:Road:1"}, {"object": "urn:ngsi-ld:Road:2"}]),
@@ -406,7 +353,7 @@ async fn twin_provision_shapes_and_batches() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert_eq!(e["temp"].as_array().map(Vec::len), Some(2), "{e}");
     let r = patch(
         &s,
@@ -417,25 +364,11 @@ async fn twin_provision_shapes_and_batches() {
     assert_ngsi_error(&r, 400, "BadRequestData");
 
     // Scope is deleted through /attrs/scope; a second delete is 404.
-    let r = call(
-        &s,
-        "DELETE",
-        &format!("/entities/{id}/attrs/scope"),
-        &[],
-        None,
-    )
-    .await;
+    let r = delete(&s, &format!("/entities/{id}/attrs/scope")).await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let r = call(
-        &s,
-        "DELETE",
-        &format!("/entities/{id}/attrs/scope"),
-        &[],
-        None,
-    )
-    .await;
+    let r = delete(&s, &format!("/entities/{id}/attrs/scope")).await;
     assert_ngsi_error(&r, 404, "ResourceNotFound");
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert!(e.get("scope").is_none(), "{e}");
 
     // Batch merge: a concise NGSI-LD Null deletes, the rest stays.
@@ -446,7 +379,7 @@ async fn twin_provision_shapes_and_batches() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let e = get(&s, &format!("/entities/{id}")).await.body;
+    let e = entity(&s, id).await;
     assert!(e.get("sub").is_none(), "{e}");
     assert!(e.get("roads").is_some(), "{e}");
 
@@ -465,21 +398,12 @@ async fn twin_provision_shapes_and_batches() {
     assert_ngsi_error(&r, 400, "InvalidRequest");
     let r = post(&s, "/entityOperations/delete", json!([])).await;
     assert_ngsi_error(&r, 400, "BadRequestData");
-    for (i, extra) in [
+    let invalid = [
         json!({"p": NULL}),
         json!({"location": {"type": "Property", "value": 7}}),
         json!({"p": {"type": "JsonProperty", "json": 5}}),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mut body = json!({"id": format!("urn:ngsi-ld:Building:bad{i}"), "type": "Building"});
-        for (k, v) in extra.as_object().unwrap() {
-            body[k] = v.clone();
-        }
-        let r = post(&s, "/entities", body).await;
-        assert_ngsi_error(&r, 400, "BadRequestData");
-    }
+    ];
+    assert_buildings_refused(&s, "bad", invalid).await;
     let r = post(
         &s,
         "/entities",
@@ -548,12 +472,10 @@ async fn twin_transient_entity_expiry() {
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let r = call(
+    let r = patch(
         &s,
-        "PATCH",
         &format!("/entities/{live}/attrs/new"),
-        &[],
-        Some(json!({"value": 2})),
+        json!({"value": 2}),
     )
     .await;
     assert_eq!(r.status, 204, "{}", r.body);

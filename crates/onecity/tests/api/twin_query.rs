@@ -320,6 +320,9 @@ async fn twin_query_post_body_rendering_and_discovery() {
         json!({"type": "Query", "entities": [{"id": "urn:ngsi-ld:Car:1"}]}),
         json!({"type": "Query", "entities": [{"type": "Car", "id": ["urn:ngsi-ld:Car:1", 5]}]}),
         json!({"type": "Query", "entities": [{"type": "Car"}], "ordering": {"orderBy": ["location;dist-asc"]}}),
+        json!({"type": "Query", "entities": [{"type": "Car"}], "geoQ": {"georel": "near;maxDistance==10", "geometry": 7}}),
+        json!({"type": "Entity", "entities": [{"type": "Car"}]}),
+        json!([{"type": "Query", "entities": [{"type": "Car"}]}]),
     ] {
         assert_ngsi_error(&q(bad).await, 400, "BadRequestData");
     }

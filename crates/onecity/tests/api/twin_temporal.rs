@@ -3,7 +3,7 @@
 //! representations, `POST /temporal/entityOperations/query`, and the checks of its
 //! parameters.
 
-use crate::twin::{assert_ngsi_error, call, get, open_server, post, Resp};
+use crate::twin::{array_len, assert_ngsi_error, call, get, open_server, post, Resp};
 use onecity_testkit::TestServer;
 use serde_json::{json, Value};
 
@@ -100,7 +100,7 @@ async fn twin_temporal_pages_are_206_with_content_range() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body.as_array().unwrap().len(), 1, "{}", r.body);
+    assert_eq!(array_len(&r.body), 1, "{}", r.body);
     assert_eq!(r.body[0]["id"], "urn:ngsi-ld:Vehicle:page2");
 }
 
@@ -144,12 +144,7 @@ async fn twin_temporal_values_datasets_and_aggregates() {
     )
     .await;
     // format takes precedence over options.
-    assert_eq!(
-        r.body["speed"]["values"].as_array().unwrap().len(),
-        2,
-        "{}",
-        r.body
-    );
+    assert_eq!(array_len(&r.body["speed"]["values"]), 2, "{}", r.body);
     let r = get(
         &s,
         &format!("{base}?attrs=speed&timerel=after&timeAt=2020-08-01T12:05:00Z"),
@@ -215,7 +210,7 @@ async fn twin_temporal_post_query_and_parameter_checks() {
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body.as_array().unwrap().len(), 2);
+    assert_eq!(array_len(&r.body), 2);
     assert_eq!(times(&r.body[0]["speed"]), ["2020-01-01T01:03:00Z"]);
     let r = post(
         &s,
@@ -237,6 +232,13 @@ async fn twin_temporal_post_query_and_parameter_checks() {
         json!({"timerel": "after", "timeAt": "2020-01-01T00:00:00Z", "aggrMethods": ["avg"], "aggrPeriodDuration": "bogus"}),
     ] {
         let r = post(&s, "/temporal/entityOperations/query", query(bad.clone())).await;
+        assert_ngsi_error(&r, 400, "BadRequestData");
+    }
+    // §5.2.23: the body is an object whose type is Query.
+    let mut not_query = query(json!({"timerel": "after", "timeAt": "2020-01-01T00:00:00Z"}));
+    not_query["type"] = json!("Entity");
+    for bad in [not_query.clone(), json!([not_query])] {
+        let r = post(&s, "/temporal/entityOperations/query", bad).await;
         assert_ngsi_error(&r, 400, "BadRequestData");
     }
     let mut aggr = query(json!({"timerel": "after", "timeAt": "2020-01-01T00:00:00Z"}));

@@ -2,7 +2,7 @@
 //! answers, modifying and deleting one instance, deleting an attribute's history, and the
 //! temporal upsert.
 
-use crate::twin::{assert_ngsi_error, call, get, open_server, post, Resp};
+use crate::twin::{assert_ngsi_error, delete, get, open_server, patch, post, Resp};
 use onecity_testkit::TestServer;
 use serde_json::{json, Value};
 
@@ -74,7 +74,7 @@ async fn twin_temporal_instances_carry_ids_and_are_modified_or_deleted_one_by_on
     // Modify the first speed instance: same id, new value, the other one untouched.
     let path = format!("{BASE}/{id}/attrs/speed/{}", speed[0]);
     let frag = json!({"type": "Property", "value": 129, "observedAt": "2020-09-01T12:03:00Z"});
-    let r = call(&s, "PATCH", &path, &[], Some(frag)).await;
+    let r = patch(&s, &path, frag).await;
     assert_eq!(r.status, 204, "{}", r.body);
     let r = temporal(&s, id).await;
     assert_eq!(
@@ -83,7 +83,7 @@ async fn twin_temporal_instances_carry_ids_and_are_modified_or_deleted_one_by_on
     );
     assert_eq!(instance_ids(&r, "speed"), speed);
     // A body with the value only keeps the recorded observedAt.
-    let r = call(&s, "PATCH", &path, &[], Some(json!({"value": 130}))).await;
+    let r = patch(&s, &path, json!({"value": 130})).await;
     assert_eq!(r.status, 204, "{}", r.body);
     let r = temporal(&s, id).await;
     assert_eq!(r.body["speed"][0]["value"], json!(130));
@@ -95,31 +95,31 @@ async fn twin_temporal_instances_carry_ids_and_are_modified_or_deleted_one_by_on
     let wrong_attr = format!("{BASE}/{id}/attrs/fuelLevel/{}", speed[0]);
     let no_inst = format!("{BASE}/{id}/attrs/speed/urn:ngsi-ld:01234567890123456789");
     for p in [&other, &wrong_attr, &no_inst] {
-        let r = call(&s, "PATCH", p, &[], Some(frag.clone())).await;
+        let r = patch(&s, p, frag.clone()).await;
         assert_ngsi_error(&r, 404, "ResourceNotFound");
-        let r = call(&s, "DELETE", p, &[], None).await;
+        let r = delete(&s, p).await;
         assert_ngsi_error(&r, 404, "ResourceNotFound");
     }
     let bad_id = format!("{BASE}/invalidId/attrs/speed/{}", speed[0]);
     let bad_inst = format!("{BASE}/{id}/attrs/speed/invalidId");
     let bad_attr = format!("{BASE}/{id}/attrs/invalid(Id/{}", speed[0]);
     for p in [&bad_id, &bad_inst, &bad_attr] {
-        let r = call(&s, "PATCH", p, &[], Some(frag.clone())).await;
+        let r = patch(&s, p, frag.clone()).await;
         assert_ngsi_error(&r, 400, "BadRequestData");
-        let r = call(&s, "DELETE", p, &[], None).await;
+        let r = delete(&s, p).await;
         assert_ngsi_error(&r, 400, "BadRequestData");
     }
-    let r = call(&s, "PATCH", &path, &[], Some(json!([frag]))).await;
+    let r = patch(&s, &path, json!([frag])).await;
     assert_ngsi_error(&r, 400, "BadRequestData");
 
     // Delete the modified instance: only it goes; a second delete finds nothing.
-    let r = call(&s, "DELETE", &path, &[], None).await;
+    let r = delete(&s, &path).await;
     assert_eq!(r.status, 204, "{}", r.body);
     let r = temporal(&s, id).await;
     assert_eq!(values(&r, "speed"), vec![(json!(80), Value::Null)]);
     assert_eq!(instance_ids(&r, "speed"), vec![speed[1].clone()]);
     assert_eq!(values(&r, "fuelLevel").len(), 3);
-    let r = call(&s, "DELETE", &path, &[], None).await;
+    let r = delete(&s, &path).await;
     assert_ngsi_error(&r, 404, "ResourceNotFound");
 }
 
@@ -134,7 +134,7 @@ async fn twin_temporal_attribute_delete_by_dataset_default_or_all() {
     }
     let del = |id: &str, q: &str| format!("{BASE}/{id}/attrs/fuelLevel{q}");
 
-    let r = call(&s, "DELETE", &del(default_only, ""), &[], None).await;
+    let r = delete(&s, &del(default_only, "")).await;
     assert_eq!(r.status, 204, "{}", r.body);
     let r = temporal(&s, default_only).await;
     assert_eq!(
@@ -144,7 +144,7 @@ async fn twin_temporal_attribute_delete_by_dataset_default_or_all() {
     assert_eq!(values(&r, "speed").len(), 2);
 
     let q = "?datasetId=urn:ngsi-ld:Vehicle:fuel-ds&deleteAll=false";
-    let r = call(&s, "DELETE", &del(dataset_only, q), &[], None).await;
+    let r = delete(&s, &del(dataset_only, q)).await;
     assert_eq!(r.status, 204, "{}", r.body);
     let r = temporal(&s, dataset_only).await;
     assert_eq!(
@@ -152,7 +152,7 @@ async fn twin_temporal_attribute_delete_by_dataset_default_or_all() {
         vec![(json!(67), Value::Null), (json!(53), Value::Null)]
     );
 
-    let r = call(&s, "DELETE", &del(all, "?deleteAll=true"), &[], None).await;
+    let r = delete(&s, &del(all, "?deleteAll=true")).await;
     assert_eq!(r.status, 204, "{}", r.body);
     let r = temporal(&s, all).await;
     assert!(r.body.get("fuelLevel").is_none(), "{}", r.body);
@@ -164,7 +164,7 @@ async fn twin_temporal_attribute_delete_by_dataset_default_or_all() {
         format!("{BASE}/{all}/attrs/notExisting"),
         del("urn:ngsi-ld:Vehicle:none", ""),
     ] {
-        let r = call(&s, "DELETE", &p, &[], None).await;
+        let r = delete(&s, &p).await;
         assert_ngsi_error(&r, 404, "ResourceNotFound");
     }
     // Invalid entity id, attribute name (also a doubly encoded dot segment), datasetId,
@@ -176,7 +176,7 @@ async fn twin_temporal_attribute_delete_by_dataset_default_or_all() {
         format!("{BASE}/{all}/attrs/speed?datasetId=not%20a%20uri"),
         format!("{BASE}/{all}/attrs/speed?deleteAll=yes"),
     ] {
-        let r = call(&s, "DELETE", &p, &[], None).await;
+        let r = delete(&s, &p).await;
         assert_ngsi_error(&r, 400, "BadRequestData");
     }
     let r = temporal(&s, all).await;
@@ -230,7 +230,7 @@ async fn twin_temporal_upsert_replaces_same_time_unions_types_and_checks_input()
         json!({"speed": [{"type": "Property", "value": 3, "observedAt": "2020-09-02T00:00:00Z"}]});
     let r = post(&s, &format!("{BASE}/invalidId/attrs"), frag.clone()).await;
     assert_ngsi_error(&r, 400, "BadRequestData");
-    let r = call(&s, "DELETE", &format!("{BASE}/invalidId"), &[], None).await;
+    let r = delete(&s, &format!("{BASE}/invalidId")).await;
     assert_ngsi_error(&r, 400, "BadRequestData");
     let r = post(&s, &format!("{BASE}/{id}/attrs"), frag).await;
     assert_eq!(r.status, 204, "{}", r.body);
