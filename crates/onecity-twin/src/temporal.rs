@@ -172,7 +172,8 @@ pub async fn history(
 }
 
 /// Parses an ISO 8601 duration (`P1DT2H`, `PT10M`, `P1W`, `PT0.5S`) to µs; `PT0S` is 0
-/// (for `aggrPeriodDuration`: one period over the whole interval).
+/// (for `aggrPeriodDuration`: one period over the whole interval). `None` for anything
+/// else, and for a duration longer than [`MAX_DURATION_MICROS`] (the caller answers 400).
 pub fn parse_duration(s: &str) -> Option<i64> {
     let rest = s.strip_prefix('P')?;
     let (date, time) = match rest.split_once('T') {
@@ -221,8 +222,14 @@ pub fn parse_duration(s: &str) -> Option<i64> {
             return None;
         }
     }
-    any.then_some((total * 1e6) as i64)
+    // At most MAX_DURATION_MICROS (about 3,000 years), so that period arithmetic on
+    // instance times cannot overflow.
+    let micros = total * 1e6;
+    (any && micros <= MAX_DURATION_MICROS as f64).then_some(micros as i64)
 }
+
+/// The longest duration [`parse_duration`] accepts, in µs (10^17 µs, about 3,170 years).
+pub const MAX_DURATION_MICROS: i64 = 100_000_000_000_000_000;
 
 /// One sample for aggregation: time (µs), numeric value, value.
 pub type Sample = (i64, Option<f64>, Value);
@@ -261,7 +268,7 @@ pub fn aggregate(
         let mut list = Vec::new();
         for (k, b) in &buckets {
             let pend = match period {
-                Some(p) if p > 0 => k + p,
+                Some(p) if p > 0 => k.saturating_add(p),
                 _ => end.max(*k),
             };
             let nums: Vec<f64> = b.iter().filter_map(|s| s.1).collect();
@@ -1199,6 +1206,12 @@ mod tests {
         assert_eq!(parse_duration("P1W"), Some(7 * 86400 * 1_000_000));
         assert_eq!(parse_duration("1H"), None);
         assert_eq!(parse_duration("P"), None);
+        // Beyond about 3,170 years: refused (400), not an overflow in period arithmetic.
+        assert_eq!(parse_duration("P99999999Y"), None);
+        assert_eq!(
+            parse_duration("P3000Y"),
+            Some(3000 * 365 * 86400 * 1_000_000)
+        );
         let h = 3_600_000_000i64;
         let s = vec![
             (0, Some(1.0), json!(1)),
