@@ -205,6 +205,22 @@ impl Gov {
         Ok(out)
     }
 
+    /// Ends a change of one event: audits `action` on it, commits `tx` and returns the
+    /// event as the caller now sees it.
+    async fn commit_event(
+        &self,
+        mut tx: Tx,
+        p: &Principal,
+        tenant: &str,
+        action: &str,
+        id: Uuid,
+    ) -> Result<EventView> {
+        self.audit(&mut tx, p, tenant, action, "event", &id.to_string())
+            .await?;
+        tx.commit().await?;
+        self.event(p, tenant, id).await
+    }
+
     async fn audit(
         &self,
         tx: &mut Tx,
@@ -820,17 +836,8 @@ impl Gov {
             Some(json!({"event": id})),
         )
         .await?;
-        self.audit(
-            &mut tx,
-            p,
-            tenant,
-            "governance.event.merge",
-            "event",
-            &id.to_string(),
-        )
-        .await?;
-        tx.commit().await?;
-        self.event(p, tenant, id).await
+        self.commit_event(tx, p, tenant, "governance.event.merge", id)
+            .await
     }
 
     /// Re-dispatches an event (after a return, 退单) to another department, with a reason;
@@ -961,17 +968,8 @@ impl Gov {
         )
         .await?;
         log(&mut tx, id, now, &p.actor(), "extension", Some(json!({"from": time::rfc3339(due), "to": time::rfc3339(new_due), "reason": r.reason}))).await?;
-        self.audit(
-            &mut tx,
-            p,
-            tenant,
-            "governance.event.extend",
-            "event",
-            &id.to_string(),
-        )
-        .await?;
-        tx.commit().await?;
-        self.event(p, tenant, id).await
+        self.commit_event(tx, p, tenant, "governance.event.extend", id)
+            .await
     }
 
     /// Rates a closed event (1..5).
@@ -1008,17 +1006,8 @@ impl Gov {
             Some(json!({"score": r.score})),
         )
         .await?;
-        self.audit(
-            &mut tx,
-            p,
-            tenant,
-            "governance.event.rate",
-            "event",
-            &id.to_string(),
-        )
-        .await?;
-        tx.commit().await?;
-        self.event(p, tenant, id).await
+        self.commit_event(tx, p, tenant, "governance.event.rate", id)
+            .await
     }
 
     /// The history of an event (oldest first): `{seq, at, actor, kind, detail}`.
