@@ -52,6 +52,8 @@ pub struct CkanError {
     pub status: StatusCode,
     /// The `error` object (`__type` and details).
     pub error: Value,
+    /// Seconds after which a retry may succeed (sent as `Retry-After`; 429 and 503).
+    pub retry_after: Option<u64>,
 }
 
 impl CkanError {
@@ -61,37 +63,37 @@ impl CkanError {
         CkanError {
             status: StatusCode::CONFLICT,
             error: json!({"__type": "Validation Error", field: [msg], "message": msg}),
+            retry_after: None,
         }
     }
 }
 
 impl From<Error> for CkanError {
+    /// Maps by class (no wildcard: a new class must be decided here). CKAN answers
+    /// validation problems with 409 `Validation Error`, as CKAN itself does.
     fn from(e: Error) -> Self {
-        let (status, ty) = match e.code {
-            ErrorCode::InvalidInput
-            | ErrorCode::InvalidQuery
-            | ErrorCode::Conflict
-            | ErrorCode::InvalidCursor
-            | ErrorCode::InvalidGeometry => (StatusCode::CONFLICT, "Validation Error"),
-            ErrorCode::NotFound | ErrorCode::TenantNotFound => {
-                (StatusCode::NOT_FOUND, "Not Found Error")
+        use onecity_core::ErrorClass as K;
+        let (status, ty) = match e.code.class() {
+            K::BadRequest
+                if matches!(
+                    e.code,
+                    ErrorCode::MalformedBody | ErrorCode::MethodNotAllowed
+                ) =>
+            {
+                (StatusCode::BAD_REQUEST, "Bad request")
             }
-            ErrorCode::Forbidden
-            | ErrorCode::InsufficientScope
-            | ErrorCode::Unauthenticated
-            | ErrorCode::InvalidCredentials => (StatusCode::FORBIDDEN, "Authorization Error"),
-            ErrorCode::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "Rate Limit Error"),
-            ErrorCode::MalformedBody
-            | ErrorCode::PayloadTooLarge
-            | ErrorCode::UnsupportedMediaType => (StatusCode::BAD_REQUEST, "Bad request"),
-            _ => (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+            K::BadRequest | K::Invalid | K::Conflict => (StatusCode::CONFLICT, "Validation Error"),
+            K::NotFound => (StatusCode::NOT_FOUND, "Not Found Error"),
+            K::Unauthenticated | K::Forbidden => (StatusCode::FORBIDDEN, "Authorization Error"),
+            K::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "Rate Limit Error"),
+            K::TooLarge | K::UnsupportedMedia => (StatusCode::BAD_REQUEST, "Bad request"),
+            K::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable"),
+            K::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
         };
-        let msg = if status.is_server_error() {
+        if status.is_server_error() {
             tracing::error!(error = %e, "ckan action failed");
-            "Internal server error".to_string()
-        } else {
-            e.detail.clone()
-        };
+        }
+        let msg = e.public_detail();
         let mut err = json!({"__type": ty, "message": msg});
         if ty == "Validation Error" {
             let field = e
@@ -105,7 +107,11 @@ impl From<Error> for CkanError {
                 err[field] = json!([msg]);
             }
         }
-        CkanError { status, error: err }
+        CkanError {
+            status,
+            error: err,
+            retry_after: e.retry_after,
+        }
     }
 }
 
@@ -366,6 +372,7 @@ async fn post(
                     Err(CkanError {
                         status: StatusCode::BAD_REQUEST,
                         error: json!({"__type": "Bad request", "message": "Bad request - JSON Error: the body must be a JSON object"}),
+                        retry_after: None,
                     }),
                 )
             }
@@ -418,22 +425,29 @@ fn decode(s: &str) -> String {
 
 fn envelope(action: &str, r: ActionResult) -> Response {
     let help = format!("/api/3/action/help_show?name={action}");
-    let (status, body) = match r {
+    let (status, body, retry_after) = match r {
         Ok(result) => (
             StatusCode::OK,
             json!({"help": help, "success": true, "result": result}),
+            None,
         ),
         Err(e) => (
             e.status,
             json!({"help": help, "success": false, "error": e.error}),
+            e.retry_after,
         ),
     };
-    (
+    let mut resp = (
         status,
         [(header::CONTENT_TYPE, "application/json;charset=utf-8")],
         body.to_string(),
     )
-        .into_response()
+        .into_response();
+    if let Some(secs) = retry_after {
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    }
+    resp
 }
 
 async fn call(c: Catalog, headers: &HeaderMap, action: &str, params: Params) -> Response {
@@ -466,6 +480,7 @@ async fn run(c: Catalog, headers: &HeaderMap, action: &str, params: Params) -> A
         return Err(CkanError {
             status: StatusCode::BAD_REQUEST,
             error: json!({"__type": "Bad request", "message": format!("Bad request - Action name not known: {action}")}),
+            retry_after: None,
         });
     };
     for k in params.keys() {

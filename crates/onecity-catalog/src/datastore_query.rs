@@ -9,7 +9,7 @@ use crate::datastore_load::FieldType;
 use crate::datastore_store::{quote, val_json, Field, TableMeta};
 use crate::masking::MaskPolicy;
 use onecity_core::{Error, Result};
-use onecity_store::{Db, Val};
+use onecity_store::{Db, SqlBuilder, Val};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -111,16 +111,6 @@ pub struct ReadScope {
     pub row_filter: Map<String, Value>,
 }
 
-struct Sql {
-    args: Vec<Val>,
-}
-impl Sql {
-    fn push(&mut self, v: Val) -> String {
-        self.args.push(v);
-        format!("${}", self.args.len())
-    }
-}
-
 fn field<'a>(m: &'a TableMeta, scope: &ReadScope, name: &str) -> Result<&'a Field> {
     let f = m
         .fields
@@ -199,7 +189,7 @@ fn add_filters(
     m: &TableMeta,
     scope: &ReadScope,
     filters: &Map<String, Value>,
-    sql: &mut Sql,
+    sql: &mut SqlBuilder,
     wh: &mut Vec<String>,
     check_visible: bool,
 ) -> Result<()> {
@@ -223,13 +213,13 @@ fn add_filters(
                 }
                 let ps: Vec<String> = vs
                     .iter()
-                    .map(|x| json_to_val(x, f.ty, k).map(|v| sql.push(v)))
+                    .map(|x| json_to_val(x, f.ty, k).map(|v| sql.bind(v)))
                     .collect::<Result<_>>()?;
                 wh.push(format!("{} IN ({})", quote(k), ps.join(", ")));
             }
             Value::Null => wh.push(format!("{} IS NULL", quote(k))),
             _ => {
-                let p = sql.push(json_to_val(v, f.ty, k)?);
+                let p = sql.bind(json_to_val(v, f.ty, k)?);
                 wh.push(format!("{} = {p}", quote(k)));
             }
         }
@@ -261,7 +251,7 @@ pub async fn search(
             "offset must be at most {MAX_OFFSET}; use the cursor"
         )));
     }
-    let mut sql = Sql { args: Vec::new() };
+    let mut sql = SqlBuilder::default();
     let mut wh: Vec<String> = Vec::new();
     add_filters(m, scope, &scope.row_filter, &mut sql, &mut wh, false)?;
     if let Some(f) = &p.filters {
@@ -272,7 +262,7 @@ pub async fn search(
         None | Some(Value::Null) => {}
         Some(Value::String(t)) if t.trim().is_empty() => {}
         Some(Value::String(t)) => {
-            let pat = sql.push(Val::Text(Some(like_pattern(t))));
+            let pat = sql.bind(Val::Text(Some(like_pattern(t))));
             let ors: Vec<String> = m
                 .fields
                 .iter()
@@ -296,7 +286,7 @@ pub async fn search(
                 let t = v
                     .as_str()
                     .ok_or_else(|| Error::invalid("q values must be strings"))?;
-                let pat = sql.push(Val::Text(Some(like_pattern(t))));
+                let pat = sql.bind(Val::Text(Some(like_pattern(t))));
                 let col = if matches!(
                     f.ty,
                     FieldType::Text | FieldType::Date | FieldType::Timestamp
@@ -368,21 +358,21 @@ pub async fn search(
         }
     }
     let base_where = wh.clone();
-    let base_args = sql.args.clone();
+    let base_args = sql.args().to_vec();
     if let Some(c) = &p.cursor {
         let (last, last_id): (Value, i64) = onecity_core::page::decode_cursor(c)?;
         match sort_fields.first() {
             None => {
-                let pi = sql.push(Val::I64(Some(last_id)));
+                let pi = sql.bind(Val::I64(Some(last_id)));
                 wh.push(format!("_id > {pi}"));
             }
             Some((f, desc)) => {
                 let col = quote(&f.id);
-                let pi = sql.push(Val::I64(Some(last_id)));
+                let pi = sql.bind(Val::I64(Some(last_id)));
                 if last.is_null() {
                     wh.push(format!("({col} IS NULL AND _id > {pi})"));
                 } else {
-                    let pv = sql.push(json_to_val(
+                    let pv = sql.bind(json_to_val(
                         &last,
                         if f.ty == FieldType::Bool {
                             FieldType::Int
@@ -427,7 +417,7 @@ pub async fn search(
         limit + 1,
         offset
     );
-    let rows = db.fetch_all(&q, &sql.args).await?;
+    let rows = db.fetch_all(&q, sql.args()).await?;
     let more = rows.len() > limit as usize;
     let mut records = Vec::with_capacity(rows.len().min(limit as usize));
     let mut last_key: Option<(Value, i64)> = None;
@@ -513,7 +503,7 @@ async fn aggregate(
     m: &TableMeta,
     p: &SearchParams,
     scope: &ReadScope,
-    sql: Sql,
+    sql: SqlBuilder,
     wh: Vec<String>,
     limit: u32,
     offset: u64,
@@ -612,7 +602,7 @@ async fn aggregate(
         limit + 1,
         offset
     );
-    let rows = db.fetch_all(&q, &sql.args).await?;
+    let rows = db.fetch_all(&q, sql.args()).await?;
     let more = rows.len() > limit as usize;
     let mut records = Vec::new();
     for r in rows.iter().take(limit as usize) {
@@ -638,7 +628,7 @@ async fn aggregate(
                     where_sql,
                     g.join(", ")
                 ),
-                &sql.args,
+                sql.args(),
             )
             .await?;
         Some(r.map(|r| r.i64("n")).transpose()?.unwrap_or(0))

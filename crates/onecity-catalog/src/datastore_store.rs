@@ -73,10 +73,8 @@ pub fn check_field_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Quotes an identifier (doubling `"`).
-pub fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+/// Quotes an identifier (doubling `"`); the store layer's one quoting function.
+pub use onecity_store::quote_ident as quote;
 
 /// The generated table name of a resource.
 pub fn table_name(resource_id: &str) -> String {

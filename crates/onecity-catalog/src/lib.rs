@@ -15,6 +15,7 @@ pub mod datastore_query;
 pub mod datastore_routes;
 pub mod datastore_store;
 pub mod dcat;
+pub mod demo;
 pub mod harvest;
 pub mod lists;
 pub mod masking;

@@ -16,11 +16,16 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// What every API shows for a 5xx error instead of its detail (the detail is in the
+/// server log under the request id).
+pub const GENERIC_5XX_DETAIL: &str =
+    "the server failed to handle this request; the request id is in the x-request-id header";
+
 /// Result alias used across onecity services.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 macro_rules! catalogue {
-    ($( $(#[$m:meta])* $variant:ident = ($code:literal, $status:literal, $title:literal) ),+ $(,)?) => {
+    ($( $(#[$m:meta])* $variant:ident = ($code:literal, $status:literal, $class:ident, $title:literal) ),+ $(,)?) => {
         /// A stable error code. `code()` is the wire identifier; it never changes once shipped.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum ErrorCode { $( $(#[$m])* $variant ),+ }
@@ -30,6 +35,8 @@ macro_rules! catalogue {
             pub fn code(self) -> &'static str { match self { $( Self::$variant => $code ),+ } }
             /// The HTTP status this error maps to.
             pub fn status(self) -> u16 { match self { $( Self::$variant => $status ),+ } }
+            /// The class every renderer maps by (see [`ErrorClass`]).
+            pub fn class(self) -> ErrorClass { match self { $( Self::$variant => ErrorClass::$class ),+ } }
             /// A short human title (RFC 9457 `title`).
             pub fn title(self) -> &'static str { match self { $( Self::$variant => $title ),+ } }
             /// Every code in the catalogue (for docs and tests).
@@ -40,49 +47,78 @@ macro_rules! catalogue {
 
 catalogue! {
     /// The body is not well-formed JSON (or not UTF-8).
-    MalformedBody = ("malformed_body", 400, "Malformed request body"),
+    MalformedBody = ("malformed_body", 400, BadRequest, "Malformed request body"),
     /// A field is missing, of the wrong type or out of range.
-    InvalidInput = ("invalid_input", 422, "Invalid input"),
+    InvalidInput = ("invalid_input", 422, Invalid, "Invalid input"),
     /// A query-string parameter is missing or invalid.
-    InvalidQuery = ("invalid_query", 400, "Invalid query parameter"),
+    InvalidQuery = ("invalid_query", 400, BadRequest, "Invalid query parameter"),
     /// A geometry is not valid (open ring, self-intersection, coordinates out of range).
-    InvalidGeometry = ("invalid_geometry", 422, "Invalid geometry"),
+    InvalidGeometry = ("invalid_geometry", 422, Invalid, "Invalid geometry"),
     /// The pagination cursor is not one this server issued.
-    InvalidCursor = ("invalid_cursor", 400, "Invalid cursor"),
+    InvalidCursor = ("invalid_cursor", 400, BadRequest, "Invalid cursor"),
     /// The body exceeds the configured limit.
-    PayloadTooLarge = ("payload_too_large", 413, "Payload too large"),
+    PayloadTooLarge = ("payload_too_large", 413, TooLarge, "Payload too large"),
     /// The body has a media type this endpoint does not accept.
-    UnsupportedMediaType = ("unsupported_media_type", 415, "Unsupported media type"),
+    UnsupportedMediaType = ("unsupported_media_type", 415, UnsupportedMedia, "Unsupported media type"),
     /// No credentials were given.
-    Unauthenticated = ("unauthenticated", 401, "Authentication required"),
+    Unauthenticated = ("unauthenticated", 401, Unauthenticated, "Authentication required"),
     /// The credentials were given but are wrong, expired or forged.
-    InvalidCredentials = ("invalid_credentials", 401, "Invalid credentials"),
+    InvalidCredentials = ("invalid_credentials", 401, Unauthenticated, "Invalid credentials"),
     /// The caller is known but may not do this.
-    Forbidden = ("forbidden", 403, "Forbidden"),
+    Forbidden = ("forbidden", 403, Forbidden, "Forbidden"),
     /// The app key lacks the scope this endpoint needs.
-    InsufficientScope = ("insufficient_scope", 403, "Insufficient scope"),
+    InsufficientScope = ("insufficient_scope", 403, Forbidden, "Insufficient scope"),
     /// The resource does not exist (or the caller may not know that it does).
-    NotFound = ("not_found", 404, "Not found"),
+    NotFound = ("not_found", 404, NotFound, "Not found"),
     /// The tenant named in the request does not exist.
-    TenantNotFound = ("tenant_not_found", 404, "Unknown tenant"),
+    TenantNotFound = ("tenant_not_found", 404, NotFound, "Unknown tenant"),
     /// The route does not exist.
-    RouteNotFound = ("route_not_found", 404, "No such route"),
+    RouteNotFound = ("route_not_found", 404, NotFound, "No such route"),
     /// The method is not allowed on this route.
-    MethodNotAllowed = ("method_not_allowed", 405, "Method not allowed"),
+    MethodNotAllowed = ("method_not_allowed", 405, BadRequest, "Method not allowed"),
     /// The change conflicts with the current state (duplicate key, stale version).
-    Conflict = ("conflict", 409, "Conflict"),
+    Conflict = ("conflict", 409, Conflict, "Conflict"),
     /// The action cannot be taken in the case's current state (see `allowed_actions`).
-    InvalidTransition = ("invalid_transition", 409, "Action not allowed in this state"),
+    InvalidTransition = ("invalid_transition", 409, Conflict, "Action not allowed in this state"),
     /// Too many requests for this key or account; see `Retry-After`.
-    RateLimited = ("rate_limited", 429, "Too many requests"),
+    RateLimited = ("rate_limited", 429, RateLimited, "Too many requests"),
     /// Too many failed logins for this account; see `Retry-After`.
-    LoginThrottled = ("login_throttled", 429, "Too many failed logins"),
+    LoginThrottled = ("login_throttled", 429, RateLimited, "Too many failed logins"),
     /// The server is starting (migrations running) or shutting down.
-    NotReady = ("not_ready", 503, "Service not ready"),
+    NotReady = ("not_ready", 503, Unavailable, "Service not ready"),
     /// The request took longer than the configured timeout.
-    Timeout = ("timeout", 503, "Request timed out"),
+    Timeout = ("timeout", 503, Unavailable, "Request timed out"),
     /// Something failed inside the server; the detail is in the server log.
-    Internal = ("internal", 500, "Internal server error"),
+    Internal = ("internal", 500, Internal, "Internal server error"),
+}
+
+/// What kind of failure a code is. Every renderer (problem+json, NGSI-LD, CKAN, Open311)
+/// maps by class in one exhaustive `match` with no wildcard arm, so a new class is a compile
+/// error until someone decides how each API shows it; a new code only needs its class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// The request itself is malformed: body, query string, cursor, method (400, 405).
+    BadRequest,
+    /// The request is well-formed but its content is wrong (422).
+    Invalid,
+    /// No or wrong credentials (401).
+    Unauthenticated,
+    /// Known caller, not allowed (403).
+    Forbidden,
+    /// The resource, tenant or route does not exist (404).
+    NotFound,
+    /// The change conflicts with the current state (409).
+    Conflict,
+    /// The body is over a limit (413).
+    TooLarge,
+    /// The body's media type is not accepted (415).
+    UnsupportedMedia,
+    /// Over a rate or attempt limit; `Retry-After` says when to come back (429).
+    RateLimited,
+    /// Starting, shutting down, busy or timed out: try again later (503).
+    Unavailable,
+    /// A failure inside the server; logged with the request id, never shown (500).
+    Internal,
 }
 
 impl fmt::Display for ErrorCode {
@@ -147,14 +183,20 @@ impl Error {
         self
     }
 
-    /// The RFC 9457 body for this error. Internal errors get a generic detail.
-    pub fn to_problem(&self) -> Problem {
-        let detail = if self.code.status() >= 500 && self.code != ErrorCode::NotReady {
-            "the server failed to handle this request; the request id is in the x-request-id header"
-                .to_string()
+    /// The detail a caller may see: the detail itself, except for 5xx errors (other than
+    /// `not_ready`, whose detail is our own words) which get [`GENERIC_5XX_DETAIL`]. Every
+    /// renderer (problem+json, NGSI-LD, CKAN, Open311) shows this, never `detail`.
+    pub fn public_detail(&self) -> String {
+        if self.code.status() >= 500 && self.code != ErrorCode::NotReady {
+            GENERIC_5XX_DETAIL.to_string()
         } else {
             self.detail.clone()
-        };
+        }
+    }
+
+    /// The RFC 9457 body for this error. Internal errors get a generic detail.
+    pub fn to_problem(&self) -> Problem {
+        let detail = self.public_detail();
         Problem {
             type_: format!("https://onecity.dev/problems/{}", self.code.code()),
             title: self.code.title().to_string(),
@@ -207,6 +249,38 @@ mod tests {
                 .all(|ch| ch.is_ascii_lowercase() || ch == '_'));
             assert!((400..600).contains(&c.status()));
         }
+    }
+    #[test]
+    fn classes_agree_with_statuses() {
+        for c in ErrorCode::ALL {
+            let ok = match c.class() {
+                ErrorClass::BadRequest => matches!(c.status(), 400 | 405),
+                ErrorClass::Invalid => c.status() == 422,
+                ErrorClass::Unauthenticated => c.status() == 401,
+                ErrorClass::Forbidden => c.status() == 403,
+                ErrorClass::NotFound => c.status() == 404,
+                ErrorClass::Conflict => c.status() == 409,
+                ErrorClass::TooLarge => c.status() == 413,
+                ErrorClass::UnsupportedMedia => c.status() == 415,
+                ErrorClass::RateLimited => c.status() == 429,
+                ErrorClass::Unavailable => c.status() == 503,
+                ErrorClass::Internal => c.status() == 500,
+            };
+            assert!(
+                ok,
+                "{} has status {} but class {:?}",
+                c,
+                c.status(),
+                c.class()
+            );
+        }
+    }
+    #[test]
+    fn timeout_detail_is_generic_not_ready_is_shown() {
+        let t = Error::new(ErrorCode::Timeout, "pool timed out after 10s on sqlite");
+        assert_eq!(t.public_detail(), GENERIC_5XX_DETAIL);
+        let n = Error::new(ErrorCode::NotReady, "the server is starting");
+        assert_eq!(n.public_detail(), "the server is starting");
     }
     #[test]
     fn internal_detail_is_not_leaked() {

@@ -16,5 +16,5 @@ pub mod page;
 pub mod time;
 pub mod validate;
 
-pub use error::{Error, ErrorCode, Problem, Result};
+pub use error::{Error, ErrorClass, ErrorCode, Problem, Result, GENERIC_5XX_DETAIL};
 pub use id::new_id;

@@ -15,6 +15,7 @@ mod index;
 pub mod pip;
 pub mod routes;
 mod service;
+mod store;
 pub mod validity;
 
 pub use index::{LookupResult, NamedRef};

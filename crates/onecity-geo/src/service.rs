@@ -2,13 +2,14 @@
 
 use crate::area::{parse_area, to_geojson};
 use crate::index::{AreaOf, LookupResult, NamedRef, Node, TenantIndex};
+use crate::store;
 use geo::{BooleanOps, BoundingRect, CoordsIter, MultiPolygon, Rect, Simplify};
 use onecity_core::events::{EventEnvelope, PlatformEvent};
 use onecity_core::model::Jurisdiction;
 use onecity_core::{validate, Error, ErrorCode, Result};
 use onecity_iam::{Iam, NewJurisdiction, Permission, Principal};
 use onecity_store::audit::AuditEntry;
-use onecity_store::{args, Tx, Val};
+use onecity_store::Tx;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -72,6 +73,9 @@ pub struct GridSpec {
 pub const MAX_IMPORT_FEATURES: usize = 10_000;
 /// Max generated cells per jurisdiction.
 pub const MAX_GRID_CELLS: usize = 5_000;
+
+/// Most grids one GeoJSON listing returns.
+const MAX_GRIDS_LISTED: i64 = 20_000;
 
 type Indexes = Arc<RwLock<HashMap<String, (i64, Arc<TenantIndex>)>>>;
 
@@ -176,51 +180,24 @@ impl Geo {
                 )),
             )
             .await?;
-        Self::bump_version(&mut tx, tenant).await?;
+        store::bump_version(&mut tx, tenant).await?;
         tx.commit().await?;
         self.iam.bus().poke();
         self.refresh().await?;
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn insert_grid(
-        tx: &mut Tx,
-        tenant: &str,
-        jurisdiction_id: Uuid,
-        code: &str,
-        name: &str,
-        generated: bool,
-        mp: &MultiPolygon<f64>,
-        now: i64,
-    ) -> Result<()> {
-        let b = bbox_vals(mp)?;
-        tx.execute(
-            "INSERT INTO grids (id, tenant, jurisdiction_id, code, name, generated, geojson, min_lon, min_lat, max_lon, max_lat, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            &[onecity_core::new_id().into(), tenant.into(), jurisdiction_id.into(), code.into(), name.into(), generated.into(), to_geojson(mp).to_string().into(),
-              b.min().x.into(), b.min().y.into(), b.max().x.into(), b.max().y.into(), Val::from(now)],
-        )
-        .await?;
-        Ok(())
-    }
-
-    async fn bump_version(tx: &mut Tx, tenant: &str) -> Result<()> {
-        tx.execute(
-            "INSERT INTO geo_versions (tenant, version) VALUES ($1, 1) ON CONFLICT (tenant) DO UPDATE SET version = geo_versions.version + 1",
-            args![tenant],
-        )
-        .await?;
-        Ok(())
-    }
-
     /// Reloads the index of every tenant whose geometry version changed since it was
     /// loaded (call periodically: replicas pick up each other's imports this way).
     pub async fn refresh(&self) -> Result<usize> {
-        let db = self.iam.db();
-        let rows = db.fetch_all("SELECT t.code, COALESCE(v.version, 0) AS version FROM tenants t LEFT JOIN geo_versions v ON v.tenant = t.code", &[]).await?;
+        let versions: HashMap<String, i64> = store::versions(self.iam.db())
+            .await?
+            .into_iter()
+            .map(|v| (v.tenant, v.version))
+            .collect();
         let mut n = 0;
-        for r in rows {
-            let (tenant, version) = (r.text("code")?, r.i64("version")?);
+        for tenant in self.iam.tenant_codes().await? {
+            let version = versions.get(&tenant).copied().unwrap_or(0);
             let loaded = self
                 .index
                 .read()
@@ -258,32 +235,20 @@ impl Geo {
             );
         }
         let mut shapes = Vec::new();
-        for r in db
-            .fetch_all(
-                "SELECT jurisdiction_id, geojson FROM boundaries WHERE tenant = $1",
-                args![tenant],
-            )
-            .await?
-        {
-            let v: Value = serde_json::from_str(&r.text("geojson")?).map_err(Error::internal)?;
+        for b in store::boundaries(db, tenant).await? {
+            let v: Value = serde_json::from_str(&b.geojson).map_err(Error::internal)?;
             if let Ok(mp) = parse_area(&v) {
-                shapes.push((AreaOf::Jurisdiction(r.uuid("jurisdiction_id")?), mp));
+                shapes.push((AreaOf::Jurisdiction(b.jurisdiction_id), mp));
             }
         }
-        for r in db
-            .fetch_all(
-                "SELECT id, code, name, geojson FROM grids WHERE tenant = $1",
-                args![tenant],
-            )
-            .await?
-        {
-            let v: Value = serde_json::from_str(&r.text("geojson")?).map_err(Error::internal)?;
+        for g in store::grids(db, tenant, None, i64::MAX).await? {
+            let v: Value = serde_json::from_str(&g.geojson).map_err(Error::internal)?;
             if let Ok(mp) = parse_area(&v) {
                 shapes.push((
                     AreaOf::Grid(NamedRef {
-                        id: r.uuid("id")?,
-                        code: r.text("code")?,
-                        name: r.text("name")?,
+                        id: g.id,
+                        code: g.code,
+                        name: g.name,
                         name_en: None,
                         level: "grid".into(),
                     }),
@@ -447,16 +412,8 @@ impl Geo {
                 errors.push(json!({"feature": i, "problem": format!("code {code:?} appears more than once in this import (also feature {j})")}));
             }
         }
-        let parent_area = self
-            .iam
-            .db()
-            .fetch_optional(
-                "SELECT geojson FROM boundaries WHERE jurisdiction_id = $1",
-                args![parent.id],
-            )
+        let parent_area = store::boundary(self.iam.db(), parent.id)
             .await?
-            .map(|r| r.text("geojson"))
-            .transpose()?
             .and_then(|t| serde_json::from_str::<Value>(&t).ok())
             .and_then(|v| parse_area(&v).ok())
             .and_then(|mp| crate::pip::PreparedArea::new(&mp));
@@ -481,32 +438,22 @@ impl Geo {
         };
         let mut tx = self.iam.db().begin().await?;
         for (i, code, name, name_en, mp) in &ok {
-            let existing = tx
-                .fetch_optional(
-                    "SELECT * FROM jurisdictions WHERE tenant = $1 AND code = $2",
-                    args![tenant, code.clone()],
-                )
+            let existing = self
+                .iam
+                .jurisdiction_by_code_in(&mut tx, tenant, code)
                 .await?;
             let j: Jurisdiction = match existing {
-                Some(r) => {
-                    let (id, parent_id) = (r.uuid("id")?, r.opt_uuid("parent_id")?);
-                    if id != parent.id && parent_id != Some(parent.id) {
+                Some(found) => {
+                    if found.id != parent.id && found.parent_id != Some(parent.id) {
                         return Err(Error::conflict(format!(
                             "feature {i}: code {code:?} belongs to jurisdiction {} ({}), which is not a child of {}; nothing was imported",
-                            r.text("name")?, r.text("level")?, parent.code
+                            found.name, found.level, parent.code
                         )));
                     }
                     report.updated += 1;
                     Jurisdiction {
-                        id: r.uuid("id")?,
-                        tenant: tenant.into(),
-                        parent_id: r.opt_uuid("parent_id")?,
-                        level: r.text("level")?,
-                        code: code.clone(),
-                        name: r.text("name")?,
-                        name_en: r.opt_text("name_en")?,
-                        path: r.text("path")?,
                         has_boundary: true,
+                        ..found
                     }
                 }
                 None => {
@@ -534,7 +481,8 @@ impl Geo {
                 )));
             }
             report.vertices += mp.coords_count();
-            Self::write_boundary(&mut tx, tenant, j.id, mp, o.source.as_deref()).await?;
+            store::replace_boundary(&mut tx, tenant, j.id, mp, o.source.as_deref()).await?;
+            self.iam.set_has_boundary(&mut tx, j.id).await?;
         }
         let detail = format!(
             "{} features, {} created, {} updated",
@@ -552,34 +500,6 @@ impl Geo {
         )
         .await?;
         Ok(report)
-    }
-
-    async fn write_boundary(
-        tx: &mut Tx,
-        tenant: &str,
-        jid: Uuid,
-        mp: &MultiPolygon<f64>,
-        source: Option<&str>,
-    ) -> Result<()> {
-        let b = bbox_vals(mp)?;
-        let text = to_geojson(mp).to_string();
-        tx.execute(
-            "DELETE FROM boundaries WHERE jurisdiction_id = $1",
-            args![jid],
-        )
-        .await?;
-        tx.execute(
-            "INSERT INTO boundaries (jurisdiction_id, tenant, geojson, min_lon, min_lat, max_lon, max_lat, vertices, source, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            &[jid.into(), tenant.into(), text.into(), b.min().x.into(), b.min().y.into(), b.max().x.into(), b.max().y.into(),
-              (mp.coords_count() as i64).into(), source.into(), Val::from(onecity_core::time::now_micros())],
-        )
-        .await?;
-        tx.execute(
-            "UPDATE jurisdictions SET has_boundary = 1 WHERE id = $1",
-            args![jid],
-        )
-        .await?;
-        Ok(())
     }
 
     /// Imports surveyed grids (网格) from a GeoJSON FeatureCollection. Each feature needs a
@@ -663,19 +583,26 @@ impl Geo {
         let now = onecity_core::time::now_micros();
         let mut tx = self.iam.db().begin().await?;
         for (code, name, j, mp) in &rows {
-            let replaced = tx
-                .execute(
-                    "DELETE FROM grids WHERE tenant = $1 AND code = $2",
-                    args![tenant, code.clone()],
-                )
-                .await?;
+            let replaced = store::delete_grid(&mut tx, tenant, code).await?;
             if replaced > 0 {
                 report.updated += 1;
             } else {
                 report.created += 1;
             }
             report.vertices += mp.coords_count();
-            Self::insert_grid(&mut tx, tenant, j.id, code, name, false, mp, now).await?;
+            store::insert_grid(
+                &mut tx,
+                &store::NewGrid {
+                    tenant,
+                    jurisdiction_id: j.id,
+                    code,
+                    name,
+                    generated: false,
+                    area: mp,
+                    now,
+                },
+            )
+            .await?;
         }
         let detail = format!(
             "{} grids, {} created, {} replaced",
@@ -715,32 +642,34 @@ impl Geo {
         if !(100.0..=50_000.0).contains(&spec.cell_size_m) {
             return Err(Error::invalid("cell_size_m must be between 100 and 50000"));
         }
-        let row = self
-            .iam
-            .db()
-            .fetch_optional(
-                "SELECT geojson FROM boundaries WHERE jurisdiction_id = $1",
-                args![j.id],
-            )
+        let text = store::boundary(self.iam.db(), j.id)
             .await?
             .ok_or_else(|| Error::invalid("this jurisdiction has no boundary to clip grids to"))?;
-        let v: Value = serde_json::from_str(&row.text("geojson")?).map_err(Error::internal)?;
+        let v: Value = serde_json::from_str(&text).map_err(Error::internal)?;
         let area = parse_area(&v).map_err(|e| Error::internal(e.join("; ")))?;
         let cell = spec.cell_size_m;
         let cells = tokio::task::spawn_blocking(move || lattice(&area, cell))
             .await
             .map_err(Error::internal)??;
         let mut tx = self.iam.db().begin().await?;
-        tx.execute(
-            "DELETE FROM grids WHERE jurisdiction_id = $1 AND generated = 1",
-            args![j.id],
-        )
-        .await?;
+        store::delete_generated_grids(&mut tx, j.id).await?;
         let now = onecity_core::time::now_micros();
         for (i, mp) in cells.iter().enumerate() {
             let code = format!("{}-G{:04}", j.code, i + 1);
             let name = format!("{} 网格 Grid {:04} (generated)", j.name, i + 1);
-            Self::insert_grid(&mut tx, tenant, j.id, &code, &name, true, mp, now).await?;
+            store::insert_grid(
+                &mut tx,
+                &store::NewGrid {
+                    tenant,
+                    jurisdiction_id: j.id,
+                    code: &code,
+                    name: &name,
+                    generated: true,
+                    area: mp,
+                    now,
+                },
+            )
+            .await?;
         }
         let detail = format!("{} generated cells of {cell} m", cells.len());
         self.finish_change(
@@ -768,24 +697,31 @@ impl Geo {
         tolerance: f64,
     ) -> Result<Value> {
         self.iam.tenant(p, tenant).await?;
-        let rows = self.iam.db().fetch_all(
-            "SELECT j.id, j.code, j.name, j.name_en, j.level, j.parent_id, j.path, b.geojson FROM boundaries b JOIN jurisdictions j ON j.id = b.jurisdiction_id WHERE b.tenant = $1 ORDER BY j.path",
-            args![tenant],
-        ).await?;
+        let shapes: HashMap<Uuid, String> = store::boundaries(self.iam.db(), tenant)
+            .await?
+            .into_iter()
+            .map(|b| (b.jurisdiction_id, b.geojson))
+            .collect();
         let mut features = Vec::new();
-        for r in rows {
-            if level.is_some_and(|l| r.text("level").ok().as_deref() != Some(l)) {
+        // all_jurisdictions is in path order, as the collection has always been.
+        for j in self.iam.all_jurisdictions(tenant).await? {
+            let Some(text) = shapes.get(&j.id) else {
+                continue;
+            };
+            if level.is_some_and(|l| j.level != l) {
                 continue;
             }
-            if !p.can_at(Permission::GeoRead, tenant, &r.text("path")?) {
+            if !p.can_at(Permission::GeoRead, tenant, &j.path) {
                 continue;
             }
-            let geom: Value = serde_json::from_str(&r.text("geojson")?).map_err(Error::internal)?;
+            let geom: Value = serde_json::from_str(text).map_err(Error::internal)?;
             let geom = simplify(geom, tolerance);
-            let id = r.text("id")?;
-            features.push(json!({"type": "Feature", "id": id, "geometry": geom, "properties": {
-                "id": id, "code": r.text("code")?, "name": r.text("name")?, "name_en": r.opt_text("name_en")?,
-                "level": r.text("level")?, "parent_id": r.opt_text("parent_id")?}}));
+            let id = j.id.to_string();
+            features.push(
+                json!({"type": "Feature", "id": id, "geometry": geom, "properties": {
+                "id": id, "code": j.code, "name": j.name, "name_en": j.name_en,
+                "level": j.level, "parent_id": j.parent_id.map(|u| u.to_string())}}),
+            );
         }
         Ok(json!({"type": "FeatureCollection", "features": features}))
     }
@@ -798,23 +734,26 @@ impl Geo {
         jurisdiction_id: Option<Uuid>,
     ) -> Result<Value> {
         self.iam.tenant(p, tenant).await?;
-        let mut sql = String::from("SELECT g.*, j.path FROM grids g JOIN jurisdictions j ON j.id = g.jurisdiction_id WHERE g.tenant = $1");
-        let mut a: Vec<Val> = vec![tenant.into()];
-        if let Some(j) = jurisdiction_id {
-            a.push(j.into());
-            sql.push_str(" AND g.jurisdiction_id = $2");
-        }
-        sql.push_str(" ORDER BY g.code LIMIT 20000");
+        let paths: HashMap<Uuid, String> = self
+            .iam
+            .all_jurisdictions(tenant)
+            .await?
+            .into_iter()
+            .map(|j| (j.id, j.path))
+            .collect();
         let mut features = Vec::new();
-        for r in self.iam.db().fetch_all(&sql, &a).await? {
-            if !p.can_at(Permission::GeoRead, tenant, &r.text("path")?) {
+        for g in store::grids(self.iam.db(), tenant, jurisdiction_id, MAX_GRIDS_LISTED).await? {
+            let readable = paths
+                .get(&g.jurisdiction_id)
+                .is_some_and(|path| p.can_at(Permission::GeoRead, tenant, path));
+            if !readable {
                 continue;
             }
-            let geom: Value = serde_json::from_str(&r.text("geojson")?).map_err(Error::internal)?;
-            let id = r.text("id")?;
+            let geom: Value = serde_json::from_str(&g.geojson).map_err(Error::internal)?;
+            let id = g.id.to_string();
             features.push(json!({"type": "Feature", "id": id, "geometry": geom, "properties": {
-                "id": id, "code": r.text("code")?, "name": r.text("name")?, "jurisdiction_id": r.text("jurisdiction_id")?,
-                "generated": r.bool("generated")?}}));
+                "id": id, "code": g.code, "name": g.name, "jurisdiction_id": g.jurisdiction_id.to_string(),
+                "generated": g.generated}}));
         }
         Ok(json!({"type": "FeatureCollection", "features": features}))
     }

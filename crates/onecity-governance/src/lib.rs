@@ -19,6 +19,7 @@
 
 pub mod cap;
 pub mod consumer;
+pub mod demo;
 pub mod import;
 pub mod model;
 pub mod open311;

@@ -61,22 +61,27 @@ impl IntoResponse for O311Error {
     }
 }
 
+/// Maps by class (no wildcard: a new class must be decided here). GeoReport v2 answers
+/// every request problem, a missing API key included, with 400, and a wrong key with 403.
 fn from_core(e: Error, f: Format) -> O311Error {
-    let status = match e.code {
-        ErrorCode::InvalidInput
-        | ErrorCode::InvalidQuery
-        | ErrorCode::MalformedBody
-        | ErrorCode::InvalidGeometry
-        | ErrorCode::InvalidCursor
-        | ErrorCode::Unauthenticated => 400,
-        ErrorCode::InvalidCredentials | ErrorCode::Forbidden | ErrorCode::InsufficientScope => 403,
-        ErrorCode::Internal => {
-            tracing::error!(detail = %e.detail, "open311 internal error");
-            return O311Error(500, "internal error".into(), f);
-        }
-        c => c.status(),
+    use onecity_core::ErrorClass as K;
+    let status = match e.code.class() {
+        K::BadRequest if e.code == ErrorCode::MethodNotAllowed => 405,
+        K::BadRequest | K::Invalid => 400,
+        K::Unauthenticated if e.code == ErrorCode::Unauthenticated => 400,
+        K::Unauthenticated | K::Forbidden => 403,
+        K::NotFound => 404,
+        K::Conflict => 409,
+        K::TooLarge => 413,
+        K::UnsupportedMedia => 415,
+        K::RateLimited => 429,
+        K::Unavailable => 503,
+        K::Internal => 500,
     };
-    O311Error(status, e.detail, f)
+    if status >= 500 {
+        tracing::error!(code = e.code.code(), detail = %e.detail, "open311 request failed");
+    }
+    O311Error(status, e.public_detail(), f)
 }
 
 /// Splits `name.json` / `name.xml`.

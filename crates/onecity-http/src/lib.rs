@@ -35,7 +35,7 @@ impl IntoResponse for ApiError {
 /// Renders an error as an RFC 9457 response (with `Retry-After` when set). 5xx details are
 /// logged here and replaced by a generic text on the wire.
 pub fn problem_response(e: &Error) -> Response {
-    if e.code == ErrorCode::Internal {
+    if e.code.status() >= 500 {
         tracing::error!(code = e.code.code(), detail = %e.detail, "request failed");
     }
     let status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

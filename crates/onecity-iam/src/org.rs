@@ -6,7 +6,7 @@ use onecity_core::model::{Department, Jurisdiction, Tenant};
 use onecity_core::page::{Page, PageQuery};
 use onecity_core::{validate, Error, ErrorCode, Result};
 use onecity_store::audit::AuditEntry;
-use onecity_store::{args, Row, Tx, Val};
+use onecity_store::{args, Executor, Row, Tx, Val};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -436,16 +436,48 @@ impl Iam {
         tenant: &str,
         code: &str,
     ) -> Result<Option<Jurisdiction>> {
+        self.jurisdiction_by_code_in(&self.inner.db, tenant, code)
+            .await
+    }
+
+    /// [`jurisdiction_by_code`](Self::jurisdiction_by_code) through the caller's executor,
+    /// e.g. inside an import's transaction that may have created the node.
+    pub async fn jurisdiction_by_code_in(
+        &self,
+        mut ex: impl Executor,
+        tenant: &str,
+        code: &str,
+    ) -> Result<Option<Jurisdiction>> {
+        ex.fetch_optional(
+            "SELECT * FROM jurisdictions WHERE tenant = $1 AND code = $2",
+            args![tenant, code],
+        )
+        .await?
+        .as_ref()
+        .map(jurisdiction_from_row)
+        .transpose()
+    }
+
+    /// Marks a jurisdiction as having a boundary, in the caller's transaction (the geo
+    /// import writes the boundary in the same one).
+    pub async fn set_has_boundary(&self, tx: &mut Tx, id: Uuid) -> Result<()> {
+        tx.execute(
+            "UPDATE jurisdictions SET has_boundary = 1 WHERE id = $1",
+            args![id],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The code of every tenant (no access check; for indexes that cover every tenant).
+    pub async fn tenant_codes(&self) -> Result<Vec<String>> {
         self.inner
             .db
-            .fetch_optional(
-                "SELECT * FROM jurisdictions WHERE tenant = $1 AND code = $2",
-                args![tenant, code],
-            )
+            .fetch_all("SELECT code FROM tenants ORDER BY code", &[])
             .await?
-            .as_ref()
-            .map(jurisdiction_from_row)
-            .transpose()
+            .iter()
+            .map(|r| r.text("code"))
+            .collect()
     }
 
     /// Creates a department. Needs `department_write` over its jurisdiction.

@@ -166,6 +166,11 @@ pub struct Row {
 }
 
 impl Row {
+    /// A row from column names and values (tests and in-memory rows).
+    pub fn from_parts(cols: Arc<[String]>, vals: Vec<Val>) -> Row {
+        debug_assert_eq!(cols.len(), vals.len());
+        Row { cols, vals }
+    }
     /// Column names in select order.
     pub fn columns(&self) -> &[String] {
         &self.cols
@@ -267,7 +272,10 @@ pub(crate) fn map_err(e: sqlx::Error) -> Error {
         }
     }
     if matches!(e, sqlx::Error::PoolTimedOut) {
-        return Error::new(ErrorCode::Timeout, "database is busy");
+        return Error::new(
+            ErrorCode::Timeout,
+            "the server is busy; try again in a moment",
+        );
     }
     tracing::error!(error = %e, "database error");
     Error::internal(e)

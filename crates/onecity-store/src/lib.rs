@@ -2,7 +2,9 @@
 //!
 //! Owns the two backends behind one code path ([`Db`]: embedded SQLite in WAL mode, or
 //! PostgreSQL), runtime SQL with `$1`-style placeholders shared by both ([`Val`], [`Row`]),
-//! transactions ([`Tx`]), per-crate migrations ([`migrate`]), server secrets
+//! transactions ([`Tx`]), one [`Executor`] trait over both so a store function is written
+//! once, typed row decoding through serde ([`decode`], [`Row::decode`]), dynamic SQL with
+//! bound arguments ([`SqlBuilder`]), per-crate migrations ([`migrate`]), server secrets
 //! ([`secrets`]), the hash-chained audit trail ([`audit`]), and the transactional outbox
 //! with its event bus ([`outbox`], [`bus`]).
 //!
@@ -11,13 +13,20 @@
 //! per-backend SQL only where the dialects differ ([`Db::backend`]).
 
 pub mod audit;
+mod build;
 pub mod bus;
 mod db;
+pub mod decode;
+mod exec;
 pub mod migrate;
 pub mod outbox;
 pub mod secrets;
 
+pub use build::{quote_ident, SqlBuilder};
 pub use db::{numbered, placeholders, shaped_chunks, Backend, Db, DbOptions, Row, Tx, Val};
+pub use exec::Executor;
+/// The catalogue's result type, re-exported so store modules need one import.
+pub use onecity_core::Result;
 
 /// Migrations of the store's own tables (component `store`).
 pub fn migrations() -> &'static [migrate::Migration] {

@@ -39,6 +39,11 @@ pub enum ProblemKind {
     NotAcceptable,
     /// 404: a read names an `NGSILD-Tenant` that holds nothing (never written to).
     NonexistentTenant,
+    /// 429: an app key over its rate (not an NGSI-LD problem type: the platform's own
+    /// `rate_limited` type, with `Retry-After`).
+    TooManyRequests,
+    /// 503: the broker is starting, busy or timed out (the platform's `unavailable` type).
+    ServiceUnavailable,
 }
 
 impl ProblemKind {
@@ -65,6 +70,8 @@ impl ProblemKind {
             }
             Self::NotAcceptable => "https://uri.etsi.org/ngsi-ld/errors/NotAcceptable",
             Self::NonexistentTenant => "https://uri.etsi.org/ngsi-ld/errors/NonexistentTenant",
+            Self::TooManyRequests => "https://onecity.dev/problems/rate_limited",
+            Self::ServiceUnavailable => "https://onecity.dev/problems/unavailable",
         }
     }
 
@@ -82,6 +89,8 @@ impl ProblemKind {
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::NotAcceptable => 406,
+            Self::TooManyRequests => 429,
+            Self::ServiceUnavailable => 503,
         }
     }
 
@@ -102,6 +111,8 @@ impl ProblemKind {
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::NotAcceptable => "Not acceptable",
             Self::NonexistentTenant => "Nonexistent tenant",
+            Self::TooManyRequests => "Too many requests",
+            Self::ServiceUnavailable => "Service unavailable",
         }
     }
 }
@@ -114,6 +125,8 @@ pub struct NgsiError {
     pub kind: ProblemKind,
     /// What is wrong, for the caller (never internals: 5xx details are only logged).
     pub detail: String,
+    /// Seconds after which a retry may succeed (sent as `Retry-After`; 429 and 503).
+    pub retry_after: Option<u64>,
 }
 
 /// Result alias of the twin.
@@ -125,6 +138,7 @@ impl NgsiError {
         Self {
             kind,
             detail: detail.into(),
+            retry_after: None,
         }
     }
     /// 400 BadRequestData.
@@ -149,7 +163,7 @@ impl NgsiError {
     pub fn body(&self) -> serde_json::Value {
         let detail = if self.kind.status() >= 500 && self.kind != ProblemKind::LdContextNotAvailable
         {
-            "the broker failed to handle the request; see the server log".to_string()
+            onecity_core::GENERIC_5XX_DETAIL.to_string()
         } else {
             self.detail.clone()
         };
@@ -163,19 +177,28 @@ impl NgsiError {
 }
 
 impl From<onecity_core::Error> for NgsiError {
+    /// Maps by class (no wildcard: a new class must be decided here).
     fn from(e: onecity_core::Error) -> Self {
-        use onecity_core::ErrorCode as C;
-        let kind = match e.code {
-            C::NotFound => ProblemKind::ResourceNotFound,
-            C::Conflict => ProblemKind::AlreadyExists,
-            C::InvalidInput | C::InvalidQuery | C::InvalidGeometry => ProblemKind::BadRequestData,
-            C::MalformedBody => ProblemKind::InvalidRequest,
-            C::Unauthenticated | C::InvalidCredentials => ProblemKind::Unauthorized,
-            C::Forbidden | C::InsufficientScope => ProblemKind::Forbidden,
-            C::PayloadTooLarge => ProblemKind::PayloadTooLarge,
-            _ => ProblemKind::InternalError,
+        use onecity_core::{ErrorClass as K, ErrorCode as C};
+        let kind = match e.code.class() {
+            K::BadRequest if e.code == C::MalformedBody => ProblemKind::InvalidRequest,
+            K::BadRequest | K::Invalid => ProblemKind::BadRequestData,
+            K::Unauthenticated => ProblemKind::Unauthorized,
+            K::Forbidden => ProblemKind::Forbidden,
+            K::NotFound if e.code == C::TenantNotFound => ProblemKind::NonexistentTenant,
+            K::NotFound => ProblemKind::ResourceNotFound,
+            K::Conflict => ProblemKind::AlreadyExists,
+            K::TooLarge => ProblemKind::PayloadTooLarge,
+            K::UnsupportedMedia => ProblemKind::UnsupportedMediaType,
+            K::RateLimited => ProblemKind::TooManyRequests,
+            K::Unavailable => ProblemKind::ServiceUnavailable,
+            K::Internal => ProblemKind::InternalError,
         };
-        NgsiError::new(kind, e.detail)
+        NgsiError {
+            kind,
+            detail: e.detail,
+            retry_after: e.retry_after,
+        }
     }
 }
 
@@ -186,11 +209,18 @@ impl axum::response::IntoResponse for NgsiError {
         }
         let status = axum::http::StatusCode::from_u16(self.kind.status())
             .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-        (
+        let mut resp = (
             status,
             [(axum::http::header::CONTENT_TYPE, "application/json")],
             self.body().to_string(),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
+            );
+        }
+        resp
     }
 }

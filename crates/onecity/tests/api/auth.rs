@@ -1,6 +1,6 @@
 use crate::{assert_problem, fixture, server};
 use base64::Engine;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn login_gives_a_token_that_works_and_wrong_passwords_fail() {
@@ -281,4 +281,96 @@ async fn deployment_scopes_and_upper_case_tenant_codes_are_refused() {
         .await
         .unwrap();
     assert_problem(st, &body, 403, "insufficient_scope");
+}
+
+/// An app key over its rate gets 429 with `Retry-After` on the standard APIs too, each in
+/// its own error shape: NGSI-LD problem details and CKAN's `success: false` envelope
+/// (before the error classes, NGSI-LD answered 500 and lost `Retry-After`).
+#[tokio::test]
+async fn app_key_over_its_rate_is_429_with_retry_after_on_ngsi_ld_and_ckan() {
+    let s = server().await;
+    let f = fixture(&s).await;
+    let (st, k) = s
+        .post(
+            "/api/v1/tenants/t1/keys",
+            &f.admin,
+            &json!({"name":"tide board","scopes":["twin:read","catalog:read"],"rate_per_minute":2}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 201, "{k}");
+    let key = k["key"].as_str().unwrap().to_string();
+    let retry_after = |r: &reqwest::Response| -> u64 {
+        r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+
+    // A real reading: Venice, Punta della Salute (water/venice_punta_salute_tide.csv).
+    let gauge = json!({"id": "urn:ngsi-ld:WaterObserved:punta-salute", "type": "WaterObserved",
+        "height": {"type": "Property", "value": 0.32}});
+    let r = s
+        .http
+        .post(format!("{}/ngsi-ld/v1/entities", s.url))
+        .header("authorization", format!("Bearer {}", f.admin))
+        .header("ngsild-tenant", "t1")
+        .json(&gauge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let ngsi = |key: String| {
+        let url = format!("{}/ngsi-ld/v1/entities?type=WaterObserved", s.url);
+        let http = s.http.clone();
+        async move {
+            http.get(url)
+                .header("authorization", format!("Bearer {key}"))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for _ in 0..2 {
+        let r = ngsi(key.clone()).await;
+        assert_eq!(r.status(), 200);
+        let found: Value = r.json().await.unwrap();
+        assert_eq!(found[0]["height"]["value"], 0.32);
+    }
+    let r = ngsi(key.clone()).await;
+    assert_eq!(r.status(), 429);
+    assert!((1..=60).contains(&retry_after(&r)), "{:?}", r.headers());
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], 429);
+    assert_eq!(body["type"], "https://onecity.dev/problems/rate_limited");
+
+    // A second key for CKAN, with a budget of one call a minute.
+    let (_, k) = s
+        .post(
+            "/api/v1/tenants/t1/keys",
+            &f.admin,
+            &json!({"name":"open data mirror","scopes":["catalog:read"],"rate_per_minute":1}),
+        )
+        .await
+        .unwrap();
+    let key = k["key"].as_str().unwrap().to_string();
+    let ckan = |key: String| {
+        let url = format!("{}/api/3/action/package_list", s.url);
+        let http = s.http.clone();
+        async move {
+            http.get(url)
+                .header("x-ckan-api-key", key)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(ckan(key.clone()).await.status(), 200);
+    let r = ckan(key.clone()).await;
+    assert_eq!(r.status(), 429);
+    assert!((1..=60).contains(&retry_after(&r)), "{:?}", r.headers());
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["success"], false);
+    assert_eq!(body["error"]["__type"], "Rate Limit Error");
 }
