@@ -35,7 +35,8 @@ RANK = {"ld": 0, "model": 0, "query": 1, "store": 2, "service": 3, "http": 4}
 # of SQL string literals they may hold outside store modules. Only ever lower these.
 SQL_PENDING = {
     "onecity": 1,
-    "onecity-catalog": 91,
+    "onecity-catalog": 59,
+    "onecity-datastore": 20,
     "onecity-flow": 41,
     "onecity-governance": 49,
     "onecity-iam": 33,

@@ -33,9 +33,7 @@ use onecity_core::{Error, ErrorCode};
 use onecity_iam::Principal;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
@@ -116,28 +114,20 @@ impl From<Error> for CkanError {
 }
 
 type ActionResult = Result<Value, CkanError>;
-type BoxFut = Pin<Box<dyn Future<Output = ActionResult> + Send>>;
-/// An action handler another module registers (e.g. the datastore's `datastore_*`).
-pub type ActionFn = Arc<dyn Fn(Catalog, Option<Arc<Principal>>, Params) -> BoxFut + Send + Sync>;
-
-/// Actions registered by other modules, by name.
-#[derive(Default, Clone)]
-pub struct Extensions(Arc<RwLock<HashMap<String, ActionFn>>>);
-
-static EXTENSIONS: std::sync::OnceLock<Extensions> = std::sync::OnceLock::new();
-
-/// Registers an extra action (e.g. `datastore_search`) served beside the built-in ones.
-pub fn register_action(name: &str, f: ActionFn) {
-    EXTENSIONS
-        .get_or_init(Extensions::default)
-        .0
-        .write()
-        .expect("ckan extensions lock")
-        .insert(name.to_string(), f);
+/// The state of the CKAN routes: the catalog for the core actions and the datastore for
+/// the `datastore_*` ones (dispatched by a static match, see [`run`]).
+#[derive(Clone)]
+pub struct CkanApi {
+    /// Datasets, resources, organizations, groups, tags.
+    pub catalog: Catalog,
+    /// The `datastore_*` actions ([`onecity_datastore::ckan`]).
+    pub datastore: onecity_datastore::Datastore,
 }
 
-fn extension(name: &str) -> Option<ActionFn> {
-    EXTENSIONS.get()?.0.read().ok()?.get(name).cloned()
+impl axum::extract::FromRef<CkanApi> for onecity_iam::Iam {
+    fn from_ref(api: &CkanApi) -> onecity_iam::Iam {
+        api.catalog.iam().clone()
+    }
 }
 
 /// The built-in actions and the parameters each accepts.
@@ -282,8 +272,8 @@ const PACKAGE_KEYS: &[&str] = &[
     "data_updated_at",
 ];
 
-/// The routes (state: [`Catalog`]).
-pub fn routes() -> OpenApiRouter<Catalog> {
+/// The routes (state: [`CkanApi`]).
+pub fn routes() -> OpenApiRouter<CkanApi> {
     OpenApiRouter::new()
         .routes(routes!(action_get, action_post))
         .routes(routes!(legacy_get, legacy_post))
@@ -296,12 +286,12 @@ pub fn routes() -> OpenApiRouter<Catalog> {
               (status = 403, description = "Authorization Error"), (status = 404, description = "Not Found Error"),
               (status = 409, description = "Validation Error")))]
 async fn action_get(
-    State(c): State<Catalog>,
+    State(api): State<CkanApi>,
     headers: HeaderMap,
     Path(action): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    call(c, &headers, &action, query_params(q.as_deref())).await
+    call(api, &headers, &action, query_params(q.as_deref())).await
 }
 
 /// A CKAN action by POST (JSON object body).
@@ -312,13 +302,13 @@ async fn action_get(
               (status = 403, description = "Authorization Error"), (status = 404, description = "Not Found Error"),
               (status = 409, description = "Validation Error")))]
 async fn action_post(
-    State(c): State<Catalog>,
+    State(api): State<CkanApi>,
     headers: HeaderMap,
     Path(action): Path<String>,
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Response {
-    post(c, headers, action, q, body).await
+    post(api, headers, action, q, body).await
 }
 
 /// The same actions at the unversioned path `ckanapi` uses.
@@ -326,12 +316,12 @@ async fn action_post(
     params(("action" = String, Path, description = "action name")),
     responses((status = 200, description = "CKAN envelope")))]
 async fn legacy_get(
-    State(c): State<Catalog>,
+    State(api): State<CkanApi>,
     headers: HeaderMap,
     Path(action): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    call(c, &headers, &action, query_params(q.as_deref())).await
+    call(api, &headers, &action, query_params(q.as_deref())).await
 }
 
 /// The same actions at the unversioned path `ckanapi` uses (POST).
@@ -340,17 +330,17 @@ async fn legacy_get(
     request_body(content = Object, description = "the action's parameters"),
     responses((status = 200, description = "CKAN envelope")))]
 async fn legacy_post(
-    State(c): State<Catalog>,
+    State(api): State<CkanApi>,
     headers: HeaderMap,
     Path(action): Path<String>,
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Response {
-    post(c, headers, action, q, body).await
+    post(api, headers, action, q, body).await
 }
 
 async fn post(
-    c: Catalog,
+    api: CkanApi,
     headers: HeaderMap,
     action: String,
     q: Option<String>,
@@ -378,7 +368,7 @@ async fn post(
             }
         }
     }
-    call(c, &headers, &action, params).await
+    call(api, &headers, &action, params).await
 }
 
 fn query_params(q: Option<&str>) -> Params {
@@ -450,8 +440,8 @@ fn envelope(action: &str, r: ActionResult) -> Response {
     resp
 }
 
-async fn call(c: Catalog, headers: &HeaderMap, action: &str, params: Params) -> Response {
-    let r = run(c, headers, action, params).await;
+async fn call(api: CkanApi, headers: &HeaderMap, action: &str, params: Params) -> Response {
+    let r = run(api, headers, action, params).await;
     envelope(action, r)
 }
 
@@ -471,11 +461,17 @@ async fn caller(c: &Catalog, headers: &HeaderMap) -> Result<Option<Arc<Principal
     }
 }
 
-async fn run(c: Catalog, headers: &HeaderMap, action: &str, params: Params) -> ActionResult {
+/// Runs one action: the catalog's own ([`ACTIONS`]) or the datastore's
+/// ([`onecity_datastore::ckan::ACTIONS`]); any other name is CKAN's 400 "Action name not
+/// known".
+async fn run(api: CkanApi, headers: &HeaderMap, action: &str, params: Params) -> ActionResult {
+    let c = api.catalog;
     let Some((_, known)) = ACTIONS.iter().find(|(a, _)| *a == action) else {
-        if let Some(f) = extension(action) {
+        if onecity_datastore::ckan::ACTIONS.contains(&action) {
             let p = caller(&c, headers).await?;
-            return f(c, p, params).await;
+            return onecity_datastore::ckan::dispatch(&api.datastore, action, p, params)
+                .await
+                .map_err(CkanError::from);
         }
         return Err(CkanError {
             status: StatusCode::BAD_REQUEST,

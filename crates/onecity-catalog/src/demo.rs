@@ -2,11 +2,11 @@
 //! catalogues under `../shared/data/catalog`, and demo datastore tables from real CSVs. The
 //! binary's demo loader creates the tenants and departments, then calls [`install`].
 
-use crate::datastore::{Datastore, LoadOptions};
-use crate::datastore_load::Format;
 use crate::model::{Domain, Frequency, NewDataset, NewResource, OpenLevel};
 use crate::Catalog;
 use onecity_core::{Error, Result};
+use onecity_datastore::load::Format;
+use onecity_datastore::{Datastore, LoadOptions};
 use onecity_iam::Principal;
 use std::path::Path;
 

@@ -48,8 +48,8 @@ pub struct Services {
     pub catalog: Catalog,
     /// Governance (一网统管): events, dispatch, alerts.
     pub gov: Gov,
-    /// Datastore, sharing and exchange records (onecity-catalog).
-    pub datastore: onecity_catalog::Datastore,
+    /// Datastore, sharing and exchange records (onecity-datastore).
+    pub datastore: onecity_datastore::Datastore,
     /// NGSI-LD subscriptions and notifications.
     pub notifier: onecity_twin::notify::Notifier,
     /// Event bus.
@@ -76,12 +76,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     onecity_store::migrate::run(db, "flow", &onecity_flow::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "twin", &onecity_twin::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "catalog", &onecity_catalog::MIGRATIONS).await?;
-    onecity_store::migrate::run(
-        db,
-        "datastore",
-        &onecity_catalog::datastore_store::MIGRATIONS,
-    )
-    .await?;
+    onecity_store::migrate::run(db, "datastore", &onecity_datastore::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "twin_sub", &onecity_twin::subscription::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "ops", &ops::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "governance", &onecity_governance::MIGRATIONS).await?;
@@ -114,10 +109,12 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
     let catalog = Catalog::new(iam.clone());
     let gov = Gov::new(geo.clone(), flow.clone());
     let mask_salt = onecity_store::secrets::get_or_create(&db, "datastore_mask_salt").await?;
-    let datastore = onecity_catalog::Datastore::new(iam.clone(), hex::encode(mask_salt))
-        .with_flow(flow.clone())
-        .with_negative_list(std::sync::Arc::new(catalog.clone()));
-    onecity_catalog::datastore_routes::register_ckan_actions(&datastore);
+    let datastore = onecity_datastore::Datastore::new(
+        iam.clone(),
+        hex::encode(mask_salt),
+        std::sync::Arc::new(catalog.clone()),
+    )
+    .with_flow(flow.clone());
     let notifier = onecity_twin::notify::Notifier::new(twin.clone())
         .await
         .map_err(|e| anyhow::anyhow!("NGSI-LD subscriptions: {e}"))?;
@@ -217,11 +214,16 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
         .merge(onecity_iam::routes::routes().with_state(svc.iam.clone()))
         .merge(onecity_geo::routes::routes().with_state(svc.geo.clone()))
         .merge(onecity_flow::routes::routes().with_state(svc.flow.clone()))
-        .merge(onecity_catalog::ckan::routes().with_state(svc.catalog.clone()))
+        .merge(
+            onecity_catalog::ckan::routes().with_state(onecity_catalog::ckan::CkanApi {
+                catalog: svc.catalog.clone(),
+                datastore: svc.datastore.clone(),
+            }),
+        )
         .merge(onecity_catalog::dcat::routes().with_state(svc.catalog.clone()))
         .merge(onecity_catalog::dataset_routes::routes().with_state(svc.catalog.clone()))
         .merge(onecity_governance::routes::routes().with_state(svc.gov.clone()))
-        .merge(onecity_catalog::datastore_routes::routes().with_state(svc.datastore.clone()))
+        .merge(onecity_datastore::http::routes().with_state(svc.datastore.clone()))
         .merge(ops::routes().with_state(ops_state.clone()))
         .split_for_parts();
     crate::webdoc::add_web_paths(&mut doc);

@@ -5,23 +5,22 @@
 //! sharing requests and exchange statistics under
 //! `/api/v1/datastore`.
 
-use crate::datastore::{CreateRequest, Datastore, Job, LoadOptions};
-use crate::datastore_load::{FieldType, Format};
-use crate::datastore_query::SearchParams;
+use crate::load::{FieldType, Format};
 use crate::masking::MaskRule;
+use crate::service::{Datastore, Job, LoadOptions};
 use crate::sharing::{ExchangeStat, ShareRequestBody, ShareRequestView};
+use crate::store_query::SearchParams;
 use axum::body::Bytes;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use onecity_core::{Error, ErrorCode, Problem, Result};
+use onecity_core::{Error, Problem};
 use onecity_http::{ApiResult, Json, Path, Query};
 use onecity_iam::http::Auth;
-use onecity_iam::{Iam, Principal};
+use onecity_iam::Iam;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::Arc;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 impl FromRef<Datastore> for Iam {
@@ -41,156 +40,8 @@ pub fn routes() -> OpenApiRouter<Datastore> {
         .routes(routes!(decide_share))
         .routes(routes!(exchange_stats))
         .layer(axum::extract::DefaultBodyLimit::max(
-            crate::datastore_load::MAX_UPLOAD_BYTES,
+            crate::load::MAX_UPLOAD_BYTES,
         ))
-}
-
-/// The CKAN DataStore actions served through the catalog's one CKAN dispatcher
-/// ([`crate::ckan::register_action`]), so they answer at `/api/3/action/{action}` and at
-/// `/api/action/{action}` (the path `ckanapi` uses) with CKAN's envelope and errors.
-pub const CKAN_ACTIONS: [&str; 6] = [
-    "datastore_create",
-    "datastore_upsert",
-    "datastore_delete",
-    "datastore_info",
-    "datastore_search",
-    "datastore_search_sql",
-];
-
-/// Registers [`CKAN_ACTIONS`] with the catalog's CKAN action registry (call once at
-/// start-up with the server's datastore).
-pub fn register_ckan_actions(ds: &Datastore) {
-    for name in CKAN_ACTIONS {
-        let ds = ds.clone();
-        crate::ckan::register_action(
-            name,
-            Arc::new(move |_c, p, params| {
-                let ds = ds.clone();
-                Box::pin(async move {
-                    dispatch(&ds, name, p, params)
-                        .await
-                        .map_err(crate::ckan::CkanError::from)
-                })
-            }),
-        );
-    }
-}
-
-async fn dispatch(
-    ds: &Datastore,
-    action: &str,
-    p: Option<Arc<Principal>>,
-    params: Map<String, Value>,
-) -> Result<Value> {
-    let v = normalize(params);
-    let required = || -> Result<&Principal> {
-        p.as_deref().ok_or_else(|| {
-            Error::new(
-                ErrorCode::Unauthenticated,
-                "send Authorization: <app key> or Bearer <token>",
-            )
-        })
-    };
-    match action {
-        "datastore_create" => {
-            let req: CreateRequest = parse(v)?;
-            ds.create(required()?, req).await
-        }
-        "datastore_upsert" => {
-            let b: UpsertBody = parse(v)?;
-            if b.records.len() > 100_000 {
-                return Err(Error::invalid("at most 100,000 records per call"));
-            }
-            ds.upsert(
-                required()?,
-                &b.resource_id,
-                &b.records,
-                b.method.as_deref().unwrap_or("upsert"),
-            )
-            .await
-        }
-        "datastore_delete" => {
-            let b: DeleteBody = parse(v)?;
-            ds.delete(required()?, &b.resource_id, b.filters.as_ref())
-                .await
-        }
-        "datastore_info" => {
-            let b: InfoBody = parse(v)?;
-            ds.info(p.as_deref(), &b.resource_id).await
-        }
-        "datastore_search" => {
-            let params: SearchParams = parse(v)?;
-            let r = ds.search(p.as_deref(), &params).await?;
-            serde_json::to_value(r).map_err(Error::internal)
-        }
-        "datastore_search_sql" => {
-            let b: SqlBody = parse(v)?;
-            ds.search_sql(p.as_deref(), &b.sql).await
-        }
-        other => Err(Error::invalid(format!(
-            "unknown datastore action {other:?}"
-        ))),
-    }
-}
-
-/// GET parameters arrive as text: values that parse as JSON become JSON (e.g. `filters`,
-/// `limit`), except the text parameters; a `q` that is a JSON object is parsed too.
-fn normalize(params: Map<String, Value>) -> Value {
-    let mut o = Map::new();
-    for (k, v) in params {
-        let v = match v {
-            Value::String(s) => match k.as_str() {
-                "q" if s.starts_with('{') => serde_json::from_str(&s).unwrap_or(Value::String(s)),
-                "q" | "sort" | "resource_id" | "id" | "cursor" | "sql" | "records_format"
-                | "method" => Value::String(s),
-                _ => serde_json::from_str(&s).unwrap_or(Value::String(s)),
-            },
-            v => v,
-        };
-        o.insert(k, v);
-    }
-    Value::Object(o)
-}
-
-fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T> {
-    serde_json::from_value(v).map_err(|e| Error::invalid(format!("{e}")))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UpsertBody {
-    resource_id: String,
-    #[serde(default)]
-    records: Vec<Value>,
-    #[serde(default)]
-    method: Option<String>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    force: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeleteBody {
-    resource_id: String,
-    #[serde(default)]
-    filters: Option<Map<String, Value>>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    force: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InfoBody {
-    #[serde(alias = "id")]
-    resource_id: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SqlBody {
-    sql: String,
 }
 
 /// Rows a dump holds at most (the datastore_search offset limit).
@@ -341,7 +192,7 @@ async fn upload(
         .or_else(|| p.tenant.clone())
         .ok_or_else(|| Error::invalid("tenant is required"))?;
     // Refused at once (not in the job) when the id is no catalog resource.
-    crate::datastore::catalog_link(ds.db(), &rid).await?;
+    ds.catalog_link(&rid).await?;
     if q.wait.unwrap_or(false) {
         let m = ds.load_file(&p, &rid, &body, format, &opts, None).await?;
         return Ok((
@@ -352,7 +203,7 @@ async fn upload(
         )
             .into_response());
     }
-    crate::datastore::check_resource_id(&rid)?;
+    crate::service::check_resource_id(&rid)?;
     let job_id = ds.start_job(&p, &rid, &tenant).await?;
     let (ds2, jid) = (ds.clone(), job_id.clone());
     tokio::spawn(async move {

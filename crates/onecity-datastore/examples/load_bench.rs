@@ -2,8 +2,8 @@
 //! Prints parse + infer + convert time, insert time and rows/s (best of 3 runs, each into a
 //! fresh table). SQLite in a temporary directory unless a PostgreSQL URL is given.
 
-use onecity_catalog::datastore_load::{self, Format};
-use onecity_catalog::datastore_store::{self as store, CreateSpec, Field};
+use onecity_datastore::load::{self, Format};
+use onecity_datastore::store::{self as store, CreateSpec, Field};
 use onecity_store::{Db, DbOptions};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -28,8 +28,8 @@ async fn main() {
     let mut n = 0;
     for run in 0..3 {
         let t0 = Instant::now();
-        let (raw, _) = datastore_load::parse(&bytes, Format::Csv).unwrap();
-        let (types, rows) = datastore_load::convert(&raw, &HashMap::new()).unwrap();
+        let (raw, _) = load::parse(&bytes, Format::Csv).unwrap();
+        let (types, rows) = load::convert(&raw, &HashMap::new()).unwrap();
         let parse = t0.elapsed().as_secs_f64();
         let spec = CreateSpec {
             resource_id: format!("bench-{run}"),

@@ -2,9 +2,9 @@
 //! (`ONECITY_TEST_BACKEND=sqlite|postgres`): every CSV loads into a typed table with the
 //! right row count, types and known cells; queries page, filter, search and aggregate.
 
-use onecity_catalog::datastore_load::{self, Cell, FieldType, Format};
-use onecity_catalog::datastore_query::{self, Aggregate, ReadScope, SearchParams};
-use onecity_catalog::datastore_store::{self as store, CreateSpec, Field, TableMeta};
+use onecity_datastore::load::{self, Cell, FieldType, Format};
+use onecity_datastore::store::{self as store, CreateSpec, Field, TableMeta};
+use onecity_datastore::store_query::{self as query, Aggregate, ReadScope, SearchParams};
 use onecity_store::{Db, DbOptions};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -43,8 +43,8 @@ fn data_dir() -> PathBuf {
 
 async fn load(db: &Db, rid: &str, path: &Path) -> TableMeta {
     let bytes = std::fs::read(path).unwrap();
-    let (raw, _) = datastore_load::parse(&bytes, Format::Csv).unwrap();
-    let (types, rows) = datastore_load::convert(&raw, &HashMap::new())
+    let (raw, _) = load::parse(&bytes, Format::Csv).unwrap();
+    let (types, rows) = load::convert(&raw, &HashMap::new())
         .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.detail));
     let spec = CreateSpec {
         resource_id: rid.into(),
@@ -81,11 +81,11 @@ fn ty(m: &TableMeta, f: &str) -> FieldType {
         .ty
 }
 
-async fn search(db: &Db, m: &TableMeta, p: Value) -> datastore_query::SearchResult {
+async fn search(db: &Db, m: &TableMeta, p: Value) -> query::SearchResult {
     let mut p = p;
     p["resource_id"] = json!(m.resource_id);
     let params: SearchParams = serde_json::from_value(p).unwrap();
-    datastore_query::search(db, m, &params, &ReadScope::default())
+    query::search(db, m, &params, &ReadScope::default())
         .await
         .unwrap()
 }
@@ -289,7 +289,7 @@ async fn keyset_pagination_filters_full_text_and_aggregates() {
     // Unknown fields and bad values are validation errors.
     let bad: SearchParams =
         serde_json::from_value(json!({"resource_id": "311", "filters": {"nope": 1}})).unwrap();
-    let e = datastore_query::search(&db, &s311, &bad, &ReadScope::default())
+    let e = query::search(&db, &s311, &bad, &ReadScope::default())
         .await
         .unwrap_err();
     assert_eq!(e.code.status(), 422, "{}", e.detail);
@@ -367,9 +367,7 @@ async fn upsert_by_primary_key_and_typed_cells() {
     };
     let params: SearchParams =
         serde_json::from_value(json!({"resource_id": "people", "sort": "age desc"})).unwrap();
-    let r = datastore_query::search(&db, &m, &params, &scope)
-        .await
-        .unwrap();
+    let r = query::search(&db, &m, &params, &scope).await.unwrap();
     assert_eq!(r.records[0]["身份证号"], json!("110105********002X"));
     assert_eq!(r.records[0]["姓名"], json!("张**"));
 }

@@ -5,9 +5,9 @@
 //! keyset `cursor` beyond that); keyset pagination with at most one sort field (ties and
 //! the rest broken by `_id`); nulls sort last in both directions on both backends.
 
-use crate::datastore_load::FieldType;
-use crate::datastore_store::{quote, val_json, Field, TableMeta};
+use crate::load::FieldType;
 use crate::masking::MaskPolicy;
+use crate::store::{quote, val_json, Field, TableMeta};
 use onecity_core::{Error, Result};
 use onecity_store::{Db, SqlBuilder, Val};
 use serde::{Deserialize, Serialize};

@@ -5,9 +5,9 @@
 //! record (交换记录), written with its audit record in one transaction. Statistics per
 //! dataset, department and day come from the exchange records.
 
-use crate::datastore::Datastore;
-use crate::datastore_store::TableMeta;
 use crate::masking::MaskPolicy;
+use crate::service::Datastore;
+use crate::store::TableMeta;
 use onecity_core::{Error, ErrorCode, Result};
 use onecity_iam::Principal;
 use onecity_store::audit::AuditEntry;
@@ -320,7 +320,7 @@ impl Datastore {
                 "your department owns this table; it needs no grant",
             ));
         }
-        let neg = self.negative.check(self.db(), resource_id).await?;
+        let neg = self.catalog.negative(resource_id).await?;
         if neg.whole {
             return Err(Error::forbidden(
                 "this dataset is on the negative list (负面清单) and cannot be shared",
@@ -344,11 +344,11 @@ impl Datastore {
             match v {
                 Value::Array(a) => {
                     for x in a {
-                        crate::datastore_query::json_to_val(x, fd.ty, k)?;
+                        crate::store_query::json_to_val(x, fd.ty, k)?;
                     }
                 }
                 x => {
-                    crate::datastore_query::json_to_val(x, fd.ty, k)?;
+                    crate::store_query::json_to_val(x, fd.ty, k)?;
                 }
             }
         }
@@ -370,7 +370,7 @@ impl Datastore {
         }
         // Grade and owner as the catalog has them now (they may have changed since the
         // table was loaded).
-        let link = crate::datastore::catalog_link(self.db(), resource_id).await?;
+        let link = self.catalog_link(resource_id).await?;
         let owner = link.owner_department.clone();
         let key = if link.grade == "general" {
             "data-share"
@@ -541,9 +541,7 @@ impl Datastore {
             .await?
             .map(|g| g.text("id"))
             .transpose()?;
-        let link = crate::datastore::catalog_link(self.db(), &m.resource_id)
-            .await
-            .ok();
+        let link = self.catalog_link(&m.resource_id).await.ok();
         Ok(ShareRequestView {
             id: id.into(),
             tenant,

@@ -8,7 +8,7 @@
 //! `YYYY-MM-DD`, `timestamp` TEXT ISO 8601, `text` TEXT (so both backends compare and sort
 //! alike).
 
-use crate::datastore_load::{Cell, FieldType, MAX_FIELD_BYTES};
+use crate::load::{Cell, FieldType, MAX_FIELD_BYTES};
 use onecity_core::{Error, Result};
 use onecity_store::{args, placeholders, Backend, Db, Tx, Val};
 use serde::{Deserialize, Serialize};

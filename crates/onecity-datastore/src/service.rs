@@ -11,11 +11,12 @@
 //!   minus negative-list ones, the grant's row filter and masks, quota and expiry;
 //! - anyone else: `forbidden` (CKAN: "Authorization Error").
 
-use crate::datastore_load::{self, Cell, FieldType, Format};
-use crate::datastore_query::{self, ReadScope, SearchParams, SearchResult};
-use crate::datastore_store::{self as store, CreateSpec, Field, TableMeta};
+use crate::load::{self, Cell, FieldType, Format};
 use crate::masking::{MaskPolicy, MaskRule};
 use crate::sharing::{self, GrantScope};
+use crate::store::{self as store, CreateSpec, Field, TableMeta};
+use crate::store_query::{self as query, ReadScope, SearchParams, SearchResult};
+use futures::future::BoxFuture;
 use onecity_core::{Error, ErrorCode, Result};
 use onecity_iam::{Iam, Permission, Principal};
 use onecity_store::audit::AuditEntry;
@@ -23,8 +24,6 @@ use onecity_store::{args, Backend, Db, Val};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 
 /// What the negative list (负面清单) forbids for one resource.
@@ -36,43 +35,17 @@ pub struct NegativeEntry {
     pub fields: HashSet<String>,
 }
 
-/// A boxed future (the hook is object-safe).
-pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+/// What the datastore needs of the catalog, as a narrow trait that `onecity-catalog`
+/// implements (the datastore never reads catalog tables). There is one negative list
+/// (负面清单), the catalog's; datastore tables belong to catalog resources.
+pub trait ResourceCatalog: Send + Sync {
+    /// The catalog dataset of `resource_id` (an active dataset's resource), or `None`
+    /// when the id is no resource of any active catalog dataset.
+    fn link<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, Result<Option<CatalogLink>>>;
 
-/// The negative-list hook, consulted on every path data leaves by (search, SQL, sharing,
-/// export). There is one negative list (负面清单), the catalog's (`catalog_negatives`):
-/// [`crate::Catalog`] implements this hook by mapping the resource id to its catalog
-/// dataset and asking [`crate::Catalog::negative_list_blocks`].
-pub trait NegativeList: Send + Sync {
-    /// The negative-list entry of `resource_id`.
-    fn check<'a>(&'a self, db: &'a Db, resource_id: &'a str) -> BoxFut<'a, NegativeEntry>;
-}
-
-/// The catalog's negative list seen from a datastore table: the resource's dataset
-/// (`catalog_resources.dataset_id`) is looked up and its entries returned (the whole
-/// dataset, or listed fields). A resource id that is no catalog resource has no entry.
-impl NegativeList for crate::Catalog {
-    fn check<'a>(&'a self, db: &'a Db, resource_id: &'a str) -> BoxFut<'a, NegativeEntry> {
-        Box::pin(async move {
-            let Some(r) = db
-                .fetch_optional(
-                    "SELECT dataset_id FROM catalog_resources WHERE id = $1",
-                    args![resource_id],
-                )
-                .await?
-            else {
-                return Ok(NegativeEntry::default());
-            };
-            let Ok(dataset_id) = r.text("dataset_id")?.parse::<uuid::Uuid>() else {
-                return Ok(NegativeEntry::default());
-            };
-            let b = self.negative_list_blocks(dataset_id, &[]).await?;
-            Ok(NegativeEntry {
-                whole: b.dataset_blocked,
-                fields: b.blocked_fields.into_iter().collect(),
-            })
-        })
-    }
+    /// The negative-list entry of `resource_id`, consulted on every path data leaves by
+    /// (search, SQL, sharing, export). A resource id that is no catalog resource has none.
+    fn negative<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, Result<NegativeEntry>>;
 }
 
 /// How a reader reaches a table.
@@ -171,7 +144,7 @@ pub struct LoadOptions {
 #[derive(Clone)]
 pub struct Datastore {
     pub(crate) iam: Iam,
-    pub(crate) negative: Arc<dyn NegativeList>,
+    pub(crate) catalog: Arc<dyn ResourceCatalog>,
     pub(crate) salt: Arc<String>,
     pub(crate) flow: Option<onecity_flow::Flow>,
     /// Rows written so far by running load jobs of this process (job id → rows).
@@ -209,11 +182,12 @@ fn info_masks(m: &TableMeta) -> MaskPolicy {
 }
 
 impl Datastore {
-    /// Builds the service; `salt` keys the `hash` mask rule (a server secret).
-    pub fn new(iam: Iam, salt: String) -> Datastore {
+    /// Builds the service; `salt` keys the `hash` mask rule (a server secret); `catalog`
+    /// answers what the datastore needs of the catalog (in the server: `onecity_catalog::Catalog`).
+    pub fn new(iam: Iam, salt: String, catalog: Arc<dyn ResourceCatalog>) -> Datastore {
         Datastore {
-            iam: iam.clone(),
-            negative: Arc::new(crate::Catalog::new(iam.clone())),
+            iam,
+            catalog,
             salt: Arc::new(salt),
             flow: None,
             progress: Arc::default(),
@@ -230,13 +204,6 @@ impl Datastore {
         self.flow
             .as_ref()
             .ok_or_else(|| Error::internal("the datastore has no workflow engine"))
-    }
-
-    /// Replaces the negative-list hook (default: the catalog's negative list read through
-    /// a fresh [`crate::Catalog`] over the same database; the server passes its own).
-    pub fn with_negative_list(mut self, n: Arc<dyn NegativeList>) -> Datastore {
-        self.negative = n;
-        self
     }
 
     /// The database.
@@ -280,7 +247,7 @@ impl Datastore {
                 return Ok(Access::Owner);
             }
         }
-        let neg = self.negative.check(self.db(), &m.resource_id).await?;
+        let neg = self.catalog.negative(&m.resource_id).await?;
         let base_visible = || -> HashSet<String> {
             m.fields
                 .iter()
@@ -352,7 +319,7 @@ impl Datastore {
         check_resource_id(&rid)?;
         let tenant = self.tenant_of(p, req.tenant.as_deref())?;
         self.require_write(p, &tenant)?;
-        let link = catalog_link(self.db(), &rid).await?;
+        let link = self.catalog_link(&rid).await?;
         check_against_catalog(
             &link,
             &tenant,
@@ -368,7 +335,7 @@ impl Datastore {
             }
         }
         let records = req.records.clone().unwrap_or_default();
-        let raw = datastore_load::records_to_raw(&records)?;
+        let raw = load::records_to_raw(&records)?;
         let mut fields: Vec<Field> = Vec::new();
         let mut overrides = HashMap::new();
         for f in req.fields.iter().flatten() {
@@ -408,7 +375,7 @@ impl Datastore {
             }
         }
         // Reorder raw columns to field order, infer types of untyped fields.
-        let mut table = datastore_load::RawTable {
+        let mut table = load::RawTable {
             headers: fields.iter().map(|f| f.id.clone()).collect(),
             rows: vec![],
         };
@@ -421,7 +388,7 @@ impl Datastore {
             .iter()
             .map(|r| idx.iter().map(|i| i.and_then(|i| r[i].clone())).collect())
             .collect();
-        let (types, rows) = datastore_load::convert(&table, &overrides)?;
+        let (types, rows) = load::convert(&table, &overrides)?;
         for (f, t) in fields.iter_mut().zip(types) {
             f.ty = t;
         }
@@ -524,7 +491,7 @@ impl Datastore {
         check_resource_id(resource_id)?;
         let tenant = self.tenant_of(p, opts.tenant.as_deref())?;
         self.require_write(p, &tenant)?;
-        let link = catalog_link(self.db(), resource_id).await?;
+        let link = self.catalog_link(resource_id).await?;
         check_against_catalog(
             &link,
             &tenant,
@@ -536,7 +503,7 @@ impl Datastore {
                 return Err(Error::conflict("the resource id is used by another tenant"));
             }
         }
-        let (raw, enc) = datastore_load::parse(bytes, format)?;
+        let (raw, enc) = load::parse(bytes, format)?;
         if let Some(j) = job {
             self.job_update(
                 j,
@@ -548,7 +515,7 @@ impl Datastore {
             )
             .await?;
         }
-        let (types, rows) = datastore_load::convert(&raw, &opts.schema)?;
+        let (types, rows) = load::convert(&raw, &opts.schema)?;
         let mut fields: Vec<Field> = raw
             .headers
             .iter()
@@ -676,7 +643,7 @@ impl Datastore {
     ) -> Result<Value> {
         let m = self.meta(resource_id).await?;
         self.require_write(p, &m.tenant)?;
-        let raw = datastore_load::records_to_raw(records)?;
+        let raw = load::records_to_raw(records)?;
         for h in &raw.headers {
             if !m.fields.iter().any(|f| &f.id == h) {
                 return Err(Error::invalid(format!("field {h:?} does not exist")));
@@ -691,17 +658,15 @@ impl Datastore {
                     .iter()
                     .position(|h| *h == f.id)
                     .and_then(|c| r[c].clone());
-                out.push(
-                    datastore_load::convert_cell(v.as_deref(), f.ty, None).map_err(|_| {
-                        Error::invalid(format!(
-                            "record {}: field {:?} value {:?} is not a {}",
-                            i + 1,
-                            f.id,
-                            v.unwrap_or_default(),
-                            f.ty.as_str()
-                        ))
-                    })?,
-                );
+                out.push(load::convert_cell(v.as_deref(), f.ty, None).map_err(|_| {
+                    Error::invalid(format!(
+                        "record {}: field {:?} value {:?} is not a {}",
+                        i + 1,
+                        f.id,
+                        v.unwrap_or_default(),
+                        f.ty.as_str()
+                    ))
+                })?);
             }
             rows.push(out);
         }
@@ -757,7 +722,7 @@ impl Datastore {
                         .iter()
                         .find(|x| &x.id == k)
                         .ok_or_else(|| Error::invalid(format!("field {k:?} does not exist")))?;
-                    a.push(datastore_query::json_to_val(v, fd.ty, k)?);
+                    a.push(query::json_to_val(v, fd.ty, k)?);
                     wh.push(format!("{} = ${}", store::quote(k), a.len()));
                 }
                 let w = if wh.is_empty() {
@@ -830,7 +795,7 @@ impl Datastore {
         if let Some(g) = &grant {
             sharing::check_quota(self.db(), g).await?;
         }
-        let res = datastore_query::search(self.db(), &m, params, &scope).await;
+        let res = query::search(self.db(), &m, params, &scope).await;
         if !matches!(access, Ok(Access::Owner)) {
             let (consumer, cdept) = who(p);
             let digest = sharing::digest(
@@ -951,7 +916,7 @@ impl Datastore {
                             Value::Array(vs) => {
                                 let mut ps = Vec::new();
                                 for x in vs {
-                                    args.push(datastore_query::json_to_val(x, fd.ty, k)?);
+                                    args.push(query::json_to_val(x, fd.ty, k)?);
                                     ps.push(format!("${}", args.len()));
                                 }
                                 wh.push(format!(
@@ -965,7 +930,7 @@ impl Datastore {
                                 ));
                             }
                             _ => {
-                                args.push(datastore_query::json_to_val(v, fd.ty, k)?);
+                                args.push(query::json_to_val(v, fd.ty, k)?);
                                 wh.push(format!("{} = ${}", store::quote(k), args.len()));
                             }
                         }
@@ -1110,39 +1075,17 @@ pub struct CatalogLink {
     pub personal: HashSet<String>,
 }
 
-/// Looks up the catalog dataset of `resource_id`. Errors: `invalid_input` when the id is
-/// no resource of a catalog dataset (tables belong to catalog resources: create the dataset
-/// and its resource with `package_create` first).
-pub async fn catalog_link(db: &Db, resource_id: &str) -> Result<CatalogLink> {
-    let Some(r) = db
-        .fetch_optional(
-            "SELECT d.id AS dataset_id, d.name, d.tenant, d.owner_department_id, d.grade FROM catalog_resources r JOIN catalog_datasets d ON d.id = r.dataset_id WHERE r.id = $1 AND d.state = 'active'",
-            args![resource_id],
-        )
-        .await?
-    else {
-        return Err(Error::invalid(format!(
-            "resource {resource_id:?} is not a resource of any catalog dataset; datastore tables belong to catalog resources (create the dataset and resource with package_create first)"
-        )));
-    };
-    let dataset_id = r.text("dataset_id")?;
-    let personal = db
-        .fetch_all(
-            "SELECT name FROM catalog_fields WHERE dataset_id = $1 AND personal <> 0",
-            args![dataset_id.clone()],
-        )
-        .await?
-        .iter()
-        .map(|r| r.text("name"))
-        .collect::<Result<HashSet<_>>>()?;
-    Ok(CatalogLink {
-        dataset_id,
-        dataset_name: r.text("name")?,
-        tenant: r.text("tenant")?,
-        owner_department: r.text("owner_department_id")?,
-        grade: r.text("grade")?,
-        personal,
-    })
+impl Datastore {
+    /// The catalog dataset of `resource_id`. Errors: `invalid_input` when the id is no
+    /// resource of a catalog dataset (tables belong to catalog resources: create the
+    /// dataset and its resource with `package_create` first).
+    pub async fn catalog_link(&self, resource_id: &str) -> Result<CatalogLink> {
+        self.catalog.link(resource_id).await?.ok_or_else(|| {
+            Error::invalid(format!(
+                "resource {resource_id:?} is not a resource of any catalog dataset; datastore tables belong to catalog resources (create the dataset and resource with package_create first)"
+            ))
+        })
+    }
 }
 
 /// Marks fields the catalog flags as personal (`info.personal = true`, masked by default
