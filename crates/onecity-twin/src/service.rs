@@ -689,12 +689,21 @@ impl Twin {
     }
 
     /// Entity types of a tenant with their entity counts and attribute names (expanded).
-    pub fn types(&self, tenant: &str) -> BTreeMap<String, (usize, BTreeSet<String>)> {
+    /// With `allowed` (a key scoped to types, `twin:read:<Type>`), only the entities
+    /// holding an allowed type count, and only the allowed types are listed.
+    pub fn types(
+        &self,
+        tenant: &str,
+        allowed: Option<&[String]>,
+    ) -> BTreeMap<String, (usize, BTreeSet<String>)> {
         let idx = self.shared.index.read();
         let mut out: BTreeMap<String, (usize, BTreeSet<String>)> = BTreeMap::new();
         if let Some(ents) = idx.get(tenant) {
             for s in ents.values() {
                 for t in &s.entity.types {
+                    if allowed.is_some_and(|l| !crate::routes::type_matches(l, t)) {
+                        continue;
+                    }
                     let slot = out.entry(t.clone()).or_default();
                     slot.0 += 1;
                     slot.1.extend(s.entity.attrs.keys().cloned());
@@ -705,15 +714,26 @@ impl Twin {
     }
 
     /// Attribute names of a tenant with their counts, kinds and the types using them.
-    pub fn attributes(&self, tenant: &str) -> BTreeMap<String, AttrInfo> {
+    /// With `allowed` (a key scoped to types), only entities holding an allowed type are
+    /// read, and only allowed types are named.
+    pub fn attributes(
+        &self,
+        tenant: &str,
+        allowed: Option<&[String]>,
+    ) -> BTreeMap<String, AttrInfo> {
         let idx = self.shared.index.read();
         let mut out: BTreeMap<String, AttrInfo> = BTreeMap::new();
+        let visible = |t: &String| allowed.is_none_or(|l| crate::routes::type_matches(l, t));
         if let Some(ents) = idx.get(tenant) {
             for s in ents.values() {
+                if !s.entity.types.iter().any(visible) {
+                    continue;
+                }
                 for (name, list) in &s.entity.attrs {
                     let info = out.entry(name.clone()).or_default();
                     info.count += 1;
-                    info.types.extend(s.entity.types.iter().cloned());
+                    info.types
+                        .extend(s.entity.types.iter().filter(|t| visible(t)).cloned());
                     for a in list {
                         info.kinds.insert(a.kind.as_str());
                     }
