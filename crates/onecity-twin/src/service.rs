@@ -44,6 +44,8 @@ pub struct TwinConfig {
     pub context_files: HashMap<String, PathBuf>,
     /// Fetch other remote `@context` URLs over HTTP(S) (cached). Default true.
     pub fetch_contexts: bool,
+    /// Limits of remote `@context` fetching and of the context cache.
+    pub context_limits: crate::context::ContextLimits,
     /// Keep attribute history (temporal API). Default true.
     pub history: bool,
     /// Most operations one group commit takes. Default 4096.
@@ -63,6 +65,7 @@ impl Default for TwinConfig {
             max_batch: 10_000,
             context_files: HashMap::new(),
             fetch_contexts: true,
+            context_limits: crate::context::ContextLimits::default(),
             history: true,
             group_max_ops: 4096,
             change_capacity: 65_536,
@@ -267,9 +270,10 @@ impl Twin {
             .map(|(t, ents)| (t, TenantIndex::from_slots(ents)))
             .collect();
         let (changes, _) = broadcast::channel(cfg.change_capacity.max(16));
-        let contexts = Arc::new(crate::context::ContextStore::new(
+        let contexts = Arc::new(crate::context::ContextStore::with_limits(
             cfg.context_files.clone(),
             cfg.fetch_contexts,
+            cfg.context_limits.clone(),
         ));
         let shared = Arc::new(Shared {
             db,

@@ -98,10 +98,35 @@ config! {
     ngsi_ld_context_map: Option<PathBuf> = None,
     /// Fetch other remote `@context` URLs over HTTP(S) (cached in memory). Default true.
     ngsi_ld_fetch_contexts: bool = true,
+    /// Largest remote `@context` document in bytes (default 1 MiB); larger is 504.
+    ngsi_ld_context_max_bytes: usize = 1024 * 1024,
+    /// Memory budget of the `@context` caches in bytes (default 16 MiB); the oldest
+    /// entries are evicted beyond it.
+    ngsi_ld_context_cache_bytes: usize = 16 * 1024 * 1024,
+    /// Time limit of one remote `@context` fetch in seconds (default 5).
+    ngsi_ld_context_timeout_secs: u64 = 5,
+    /// Hosts and address ranges remote `@context` fetches may reach although they are
+    /// denied by default (loopback, private, link-local, unique-local, metadata):
+    /// comma-separated host names, addresses or CIDR ranges. Default empty.
+    ngsi_ld_context_allow: String = String::new(),
     /// MQTT device ingestion: `mqtt://host:port/prefix`; the server subscribes to
     /// `prefix/#` and maps `prefix/<type>/<id>` messages to entity updates (see
     /// `onecity_twin::ingest`). Default: off.
     ngsi_ld_ingest_mqtt: Option<String> = None,
+}
+
+/// Parses a comma-separated list of addresses or CIDR ranges (a bare address is a /32 or
+/// /128 range); `key` names the setting in errors.
+pub fn ip_ranges(key: &str, list: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| anyhow::anyhow!("{key}: {s:?} is not an address or CIDR range"))
+        })
+        .collect()
 }
 
 /// Errors of loading configuration.

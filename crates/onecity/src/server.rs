@@ -158,6 +158,13 @@ pub fn twin_config(cfg: &Config) -> anyhow::Result<onecity_twin::TwinConfig> {
         temporal_page: cfg.ngsi_ld_temporal_page.max(1),
         context_files: files,
         fetch_contexts: cfg.ngsi_ld_fetch_contexts,
+        context_limits: onecity_twin::context::ContextLimits {
+            max_document_bytes: cfg.ngsi_ld_context_max_bytes.max(1),
+            cache_bytes: cfg.ngsi_ld_context_cache_bytes,
+            timeout: std::time::Duration::from_secs(cfg.ngsi_ld_context_timeout_secs.max(1)),
+            allow: onecity_twin::context::AllowList::parse(&cfg.ngsi_ld_context_allow)
+                .map_err(|e| anyhow::anyhow!("ngsi_ld_context_allow: {e}"))?,
+        },
         ..Default::default()
     })
 }
