@@ -77,6 +77,10 @@ catalogue! {
     RateLimited = ("rate_limited", 429, "Too many requests"),
     /// Too many failed logins for this account; see `Retry-After`.
     LoginThrottled = ("login_throttled", 429, "Too many failed logins"),
+    /// Too many password checks are running at once (the bound on concurrent Argon2
+    /// hashing); nothing was evaluated, so the attempt does not count as a failure. See
+    /// `Retry-After`.
+    LoginBusy = ("login_busy", 503, "Too many logins in progress"),
     /// The server is starting (migrations running) or shutting down.
     NotReady = ("not_ready", 503, "Service not ready"),
     /// The request took longer than the configured timeout.
@@ -149,7 +153,11 @@ impl Error {
 
     /// The RFC 9457 body for this error. Internal errors get a generic detail.
     pub fn to_problem(&self) -> Problem {
-        let detail = if self.code.status() >= 500 && self.code != ErrorCode::NotReady {
+        // Only internal failures hide their detail; the 503s that say "try again later" are
+        // written for the caller.
+        let detail = if self.code.status() >= 500
+            && !matches!(self.code, ErrorCode::NotReady | ErrorCode::LoginBusy)
+        {
             "the server failed to handle this request; the request id is in the x-request-id header"
                 .to_string()
         } else {

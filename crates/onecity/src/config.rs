@@ -64,6 +64,15 @@ config! {
     db_max_connections: u32 = 16,
     /// Session token lifetime in seconds (default 43200 = 12 h).
     token_ttl_secs: i64 = 43_200,
+    /// Failed logins from one client address within 15 minutes before 429 (default 100),
+    /// beside the 5 per account.
+    login_address_max_failures: i64 = 100,
+    /// Password checks (Argon2id, 19 MiB each) running at once; more wait up to 5 s or get
+    /// 503 `login_busy`. Default 0 = one per CPU core, between 2 and 13 (256 MiB).
+    login_max_concurrent_hashes: usize = 0,
+    /// Proxies whose `X-Forwarded-For` gives the client address (comma-separated
+    /// addresses or CIDR ranges, e.g. `10.0.0.0/8`). Default empty: the TCP peer's address.
+    trusted_proxies: String = String::new(),
     /// `text` or `json` log lines. Default `text`.
     log_format: String = "text".into(),
     /// Log filter (tracing `EnvFilter` syntax). Default `info`.
