@@ -39,7 +39,7 @@ SQL_PENDING = {
     "onecity-datastore": 20,
     "onecity-flow": 41,
     "onecity-governance": 49,
-    "onecity-iam": 33,
+    "onecity-iam": 29,
     "onecity-twin": 23,
 }
 # The store crate is the SQL layer itself.

@@ -22,6 +22,8 @@
 #        .../ngsi-ld-test-suite-compound.jsonld   -> the suite's resources/jsonld-contexts/
 #        easy-global-market's ngsildTestSuiteV1.8-compound.jsonld -> a file written here
 #        (the same two-entry compound: the suite context + core context v1.8)
+#      The suite's own context server runs on a free local port, so loopback is allowed for
+#      remote @context fetches (ONECITY_NGSI_LD_CONTEXT_ALLOW, default here 127.0.0.1,::1).
 #      The core contexts (v1.6 to v1.9) are built into the broker. With ONECITY_URL set, it
 #      uses that server instead (which must be configured the same way: the map is written
 #      to the output folder and its path printed).
@@ -161,6 +163,7 @@ else
         ONECITY_NGSI_LD_OPEN=true \
         ONECITY_NGSI_LD_TEMPORAL_PAGE="${ONECITY_NGSI_LD_TEMPORAL_PAGE:-20}" \
         ONECITY_NGSI_LD_CONTEXT_MAP="$CONTEXT_MAP" \
+        ONECITY_NGSI_LD_CONTEXT_ALLOW="${ONECITY_NGSI_LD_CONTEXT_ALLOW:-127.0.0.1,::1}" \
         "$BIN" serve --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" >"$OUT/server.log" 2>&1 &
     PIDS+=($!)
     python3 "$ROOT/scripts/wait-ready.py" "$BASE/readyz" "${PIDS[0]}" 60 ngsi-ld-conformance ||

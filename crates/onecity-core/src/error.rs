@@ -84,6 +84,10 @@ catalogue! {
     RateLimited = ("rate_limited", 429, RateLimited, "Too many requests"),
     /// Too many failed logins for this account; see `Retry-After`.
     LoginThrottled = ("login_throttled", 429, RateLimited, "Too many failed logins"),
+    /// Too many password checks are running at once (the bound on concurrent Argon2
+    /// hashing); nothing was evaluated, so the attempt does not count as a failure. See
+    /// `Retry-After`.
+    LoginBusy = ("login_busy", 503, Unavailable, "Too many logins in progress"),
     /// The server is starting (migrations running) or shutting down.
     NotReady = ("not_ready", 503, Unavailable, "Service not ready"),
     /// The request took longer than the configured timeout.
@@ -184,10 +188,13 @@ impl Error {
     }
 
     /// The detail a caller may see: the detail itself, except for 5xx errors (other than
-    /// `not_ready`, whose detail is our own words) which get [`GENERIC_5XX_DETAIL`]. Every
-    /// renderer (problem+json, NGSI-LD, CKAN, Open311) shows this, never `detail`.
+    /// `not_ready` and `login_busy`, whose details are our own words saying "try again
+    /// later") which get [`GENERIC_5XX_DETAIL`]. Every renderer (problem+json, NGSI-LD,
+    /// CKAN, Open311) shows this, never `detail`.
     pub fn public_detail(&self) -> String {
-        if self.code.status() >= 500 && self.code != ErrorCode::NotReady {
+        if self.code.status() >= 500
+            && !matches!(self.code, ErrorCode::NotReady | ErrorCode::LoginBusy)
+        {
             GENERIC_5XX_DETAIL.to_string()
         } else {
             self.detail.clone()

@@ -181,3 +181,98 @@ mod credential_tests {
         assert_eq!(credential(&HeaderMap::new()), None);
     }
 }
+
+/// The client's address, as far as this server can tell (never rejects).
+///
+/// It is the TCP peer's address (axum's `ConnectInfo<SocketAddr>`, which the binary
+/// installs). Only when that peer is one of [`crate::IamConfig::trusted_proxies`] is
+/// `X-Forwarded-For` read: from its right end, the first address that is not itself a
+/// trusted proxy is the client (entries a client wrote to the left are not believed).
+/// `None` when the server runs without connection info (in-process routers in tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl ClientAddr {
+    /// The client address from the peer address and the `X-Forwarded-For` values.
+    pub fn resolve(
+        peer: Option<std::net::IpAddr>,
+        forwarded_for: &[&str],
+        trusted: &[ipnet::IpNet],
+    ) -> Option<std::net::IpAddr> {
+        let peer = peer?;
+        let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+        if !is_trusted(&peer) {
+            return Some(peer);
+        }
+        let hops: Vec<&str> = forwarded_for.iter().flat_map(|v| v.split(',')).collect();
+        let mut client = peer;
+        for hop in hops.iter().rev() {
+            let Ok(ip) = hop.trim().parse::<std::net::IpAddr>() else {
+                break;
+            };
+            client = ip;
+            if !is_trusted(&ip) {
+                break;
+            }
+        }
+        Some(client)
+    }
+}
+
+impl<S> FromRequestParts<S> for ClientAddr
+where
+    Iam: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let iam = Iam::from_ref(state);
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        Ok(ClientAddr(ClientAddr::resolve(
+            peer,
+            &forwarded,
+            &iam.config().trusted_proxies,
+        )))
+    }
+}
+
+#[cfg(test)]
+mod client_addr_tests {
+    use super::ClientAddr;
+
+    #[test]
+    fn forwarded_for_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let ip = |s: &str| Some(s.parse().unwrap());
+        // An untrusted peer: its header is ignored.
+        assert_eq!(
+            ClientAddr::resolve(ip("203.0.113.9"), &["198.51.100.1"], &trusted),
+            ip("203.0.113.9")
+        );
+        // A trusted proxy: the rightmost untrusted hop is the client.
+        assert_eq!(
+            ClientAddr::resolve(
+                ip("10.0.0.2"),
+                &["1.2.3.4, 198.51.100.1, 10.0.0.3"],
+                &trusted
+            ),
+            ip("198.51.100.1")
+        );
+        // A trusted proxy without the header: the proxy itself.
+        assert_eq!(
+            ClientAddr::resolve(ip("10.0.0.2"), &[], &trusted),
+            ip("10.0.0.2")
+        );
+        assert_eq!(ClientAddr::resolve(None, &["1.2.3.4"], &trusted), None);
+    }
+}

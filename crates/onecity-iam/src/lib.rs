@@ -3,19 +3,23 @@
 //! Owns tenants and their jurisdiction trees, departments, principals (staff, citizens,
 //! companies, apps), role grants scoped to a jurisdiction subtree (and optionally a
 //! department), password login (Argon2id) issuing HS256 session tokens, app keys with
-//! scopes and a per-key rate limit, login throttling, and the axum extractors that prove a
-//! caller holds a permission ([`http::Authorized`]).
+//! scopes and a per-key rate limit, the platform's limiter ([`limiter::Limiter`], shared
+//! through the database) with login throttling per account and per client address, the
+//! bound on concurrent password hashing, and the axum extractors that prove a caller holds
+//! a permission ([`http::Authorized`]).
 //!
 //! Everything that changes writes an audit record and an outbox event in the same
 //! transaction (see `onecity-store`).
 
 pub mod http;
+pub mod limiter;
 mod migrations;
 mod org;
 pub mod password;
 mod principal;
 pub mod roles;
 pub mod routes;
+mod store;
 pub mod token;
 mod users;
 
@@ -45,8 +49,38 @@ pub struct IamConfig {
     pub cache_ttl: Duration,
     /// Failed logins per account within `throttle_window` before 429 (default 5).
     pub throttle_max_failures: i64,
-    /// Login throttling window (default 15 min).
+    /// Login throttling window (default 15 min), for accounts and addresses alike.
     pub throttle_window: Duration,
+    /// Failed logins from one client address within `throttle_window` before 429
+    /// (default 100): beside the per-account limit, it bounds how many usernames one
+    /// address can try (and so the counters and audit records a flood can write).
+    pub throttle_address_max_failures: i64,
+    /// Password checks (Argon2id, [`password::MEMORY_KIB`] KiB each) running at once;
+    /// `0` = [`default_max_concurrent_hashes`]. Attempts beyond it wait up to
+    /// `hash_wait`, at most `4 ×` this many at a time; the others are answered at once with
+    /// 503 `login_busy` and `Retry-After: 1`.
+    pub max_concurrent_hashes: usize,
+    /// How long a login waits for a password-check slot before 503 `login_busy`
+    /// (default 5 s).
+    pub hash_wait: Duration,
+    /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges). Empty
+    /// (default): the client address is the TCP peer's, and `X-Forwarded-For` is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// Memory the password checks may use at once, by default: 256 MiB.
+pub const HASH_MEMORY_BUDGET_KIB: usize = 256 * 1024;
+
+/// The default bound on concurrent password checks: one per CPU core (Argon2id is
+/// CPU-bound, more at once do not finish sooner), and at most as many as fit in
+/// [`HASH_MEMORY_BUDGET_KIB`] at [`password::MEMORY_KIB`] each (256 MiB / 19 MiB = 13);
+/// at least 2.
+pub fn default_max_concurrent_hashes() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    cores.clamp(
+        2,
+        (HASH_MEMORY_BUDGET_KIB / password::MEMORY_KIB as usize).max(2),
+    )
 }
 
 impl Default for IamConfig {
@@ -56,6 +90,10 @@ impl Default for IamConfig {
             cache_ttl: Duration::from_secs(30),
             throttle_max_failures: 5,
             throttle_window: Duration::from_secs(15 * 60),
+            throttle_address_max_failures: 100,
+            max_concurrent_hashes: 0,
+            hash_wait: Duration::from_secs(5),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -76,6 +114,17 @@ pub(crate) struct Inner {
     /// Tenants by code (tenants are never changed or removed, so entries never go stale).
     pub(crate) tenants: Mutex<HashMap<String, onecity_core::model::Tenant>>,
     buckets: Mutex<HashMap<Uuid, Bucket>>,
+    /// The platform limiter (login throttling).
+    pub(crate) limiter: limiter::Limiter,
+    /// Slots for concurrent password checks.
+    pub(crate) hash_slots: Arc<tokio::sync::Semaphore>,
+    /// Logins waiting for a slot now.
+    pub(crate) hash_waiting: std::sync::atomic::AtomicUsize,
+    /// Most logins allowed to wait for a slot.
+    pub(crate) hash_max_waiting: usize,
+    /// Moving average of a real password check in µs (0 = none measured yet): what an
+    /// unknown username waits instead of hashing.
+    pub(crate) verify_micros: std::sync::atomic::AtomicU64,
 }
 
 /// The identity and organisation service; cheap to clone.
@@ -91,9 +140,13 @@ impl Iam {
     /// Builds the service over a migrated database.
     pub async fn new(db: Db, auditor: Auditor, bus: EventBus, cfg: IamConfig) -> Result<Iam> {
         let secret = onecity_store::secrets::get_or_create(&db, "session_token_hs256").await?;
+        let slots = match cfg.max_concurrent_hashes {
+            0 => default_max_concurrent_hashes(),
+            n => n,
+        };
         Ok(Iam {
             inner: Arc::new(Inner {
-                db,
+                db: db.clone(),
                 auditor,
                 bus,
                 signer: token::TokenSigner::new(&secret),
@@ -102,8 +155,23 @@ impl Iam {
                 keys: Mutex::new(HashMap::new()),
                 tenants: Mutex::new(HashMap::new()),
                 buckets: Mutex::new(HashMap::new()),
+                limiter: limiter::Limiter::new(db.clone()),
+                hash_slots: Arc::new(tokio::sync::Semaphore::new(slots)),
+                hash_waiting: std::sync::atomic::AtomicUsize::new(0),
+                hash_max_waiting: slots * 4,
+                verify_micros: std::sync::atomic::AtomicU64::new(0),
             }),
         })
+    }
+
+    /// The platform limiter (shared through the database, so replicas agree).
+    pub fn limiter(&self) -> &limiter::Limiter {
+        &self.inner.limiter
+    }
+
+    /// The settings this service runs with.
+    pub fn config(&self) -> &IamConfig {
+        &self.inner.cfg
     }
 
     /// The database handle (for modules that build on the organisation model).

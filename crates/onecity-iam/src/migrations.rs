@@ -1,5 +1,5 @@
 //! Schema of the `iam` component: tenants, the jurisdiction tree, departments, principals,
-//! role grants, app keys and login throttling.
+//! role grants, app keys and the platform limiter's counters (login throttling).
 
 use onecity_store::migrate::Migration;
 
@@ -36,8 +36,21 @@ CREATE INDEX login_failures_user ON login_failures (username, at);
 
 const V2: &str = "ALTER TABLE principals ADD COLUMN email TEXT;";
 
+/// The platform limiter's counters (see `limiter`): one row per limited key, holding the
+/// hits of the current window and when that window ends (µs since the epoch). The keys are
+/// `<purpose>:<kind>:<SHA-256 hex of the subject>`, so a row is at most ~100 bytes whatever
+/// the subject; expired rows are purged by the limiter. The old per-attempt
+/// `login_failures` rows (one per failed login, unbounded) are replaced by these counters.
+const V3: &str = r#"
+CREATE TABLE iam_limits (
+  limit_key TEXT PRIMARY KEY, hits BIGINT NOT NULL, window_start BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL);
+CREATE INDEX iam_limits_expiry ON iam_limits (expires_at);
+DROP TABLE login_failures;
+"#;
+
 /// The component's migrations.
-pub static MIGRATIONS: [Migration; 2] = [
+pub static MIGRATIONS: [Migration; 3] = [
     Migration {
         version: 1,
         name: "tenants, jurisdictions, departments, principals, grants, keys",
@@ -49,5 +62,11 @@ pub static MIGRATIONS: [Migration; 2] = [
         name: "principal e-mail addresses",
         sqlite: V2,
         postgres: V2,
+    },
+    Migration {
+        version: 3,
+        name: "platform limiter counters replace per-attempt login failures",
+        sqlite: V3,
+        postgres: V3,
     },
 ];

@@ -7,11 +7,14 @@ use argon2::password_hash::{
 use argon2::{Algorithm, Argon2, Params, Version};
 use onecity_core::{Error, Result};
 
+/// Memory cost of one hash or check, in KiB (19 MiB): what one concurrent login costs.
+pub const MEMORY_KIB: u32 = 19 * 1024;
+
 fn hasher() -> Argon2<'static> {
     Argon2::new(
         Algorithm::Argon2id,
         Version::V0x13,
-        Params::new(19 * 1024, 2, 1, None).expect("valid params"),
+        Params::new(MEMORY_KIB, 2, 1, None).expect("valid params"),
     )
 }
 

@@ -62,11 +62,15 @@ pub struct LoginResponse {
 }
 
 /// Log in with a username and password (Argon2id); returns a session token.
-/// After 5 failures for one account within 15 minutes: 429 with `Retry-After`.
+/// After 5 failures for one account, or 100 from one client address, within 15 minutes:
+/// 429 `login_throttled` with `Retry-After`, decided before the password is checked. When
+/// too many password checks run at once: 503 `login_busy` with `Retry-After: 1`.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 429, body = Problem),
+        (status = 503, body = Problem)))]
 async fn login(
     State(iam): State<Iam>,
+    crate::http::ClientAddr(addr): crate::http::ClientAddr,
     Json(req): Json<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
     if req.username.len() > 256 || req.password.len() > 1024 {
@@ -76,7 +80,7 @@ async fn login(
         )
         .into());
     }
-    let (token, exp) = iam.login(&req.username, &req.password).await?;
+    let (token, exp) = iam.login(&req.username, &req.password, addr).await?;
     Ok(Json(LoginResponse {
         token,
         expires_at: onecity_core::time::rfc3339(exp * 1_000_000),

@@ -174,89 +174,129 @@ impl Iam {
 
     /// Checks a username and password and issues a session token `(token, expires_at)`.
     ///
+    /// Order, so that a flood costs little and concurrent attempts cannot slip through:
+    /// 1. one attempt is reserved, atomically, on the platform limiter for the client
+    ///    address (`addr`, when known; `throttle_address_max_failures` per window) and for
+    ///    the account (`throttle_max_failures` per window) — over either limit the answer is
+    ///    429 at once, before any password is hashed;
+    /// 2. a password-check slot is taken (at most `max_concurrent_hashes` at once); when
+    ///    none frees up in time, the reservations are given back and the answer is 503;
+    /// 3. the password is checked (Argon2id). An unknown username hashes nothing: it waits
+    ///    as long as a real check takes (a moving average), holding a slot like one;
+    /// 4. a success clears the account's counter and gives back the address's attempt; a
+    ///    failure keeps both.
+    ///
+    /// Failures are recorded as counters, not rows per attempt, and audited in aggregate:
+    /// one `auth.login_failed` record for the first failure of an account's window and one
+    /// `auth.login_throttled` record (with the count) when its limit is reached. So one
+    /// address can add at most `throttle_address_max_failures` counters and audit records
+    /// per window, whatever it sends.
+    ///
     /// Errors: `invalid_credentials` (401) for an unknown user or a wrong password, alike;
-    /// `login_throttled` (429, with `Retry-After`) after too many failures for the account
-    /// within the window (shared by replicas: kept in the database).
-    pub async fn login(&self, username: &str, pw: &str) -> Result<(String, i64)> {
-        let db = &self.inner.db;
-        let now = onecity_core::time::now_micros();
-        let window = self.inner.cfg.throttle_window.as_micros() as i64;
-        let fails = db
-            .fetch_all(
-                "SELECT at FROM login_failures WHERE username = $1 AND at > $2 ORDER BY at",
-                args![username, now - window],
-            )
-            .await?;
-        if fails.len() as i64 >= self.inner.cfg.throttle_max_failures {
-            let oldest =
-                fails[fails.len() - self.inner.cfg.throttle_max_failures as usize].i64("at")?;
-            let wait = ((oldest + window - now) / 1_000_000).max(1) as u64;
-            return Err(Error::new(
+    /// `login_throttled` (429, with `Retry-After` = seconds left in the window) after too
+    /// many failures for the account or from the address (shared by replicas: kept in the
+    /// database); `login_busy` (503, `Retry-After: 1`) when too many checks run at once.
+    pub async fn login(
+        &self,
+        username: &str,
+        pw: &str,
+        addr: Option<std::net::IpAddr>,
+    ) -> Result<(String, i64)> {
+        use crate::limiter::{Decision, Limit, Subject};
+        const PURPOSE: &str = "login";
+        let cfg = &self.inner.cfg;
+        let limiter = &self.inner.limiter;
+        let throttled = |retry_after_secs: u64, whom: &str| {
+            metrics::counter!("onecity_login_throttled_total").increment(1);
+            Error::new(
                 ErrorCode::LoginThrottled,
-                "too many failed logins for this account; try again later",
+                format!("too many failed logins {whom}; try again later"),
             )
-            .with_retry_after(wait));
+            .with_retry_after(retry_after_secs)
+        };
+        let account = Subject::Account(username);
+        let address = addr.map(Subject::Address);
+        if let Some(address) = address {
+            let limit = Limit {
+                max: cfg.throttle_address_max_failures,
+                window: cfg.throttle_window,
+            };
+            if let Decision::Refused {
+                retry_after_secs, ..
+            } = limiter.hit(PURPOSE, address, limit).await?
+            {
+                return Err(throttled(retry_after_secs, "from this address"));
+            }
         }
-        let row = db
-            .fetch_optional("SELECT id, tenant, password_hash, disabled FROM principals WHERE username = $1 AND kind <> 'app'", args![username])
-            .await?;
-        let hash = row
-            .as_ref()
-            .and_then(|r| r.opt_text("password_hash").ok().flatten());
-        // Verify against a dummy hash when the user is unknown, so timing does not tell.
-        const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2L8Fj4b0kvu1+M4wdWHVgwSyMN5dyK0M5c2ekJmIrM4";
-        let pw_owned = pw.to_string();
-        let h = hash.clone().unwrap_or_else(|| DUMMY.to_string());
-        let ok = tokio::task::spawn_blocking(move || password::verify(&pw_owned, &h))
-            .await
-            .map_err(Error::internal)?;
-        let disabled = row
-            .as_ref()
-            .map(|r| r.bool("disabled").unwrap_or(true))
-            .unwrap_or(true);
-        if !ok || hash.is_none() || disabled {
-            let tenant = row
-                .as_ref()
-                .and_then(|r| r.opt_text("tenant").ok().flatten())
-                .unwrap_or_else(|| SYSTEM_TENANT.into());
-            let mut tx = db.begin().await?;
-            tx.execute(
-                "INSERT INTO login_failures (username, at) VALUES ($1, $2)",
-                args![username, now],
-            )
-            .await?;
-            let uname: String = username.chars().take(64).collect();
-            self.record(
-                &mut tx,
-                &AuditEntry {
-                    tenant: &tenant,
-                    actor: "anonymous",
-                    action: "auth.login_failed",
-                    resource_type: "principal",
-                    resource_id: &uname,
-                    ..Default::default()
-                },
-                None,
-            )
-            .await?;
-            tx.commit().await?;
+        let limit = Limit {
+            max: cfg.throttle_max_failures,
+            window: cfg.throttle_window,
+        };
+        let account_decision = match limiter.hit(PURPOSE, account, limit).await {
+            Ok(d) => d,
+            Err(e) => {
+                self.give_back(address).await;
+                return Err(e);
+            }
+        };
+        if let Decision::Refused {
+            hits,
+            retry_after_secs,
+        } = account_decision
+        {
+            // The address's attempt was not evaluated: give it back.
+            self.give_back(address).await;
+            if hits == limit.max.max(1) + 1 {
+                self.audit_login_failure(username, "auth.login_throttled", hits - 1)
+                    .await?;
+            }
+            return Err(throttled(retry_after_secs, "for this account"));
+        }
+        let slot = match self.hash_slot().await {
+            Ok(slot) => slot,
+            Err(busy) => {
+                self.give_back(address).await;
+                if let Err(err) = limiter.release(PURPOSE, account).await {
+                    tracing::warn!(%err, "login: giving back an account attempt failed");
+                }
+                return Err(busy);
+            }
+        };
+        let row = crate::store::login_account(&self.inner.db, username).await?;
+        let hash = row.as_ref().and_then(|r| r.password_hash.clone());
+        let ok = match hash {
+            Some(h) => {
+                let pw_owned = pw.to_string();
+                let started = Instant::now();
+                let ok = tokio::task::spawn_blocking(move || password::verify(&pw_owned, &h))
+                    .await
+                    .map_err(Error::internal)?;
+                self.note_verify_time(started.elapsed());
+                ok
+            }
+            None => {
+                self.imitate_verify(pw).await?;
+                false
+            }
+        };
+        drop(slot);
+        let account_row = row.filter(|r| ok && !r.disabled);
+        let Some(account_row) = account_row else {
+            if account_decision.hits() == 1 {
+                self.audit_login_failure(username, "auth.login_failed", 1)
+                    .await?;
+            }
             metrics::counter!("onecity_login_failures_total").increment(1);
             return Err(Error::new(
                 ErrorCode::InvalidCredentials,
                 "username or password is wrong",
             ));
-        }
-        let row = row.expect("checked above");
-        let id = row.uuid("id")?;
-        let tenant = row
-            .opt_text("tenant")?
-            .unwrap_or_else(|| SYSTEM_TENANT.into());
-        let mut tx = db.begin().await?;
-        tx.execute(
-            "DELETE FROM login_failures WHERE username = $1",
-            args![username],
-        )
-        .await?;
+        };
+        let id = account_row.id;
+        let tenant = account_row.tenant.unwrap_or_else(|| SYSTEM_TENANT.into());
+        limiter.reset(PURPOSE, account).await?;
+        self.give_back(address).await;
+        let mut tx = self.inner.db.begin().await?;
         self.record(
             &mut tx,
             &AuditEntry {
@@ -272,6 +312,106 @@ impl Iam {
         .await?;
         tx.commit().await?;
         self.inner.signer.issue(id, self.inner.cfg.token_ttl_secs)
+    }
+
+    /// Gives back the address's reserved login attempt (logged, not failed, on error).
+    async fn give_back(&self, address: Option<crate::limiter::Subject<'_>>) {
+        if let Some(address) = address {
+            if let Err(err) = self.inner.limiter.release("login", address).await {
+                tracing::warn!(%err, "login: giving back an address attempt failed");
+            }
+        }
+    }
+
+    /// Takes a password-check slot: at once when one is free; else waits up to `hash_wait`
+    /// unless too many already wait. Error: 503 `login_busy` with `Retry-After: 1`.
+    async fn hash_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        use std::sync::atomic::Ordering;
+        let busy = || {
+            metrics::counter!("onecity_login_busy_total").increment(1);
+            Error::new(
+                ErrorCode::LoginBusy,
+                "too many logins are being checked at once; try again in a second",
+            )
+            .with_retry_after(1)
+        };
+        let slots = self.inner.hash_slots.clone();
+        if let Ok(permit) = slots.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        let waiting = self.inner.hash_waiting.fetch_add(1, Ordering::AcqRel);
+        let permit = if waiting < self.inner.hash_max_waiting {
+            tokio::time::timeout(self.inner.cfg.hash_wait, slots.acquire_owned())
+                .await
+                .ok()
+                .and_then(|p| p.ok())
+        } else {
+            None
+        };
+        self.inner.hash_waiting.fetch_sub(1, Ordering::AcqRel);
+        permit.ok_or_else(busy)
+    }
+
+    /// Records how long a real password check took (moving average, 1/8 weight).
+    fn note_verify_time(&self, took: std::time::Duration) {
+        use std::sync::atomic::Ordering;
+        let took = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
+        let old = self.inner.verify_micros.load(Ordering::Relaxed);
+        let new = if old == 0 {
+            took
+        } else {
+            old - old / 8 + took / 8
+        };
+        self.inner.verify_micros.store(new, Ordering::Relaxed);
+    }
+
+    /// What an unknown username costs: as long as a real check, without its memory. The
+    /// first one on a node, before any real check was timed, hashes against a dummy PHC
+    /// string to measure it.
+    async fn imitate_verify(&self, pw: &str) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2L8Fj4b0kvu1+M4wdWHVgwSyMN5dyK0M5c2ekJmIrM4";
+        match self.inner.verify_micros.load(Ordering::Relaxed) {
+            0 => {
+                let pw_owned = pw.to_string();
+                let started = Instant::now();
+                tokio::task::spawn_blocking(move || password::verify(&pw_owned, DUMMY))
+                    .await
+                    .map_err(Error::internal)?;
+                self.note_verify_time(started.elapsed());
+            }
+            micros => tokio::time::sleep(std::time::Duration::from_micros(micros)).await,
+        }
+        Ok(())
+    }
+
+    /// One aggregated audit record of failed logins for `username` (tenant of the
+    /// account, else `_system`): `action` is `auth.login_failed` (first failure of a
+    /// window) or `auth.login_throttled` (the limit was reached); `failures` counts them.
+    async fn audit_login_failure(&self, username: &str, action: &str, failures: i64) -> Result<()> {
+        let tenant = crate::store::login_account(&self.inner.db, username)
+            .await?
+            .and_then(|r| r.tenant)
+            .unwrap_or_else(|| SYSTEM_TENANT.into());
+        let uname: String = username.chars().take(64).collect();
+        let window_secs = self.inner.cfg.throttle_window.as_secs();
+        let after = serde_json::json!({"failures": failures, "window_secs": window_secs});
+        let mut tx = self.inner.db.begin().await?;
+        self.record(
+            &mut tx,
+            &AuditEntry {
+                tenant: &tenant,
+                actor: "anonymous",
+                action,
+                resource_type: "principal",
+                resource_id: &uname,
+                after: Some(&after),
+                ..Default::default()
+            },
+            None,
+        )
+        .await?;
+        tx.commit().await
     }
 
     /// Resolves a credential (session token or app key) into a principal.

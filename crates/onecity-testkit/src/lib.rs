@@ -259,6 +259,21 @@ impl TestServer {
         self.log.lock().expect("log lock").join("\n")
     }
 
+    /// The server process's id while it runs (e.g. to read `/proc/<pid>/status`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The server process's resident memory in KiB (`VmRSS` of `/proc/<pid>/status`;
+    /// Linux only, `None` elsewhere or when it is not running).
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
     /// Kills the server with SIGKILL (no shutdown work runs).
     pub fn kill9(&mut self) {
         if let Some(mut c) = self.child.take() {

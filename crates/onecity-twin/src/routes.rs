@@ -2132,7 +2132,7 @@ async fn batch_delete(
 }
 
 /// GET /types (§6.25): an `EntityTypeList`, or with `details=true` an array of
-/// `EntityType`.
+/// `EntityType`; a key scoped to types (`twin:read:<Type>`) sees only those types.
 async fn list_types(
     State(st): State<TwinState>,
     t: Ten,
@@ -2142,10 +2142,10 @@ async fn list_types(
     let p = Params::parse(raw.as_deref());
     let acc = accept(&h)?;
     let ctx = header_context(&st.twin, &h).await?;
-    let mut types = st.twin.types(&tenant_of(&t));
-    if let Some(l) = type_limit(&t) {
-        types.retain(|k, _| type_matches(&l, k));
-    }
+    let limit = type_limit(&t);
+    let types = st
+        .twin
+        .types(&tenant_of(&t), limit.as_deref().map(Vec::as_slice));
     let body = if p.get("details") == Some("true") {
         Value::Array(
             types
@@ -2170,7 +2170,8 @@ fn uuid_like(s: &str) -> String {
     format!("{:016x}", h.finish())
 }
 
-/// GET /types/{type} (§6.26): `EntityTypeInfo`; 404 when no entity has the type.
+/// GET /types/{type} (§6.26): `EntityTypeInfo`; 404 when no entity has the type (or, for a
+/// key scoped to types, no entity of an allowed type has it).
 async fn type_info(
     State(st): State<TwinState>,
     t: Ten,
@@ -2181,11 +2182,13 @@ async fn type_info(
     let ctx = header_context(&st.twin, &h).await?;
     let iri = ctx.expand(&ty);
     let tenant = tenant_of(&t);
-    let types = st.twin.types(&tenant);
+    let type_scope = type_limit(&t);
+    let limit = type_scope.as_deref().map(Vec::as_slice);
+    let types = st.twin.types(&tenant, limit);
     let (count, attrs) = types
         .get(&iri)
         .ok_or_else(|| NgsiError::not_found(format!("no entity has type {ty}")))?;
-    let infos = st.twin.attributes(&tenant);
+    let infos = st.twin.attributes(&tenant, limit);
     let details: Vec<Value> = attrs
         .iter()
         .map(|a| {
@@ -2198,7 +2201,7 @@ async fn type_info(
 }
 
 /// GET /attributes (§6.27): an `AttributeList`, or with `details=true` an array of
-/// `Attribute`.
+/// `Attribute`; a key scoped to types reads only the entities of its types.
 async fn list_attributes(
     State(st): State<TwinState>,
     t: Ten,
@@ -2208,7 +2211,10 @@ async fn list_attributes(
     let p = Params::parse(raw.as_deref());
     let acc = accept(&h)?;
     let ctx = header_context(&st.twin, &h).await?;
-    let infos = st.twin.attributes(&tenant_of(&t));
+    let limit = type_limit(&t);
+    let infos = st
+        .twin
+        .attributes(&tenant_of(&t), limit.as_deref().map(Vec::as_slice));
     let body = if p.get("details") == Some("true") {
         // §5.7.9: the detailed list names each attribute and its entity types; counts
         // and attribute types are for GET /attributes/{attr} (§5.7.10).
@@ -2248,7 +2254,10 @@ async fn attribute_info(
     let acc = accept(&h)?;
     let ctx = header_context(&st.twin, &h).await?;
     let iri = ctx.expand(&attr);
-    let infos = st.twin.attributes(&tenant_of(&t));
+    let limit = type_limit(&t);
+    let infos = st
+        .twin
+        .attributes(&tenant_of(&t), limit.as_deref().map(Vec::as_slice));
     let i = infos
         .get(&iri)
         .ok_or_else(|| NgsiError::not_found(format!("no entity has attribute {attr}")))?;

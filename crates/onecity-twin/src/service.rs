@@ -44,6 +44,8 @@ pub struct TwinConfig {
     pub context_files: HashMap<String, PathBuf>,
     /// Fetch other remote `@context` URLs over HTTP(S) (cached). Default true.
     pub fetch_contexts: bool,
+    /// Limits of remote `@context` fetching and of the context cache.
+    pub context_limits: crate::context::ContextLimits,
     /// Keep attribute history (temporal API). Default true.
     pub history: bool,
     /// Most operations one group commit takes. Default 4096.
@@ -63,6 +65,7 @@ impl Default for TwinConfig {
             max_batch: 10_000,
             context_files: HashMap::new(),
             fetch_contexts: true,
+            context_limits: crate::context::ContextLimits::default(),
             history: true,
             group_max_ops: 4096,
             change_capacity: 65_536,
@@ -267,9 +270,10 @@ impl Twin {
             .map(|(t, ents)| (t, TenantIndex::from_slots(ents)))
             .collect();
         let (changes, _) = broadcast::channel(cfg.change_capacity.max(16));
-        let contexts = Arc::new(crate::context::ContextStore::new(
+        let contexts = Arc::new(crate::context::ContextStore::with_limits(
             cfg.context_files.clone(),
             cfg.fetch_contexts,
+            cfg.context_limits.clone(),
         ));
         let shared = Arc::new(Shared {
             db,
@@ -689,12 +693,21 @@ impl Twin {
     }
 
     /// Entity types of a tenant with their entity counts and attribute names (expanded).
-    pub fn types(&self, tenant: &str) -> BTreeMap<String, (usize, BTreeSet<String>)> {
+    /// With `allowed` (a key scoped to types, `twin:read:<Type>`), only the entities
+    /// holding an allowed type count, and only the allowed types are listed.
+    pub fn types(
+        &self,
+        tenant: &str,
+        allowed: Option<&[String]>,
+    ) -> BTreeMap<String, (usize, BTreeSet<String>)> {
         let idx = self.shared.index.read();
         let mut out: BTreeMap<String, (usize, BTreeSet<String>)> = BTreeMap::new();
         if let Some(ents) = idx.get(tenant) {
             for s in ents.values() {
                 for t in &s.entity.types {
+                    if allowed.is_some_and(|l| !crate::routes::type_matches(l, t)) {
+                        continue;
+                    }
                     let slot = out.entry(t.clone()).or_default();
                     slot.0 += 1;
                     slot.1.extend(s.entity.attrs.keys().cloned());
@@ -705,15 +718,26 @@ impl Twin {
     }
 
     /// Attribute names of a tenant with their counts, kinds and the types using them.
-    pub fn attributes(&self, tenant: &str) -> BTreeMap<String, AttrInfo> {
+    /// With `allowed` (a key scoped to types), only entities holding an allowed type are
+    /// read, and only allowed types are named.
+    pub fn attributes(
+        &self,
+        tenant: &str,
+        allowed: Option<&[String]>,
+    ) -> BTreeMap<String, AttrInfo> {
         let idx = self.shared.index.read();
         let mut out: BTreeMap<String, AttrInfo> = BTreeMap::new();
+        let visible = |t: &String| allowed.is_none_or(|l| crate::routes::type_matches(l, t));
         if let Some(ents) = idx.get(tenant) {
             for s in ents.values() {
+                if !s.entity.types.iter().any(visible) {
+                    continue;
+                }
                 for (name, list) in &s.entity.attrs {
                     let info = out.entry(name.clone()).or_default();
                     info.count += 1;
-                    info.types.extend(s.entity.types.iter().cloned());
+                    info.types
+                        .extend(s.entity.types.iter().filter(|t| visible(t)).cloned());
                     for a in list {
                         info.kinds.insert(a.kind.as_str());
                     }

@@ -64,6 +64,15 @@ config! {
     db_max_connections: u32 = 16,
     /// Session token lifetime in seconds (default 43200 = 12 h).
     token_ttl_secs: i64 = 43_200,
+    /// Failed logins from one client address within 15 minutes before 429 (default 100),
+    /// beside the 5 per account.
+    login_address_max_failures: i64 = 100,
+    /// Password checks (Argon2id, 19 MiB each) running at once; more wait up to 5 s or get
+    /// 503 `login_busy`. Default 0 = one per CPU core, between 2 and 13 (256 MiB).
+    login_max_concurrent_hashes: usize = 0,
+    /// Proxies whose `X-Forwarded-For` gives the client address (comma-separated
+    /// addresses or CIDR ranges, e.g. `10.0.0.0/8`). Default empty: the TCP peer's address.
+    trusted_proxies: String = String::new(),
     /// `text` or `json` log lines. Default `text`.
     log_format: String = "text".into(),
     /// Log filter (tracing `EnvFilter` syntax). Default `info`.
@@ -98,10 +107,35 @@ config! {
     ngsi_ld_context_map: Option<PathBuf> = None,
     /// Fetch other remote `@context` URLs over HTTP(S) (cached in memory). Default true.
     ngsi_ld_fetch_contexts: bool = true,
+    /// Largest remote `@context` document in bytes (default 1 MiB); larger is 504.
+    ngsi_ld_context_max_bytes: usize = 1024 * 1024,
+    /// Memory budget of the `@context` caches in bytes (default 16 MiB); the oldest
+    /// entries are evicted beyond it.
+    ngsi_ld_context_cache_bytes: usize = 16 * 1024 * 1024,
+    /// Time limit of one remote `@context` fetch in seconds (default 5).
+    ngsi_ld_context_timeout_secs: u64 = 5,
+    /// Hosts and address ranges remote `@context` fetches may reach although they are
+    /// denied by default (loopback, private, link-local, unique-local, metadata):
+    /// comma-separated host names, addresses or CIDR ranges. Default empty.
+    ngsi_ld_context_allow: String = String::new(),
     /// MQTT device ingestion: `mqtt://host:port/prefix`; the server subscribes to
     /// `prefix/#` and maps `prefix/<type>/<id>` messages to entity updates (see
     /// `onecity_twin::ingest`). Default: off.
     ngsi_ld_ingest_mqtt: Option<String> = None,
+}
+
+/// Parses a comma-separated list of addresses or CIDR ranges (a bare address is a /32 or
+/// /128 range); `key` names the setting in errors.
+pub fn ip_ranges(key: &str, list: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| anyhow::anyhow!("{key}: {s:?} is not an address or CIDR range"))
+        })
+        .collect()
 }
 
 /// Errors of loading configuration.

@@ -97,6 +97,9 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
         bus.clone(),
         IamConfig {
             token_ttl_secs: cfg.token_ttl_secs,
+            throttle_address_max_failures: cfg.login_address_max_failures.max(1),
+            max_concurrent_hashes: cfg.login_max_concurrent_hashes,
+            trusted_proxies: crate::config::ip_ranges("trusted_proxies", &cfg.trusted_proxies)?,
             ..Default::default()
         },
     )
@@ -155,6 +158,13 @@ pub fn twin_config(cfg: &Config) -> anyhow::Result<onecity_twin::TwinConfig> {
         temporal_page: cfg.ngsi_ld_temporal_page.max(1),
         context_files: files,
         fetch_contexts: cfg.ngsi_ld_fetch_contexts,
+        context_limits: onecity_twin::context::ContextLimits {
+            max_document_bytes: cfg.ngsi_ld_context_max_bytes.max(1),
+            cache_bytes: cfg.ngsi_ld_context_cache_bytes,
+            timeout: std::time::Duration::from_secs(cfg.ngsi_ld_context_timeout_secs.max(1)),
+            allow: onecity_twin::context::AllowList::parse(&cfg.ngsi_ld_context_allow)
+                .map_err(|e| anyhow::anyhow!("ngsi_ld_context_allow: {e}"))?,
+        },
         ..Default::default()
     })
 }
@@ -520,14 +530,16 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         let grace = Duration::from_secs(cfg.shutdown_grace_secs);
         async move {
             let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-            let serve = axum::serve(listener, outer.into_make_service()).with_graceful_shutdown(
-                async move {
-                    shutdown_signal().await;
-                    tracing::info!("shutdown requested: draining requests");
-                    ready.store(false, Ordering::Release);
-                    let _ = stop_tx.send(());
-                },
-            );
+            let serve = axum::serve(
+                listener,
+                outer.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                shutdown_signal().await;
+                tracing::info!("shutdown requested: draining requests");
+                ready.store(false, Ordering::Release);
+                let _ = stop_tx.send(());
+            });
             let mut serve = std::pin::pin!(std::future::IntoFuture::into_future(serve));
             tokio::select! {
                 r = &mut serve => r.map_err(anyhow::Error::from),

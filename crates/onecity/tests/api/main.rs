@@ -10,6 +10,7 @@ mod demo;
 mod events;
 mod flow;
 mod governance;
+mod hardening;
 mod input;
 mod isolation;
 mod notify;
