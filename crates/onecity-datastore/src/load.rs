@@ -128,19 +128,46 @@ impl Format {
 /// Decodes bytes to text: strips a UTF-8 BOM, honours UTF-16 BOMs, keeps valid UTF-8, and
 /// otherwise decodes with the encoding chardetng guesses. Returns the text and the
 /// encoding's name.
-pub fn decode(bytes: &[u8]) -> (String, &'static str) {
-    if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
-        let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
-        return (text.into_owned(), enc.name());
+///
+/// Errors: `invalid_input` when the bytes do not decode in that encoding (e.g. GBK bytes
+/// after a UTF-8 BOM), naming the byte offset and line of the first bad sequence: a file is
+/// never stored with replacement characters (U+FFFD) in place of what it said.
+pub fn decode(bytes: &[u8]) -> Result<(String, &'static str)> {
+    let (enc, body, skipped) = match encoding_rs::Encoding::for_bom(bytes) {
+        Some((enc, bom_len)) => (enc, &bytes[bom_len..], bom_len),
+        None => {
+            if let Ok(s) = std::str::from_utf8(bytes) {
+                return Ok((s.to_string(), "UTF-8"));
+            }
+            let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+            det.feed(bytes, true);
+            (det.guess(None, chardetng::Utf8Detection::Deny), bytes, 0)
+        }
+    };
+    if let Some(bad) = first_malformed(enc, body) {
+        let offset = skipped + bad;
+        let line = bytes[..offset].iter().filter(|b| **b == b'\n').count() + 1;
+        return Err(Error::invalid(format!(
+            "the file does not decode as {}: the bytes at offset {offset} (line {line}) are not valid in it; save the file as UTF-8",
+            enc.name()
+        )));
     }
-    if let Ok(s) = std::str::from_utf8(bytes) {
-        return (s.to_string(), "UTF-8");
+    let (text, _) = enc.decode_without_bom_handling(body);
+    Ok((text.into_owned(), enc.name()))
+}
+
+/// Byte offset (in `bytes`) of the first sequence that is malformed in `enc`, if any.
+fn first_malformed(enc: &'static encoding_rs::Encoding, bytes: &[u8]) -> Option<usize> {
+    let mut decoder = enc.new_decoder_without_bom_handling();
+    let cap = decoder.max_utf8_buffer_length_without_replacement(bytes.len())?;
+    let mut out = String::with_capacity(cap);
+    let (result, read) = decoder.decode_to_string_without_replacement(bytes, &mut out, true);
+    match result {
+        encoding_rs::DecoderResult::Malformed(bad_len, after) => {
+            Some(read - bad_len as usize - after as usize)
+        }
+        _ => None,
     }
-    let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-    det.feed(bytes, true);
-    let enc = det.guess(None, chardetng::Utf8Detection::Deny);
-    let (text, _) = enc.decode_without_bom_handling(bytes);
-    (text.into_owned(), enc.name())
 }
 
 fn sniff_delimiter(text: &str) -> u8 {
@@ -379,11 +406,11 @@ pub fn parse(bytes: &[u8], format: Format) -> Result<(RawTable, &'static str)> {
     match format {
         Format::Xlsx => Ok((parse_xlsx(bytes)?, "xlsx")),
         Format::Csv => {
-            let (text, enc) = decode(bytes);
+            let (text, enc) = decode(bytes)?;
             Ok((parse_csv(&text)?, enc))
         }
         Format::Json => {
-            let (text, enc) = decode(bytes);
+            let (text, enc) = decode(bytes)?;
             Ok((parse_json(&text)?, enc))
         }
     }
@@ -681,6 +708,29 @@ mod tests {
         let (t, enc) = parse(bytes, Format::Csv).unwrap();
         assert_eq!(enc, "UTF-8");
         assert_eq!(t.headers, vec!["id", "name"]);
+    }
+
+    #[test]
+    fn gbk_after_a_utf8_bom_is_refused_with_its_offset_and_line() {
+        let text = "区县,人口\n西湖区,1162900\n";
+        let (gbk, _, _) = encoding_rs::GBK.encode(text);
+        let mut bytes = b"\xef\xbb\xbf".to_vec();
+        bytes.extend_from_slice(&gbk);
+        let e = parse(&bytes, Format::Csv).unwrap_err();
+        assert_eq!(e.code, onecity_core::ErrorCode::InvalidInput);
+        assert!(e.detail.contains("UTF-8"), "{}", e.detail);
+        assert!(e.detail.contains("offset 3 (line 1)"), "{}", e.detail);
+        assert!(!e.detail.contains('\u{FFFD}'));
+        // Valid UTF-8 after the BOM, with a bad byte on line 3.
+        let mut late = "\u{feff}id,name\n1,杭州\n2,".as_bytes().to_vec();
+        late.extend_from_slice(&[0xff, b'\n']);
+        let e = parse(&late, Format::Csv).unwrap_err();
+        let at = late.len() - 2;
+        assert!(
+            e.detail.contains(&format!("offset {at} (line 3)")),
+            "{}",
+            e.detail
+        );
     }
 
     #[test]

@@ -997,7 +997,8 @@ impl Datastore {
                     msg = msg.replace(&m.table, &format!("\"{}\"", m.resource_id));
                 }
                 let err = if e.code == ErrorCode::Internal {
-                    Error::invalid(format!("the query failed: {msg}"))
+                    tracing::info!(detail = %msg, "datastore_search_sql failed");
+                    Error::invalid(format!("the query failed: {}", sql_failure(&msg)))
                 } else if msg.contains("statement timeout") || msg.contains("canceling statement") {
                     Error::invalid(format!(
                         "the query ran longer than {} s",
@@ -1138,6 +1139,50 @@ fn who(p: Option<&Principal>) -> (String, Option<String>) {
     }
 }
 
+/// Our own words for a failed read-only query: the driver's text (which names the engine
+/// and its internals) is logged, and the caller learns only what they can fix: an unknown
+/// column or table (named), a type mismatch, a syntax error, or a generic hint.
+fn sql_failure(driver_text: &str) -> String {
+    let lower = driver_text.to_ascii_lowercase();
+    let quoted_after = |marker: &str| -> Option<String> {
+        let i = lower.find(marker)? + marker.len();
+        let rest = driver_text[i..].trim_start();
+        let name: String = rest
+            .trim_start_matches(['"', '\''])
+            .chars()
+            .take_while(|c| !matches!(c, '"' | '\'' | ' ' | ',' | ')'))
+            .collect();
+        (!name.is_empty()).then_some(name)
+    };
+    if let Some(c) = quoted_after("no such column:").or_else(|| {
+        lower
+            .contains("does not exist")
+            .then(|| quoted_after("column"))
+            .flatten()
+            .filter(|_| lower.contains("column"))
+    }) {
+        return format!("unknown column {c:?}");
+    }
+    if lower.contains("no such table") || lower.contains("relation") {
+        return "unknown table: name tables by their resource id in double quotes".into();
+    }
+    if lower.contains("no such function")
+        || lower.contains("function") && lower.contains("does not exist")
+    {
+        return "unknown or disallowed function".into();
+    }
+    if lower.contains("syntax") {
+        return "syntax error".into();
+    }
+    if lower.contains("operator does not exist")
+        || lower.contains("invalid input syntax")
+        || lower.contains("mismatch")
+    {
+        return "a value or comparison does not fit the column's type".into();
+    }
+    "the query could not run: check its column names, types and functions".into()
+}
+
 /// Resource ids: 1–200 characters, no control characters or `"`.
 pub fn check_resource_id(id: &str) -> Result<()> {
     if id.is_empty() || id.chars().count() > 200 || id.chars().any(|c| c.is_control() || c == '"') {
@@ -1146,4 +1191,46 @@ pub fn check_resource_id(id: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sql_failure;
+
+    #[test]
+    fn driver_texts_become_our_words() {
+        let cases = [
+            (
+                "error returned from database: (code: 1) no such column: pm25",
+                "unknown column \"pm25\"",
+            ),
+            (
+                "error returned from database: column \"pm25\" does not exist",
+                "unknown column \"pm25\"",
+            ),
+            (
+                "error returned from database: (code: 1) no such table: ds_1f2e",
+                "unknown table: name tables by their resource id in double quotes",
+            ),
+            (
+                "error returned from database: syntax error at or near \"FORM\"",
+                "syntax error",
+            ),
+            (
+                "error returned from database: operator does not exist: text > integer",
+                "a value or comparison does not fit the column's type",
+            ),
+            (
+                "pool closed",
+                "the query could not run: check its column names, types and functions",
+            ),
+        ];
+        for (driver, ours) in cases {
+            let got = sql_failure(driver);
+            assert_eq!(got, ours, "{driver}");
+            for word in ["database", "sqlx", "SQLite", "postgres", "code: 1"] {
+                assert!(!got.contains(word), "{got}");
+            }
+        }
+    }
 }

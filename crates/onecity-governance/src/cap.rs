@@ -140,10 +140,22 @@ pub fn parse_polygon(s: &str) -> std::result::Result<Vec<[f64; 2]>, String> {
     if out.first() != out.last() {
         return Err("a polygon must be closed (first point = last point)".into());
     }
+    // A valid ring (OGC simple features: no self-intersection), checked by the geo crate's
+    // validation on the GeoJSON form (lon, lat).
+    let ring: Vec<[f64; 2]> = out.iter().map(|[la, lo]| [*lo, *la]).collect();
+    let geometry = serde_json::json!({"type": "Polygon", "coordinates": [ring]});
+    if let Err(problems) = onecity_geo::area::parse_area(&geometry) {
+        return Err(format!("the polygon is not valid: {}", problems.join("; ")));
+    }
     Ok(out)
 }
 
-/// Parses a CAP circle: `lat,lon radius_km`.
+/// The largest circle radius accepted, in km: half the Earth's circumference (WGS-84
+/// equator, 40,075 km), beyond which a circle covers nothing more.
+pub const MAX_CIRCLE_RADIUS_KM: f64 = 20_037.5;
+
+/// Parses a CAP circle: `lat,lon radius_km` (CAP 1.2 §3.2.4 `circle`), the radius finite
+/// and at most [`MAX_CIRCLE_RADIUS_KM`].
 pub fn parse_circle(s: &str) -> std::result::Result<[f64; 3], String> {
     let mut it = s.split_whitespace();
     let (Some(c), Some(r), None) = (it.next(), it.next(), it.next()) else {
@@ -157,8 +169,13 @@ pub fn parse_circle(s: &str) -> std::result::Result<[f64; 3], String> {
             .map_err(|_| format!("{x:?} is not a number"))
     };
     let (la, lo, r) = (v(a)?, v(b)?, v(r)?);
-    if !(-90.0..=90.0).contains(&la) || !(-180.0..=180.0).contains(&lo) || r < 0.0 {
+    if !(-90.0..=90.0).contains(&la) || !(-180.0..=180.0).contains(&lo) {
         return Err(format!("circle {s:?} is out of range (latitude first)"));
+    }
+    if !(r.is_finite() && (0.0..=MAX_CIRCLE_RADIUS_KM).contains(&r)) {
+        return Err(format!(
+            "circle radius {r} km must be between 0 and {MAX_CIRCLE_RADIUS_KM} km (half the Earth's circumference)"
+        ));
     }
     Ok([la, lo, r])
 }
@@ -774,5 +791,30 @@ mod tests {
         assert_eq!(level_for(&th, 1.6), Some("yellow"));
         assert_eq!(level_for(&th, 2.0), Some("yellow"));
         assert_eq!(level_for(&th, 3.0), Some("red"));
+    }
+
+    #[test]
+    fn areas_out_of_this_world_or_crossed_are_refused() {
+        // 1e308 km, infinity and a negative radius are refused with the limit named.
+        for bad in [
+            "40.7033,-74.017 1e308",
+            "40.7033,-74.017 inf",
+            "40.7033,-74.017 -1",
+        ] {
+            let e = parse_circle(bad).unwrap_err();
+            assert!(e.contains("20037.5"), "{bad}: {e}");
+        }
+        assert_eq!(
+            parse_circle("40.7033,-74.017 20037.5").unwrap(),
+            [40.7033, -74.017, 20_037.5]
+        );
+        // A bow-tie over lower Manhattan crosses itself.
+        let e = parse_polygon("40.70,-74.02 40.72,-74.00 40.72,-74.02 40.70,-74.00 40.70,-74.02")
+            .unwrap_err();
+        assert!(e.contains("not valid"), "{e}");
+        // The same four corners in ring order are fine.
+        let ok = parse_polygon("40.70,-74.02 40.70,-74.00 40.72,-74.00 40.72,-74.02 40.70,-74.02")
+            .unwrap();
+        assert_eq!(ok.len(), 5);
     }
 }

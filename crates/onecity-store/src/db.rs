@@ -360,6 +360,35 @@ fn pg_row(r: &sqlx::postgres::PgRow) -> Result<Row> {
     Ok(Row { cols, vals })
 }
 
+/// What an acknowledged commit survives on the embedded store (SQLite `synchronous` in WAL
+/// mode; see <https://www.sqlite.org/pragma.html#pragma_synchronous> and
+/// <https://www.sqlite.org/wal.html>). PostgreSQL keeps its own `synchronous_commit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL` (default): the WAL is synced at every commit, so an acknowledged
+    /// write survives a power cut or an OS crash, not only a process kill.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: the WAL is synced at checkpoints only; a power cut or OS crash
+    /// can lose the last commits although they were acknowledged (a process kill cannot).
+    /// Faster on slow disks; choose it only knowingly.
+    Normal,
+}
+
+impl std::str::FromStr for Durability {
+    type Err = Error;
+    /// `full` or `normal` (any case). Errors: `invalid_input` naming both.
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "full" => Ok(Durability::Full),
+            "normal" => Ok(Durability::Normal),
+            other => Err(Error::invalid(format!(
+                "sqlite_synchronous must be full or normal, not {other:?}"
+            ))),
+        }
+    }
+}
+
 /// Connection settings.
 #[derive(Debug, Clone)]
 pub struct DbOptions {
@@ -367,6 +396,8 @@ pub struct DbOptions {
     pub max_connections: u32,
     /// How long to wait for a connection or a lock.
     pub acquire_timeout: Duration,
+    /// Embedded store durability (default [`Durability::Full`]).
+    pub sqlite_durability: Durability,
 }
 
 impl Default for DbOptions {
@@ -374,6 +405,7 @@ impl Default for DbOptions {
         Self {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(10),
+            sqlite_durability: Durability::Full,
         }
     }
 }
@@ -407,7 +439,10 @@ impl Db {
             .map_err(map_err)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(match opts.sqlite_durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Normal => SqliteSynchronous::Normal,
+            })
             .foreign_keys(true)
             .busy_timeout(opts.acquire_timeout);
         let write = SqlitePoolOptions::new()

@@ -23,7 +23,9 @@ pub mod outbox;
 pub mod secrets;
 
 pub use build::{quote_ident, SqlBuilder};
-pub use db::{numbered, placeholders, shaped_chunks, Backend, Db, DbOptions, Row, Tx, Val};
+pub use db::{
+    numbered, placeholders, shaped_chunks, Backend, Db, DbOptions, Durability, Row, Tx, Val,
+};
 pub use exec::Executor;
 /// The catalogue's result type, re-exported so store modules need one import.
 pub use onecity_core::Result;

@@ -62,6 +62,10 @@ config! {
     shutdown_grace_secs: u64 = 20,
     /// Database connections (PostgreSQL pool or SQLite readers). Default 16.
     db_max_connections: u32 = 16,
+    /// Embedded store durability: `full` (default: an acknowledged write survives a power
+    /// cut or OS crash) or `normal` (faster; the last commits can be lost on a power cut or
+    /// OS crash, never on a process kill). PostgreSQL keeps its own `synchronous_commit`.
+    sqlite_synchronous: String = "full".to_string(),
     /// Session token lifetime in seconds (default 43200 = 12 h).
     token_ttl_secs: i64 = 43_200,
     /// Failed logins from one client address within 15 minutes before 429 (default 100),

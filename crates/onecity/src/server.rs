@@ -60,6 +60,10 @@ pub struct Services {
 pub async fn open_db(cfg: &Config) -> anyhow::Result<Db> {
     let opts = DbOptions {
         max_connections: cfg.db_max_connections,
+        sqlite_durability: cfg
+            .sqlite_synchronous
+            .parse()
+            .map_err(|e: onecity_core::Error| anyhow::anyhow!("{}", e.detail))?,
         ..Default::default()
     };
     Ok(match &cfg.database_url {
