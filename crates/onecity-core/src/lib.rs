@@ -8,6 +8,7 @@
 //! This crate has no HTTP framework and no SQL driver in it, so that every other crate
 //! (and tools) can depend on it cheaply.
 
+pub mod earth;
 pub mod error;
 pub mod events;
 pub mod id;

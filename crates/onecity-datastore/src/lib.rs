@@ -26,3 +26,6 @@ pub use service::{
     CatalogLink, CreateRequest, Datastore, Job, LoadOptions, NegativeEntry, ResourceCatalog,
 };
 pub use store::{Field, TableMeta, MIGRATIONS};
+
+#[cfg(test)]
+mod fuzz;

@@ -863,9 +863,20 @@ impl Datastore {
         let mut metas: Vec<(TableMeta, Option<sharing::GrantScope>, bool)> = Vec::new();
         let mut masked: HashSet<String> = HashSet::new();
         for (i, rid) in checked.resources.iter().enumerate() {
-            let m = store::meta(self.db(), rid)
-                .await?
-                .ok_or_else(|| Error::invalid(format!("table {rid:?} does not exist")))?;
+            let m = store::meta(self.db(), rid).await?.ok_or_else(|| {
+                // The engine's own catalogue is not echoed back by name.
+                let lower = rid.to_ascii_lowercase();
+                if ["sqlite_", "pg_", "information_schema"]
+                    .iter()
+                    .any(|p| lower.starts_with(p))
+                {
+                    Error::invalid(
+                        "system tables cannot be read; name datastore tables by their resource id",
+                    )
+                } else {
+                    Error::invalid(format!("table {rid:?} does not exist"))
+                }
+            })?;
             let access = match self.access(p, &m).await {
                 Ok(a) => a,
                 Err(e) => {

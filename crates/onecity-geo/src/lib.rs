@@ -51,3 +51,6 @@ pub static MIGRATIONS: [Migration; 1] = [Migration {
     sqlite: V1,
     postgres: V1,
 }];
+
+#[cfg(test)]
+mod fuzz;

@@ -98,3 +98,6 @@ pub static MIGRATIONS: [Migration; 2] = [
         postgres: V2,
     },
 ];
+
+#[cfg(test)]
+mod fuzz;

@@ -329,7 +329,8 @@ impl TestServer {
         self.login("admin", &self.admin_password).await
     }
 
-    /// GET with a bearer credential; returns (status, JSON body or Null).
+    /// GET with a bearer credential; returns (status, JSON body or Null). Every error body
+    /// is checked with [`assert_no_internals`].
     pub async fn get(&self, path: &str, cred: &str) -> anyhow::Result<(u16, serde_json::Value)> {
         let r = self
             .http
@@ -339,13 +340,17 @@ impl TestServer {
             .await?;
         let st = r.status().as_u16();
         let text = r.text().await?;
+        if st >= 400 {
+            assert_no_internals(&text);
+        }
         Ok((
             st,
             serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
         ))
     }
 
-    /// POST JSON with a bearer credential; returns (status, JSON body or Null).
+    /// POST JSON with a bearer credential; returns (status, JSON body or Null). Every error
+    /// body is checked with [`assert_no_internals`].
     pub async fn post(
         &self,
         path: &str,
@@ -361,6 +366,9 @@ impl TestServer {
             .await?;
         let st = r.status().as_u16();
         let text = r.text().await?;
+        if st >= 400 {
+            assert_no_internals(&text);
+        }
         Ok((
             st,
             serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
@@ -403,5 +411,25 @@ impl Drop for TestServer {
             })
             .join();
         }
+    }
+}
+
+/// Words that would betray the server's internals in an error body: the store engines and
+/// driver, and file-system paths (issue 12: error bodies never carry driver, SQL or
+/// file-system text).
+pub const INTERNAL_WORDS: &[&str] = &[
+    "database", "sqlx", "sqlite", "postgres", "/var/", "/tmp/", "/root/", "/home/", "/usr/",
+    "/etc/", "/work/", ".rs:",
+];
+
+/// Panics when an error body names the store engine, its driver or a file-system path
+/// (compared case-insensitively).
+pub fn assert_no_internals(body: &str) {
+    let lower = body.to_lowercase();
+    for word in INTERNAL_WORDS {
+        assert!(
+            !lower.contains(word),
+            "an error body shows internals ({word:?}): {body}"
+        );
     }
 }
