@@ -1283,10 +1283,16 @@ mod tests {
         assert!(!cal.is_working_day(d("2018-12-30")));
         assert!(!cal.is_working_day(d("2018-12-31")));
         assert!(!cal.is_working_day(d("2019-01-01")));
-        assert!(cal.is_working_day(d("2018-12-29")), "Saturday make-up working day");
+        assert!(
+            cal.is_working_day(d("2018-12-29")),
+            "Saturday make-up working day"
+        );
         assert!(cal.is_working_day(d("2019-01-02")));
         assert!(!cal.is_working_day(d("2019-01-05")), "a plain Saturday");
-        assert_eq!(cal.holiday(d("2019-01-01")).map(|h| h.name.as_str()), Some("New Year's Day"));
+        assert_eq!(
+            cal.holiday(d("2019-01-01")).map(|h| h.name.as_str()),
+            Some("New Year's Day")
+        );
     }
 
     #[test]
