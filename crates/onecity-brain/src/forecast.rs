@@ -17,7 +17,7 @@
 //! | 0–5 | the last six observations `z[t0-1] … z[t0-6]` (closeness) |
 //! | 6–8 | the target slot one week earlier and its two neighbours `z[t-W-1], z[t-W], z[t-W+1]` |
 //! | 9–11 | the target slot one day earlier and its neighbours `z[t-S-1], z[t-S], z[t-S+1]` |
-//! | 12–14 | one week before the origin `z[t0-W-1] … z[t0-W-3]` (so that `z[t0-1] - z[t0-W-1]`, today's deviation from last week, is in reach of a linear model) |
+//! | 12–14 | one week before the origin `z[t0-W-1] … z[t0-W-3]` (today's deviation from last week in reach) |
 //! | 15–17 | one day before the origin `z[t0-S-1] … z[t0-S-3]` |
 //! | 18–20 | mean over the station's graph neighbours of `z[t0-1]`, `z[t0-W-1]`, `z[t-W]` |
 //! | 21–22 | day-type change against last week (`rest(d) ≠ rest(d-7)`, e.g. a holiday then) and that flag × `z[t-W]` |
