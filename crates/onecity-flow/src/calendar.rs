@@ -52,6 +52,15 @@ use serde_json::{Map, Value};
 /// arrangements.
 pub const CHINA_MAINLAND_2025_2026_JSON: &str = include_str!("../calendars/cn_2025_2026.json");
 
+/// The mainland-China national calendar for 2019 (`calendars/cn_2019.json`): facts from the
+/// State Council General Office's notice on the 2019 holiday arrangements (国办发明电〔2018〕15号,
+/// 2018-12-06; Labour Day as amended by 国办发明电〔2019〕2号, 2019-03-22). The 2019 New
+/// Year's Day period starts in 2018 (2018-12-30 and 12-31 off, Saturday 2018-12-29 a make-up
+/// working day), so the file also lists year 2018 with only those days: load it for 2019 data
+/// (the Hangzhou metro tensor of January 2019), not as a 2018 calendar. `onecity-brain` reads
+/// the same file for its holiday features.
+pub const CHINA_MAINLAND_2019_JSON: &str = include_str!("../calendars/cn_2019.json");
+
 /// The longest span, in calendar days (400 Gregorian years), that one query may walk.
 /// Longer spans are refused with [`CalendarError::OutOfRange`].
 pub const MAX_SPAN_DAYS: i64 = 146_097;
@@ -1265,6 +1274,26 @@ mod tests {
     }
 
     // ---- the embedded data -------------------------------------------------------------
+
+    #[test]
+    fn china_2019_calendar_loads_with_the_new_year_bridge() {
+        let cal = WorkCalendar::from_json(CHINA_MAINLAND_2019_JSON).expect("2019 calendar");
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+        assert!(cal.covers(2019));
+        assert!(!cal.is_working_day(d("2018-12-30")));
+        assert!(!cal.is_working_day(d("2018-12-31")));
+        assert!(!cal.is_working_day(d("2019-01-01")));
+        assert!(
+            cal.is_working_day(d("2018-12-29")),
+            "Saturday make-up working day"
+        );
+        assert!(cal.is_working_day(d("2019-01-02")));
+        assert!(!cal.is_working_day(d("2019-01-05")), "a plain Saturday");
+        assert_eq!(
+            cal.holiday(d("2019-01-01")).map(|h| h.name.as_str()),
+            Some("New Year's Day")
+        );
+    }
 
     #[test]
     fn embedded_file_is_the_shared_file_and_parses() {

@@ -79,6 +79,47 @@ enum Cmd {
     /// Stream a CSV time series to a running server as timed device measurements
     /// (POST /ngsi-ld/v1/ext/ingest), at `--speed` times real time.
     Replay(ReplayArgs),
+    /// The city brain: forecasting models and their evaluation.
+    Brain {
+        #[command(subcommand)]
+        what: BrainCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum BrainCmd {
+    /// Evaluate a model on real data with a published protocol.
+    Evaluate {
+        #[command(subcommand)]
+        what: EvaluateCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvaluateCmd {
+    /// Hangzhou metro passenger flow: transdim's rolling forecast of the last 7 days in
+    /// windows of 2, 4 and 6 ten-minute slots. Prints one line per horizon
+    /// (`horizon=2 mape=… rmse=… cover80=… cover95=…`), then the baselines
+    /// (`baseline=<name> horizon=…`); the run time goes to standard error.
+    Metro {
+        /// Directory holding hangzhou_flow.csv and hangzhou_graph.csv.
+        #[arg(long, default_value = "../shared/data/metro")]
+        data: PathBuf,
+    },
+}
+
+/// Runs `onecity brain evaluate metro`.
+fn evaluate_metro(data: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let start = std::time::Instant::now();
+    let metro = onecity_brain::load_hangzhou(data)?;
+    let cfg = onecity_brain::EvalConfig::default();
+    let scores = onecity_brain::evaluate(&metro, &cfg, &onecity_brain::Method::ALL)?;
+    let mut out = std::io::stdout().lock();
+    for score in scores {
+        writeln!(out, "{score}")?;
+    }
+    eprintln!("evaluated in {:.2} s", start.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(Args)]
@@ -519,6 +560,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Replay(a) => replay(a).await,
+        Cmd::Brain {
+            what:
+                BrainCmd::Evaluate {
+                    what: EvaluateCmd::Metro { data },
+                },
+        } => evaluate_metro(&data),
         Cmd::Check { files, store } => {
             let cfg = load_config(&store, Partial::default())?;
             println!(
