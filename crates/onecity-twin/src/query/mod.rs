@@ -14,6 +14,9 @@ pub mod params;
 pub mod q;
 pub mod temporal;
 
+#[cfg(test)]
+mod tests;
+
 use crate::ld::context::Context;
 use crate::ld::model::Entity;
 use geo::GeoQuery;
