@@ -40,14 +40,13 @@ SQL_PENDING = {
     "onecity-flow": 41,
     "onecity-governance": 49,
     "onecity-iam": 29,
-    "onecity-twin": 23,
 }
 # The store crate is the SQL layer itself.
 SQL_EXEMPT_CRATES = {"onecity-store"}
 
 # (file, a text that starts the renderer function) for every error renderer.
 RENDERERS = [
-    ("crates/onecity-twin/src/error.rs", "fn from(e: onecity_core::Error) -> Self"),
+    ("crates/onecity-twin/src/ld/error.rs", "fn from(e: onecity_core::Error) -> Self"),
     ("crates/onecity-catalog/src/ckan.rs", "fn from(e: Error) -> Self"),
     ("crates/onecity-governance/src/open311.rs", "fn from_core(e: Error, f: Format)"),
 ]

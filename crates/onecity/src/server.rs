@@ -243,29 +243,18 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
     crate::webdoc::add_web_paths(&mut doc);
     crate::webdoc::fix_error_responses(&mut doc);
     let _ = ops_state.openapi.set(doc.to_json().unwrap_or_default());
-    let twin_state = onecity_twin::routes::TwinState {
+    let twin_state = onecity_twin::http::TwinState {
         twin: svc.twin.clone(),
         open: cfg.ngsi_ld_open,
     };
-    let ngsi = onecity_twin::routes::router(twin_state.clone(), cfg.ngsi_ld_max_body_bytes)
-        .merge(onecity_twin::ingest::ingest_routes(
-            twin_state.clone(),
-            cfg.ngsi_ld_max_body_bytes,
-        ))
-        .merge(onecity_twin::subscription::subscription_routes(
-            twin_state,
-            svc.notifier.clone(),
-            cfg.ngsi_ld_max_body_bytes,
-        ));
     api.nest(
         "/ngsi-ld/v1",
-        ngsi.fallback(onecity_twin::routes::not_found)
-            .layer(axum::middleware::from_fn(onecity_twin::routes::negotiate)),
+        onecity_twin::http::router(twin_state, svc.notifier.clone(), cfg.ngsi_ld_max_body_bytes),
     )
     .merge(onecity_web::router())
     .fallback(|req: Request| async move {
         if req.uri().path().starts_with("/ngsi-ld/") {
-            onecity_twin::routes::not_found(req.uri().clone())
+            onecity_twin::http::not_found(req.uri().clone())
                 .await
                 .into_response()
         } else {
@@ -296,7 +285,7 @@ fn gate(ops_state: OpsState, full: Arc<OnceLock<Router>>) -> Router {
         .with_state(ops_state)
         .fallback(move |req: Request| {
             let full = full.clone();
-            let req = onecity_twin::routes::strip_trailing_slash(req);
+            let req = onecity_twin::http::strip_trailing_slash(req);
             async move {
                 match full.get() {
                     Some(r) => r.clone().oneshot(req).await.unwrap_or_else(|e| match e {}),
