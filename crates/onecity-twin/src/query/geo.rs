@@ -4,7 +4,7 @@
 //! (a GeoJSON coordinate array) and `geoproperty` (default `location`), evaluated on one
 //! entity in memory with the `geo` crate.
 //!
-//! Distances are great-circle metres (haversine, mean Earth radius 6,371,008.8 m). For a
+//! Distances are great-circle metres (`onecity_core::earth::haversine_m`, mean Earth radius 6,371,008.8 m). For a
 //! non-point entity geometry, `near` measures to its closest point.
 
 use crate::ld::context::Context;
@@ -127,12 +127,7 @@ pub fn parse(
 
 /// Great-circle distance in metres.
 pub fn haversine(a: Coord<f64>, b: Coord<f64>) -> f64 {
-    const R: f64 = 6_371_008.8;
-    let (la1, la2) = (a.y.to_radians(), b.y.to_radians());
-    let dla = la2 - la1;
-    let dlo = (b.x - a.x).to_radians();
-    let h = (dla / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlo / 2.0).sin().powi(2);
-    2.0 * R * h.sqrt().asin()
+    onecity_core::earth::haversine_m(a.y, a.x, b.y, b.x)
 }
 
 /// Metres from `p` to the closest point of `g`. The closest point is searched in a local
