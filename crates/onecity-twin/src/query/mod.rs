@@ -15,6 +15,8 @@ pub mod q;
 pub mod temporal;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
 
 use crate::ld::context::Context;

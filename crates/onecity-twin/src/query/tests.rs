@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// The Venice tide gauge as an NGSI-LD entity (real position and first reading).
-fn venice() -> Entity {
+pub(super) fn venice() -> Entity {
     parse_entity(
         &json!({
             "id": "urn:ngsi-ld:TideGauge:VE-PuntaSalute",

@@ -99,6 +99,9 @@ pub(crate) async fn call(
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let text = resp.text().await.unwrap();
+    if status >= 400 {
+        onecity_testkit::assert_no_internals(&text);
+    }
     Resp {
         status,
         headers,
