@@ -37,7 +37,6 @@ SQL_PENDING = {
     "onecity": 1,
     "onecity-catalog": 59,
     "onecity-datastore": 20,
-    "onecity-governance": 49,
     "onecity-iam": 29,
     "onecity-twin": 23,
 }
