@@ -37,8 +37,6 @@ SQL_PENDING = {
     "onecity": 1,
     "onecity-catalog": 59,
     "onecity-datastore": 20,
-    "onecity-flow": 41,
-    "onecity-governance": 49,
     "onecity-iam": 29,
 }
 # The store crate is the SQL layer itself.

@@ -1,11 +1,11 @@
 //! The to-do inbox (一体办公), in-app notifications and per-flow metrics.
 
-use crate::engine::{CaseRow, Flow};
+use crate::engine::Flow;
 use crate::model::{CaseView, FlowMetrics, Inbox, InboxCounts, Notification};
+use crate::store;
 use onecity_core::page::{decode_cursor, encode_cursor};
 use onecity_core::{time, Error, Result};
 use onecity_iam::Principal;
-use onecity_store::{args, Val};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use uuid::Uuid;
@@ -62,39 +62,21 @@ impl Flow {
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
-        let mut a: Vec<Val> = vec![tenant.into(), p.id.into()];
-        let mut sql = String::from("SELECT * FROM flow_cases WHERE tenant = $1 AND closed_at IS NULL AND (assignee_id = $2 OR applicant_id = $2");
-        if !roles.is_empty() {
-            let dept_cond = if depts.is_empty() {
-                "queue_department_id IS NULL".to_string()
-            } else {
-                let start = a.len() + 1;
-                a.extend(depts.iter().map(|d| Val::from(*d)));
-                format!(
-                    "(queue_department_id IS NULL OR queue_department_id IN ({}))",
-                    onecity_store::numbered(start, depts.len())
-                )
-            };
-            let start = a.len() + 1;
-            a.extend(roles.iter().map(Val::from));
-            sql.push_str(&format!(" OR (assignee_id IS NULL AND {dept_cond} AND (queue_role IS NULL OR queue_role IN ({})))", onecity_store::numbered(start, roles.len())));
-        }
-        sql.push(')');
-        for (col, v) in [
-            ("flow_key", &q.flow),
-            ("module", &q.module),
-            ("state", &q.state),
-        ] {
-            if let Some(v) = v {
-                a.push(v.into());
-                sql.push_str(&format!(" AND {col} = ${}", a.len()));
-            }
-        }
-        sql.push_str(&format!(" LIMIT {INBOX_SCAN_LIMIT}"));
+        let departments: Vec<Uuid> = depts.into_iter().collect();
+        let filter = store::InboxFilter {
+            tenant,
+            principal_id: p.id,
+            departments: &departments,
+            roles: &roles,
+            flow: q.flow.as_deref(),
+            module: q.module.as_deref(),
+            state: q.state.as_deref(),
+            limit: INBOX_SCAN_LIMIT,
+        };
+        let candidates = store::inbox_candidates(self.iam.db(), &filter).await?;
         let now = self.now();
         let mut items: Vec<CaseView> = Vec::new();
-        for r in self.iam.db().fetch_all(&sql, &a).await? {
-            let c = CaseRow::from_row(&r)?;
+        for c in candidates {
             let (_, def) = self
                 .definition(tenant, &c.flow_key, Some(c.flow_version))
                 .await?;
@@ -144,30 +126,28 @@ impl Flow {
     pub async fn notifications(&self, p: &Principal, tenant: &str) -> Result<Vec<Notification>> {
         self.iam.tenant(p, tenant).await?;
         let actor = self.actor(p, tenant).await?;
-        let rows = self
-            .iam
-            .db()
-            .fetch_all("SELECT * FROM flow_notifications WHERE tenant = $1 ORDER BY created_at DESC LIMIT 5000", args![tenant])
-            .await?;
+        let rows = store::tenant_notifications(self.iam.db(), tenant, 5000).await?;
         let mut out = Vec::new();
-        for r in rows {
-            let to_me = r.opt_uuid("principal_id")? == Some(p.id);
-            let dept = r.opt_uuid("department_id")?;
-            let by_role = r.opt_uuid("principal_id")?.is_none()
-                && r.opt_text("role")?.is_some_and(|role| {
-                    actor
-                        .roles
-                        .iter()
-                        .any(|(g, d)| *g == role && (d.is_none() || dept.is_none() || *d == dept))
+        for row in rows {
+            let to_me = row.principal_id == Some(p.id);
+            let department = row.department_id;
+            let by_role = row.principal_id.is_none()
+                && row.role.as_ref().is_some_and(|role| {
+                    actor.roles.iter().any(|(granted, granted_department)| {
+                        granted == role
+                            && (granted_department.is_none()
+                                || department.is_none()
+                                || *granted_department == department)
+                    })
                 });
             if to_me || by_role {
                 out.push(Notification {
-                    id: r.uuid("id")?,
-                    case_id: r.uuid("case_id")?,
-                    kind: r.text("kind")?,
-                    message: r.text("message")?,
-                    created_at: time::rfc3339(r.i64("created_at")?),
-                    read: r.opt_i64("read_at")?.is_some(),
+                    id: row.id,
+                    case_id: row.case_id,
+                    kind: row.kind,
+                    message: row.message,
+                    created_at: time::rfc3339(row.created_at),
+                    read: row.read_at.is_some(),
                 });
             }
             if out.len() >= 200 {
@@ -189,41 +169,25 @@ impl Flow {
             ));
         }
         let db = self.iam.db();
-        let mut cases_by_state = BTreeMap::new();
-        for r in db.fetch_all("SELECT state, COUNT(*) AS n FROM flow_cases WHERE tenant = $1 AND flow_key = $2 GROUP BY state", args![tenant, flow]).await? {
-            cases_by_state.insert(r.text("state")?, r.i64("n")?);
-        }
-        let r = db
-            .fetch_optional(
-                "SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN closed_at <= case_due_at THEN 1 ELSE 0 END), 0) AS ok FROM flow_cases \
-                 WHERE tenant = $1 AND flow_key = $2 AND closed_at IS NOT NULL AND case_due_at IS NOT NULL",
-                args![tenant, flow],
-            )
+        let cases_by_state: BTreeMap<String, i64> = store::cases_by_state(db, tenant, flow)
             .await?
-            .ok_or_else(|| Error::internal("aggregate returned no row"))?;
-        let (closed, ok) = (r.i64("n")?, r.i64("ok")?);
-        let mut mean_seconds_in_state = BTreeMap::new();
-        for r in db
-            .fetch_all(
-                "SELECT h.from_state AS s, AVG(CAST(h.at - h.state_entered_at AS DOUBLE PRECISION)) AS m FROM flow_history h JOIN flow_cases c ON c.id = h.case_id \
-                 WHERE c.tenant = $1 AND c.flow_key = $2 AND h.state_entered_at IS NOT NULL AND h.from_state IS NOT NULL AND h.from_state <> h.to_state GROUP BY h.from_state",
-                args![tenant, flow],
-            )
-            .await?
-        {
-            mean_seconds_in_state.insert(r.text("s")?, r.f64("m")? / 1e6);
-        }
-        let mut breaches_by_department = BTreeMap::new();
-        for r in db
-            .fetch_all(
-                "SELECT COALESCE(c.queue_department_id, 'none') AS d, COUNT(*) AS n FROM flow_timers t JOIN flow_cases c ON c.id = t.case_id \
-                 WHERE c.tenant = $1 AND c.flow_key = $2 AND t.kind IN ('breach', 'case_breach') AND t.fired_at IS NOT NULL GROUP BY COALESCE(c.queue_department_id, 'none')",
-                args![tenant, flow],
-            )
-            .await?
-        {
-            breaches_by_department.insert(r.text("d")?, r.i64("n")?);
-        }
+            .into_iter()
+            .collect();
+        let store::OnTimeCounts {
+            closed,
+            on_time: ok,
+        } = store::on_time_counts(db, tenant, flow).await?;
+        let mean_seconds_in_state: BTreeMap<String, f64> =
+            store::mean_micros_in_state(db, tenant, flow)
+                .await?
+                .into_iter()
+                .map(|(state, mean_micros)| (state, mean_micros / 1e6))
+                .collect();
+        let breaches_by_department: BTreeMap<String, i64> =
+            store::breaches_by_department(db, tenant, flow)
+                .await?
+                .into_iter()
+                .collect();
         Ok(FlowMetrics {
             flow: flow.into(),
             cases_by_state,

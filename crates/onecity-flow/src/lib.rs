@@ -17,6 +17,7 @@ pub mod notify;
 pub mod routes;
 pub mod scheduler;
 pub mod sla;
+mod store;
 
 pub use engine::{DefinitionInfo, Flow};
 pub use migrations::MIGRATIONS;

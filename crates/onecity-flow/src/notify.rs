@@ -9,11 +9,12 @@
 //! [`MAX_ATTEMPTS`] times (at-least-once: a crash after sending and before marking sends
 //! again).
 
+use crate::store::{self, NotificationRow};
 use hmac::{Hmac, Mac};
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use onecity_core::{time, Error, Result};
-use onecity_store::{args, Db, Row};
+use onecity_iam::Iam;
 use serde_json::json;
 use sha2::Sha256;
 use std::time::Duration;
@@ -37,17 +38,18 @@ pub struct NotifyConfig {
 /// Sends undelivered notifications.
 #[derive(Clone)]
 pub struct Notifier {
-    db: Db,
+    iam: Iam,
     cfg: NotifyConfig,
     smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
     http: reqwest::Client,
 }
 
 impl Notifier {
-    /// A notifier; `None` when neither SMTP nor a webhook is configured.
+    /// A notifier over the store behind `iam` (which it also asks for e-mail addresses);
+    /// `None` when neither SMTP nor a webhook is configured.
     ///
     /// Errors: `invalid_input` for an SMTP URL that is not `smtp://host[:port]`.
-    pub fn new(db: Db, cfg: NotifyConfig) -> Result<Option<Notifier>> {
+    pub fn new(iam: Iam, cfg: NotifyConfig) -> Result<Option<Notifier>> {
         if cfg.smtp_url.is_none() && cfg.webhook_url.is_none() {
             return Ok(None);
         }
@@ -79,7 +81,7 @@ impl Notifier {
             .build()
             .map_err(Error::internal)?;
         Ok(Some(Notifier {
-            db,
+            iam,
             cfg,
             smtp,
             http,
@@ -88,50 +90,26 @@ impl Notifier {
 
     /// Delivers up to 100 pending notifications; returns how many were fully delivered.
     pub async fn deliver_once(&self) -> Result<usize> {
-        let mut cond = Vec::new();
-        if self.smtp.is_some() {
-            cond.push("emailed_at IS NULL");
-        }
-        if self.cfg.webhook_url.is_some() {
-            cond.push("webhooked_at IS NULL");
-        }
-        let rows = self
-            .db
-            .fetch_all(
-                &format!("SELECT * FROM flow_notifications WHERE ({}) AND attempts < $1 ORDER BY created_at LIMIT 100", cond.join(" OR ")),
-                args![MAX_ATTEMPTS],
-            )
-            .await?;
+        let db = self.iam.db();
+        let by_email = self.smtp.is_some();
+        let by_webhook = self.cfg.webhook_url.is_some();
+        let rows = store::undelivered_notifications(db, by_email, by_webhook, MAX_ATTEMPTS).await?;
         let mut done = 0;
-        for r in rows {
-            let id = r.text("id")?;
+        for note in rows {
+            let id = note.id;
             let mut ok = true;
-            if self.smtp.is_some() && r.opt_i64("emailed_at")?.is_none() {
-                match self.email(&r).await {
-                    Ok(()) => {
-                        self.db
-                            .execute(
-                                "UPDATE flow_notifications SET emailed_at = $1 WHERE id = $2",
-                                args![time::now_micros(), id.clone()],
-                            )
-                            .await?;
-                    }
+            if by_email && note.emailed_at.is_none() {
+                match self.email(&note).await {
+                    Ok(()) => store::mark_emailed(db, id, time::now_micros()).await?,
                     Err(e) => {
                         ok = false;
                         tracing::warn!(error = %e, notification = %id, "e-mail delivery failed; will retry");
                     }
                 }
             }
-            if self.cfg.webhook_url.is_some() && r.opt_i64("webhooked_at")?.is_none() {
-                match self.webhook(&r).await {
-                    Ok(()) => {
-                        self.db
-                            .execute(
-                                "UPDATE flow_notifications SET webhooked_at = $1 WHERE id = $2",
-                                args![time::now_micros(), id.clone()],
-                            )
-                            .await?;
-                    }
+            if by_webhook && note.webhooked_at.is_none() {
+                match self.webhook(&note).await {
+                    Ok(()) => store::mark_webhooked(db, id, time::now_micros()).await?,
                     Err(e) => {
                         ok = false;
                         tracing::warn!(error = %e, notification = %id, "webhook delivery failed; will retry");
@@ -141,40 +119,26 @@ impl Notifier {
             if ok {
                 done += 1;
             } else {
-                self.db
-                    .execute(
-                        "UPDATE flow_notifications SET attempts = attempts + 1 WHERE id = $1",
-                        args![id],
-                    )
-                    .await?;
+                store::count_attempt(db, id).await?;
             }
         }
         Ok(done)
     }
 
-    async fn recipients(&self, r: &Row) -> Result<Vec<String>> {
-        let rows = if let Some(p) = r.opt_text("principal_id")? {
-            self.db
-                .fetch_all(
-                    "SELECT email FROM principals WHERE id = $1 AND email IS NOT NULL",
-                    args![p],
-                )
-                .await?
-        } else if let Some(role) = r.opt_text("role")? {
-            self.db
-                .fetch_all(
-                    "SELECT DISTINCT p.email FROM flow_role_grants g JOIN principals p ON p.id = g.principal_id \
-                     WHERE g.tenant = $1 AND g.role = $2 AND p.email IS NOT NULL AND (g.department_id IS NULL OR $3 IS NULL OR g.department_id = $3)",
-                    args![r.text("tenant")?, role, r.opt_text("department_id")?],
-                )
-                .await?
+    /// E-mail addresses of a notification's recipients: the addressed principal, or every
+    /// holder of the addressed role whose grant covers the case's department.
+    async fn recipients(&self, note: &NotificationRow) -> Result<Vec<String>> {
+        let principal_ids = if let Some(principal_id) = note.principal_id {
+            vec![principal_id]
+        } else if let Some(role) = &note.role {
+            store::role_holders(self.iam.db(), &note.tenant, role, note.department_id).await?
         } else {
             vec![]
         };
-        rows.iter().map(|x| x.text("email")).collect()
+        self.iam.emails_of(&principal_ids).await
     }
 
-    async fn email(&self, r: &Row) -> Result<()> {
+    async fn email(&self, note: &NotificationRow) -> Result<()> {
         let Some(smtp) = &self.smtp else {
             return Ok(());
         };
@@ -185,16 +149,14 @@ impl Notifier {
             .map_err(|e| Error::invalid(format!("smtp_from: {e}")))?;
         let subject = format!(
             "[onecity] {}: {}",
-            r.text("kind")?,
-            r.text("message")?.chars().take(120).collect::<String>()
+            note.kind,
+            note.message.chars().take(120).collect::<String>()
         );
         let body = format!(
             "{}\n\ncase: {}\ntenant: {}\n",
-            r.text("message")?,
-            r.text("case_id")?,
-            r.text("tenant")?
+            note.message, note.case_id, note.tenant
         );
-        for to in self.recipients(r).await? {
+        for to in self.recipients(note).await? {
             let Ok(to) = to.parse::<Mailbox>() else {
                 tracing::warn!(address = %to, "skipping an unparsable e-mail address");
                 continue;
@@ -212,14 +174,14 @@ impl Notifier {
         Ok(())
     }
 
-    async fn webhook(&self, r: &Row) -> Result<()> {
+    async fn webhook(&self, note: &NotificationRow) -> Result<()> {
         let Some(url) = &self.cfg.webhook_url else {
             return Ok(());
         };
         let payload = json!({
-            "id": r.text("id")?, "tenant": r.text("tenant")?, "case_id": r.text("case_id")?, "kind": r.text("kind")?,
-            "message": r.text("message")?, "principal_id": r.opt_text("principal_id")?, "role": r.opt_text("role")?,
-            "department_id": r.opt_text("department_id")?, "created_at": time::rfc3339(r.i64("created_at")?),
+            "id": note.id, "tenant": note.tenant, "case_id": note.case_id, "kind": note.kind,
+            "message": note.message, "principal_id": note.principal_id, "role": note.role,
+            "department_id": note.department_id, "created_at": time::rfc3339(note.created_at),
         })
         .to_string();
         let mut req = self

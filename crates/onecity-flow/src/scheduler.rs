@@ -9,11 +9,12 @@
 //! then acts on them and commits. A crash before commit leaves them unfired for the next pass.
 
 use crate::definition::EscalationStep;
-use crate::engine::{write_case, Actor, CaseRow, Flow};
+use crate::engine::{Actor, CaseRow, Flow};
 use crate::model::{ActionRequest, ScanReport};
+use crate::store;
 use onecity_core::events::{EventEnvelope, PlatformEvent};
 use onecity_core::{Error, Result};
-use onecity_store::{args, Tx, Val};
+use onecity_store::Tx;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -35,47 +36,23 @@ impl Flow {
 
     async fn scan_batch(&self, now: i64, report: &mut ScanReport) -> Result<usize> {
         let db = self.iam.db();
-        let due = db
-            .fetch_all(
-                &format!("SELECT id FROM flow_timers WHERE fired_at IS NULL AND due_at <= $1 ORDER BY due_at LIMIT {BATCH}"),
-                args![now],
-            )
-            .await?;
+        let due = store::due_timer_ids(db, now, BATCH).await?;
         if due.is_empty() {
             return Ok(0);
         }
-        let ids: Vec<Val> = due
-            .iter()
-            .map(|r| r.text("id").map(Val::from))
-            .collect::<Result<_>>()?;
         let mut tx = db.begin().await?;
-        let first = onecity_store::placeholders(tx.backend(), 1, 1);
-        let list = onecity_store::placeholders(tx.backend(), 2, ids.len());
-        let mut a = vec![Val::from(now)];
-        a.extend(ids.iter().cloned());
-        let won = tx
-            .fetch_all(&format!("UPDATE flow_timers SET fired_at = {first} WHERE id IN ({list}) AND fired_at IS NULL RETURNING id, case_id, kind, step"), &a)
-            .await?;
-        let case_ids: Vec<Val> = won
-            .iter()
-            .map(|r| r.text("case_id").map(Val::from))
-            .collect::<Result<_>>()?;
-        let mut cases: HashMap<Uuid, CaseRow> = HashMap::new();
-        for chunk in case_ids.chunks(BATCH) {
-            let sql = format!(
-                "SELECT * FROM flow_cases WHERE id IN ({})",
-                onecity_store::placeholders(tx.backend(), 1, chunk.len())
-            );
-            for r in tx.fetch_all(&sql, chunk).await? {
-                let c = CaseRow::from_row(&r)?;
-                cases.insert(c.id, c);
-            }
-        }
+        let won = store::fire_timers(&mut tx, &due, now).await?;
+        let case_ids: Vec<Uuid> = won.iter().map(|timer| timer.case_id).collect();
+        let mut cases: HashMap<Uuid, CaseRow> = store::cases_by_ids(&mut tx, &case_ids, BATCH)
+            .await?
+            .into_iter()
+            .map(|case| (case.id, case))
+            .collect();
         let mut timers: Vec<(Uuid, String, i64)> = won
-            .iter()
-            .map(|r| Ok((r.uuid("case_id")?, r.text("kind")?, r.i64("step")?)))
-            .collect::<Result<_>>()?;
-        timers.sort_by_key(|(c, k, s)| (*c, k != "warn", *s));
+            .into_iter()
+            .map(|timer| (timer.case_id, timer.kind, timer.step))
+            .collect();
+        timers.sort_by_key(|(case_id, kind, step)| (*case_id, kind != "warn", *step));
         let mut batch = Batch::default();
         for (case_id, kind, step) in timers {
             let Some(case) = cases.remove(&case_id) else {
@@ -177,17 +154,19 @@ impl Flow {
                         case.assignee_id = None;
                         case.queue_role = Some(role.clone());
                         case.escalation_level += 1;
-                        write_case(tx, &case, expected, now).await?;
-                        crate::engine::insert_history(
-                            tx,
-                            &case,
-                            "system",
-                            "ESCALATE_REASSIGN",
-                            Some(&case.state.clone()),
-                            Some(&format!("reassigned to the {role} queue")),
-                            &[],
-                            None,
-                            now,
+                        store::update_case(&mut *tx, &case, expected, now).await?;
+                        store::insert_history(
+                            &mut *tx,
+                            &store::NewHistory {
+                                case: &case,
+                                actor: "system",
+                                action: "ESCALATE_REASSIGN",
+                                from_state: Some(&case.state.clone()),
+                                comment: Some(&format!("reassigned to the {role} queue")),
+                                attachments: &[],
+                                from_entered_at: None,
+                                at: now,
+                            },
                         )
                         .await?;
                         let msg = format!("{}: reassigned to the {role} queue", case.title);
@@ -258,7 +237,7 @@ impl Flow {
 /// (one statement per few hundred rows instead of one per timer).
 #[derive(Default)]
 struct Batch {
-    notes: Vec<Vec<Val>>,
+    notes: Vec<store::NewNotification>,
     events: Vec<EventEnvelope>,
     breached: Vec<Uuid>,
 }
@@ -266,52 +245,28 @@ struct Batch {
 impl Batch {
     /// An in-app notification to the case's assignee, or its queue (department and/or
     /// role), or to `role`.
-    fn note(&mut self, c: &CaseRow, role: Option<&str>, kind: &str, message: &str, now: i64) {
-        let (principal, role) = match role {
-            Some(r) => (None, Some(r.to_string())),
-            None => (c.assignee_id, c.queue_role.clone()),
+    fn note(&mut self, case: &CaseRow, role: Option<&str>, kind: &str, message: &str, now: i64) {
+        let (principal_id, role) = match role {
+            Some(role) => (None, Some(role.to_string())),
+            None => (case.assignee_id, case.queue_role.clone()),
         };
-        self.notes.push(vec![
-            onecity_core::new_id().into(),
-            c.tenant.clone().into(),
-            principal.into(),
-            role.into(),
-            c.queue_department_id.into(),
-            c.id.into(),
-            kind.into(),
-            message.into(),
-            Val::from(now),
-        ]);
+        self.notes.push(store::NewNotification {
+            tenant: case.tenant.clone(),
+            principal_id,
+            role,
+            department_id: case.queue_department_id,
+            case_id: case.id,
+            kind: kind.into(),
+            message: message.into(),
+            created_at: now,
+        });
     }
 
+    /// Writes the notifications (300 rows per statement), the breached marks (500 ids per
+    /// statement) and the outbox events.
     async fn flush(self, tx: &mut Tx) -> Result<()> {
-        for chunk in self.notes.chunks(300) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    format!(
-                        "({})",
-                        onecity_store::placeholders(tx.backend(), i * 9 + 1, 9)
-                    )
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO flow_notifications (id, tenant, principal_id, role, department_id, case_id, kind, message, created_at) VALUES {}",
-                rows.join(", ")
-            );
-            let args: Vec<Val> = chunk.iter().flatten().cloned().collect();
-            tx.execute(&sql, &args).await?;
-        }
-        for chunk in self.breached.chunks(500) {
-            let ids: Vec<Val> = chunk.iter().map(|id| Val::from(*id)).collect();
-            tx.execute(
-                &format!(
-                    "UPDATE flow_cases SET breached = 1 WHERE id IN ({})",
-                    onecity_store::placeholders(tx.backend(), 1, ids.len())
-                ),
-                &ids,
-            )
-            .await?;
-        }
+        store::insert_notifications(&mut *tx, &self.notes, 300).await?;
+        store::mark_breached(&mut *tx, &self.breached, 500).await?;
         onecity_store::outbox::enqueue_many(tx, &self.events).await
     }
 }

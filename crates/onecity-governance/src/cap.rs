@@ -12,11 +12,12 @@
 
 use crate::model::{AlertRule, AlertView, Plan};
 use crate::service::{response_level, LEVELS};
+use crate::store;
 use crate::{Gov, Limits};
 use onecity_core::{time, Error, ErrorCode, Result};
 use onecity_iam::Principal;
 use onecity_store::audit::AuditEntry;
-use onecity_store::{args, Row, Tx};
+use onecity_store::Tx;
 use quick_xml::events::Event;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -302,44 +303,49 @@ pub fn parse_cap(xml: &str) -> std::result::Result<NewAlert, String> {
     Ok(a)
 }
 
-fn alert_of(r: &Row) -> Result<AlertView> {
-    let level = r.text("level")?;
+/// A stored alert as the API shows it.
+fn alert_of(row: &store::alerts::AlertRow) -> Result<AlertView> {
     Ok(AlertView {
-        id: r.uuid("id")?,
-        source: r.text("source")?,
-        alert_type: r.text("alert_type")?,
-        response_level: response_level(&level).unwrap_or("IV").to_string(),
-        level,
-        headline: r.text("headline")?,
-        description: r.opt_text("description")?,
-        area_desc: r.text("area_desc")?,
-        polygons: serde_json::from_str(&r.text("polygons")?).map_err(Error::internal)?,
-        circles: serde_json::from_str(&r.text("circles")?).map_err(Error::internal)?,
-        sent_at: time::rfc3339(r.i64("sent_at")?),
-        work_orders: serde_json::from_str(&r.text("work_orders")?).map_err(Error::internal)?,
+        id: row.id,
+        source: row.source.clone(),
+        alert_type: row.alert_type.clone(),
+        response_level: response_level(&row.level).unwrap_or("IV").to_string(),
+        level: row.level.clone(),
+        headline: row.headline.clone(),
+        description: row.description.clone(),
+        area_desc: row.area_desc.clone(),
+        polygons: serde_json::from_str(&row.polygons).map_err(Error::internal)?,
+        circles: serde_json::from_str(&row.circles).map_err(Error::internal)?,
+        sent_at: time::rfc3339(row.sent_at),
+        work_orders: serde_json::from_str(&row.work_orders).map_err(Error::internal)?,
     })
 }
 
 /// Stores an alert (once per `(tenant, source, source_ref)`), pending its plan; returns
 /// its id and whether it was new.
 pub(crate) async fn insert_alert(tx: &mut Tx, tenant: &str, a: &NewAlert) -> Result<(Uuid, bool)> {
-    if let Some(r) = tx
-        .fetch_optional(
-            "SELECT id FROM gov_alerts WHERE tenant = $1 AND source = $2 AND source_ref = $3",
-            args![tenant, a.source.clone(), a.source_ref.clone()],
-        )
-        .await?
+    if let Some(id) =
+        store::alerts::alert_id_by_source(&mut *tx, tenant, &a.source, &a.source_ref).await?
     {
-        return Ok((r.uuid("id")?, false));
+        return Ok((id, false));
     }
     let id = onecity_core::new_id();
-    tx.execute(
-        "INSERT INTO gov_alerts (id, tenant, source, source_ref, alert_type, level, headline, description, area_desc, polygons, circles, sent_at, cap_xml, work_orders, pending, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL, '[]', 1, $13)",
-        args![id, tenant, a.source.clone(), a.source_ref.clone(), a.alert_type.clone(), a.level.clone(), a.headline.clone(), a.description.clone(),
-              a.area_desc.clone(), json!(a.polygons).to_string(), json!(a.circles).to_string(), a.sent_at, time::now_micros()],
-    )
-    .await?;
+    let row = store::alerts::NewAlertRow {
+        id,
+        tenant,
+        source: &a.source,
+        source_ref: &a.source_ref,
+        alert_type: &a.alert_type,
+        level: &a.level,
+        headline: &a.headline,
+        description: a.description.as_deref(),
+        area_desc: &a.area_desc,
+        polygons: json!(a.polygons).to_string(),
+        circles: json!(a.circles).to_string(),
+        sent_at: a.sent_at,
+        created_at: time::now_micros(),
+    };
+    store::alerts::insert_alert(&mut *tx, &row).await?;
     Ok((id, true))
 }
 
@@ -373,24 +379,19 @@ pub(crate) async fn on_twin_change(
     values: &Value,
     observed_at: i64,
 ) -> Result<usize> {
-    let rules = tx
-        .fetch_all(
-            "SELECT * FROM gov_alert_rules WHERE tenant = $1 AND entity_type = $2 ORDER BY id",
-            args![tenant, entity_type],
-        )
-        .await?;
+    let rules = store::alerts::alert_rules(&mut *tx, tenant, entity_type).await?;
     let mut n = 0;
-    for r in rules {
-        let attr = r.text("attribute")?;
+    for rule in rules {
+        let attr = rule.attribute.clone();
         let Some(x) = values.get(&attr).and_then(number) else {
             continue;
         };
         let th: Map<String, Value> =
-            serde_json::from_str(&r.text("thresholds")?).map_err(Error::internal)?;
+            serde_json::from_str(&rule.thresholds).map_err(Error::internal)?;
         let Some(level) = level_for(&th, x) else {
             continue;
         };
-        let alert_type = r.text("alert_type")?;
+        let alert_type = rule.alert_type.clone();
         // Area: a 1 km circle around the entity's location when it has one.
         let circles = values
             .get("location")
@@ -401,7 +402,7 @@ pub(crate) async fn on_twin_change(
             .collect();
         let a = NewAlert {
             source: "twin".into(),
-            source_ref: format!("{event_id}/{}", r.text("id")?),
+            source_ref: format!("{event_id}/{}", rule.id),
             alert_type: alert_type.clone(),
             level: level.into(),
             headline: format!("{alert_type} warning ({level}): {attr} = {x} at {entity_id}"),
@@ -448,16 +449,13 @@ impl Gov {
             }
         }
         let mut tx = self.iam().db().begin().await?;
-        tx.execute(
-            "DELETE FROM gov_plans WHERE tenant = $1 AND alert_type = $2 AND level = $3",
-            args![tenant, plan.alert_type.clone(), plan.level.clone()],
-        )
-        .await?;
-        tx.execute(
-            "INSERT INTO gov_plans (id, tenant, alert_type, level, name, tasks, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            args![onecity_core::new_id(), tenant, plan.alert_type.clone(), plan.level.clone(), plan.name.clone(), json!(plan.tasks).to_string(), time::now_micros()],
-        )
-        .await?;
+        let row = store::alerts::PlanRow {
+            alert_type: plan.alert_type.clone(),
+            level: plan.level.clone(),
+            name: plan.name.clone(),
+            tasks: json!(plan.tasks).to_string(),
+        };
+        store::alerts::replace_plan(&mut tx, tenant, &row, time::now_micros()).await?;
         self.iam()
             .record(
                 &mut tx,
@@ -478,20 +476,15 @@ impl Gov {
     /// Plans of a tenant.
     pub async fn plans(&self, p: &Principal, tenant: &str) -> Result<Vec<Plan>> {
         self.iam().tenant(p, tenant).await?;
-        self.iam()
-            .db()
-            .fetch_all(
-                "SELECT * FROM gov_plans WHERE tenant = $1 ORDER BY alert_type, level",
-                args![tenant],
-            )
+        store::alerts::plans(self.iam().db(), tenant)
             .await?
-            .iter()
-            .map(|r| {
+            .into_iter()
+            .map(|row| {
                 Ok(Plan {
-                    alert_type: r.text("alert_type")?,
-                    level: r.text("level")?,
-                    name: r.text("name")?,
-                    tasks: serde_json::from_str(&r.text("tasks")?).map_err(Error::internal)?,
+                    alert_type: row.alert_type,
+                    level: row.level,
+                    name: row.name,
+                    tasks: serde_json::from_str(&row.tasks).map_err(Error::internal)?,
                 })
             })
             .collect()
@@ -511,9 +504,15 @@ impl Gov {
         }
         let id = onecity_core::new_id();
         let mut tx = self.iam().db().begin().await?;
-        tx.execute(
-            "INSERT INTO gov_alert_rules (id, tenant, entity_type, attribute, alert_type, thresholds, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            args![id, tenant, r.entity_type.clone(), r.attribute.clone(), r.alert_type.clone(), Value::Object(r.thresholds.clone()).to_string(), time::now_micros()],
+        store::alerts::insert_alert_rule(
+            &mut tx,
+            id,
+            tenant,
+            &r.entity_type,
+            &r.attribute,
+            &r.alert_type,
+            &Value::Object(r.thresholds.clone()).to_string(),
+            time::now_micros(),
         )
         .await?;
         self.iam()
@@ -562,27 +561,16 @@ impl Gov {
 
     /// An alert of a tenant.
     pub async fn alert(&self, tenant: &str, id: Uuid) -> Result<AlertView> {
-        let r = self
-            .iam()
-            .db()
-            .fetch_optional(
-                "SELECT * FROM gov_alerts WHERE tenant = $1 AND id = $2",
-                args![tenant, id],
-            )
+        let row = store::alerts::alert(self.iam().db(), tenant, id)
             .await?
             .ok_or_else(|| Error::not_found(format!("alert {id} does not exist")))?;
-        alert_of(&r)
+        alert_of(&row)
     }
 
     /// Alerts of a tenant, newest first (at most 200).
     pub async fn alerts(&self, p: &Principal, tenant: &str) -> Result<Vec<AlertView>> {
         self.iam().tenant(p, tenant).await?;
-        self.iam()
-            .db()
-            .fetch_all(
-                "SELECT * FROM gov_alerts WHERE tenant = $1 ORDER BY id DESC LIMIT 200",
-                args![tenant],
-            )
+        store::alerts::alerts(self.iam().db(), tenant, 200)
             .await?
             .iter()
             .map(alert_of)
@@ -591,14 +579,11 @@ impl Gov {
 
     /// The CAP 1.2 XML of alert `id` (any tenant; alerts are public warnings).
     pub async fn cap_xml(&self, id: Uuid) -> Result<String> {
-        let r = self
-            .iam()
-            .db()
-            .fetch_optional("SELECT * FROM gov_alerts WHERE id = $1", args![id])
+        let row = store::alerts::alert_any_tenant(self.iam().db(), id)
             .await?
             .ok_or_else(|| Error::not_found(format!("alert {id} does not exist")))?;
-        let sender = format!("onecity:{}", r.text("tenant")?);
-        Ok(to_cap_xml(&alert_of(&r)?, &sender))
+        let sender = format!("onecity:{}", row.tenant);
+        Ok(to_cap_xml(&alert_of(&row)?, &sender))
     }
 
     /// Opens the plan tasks of every pending alert as work orders in each department's
@@ -613,52 +598,24 @@ impl Gov {
     pub async fn run_pending_plans(&self) -> Result<usize> {
         let now = time::now_micros();
         let stale = now - Limits::PLAN_LEASE_SECS * 1_000_000;
-        let rows = self
-            .iam()
-            .db()
-            .fetch_all(
-                "SELECT * FROM gov_alerts WHERE pending = 1 OR (pending = 2 AND (claimed_at IS NULL OR claimed_at < $1)) ORDER BY id LIMIT 50",
-                args![stale],
-            )
-            .await?;
+        let db = self.iam().db();
+        let rows = store::alerts::pending_alerts(db, stale, 50).await?;
         let mut n = 0;
         for r in rows {
-            let (id, tenant) = (r.uuid("id")?, r.text("tenant")?);
+            let (id, tenant) = (r.id, r.tenant.clone());
             // Claim (or re-claim a stale claim): a concurrent runner skips the alert.
-            let claimed = self
-                .iam()
-                .db()
-                .execute(
-                    "UPDATE gov_alerts SET pending = 2, claimed_at = $1 WHERE id = $2 AND (pending = 1 OR (pending = 2 AND (claimed_at IS NULL OR claimed_at < $3)))",
-                    args![now, id, stale],
-                )
-                .await?;
-            if claimed == 0 {
+            if !store::alerts::claim_alert(db, id, now, stale).await? {
                 continue;
             }
-            let plan = self
-                .iam()
-                .db()
-                .fetch_optional(
-                    "SELECT * FROM gov_plans WHERE tenant = $1 AND alert_type = $2 AND level = $3",
-                    args![tenant.clone(), r.text("alert_type")?, r.text("level")?],
-                )
-                .await?;
-            let done: HashMap<i64, Uuid> = self
-                .iam()
-                .db()
-                .fetch_all(
-                    "SELECT task_no, case_id FROM gov_alert_tasks WHERE alert_id = $1",
-                    args![id],
-                )
+            let plan = store::alerts::plan(db, &tenant, &r.alert_type, &r.level).await?;
+            let done: HashMap<i64, Uuid> = store::alerts::alert_tasks(db, id)
                 .await?
-                .iter()
-                .map(|t| Ok((t.i64("task_no")?, t.uuid("case_id")?)))
-                .collect::<Result<_>>()?;
+                .into_iter()
+                .collect();
             let mut orders = Vec::new();
             if let Some(plan) = plan {
                 let tasks: Vec<crate::model::PlanTask> =
-                    serde_json::from_str(&plan.text("tasks")?).map_err(Error::internal)?;
+                    serde_json::from_str(&plan.tasks).map_err(Error::internal)?;
                 if !tasks.is_empty() {
                     self.ensure_work_order_flow(&tenant).await?;
                 }
@@ -676,41 +633,26 @@ impl Gov {
                         tracing::warn!(department = %t.department_code, "plan task names an unknown department");
                         continue;
                     };
-                    let due = r.i64("sent_at")?.max(time::now_micros())
+                    let due = r.sent_at.max(time::now_micros())
                         + i64::from(t.deadline_hours) * 3_600_000_000;
                     let mut data = Map::new();
                     data.insert("alert_id".into(), json!(id));
                     data.insert("task_no".into(), json!(no));
-                    data.insert("alert_type".into(), json!(r.text("alert_type")?));
-                    data.insert("level".into(), json!(r.text("level")?));
+                    data.insert("alert_type".into(), json!(r.alert_type));
+                    data.insert("level".into(), json!(r.level));
                     data.insert("due_at".into(), json!(time::rfc3339(due)));
-                    let title = format!(
-                        "[{} {}] {}",
-                        r.text("alert_type")?,
-                        r.text("level")?,
-                        t.title
-                    );
+                    let title = format!("[{} {}] {}", r.alert_type, r.level, t.title);
                     let mut tx = self.iam().db().begin().await?;
                     let case = self
                         .new_case_in(&mut tx, &tenant, &title, data, None, d.id)
                         .await?;
-                    tx.execute(
-                        "INSERT INTO gov_alert_tasks (alert_id, task_no, case_id) VALUES ($1, $2, $3)",
-                        args![id, no, case],
-                    )
-                    .await?;
+                    store::alerts::insert_alert_task(&mut tx, id, no, case).await?;
                     tx.commit().await?;
                     self.iam().bus().poke();
                     orders.push(case);
                 }
             }
-            self.iam()
-                .db()
-                .execute(
-                    "UPDATE gov_alerts SET pending = 0, work_orders = $1 WHERE id = $2",
-                    args![json!(orders).to_string(), id],
-                )
-                .await?;
+            store::alerts::finish_alert(db, id, &json!(orders).to_string()).await?;
             n += 1;
         }
         Ok(n)

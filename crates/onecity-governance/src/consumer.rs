@@ -5,17 +5,17 @@
 //! after a crash neither loses nor doubles a change.
 
 use crate::service::log;
+use crate::store;
 use futures::future::BoxFuture;
 use onecity_core::events::{EventEnvelope, PlatformEvent};
+use onecity_flow::Flow;
 use onecity_store::bus::Handler;
-use onecity_store::{args, Tx};
+use onecity_store::Tx;
 use serde_json::json;
 
+/// The event whose work order is `case`, if any (inside the delivery transaction).
 async fn event_of_case(tx: &mut Tx, case: uuid::Uuid) -> onecity_core::Result<Option<uuid::Uuid>> {
-    tx.fetch_optional("SELECT id FROM gov_events WHERE case_id = $1", args![case])
-        .await?
-        .map(|r| r.uuid("id"))
-        .transpose()
+    store::events::event_of_case(tx, case).await
 }
 
 /// The consumer.
@@ -62,43 +62,22 @@ impl Handler for GovConsumer {
                     to,
                     ..
                 } => {
-                    let Some(ev) = tx
-                        .fetch_optional(
-                            "SELECT id FROM gov_events WHERE case_id = $1",
-                            args![*case_id],
-                        )
-                        .await?
-                    else {
+                    let Some(id) = event_of_case(tx, *case_id).await? else {
                         return Ok(());
                     };
-                    let id = ev.uuid("id")?;
                     let at = env.at;
                     if to == "CLOSED" {
-                        tx.execute("UPDATE gov_events SET status = 'closed', closed_at = $1, updated_at = $1 WHERE id = $2", args![at, id]).await?;
+                        store::events::close(&mut *tx, id, at).await?;
                     } else if action == "REOPEN" {
-                        tx.execute("UPDATE gov_events SET status = 'open', closed_at = NULL, updated_at = $1 WHERE id = $2", args![at, id]).await?;
+                        store::events::reopen(&mut *tx, id, at).await?;
                     } else {
-                        tx.execute(
-                            "UPDATE gov_events SET updated_at = $1 WHERE id = $2",
-                            args![at, id],
-                        )
-                        .await?;
+                        store::events::touch(&mut *tx, id, at).await?;
                     }
                     if action == "DISPATCH" || action == "RETURN" {
-                        let dept = tx
-                            .fetch_optional(
-                                "SELECT queue_department_id FROM flow_cases WHERE id = $1",
-                                args![*case_id],
-                            )
-                            .await?
-                            .and_then(|r| r.opt_text("queue_department_id").ok().flatten());
+                        let dept = Flow::queue_department_in(tx, *case_id).await?;
                         if action == "DISPATCH" {
-                            if let Some(d) = &dept {
-                                tx.execute(
-                                    "UPDATE gov_events SET department_id = $1 WHERE id = $2",
-                                    args![d.clone(), id],
-                                )
-                                .await?;
+                            if let Some(department_id) = dept {
+                                store::events::set_department(&mut *tx, id, department_id).await?;
                             }
                         }
                     }

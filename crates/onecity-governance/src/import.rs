@@ -11,16 +11,19 @@
 
 use crate::model::ServiceDef;
 use crate::service::{log, Limits};
+use crate::store;
 use crate::timefmt::{local_to_utc, LocalFix};
 use crate::Gov;
 use chrono::NaiveDateTime;
 use onecity_core::{Error, Result};
 use onecity_iam::Principal;
 use onecity_store::audit::AuditEntry;
-use onecity_store::{args, Val};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
+
+/// The `source` of imported NYC 311 events (their `external_id` is the `Unique Key`).
+const SOURCE: &str = "nyc311";
 
 /// What an import did.
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
@@ -154,17 +157,11 @@ impl Gov {
             .into_iter()
             .map(|s| s.code)
             .collect();
-        let existing: HashMap<String, i64> = self
-            .iam()
-            .db()
-            .fetch_all(
-                "SELECT external_id, updated_at FROM gov_events WHERE tenant = $1 AND source = 'nyc311'",
-                args![tenant],
-            )
-            .await?
-            .iter()
-            .map(|r| Ok((r.text("external_id")?, r.i64("updated_at")?)))
-            .collect::<Result<_>>()?;
+        let existing: HashMap<String, i64> =
+            store::events::imported_versions(self.iam().db(), tenant, SOURCE)
+                .await?
+                .into_iter()
+                .collect();
         let mut rep = ImportReport::default();
         let mut new_services: HashMap<String, ServiceDef> = HashMap::new();
         let mut depts: HashMap<String, Option<uuid::Uuid>> = HashMap::new();
@@ -317,27 +314,59 @@ impl Gov {
                     continue;
                 }
                 Some(_) => {
-                    tx.execute(
-                        "UPDATE gov_events SET status = $1, status_notes = $2, updated_at = $3, closed_at = $4 WHERE tenant = $5 AND source = 'nyc311' AND external_id = $6",
-                        args![status, get(&rec, "Resolution Description"), updated, closed, tenant, key.clone()],
-                    )
-                    .await?;
+                    let resolution = get(&rec, "Resolution Description");
+                    let change = store::events::ImportedStatus {
+                        status,
+                        status_notes: resolution.as_deref(),
+                        updated_at: updated,
+                        closed_at: closed,
+                    };
+                    store::events::update_imported(&mut tx, tenant, SOURCE, &key, &change).await?;
                     rep.updated += 1;
                 }
                 None => {
                     let id = onecity_core::new_id();
-                    tx.execute(
-                        "INSERT INTO gov_events (id, tenant, request_id, token, source, external_id, service_code, description, status, status_notes, lat, lon, address, address_id, zipcode, \
-                         jurisdiction_id, jurisdiction_code, jurisdiction_name, community_code, grid_code, near_border, attributes, media_url, attachments, agency, department_id, co_departments, \
-                         case_id, duplicate_of, merged_into, contact, requested_at, updated_at, due_at, closed_at, rating, rating_comment, created_at) \
-                         VALUES ($1, $2, $3, $4, 'nyc311', $3, $5, $6, $7, $8, $9, $10, $11, NULL, $12, $13, $14, $15, $16, $17, $18, '{}', NULL, '[]', $19, $20, '[]', NULL, NULL, NULL, NULL, $21, $22, $23, $24, NULL, NULL, $25)",
-                        &[id.into(), tenant.into(), key.clone().into(), uuid::Uuid::new_v4().to_string().into(), code.clone().into(), get(&rec, "Descriptor").into(),
-                          status.into(), get(&rec, "Resolution Description").into(), Val::F64(lat), Val::F64(lon), address.into(), zip.into(),
-                          place.jurisdiction_id.into(), place.jurisdiction_code.clone().into(), place.jurisdiction_name.clone().into(), place.community_code.clone().into(),
-                          place.grid_code.clone().into(), place.near_border.into(), get(&rec, "Agency Name").into(), dept.into(), requested.into(), updated.into(),
-                          due.into(), closed.into(), now.into()],
-                    )
-                    .await?;
+                    let event = store::events::EventRow {
+                        id,
+                        tenant: tenant.into(),
+                        request_id: key.clone(),
+                        token: uuid::Uuid::new_v4().to_string(),
+                        source: SOURCE.into(),
+                        external_id: Some(key.clone()),
+                        service_code: code.clone(),
+                        description: get(&rec, "Descriptor"),
+                        status: status.into(),
+                        status_notes: get(&rec, "Resolution Description"),
+                        lat,
+                        lon,
+                        address,
+                        address_id: None,
+                        zipcode: zip,
+                        jurisdiction_id: place.jurisdiction_id,
+                        jurisdiction_code: place.jurisdiction_code.clone(),
+                        jurisdiction_name: place.jurisdiction_name.clone(),
+                        community_code: place.community_code.clone(),
+                        grid_code: place.grid_code.clone(),
+                        near_border: place.near_border,
+                        attributes: "{}".into(),
+                        media_url: None,
+                        attachments: "[]".into(),
+                        agency: get(&rec, "Agency Name"),
+                        department_id: dept,
+                        co_departments: "[]".into(),
+                        case_id: None,
+                        duplicate_of: None,
+                        merged_into: None,
+                        contact: None,
+                        requested_at: requested,
+                        updated_at: updated,
+                        due_at: due,
+                        closed_at: closed,
+                        rating: None,
+                        rating_comment: None,
+                        created_at: now,
+                    };
+                    store::events::insert_event(&mut tx, &event).await?;
                     log(
                         &mut tx,
                         id,

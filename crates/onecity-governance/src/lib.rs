@@ -25,6 +25,7 @@ pub mod model;
 pub mod open311;
 pub mod routes;
 mod service;
+mod store;
 pub mod timefmt;
 
 pub use service::{Gov, Limits};

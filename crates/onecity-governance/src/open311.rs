@@ -18,7 +18,8 @@
 //! from 1, and `page_size` ≤ 1,000). Times are shown in the jurisdiction's zone.
 
 use crate::model::{Contact, NewEvent};
-use crate::service::{opt_f64, Limits};
+use crate::service::Limits;
+use crate::store;
 use crate::timefmt;
 use crate::Gov;
 use axum::extract::{Path, RawQuery, State};
@@ -27,7 +28,6 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use onecity_core::{Error, ErrorCode};
 use onecity_iam::{Permission, Principal};
-use onecity_store::Val;
 use serde_json::{json, Map, Value};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -277,24 +277,13 @@ async fn requests(
     f: Format,
 ) -> Result<Vec<Value>, O311Error> {
     let bad = |m: String| O311Error(400, m, f);
-    let mut sql = String::from(
-        "SELECT e.*, s.name AS service_name FROM gov_events e LEFT JOIN gov_services s ON s.tenant = e.tenant AND s.code = e.service_code WHERE e.tenant = $1",
-    );
-    let mut a: Vec<Val> = vec![tenant.into()];
+    let mut filter = store::events::RequestFilter::default();
     let list = |v: &str| -> Vec<String> {
         v.split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect()
-    };
-    let in_list = |col: &str, xs: Vec<String>, sql: &mut String, a: &mut Vec<Val>| {
-        let mut ph = Vec::new();
-        for x in xs {
-            a.push(x.into());
-            ph.push(format!("${}", a.len()));
-        }
-        sql.push_str(&format!(" AND {col} IN ({})", ph.join(", ")));
     };
     if let Some(ids) = first(p, "service_request_id") {
         let ids = list(ids);
@@ -304,17 +293,17 @@ async fn requests(
                 Limits::OPEN311_MAX
             )));
         }
-        in_list("e.request_id", ids, &mut sql, &mut a);
+        filter.request_ids = Some(ids);
     } else {
         if let Some(c) = first(p, "service_code") {
-            in_list("e.service_code", list(c), &mut sql, &mut a);
+            filter.service_codes = Some(list(c));
         }
         if let Some(s) = first(p, "status") {
             let st = list(s);
             if let Some(x) = st.iter().find(|x| *x != "open" && *x != "closed") {
                 return Err(bad(format!("status {x:?} must be open or closed")));
             }
-            in_list("e.status", st, &mut sql, &mut a);
+            filter.statuses = Some(st);
         }
         let date = |k: &str| -> Result<Option<i64>, O311Error> {
             match first(p, k) {
@@ -341,14 +330,8 @@ async fn requests(
             }
             x => x,
         };
-        if let Some(s) = start {
-            a.push(s.into());
-            sql.push_str(&format!(" AND e.requested_at >= ${}", a.len()));
-        }
-        if let Some(e) = end {
-            a.push(e.into());
-            sql.push_str(&format!(" AND e.requested_at <= ${}", a.len()));
-        }
+        filter.requested_from = start;
+        filter.requested_to = end;
     }
     let page_size = match first(p, "page_size") {
         None => Limits::OPEN311_MAX,
@@ -366,18 +349,19 @@ async fn requests(
             .filter(|n| (1..=1_000_000).contains(n))
             .ok_or_else(|| bad("page must be a positive integer".into()))?,
     };
-    sql.push_str(&format!(
-        " ORDER BY e.requested_at DESC, e.id DESC LIMIT {page_size} OFFSET {}",
-        (page - 1) * page_size
-    ));
-    let rows = g
-        .iam()
-        .db()
-        .fetch_all(&sql, &a)
-        .await
-        .map_err(|e| from_core(e, f))?;
+    let rows = store::events::requests(
+        g.iam().db(),
+        tenant,
+        &filter,
+        page_size,
+        (page - 1) * page_size,
+    )
+    .await
+    .map_err(|e| from_core(e, f))?;
+    let jurisdictions: Vec<Option<uuid::Uuid>> =
+        rows.iter().map(|row| row.jurisdiction_id).collect();
     let zones = g
-        .zones_of(tenant, &rows)
+        .zones_of(tenant, &jurisdictions)
         .await
         .map_err(|e| from_core(e, f))?;
     rows.iter()
@@ -387,33 +371,35 @@ async fn requests(
         .map_err(|e| from_core(e, f))
 }
 
-fn request_json(r: &onecity_store::Row, tz: chrono_tz::Tz) -> onecity_core::Result<Value> {
-    let t = |c: &str| -> onecity_core::Result<Value> {
-        Ok(r.opt_i64(c)?
-            .map(|m| Value::String(timefmt::in_zone(m, tz)))
-            .unwrap_or(Value::Null))
+/// One event as a GeoReport v2 request (times in the event's zone `zone`).
+fn request_json(
+    row: &store::events::RequestRow,
+    zone: chrono_tz::Tz,
+) -> onecity_core::Result<Value> {
+    let local = |micros: Option<i64>| -> Value {
+        micros
+            .map(|m| Value::String(timefmt::in_zone(m, zone)))
+            .unwrap_or(Value::Null)
     };
-    let num = |c: &str| -> onecity_core::Result<Value> {
-        Ok(opt_f64(r, c)?.map(|x| json!(x)).unwrap_or(Value::Null))
-    };
+    let number = |value: Option<f64>| -> Value { value.map(|x| json!(x)).unwrap_or(Value::Null) };
     Ok(json!({
-        "service_request_id": r.text("request_id")?,
-        "status": r.text("status")?,
-        "status_notes": r.opt_text("status_notes")?,
-        "service_name": r.opt_text("service_name")?,
-        "service_code": r.text("service_code")?,
-        "description": r.opt_text("description")?,
-        "agency_responsible": r.opt_text("agency")?,
+        "service_request_id": row.request_id,
+        "status": row.status,
+        "status_notes": row.status_notes,
+        "service_name": row.service_name,
+        "service_code": row.service_code,
+        "description": row.description,
+        "agency_responsible": row.agency,
         "service_notice": Value::Null,
-        "requested_datetime": t("requested_at")?,
-        "updated_datetime": t("updated_at")?,
-        "expected_datetime": t("due_at")?,
-        "address": r.opt_text("address")?,
-        "address_id": r.opt_text("address_id")?,
-        "zipcode": r.opt_text("zipcode")?,
-        "lat": num("lat")?,
-        "long": num("lon")?,
-        "media_url": r.opt_text("media_url")?.unwrap_or_default(),
+        "requested_datetime": local(Some(row.requested_at)),
+        "updated_datetime": local(Some(row.updated_at)),
+        "expected_datetime": local(row.due_at),
+        "address": row.address,
+        "address_id": row.address_id,
+        "zipcode": row.zipcode,
+        "lat": number(row.lat),
+        "long": number(row.lon),
+        "media_url": row.media_url.clone().unwrap_or_default(),
     }))
 }
 
@@ -496,17 +482,11 @@ async fn get_token(
     let (token, f) = split(&file)?;
     let p = pairs(q.unwrap_or_default().as_bytes());
     let t = tenant_of(&g, &p, f).await?;
-    let r = g
-        .iam()
-        .db()
-        .fetch_optional(
-            "SELECT request_id FROM gov_events WHERE tenant = $1 AND token = $2",
-            onecity_store::args![t, token],
-        )
+    let request_id = store::events::request_id_by_token(g.iam().db(), &t, token)
         .await
         .map_err(|e| from_core(e, f))?
         .ok_or_else(|| O311Error(404, format!("token {token:?} not found"), f))?;
-    let v = json!([{"service_request_id": r.text("request_id").map_err(|e| from_core(e, f))?, "token": token}]);
+    let v = json!([{"service_request_id": request_id, "token": token}]);
     Ok(render(StatusCode::OK, f, &v, "service_requests", "request"))
 }
 

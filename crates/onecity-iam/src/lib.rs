@@ -13,6 +13,7 @@
 
 pub mod http;
 pub mod limiter;
+mod membership;
 mod migrations;
 mod org;
 pub mod password;

@@ -100,3 +100,49 @@ pub(crate) async fn login_account(db: &Db, username: &str) -> Result<Option<Logi
         disabled: row.bool("disabled")?,
     }))
 }
+
+/// Whether `principal_id` names a principal of `tenant` (any kind, enabled or disabled).
+pub(crate) async fn principal_in_tenant(
+    db: &Db,
+    tenant: &str,
+    principal_id: uuid::Uuid,
+) -> Result<bool> {
+    let found = db
+        .fetch_optional(
+            "SELECT id FROM principals WHERE id = $1 AND tenant = $2",
+            args![principal_id, tenant],
+        )
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Whether `department_id` names a department of `tenant`.
+pub(crate) async fn department_in_tenant(
+    db: &Db,
+    tenant: &str,
+    department_id: uuid::Uuid,
+) -> Result<bool> {
+    let found = db
+        .fetch_optional(
+            "SELECT id FROM departments WHERE id = $1 AND tenant = $2",
+            args![department_id, tenant],
+        )
+        .await?;
+    Ok(found.is_some())
+}
+
+/// The distinct e-mail addresses of the principals `principal_ids` that have one.
+pub(crate) async fn emails_of(db: &Db, principal_ids: &[uuid::Uuid]) -> Result<Vec<String>> {
+    if principal_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut query =
+        onecity_store::SqlBuilder::new("SELECT DISTINCT email FROM principals WHERE id IN ");
+    query.push_list(principal_ids.iter().copied());
+    query.push(" AND email IS NOT NULL");
+    db.fetch_all(query.sql(), query.args())
+        .await?
+        .iter()
+        .map(|row| row.text("email"))
+        .collect()
+}

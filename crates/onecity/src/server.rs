@@ -393,7 +393,7 @@ pub fn spawn_background(
         webhook_url: cfg.notify_webhook_url.clone(),
         webhook_secret: cfg.notify_webhook_secret.clone(),
     };
-    match onecity_flow::notify::Notifier::new(svc.db.clone(), notify_cfg) {
+    match onecity_flow::notify::Notifier::new(svc.iam.clone(), notify_cfg) {
         Ok(Some(notifier)) => {
             let mut sd = shutdown.clone();
             tasks.push(tokio::spawn(async move {
