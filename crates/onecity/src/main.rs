@@ -10,6 +10,7 @@ mod config;
 mod demo;
 mod ops;
 mod server;
+mod store;
 mod webdoc;
 
 fn main() -> std::process::ExitCode {

@@ -13,7 +13,7 @@ use onecity_core::events::EventEnvelope;
 use onecity_core::{Error, ErrorCode, Problem};
 use onecity_store::bus::Handler;
 use onecity_store::migrate::Migration;
-use onecity_store::{args, Db, Tx};
+use onecity_store::{Db, Tx};
 use serde::Serialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -131,10 +131,12 @@ impl Handler for EventLog {
         env: &'a EventEnvelope,
     ) -> BoxFuture<'a, onecity_core::Result<()>> {
         Box::pin(async move {
-            tx.execute(
-                "INSERT INTO event_receipts (consumer, event_id, topic, deliveries, first_at) VALUES ($1, $2, $3, 1, $4) \
-                 ON CONFLICT (consumer, event_id) DO UPDATE SET deliveries = event_receipts.deliveries + 1",
-                args![self.name(), env.id, env.event.topic(), onecity_core::time::now_micros()],
+            crate::store::record_receipt(
+                &mut *tx,
+                self.name(),
+                env.id,
+                env.event.topic(),
+                onecity_core::time::now_micros(),
             )
             .await?;
             metrics::counter!("onecity_events_consumed_total", "consumer" => "ops.event-log")
