@@ -2,7 +2,7 @@
 //! operator, every geo relation with every geometry type, `orderBy`, paging, the typed
 //! [`Query`] and each temporal aggregation method with aggregation periods.
 //!
-//! Places and values come from `/work/shared/data`: the Venice tide gauge at Punta della
+//! Places and values come from `../shared/data`: the Venice tide gauge at Punta della
 //! Salute (45.4305 N, 12.3360 E; sea level 0.32 m, 0.30 m, 0.27 m at 00:00, 00:05, 00:10 on
 //! 2022-08-10), the centres of four Hangzhou districts (上城区 120.171465,30.250236;
 //! 下城区 120.172763,30.276271; 江干区 120.202633,30.266603; 拱墅区 120.150053,30.314697),

@@ -317,36 +317,18 @@ async fn scoped_keys_discover_only_their_types() {
         .await;
         assert_eq!(r.status, 201, "{}", r.body);
     }
-    let r = call(&s, "GET", "/types", &[("authorization", &key)], None).await;
+    // Every discovery call as the scoped key.
+    let key_header = [("authorization", key.as_str())];
+    let as_key = |path: &'static str| call(&s, "GET", path, &key_header, None);
+    let r = as_key("/types").await;
     assert_eq!(r.body["typeList"], json!(["WaterObserved"]), "{}", r.body);
-    let r = call(
-        &s,
-        "GET",
-        "/types?details=true",
-        &[("authorization", &key)],
-        None,
-    )
-    .await;
+    let r = as_key("/types?details=true").await;
     assert_eq!(r.body.as_array().map(Vec::len), Some(1), "{}", r.body);
     assert_eq!(r.body[0]["typeName"], "WaterObserved");
     assert_eq!(r.body[0]["attributeNames"], json!(["height"]));
-    let r = call(
-        &s,
-        "GET",
-        "/types/AirQualityObserved",
-        &[("authorization", &key)],
-        None,
-    )
-    .await;
+    let r = as_key("/types/AirQualityObserved").await;
     assert_ngsi_error(&r, 404, "ResourceNotFound");
-    let r = call(
-        &s,
-        "GET",
-        "/types/WaterObserved",
-        &[("authorization", &key)],
-        None,
-    )
-    .await;
+    let r = as_key("/types/WaterObserved").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["entityCount"], 1);
     let names: Vec<&str> = r.body["attributeDetails"]
@@ -356,36 +338,15 @@ async fn scoped_keys_discover_only_their_types() {
         .map(|a| a["attributeName"].as_str().unwrap())
         .collect();
     assert_eq!(names, vec!["height"]);
-    let r = call(&s, "GET", "/attributes", &[("authorization", &key)], None).await;
+    let r = as_key("/attributes").await;
     assert_eq!(r.body["attributeList"], json!(["height"]), "{}", r.body);
-    let r = call(
-        &s,
-        "GET",
-        "/attributes?details=true",
-        &[("authorization", &key)],
-        None,
-    )
-    .await;
+    let r = as_key("/attributes?details=true").await;
     assert_eq!(r.body.as_array().map(Vec::len), Some(1), "{}", r.body);
     assert_eq!(r.body[0]["attributeName"], "height");
     assert_eq!(r.body[0]["typeNames"], json!(["WaterObserved"]));
-    let r = call(
-        &s,
-        "GET",
-        "/attributes/pm10",
-        &[("authorization", &key)],
-        None,
-    )
-    .await;
+    let r = as_key("/attributes/pm10").await;
     assert_ngsi_error(&r, 404, "ResourceNotFound");
-    let r = call(
-        &s,
-        "GET",
-        "/attributes/height",
-        &[("authorization", &key)],
-        None,
-    )
-    .await;
+    let r = as_key("/attributes/height").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["typeNames"], json!(["WaterObserved"]));
     // The tenant's admin still sees both types.
