@@ -68,40 +68,7 @@ pub trait Perm: Send + Sync + 'static {
     const P: Permission;
 }
 
-/// Marker types, one per [`Permission`].
-pub mod perm {
-    macro_rules! markers {
-        ($($name:ident),* $(,)?) => {$(
-            #[doc = concat!("Marker for `Permission::", stringify!($name), "`.")]
-            pub struct $name;
-            impl super::Perm for $name { const P: crate::Permission = crate::Permission::$name; }
-        )*};
-    }
-    markers!(
-        JurisdictionRead,
-        JurisdictionWrite,
-        DepartmentRead,
-        DepartmentWrite,
-        UserRead,
-        UserWrite,
-        KeyWrite,
-        AuditRead,
-        GeoRead,
-        GeoWrite,
-        TenantWrite,
-        FlowAdmin,
-        CaseRead,
-        TwinRead,
-        TwinWrite,
-        CatalogRead,
-        CatalogWrite,
-        DatastoreRead,
-        DatastoreWrite,
-        Open311,
-        EventWrite,
-        GovernanceAdmin,
-    );
-}
+pub use crate::roles::perm;
 
 /// An authenticated caller that holds permission `P` somewhere.
 ///

@@ -6,111 +6,78 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Something a caller may do. `scope()` is the app-key scope that grants it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Permission {
-    /// Read jurisdictions and tenants.
-    JurisdictionRead,
-    /// Create and change jurisdictions.
-    JurisdictionWrite,
-    /// Read departments.
-    DepartmentRead,
-    /// Create and change departments.
-    DepartmentWrite,
-    /// Read users.
-    UserRead,
-    /// Create and change users and their roles.
-    UserWrite,
-    /// Create and revoke app keys.
-    KeyWrite,
-    /// Read the audit trail.
-    AuditRead,
-    /// Read boundaries, grids and lookups.
-    GeoRead,
-    /// Import boundaries and grids.
-    GeoWrite,
-    /// Create tenants (deployment level).
-    TenantWrite,
-    /// Define workflows, grant workflow roles, calendars, flow metrics.
-    FlowAdmin,
-    /// Read every case of a tenant (supervision), beyond one's own inbox.
-    CaseRead,
-    /// Read digital-twin entities and their history (NGSI-LD GET and queries).
-    TwinRead,
-    /// Create, change and delete digital-twin entities (NGSI-LD writes).
-    TwinWrite,
-    /// Read catalog entries not opened to the public and the three lists (数据目录).
-    CatalogRead,
-    /// Create and change datasets and list entries of departments in the subtree.
-    CatalogWrite,
-    /// Read the datastore tables of one's own department (and open ones).
-    DatastoreRead,
-    /// Create, load, change and delete datastore tables; keep the negative-list fallback.
-    DatastoreWrite,
-    /// Submit service requests through Open311 GeoReport v2 (the app-key scope `open311`).
-    Open311,
-    /// Enter, dispatch, merge and rate governance events (一网统管 staff work).
-    EventWrite,
-    /// Define governance categories, dispatch rules, settings, plans and alert rules.
-    GovernanceAdmin,
+/// The one permission table. Each row: the permission, its app-key scope, what it allows,
+/// and the built-in roles (besides [`Role::PlatformAdmin`], which holds every permission)
+/// that grant it. The enum, [`Permission::ALL`], [`Permission::scope`], the extractor marker
+/// types in `http::perm` and [`Role::permissions`] are all generated from it, so a new
+/// permission is one row.
+macro_rules! permission_table {
+    ($($name:ident => $scope:literal, [$($role:ident),*], $doc:literal;)*) => {
+        /// Something a caller may do. `scope()` is the app-key scope that grants it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum Permission {
+            $(#[doc = $doc] $name,)*
+        }
+
+        impl Permission {
+            /// Every permission, in table order.
+            pub const ALL: &'static [Permission] = &[$(Self::$name,)*];
+
+            /// The app-key scope naming this permission, e.g. `jurisdiction:read`.
+            pub fn scope(self) -> &'static str {
+                match self {
+                    $(Self::$name => $scope,)*
+                }
+            }
+
+            /// The built-in roles other than [`Role::PlatformAdmin`] that grant it.
+            fn granted_by(self) -> &'static [Role] {
+                match self {
+                    $(Self::$name => &[$(Role::$role),*],)*
+                }
+            }
+        }
+
+        /// Extractor marker types, one per [`Permission`] (see `http::Authorized`).
+        pub mod perm {
+            $(
+                #[doc = concat!("Marker for `Permission::", stringify!($name), "`.")]
+                pub struct $name;
+                impl crate::http::Perm for $name {
+                    const P: crate::Permission = crate::Permission::$name;
+                }
+            )*
+        }
+    };
+}
+
+permission_table! {
+    JurisdictionRead => "jurisdiction:read", [TenantAdmin, Staff, Auditor], "Read jurisdictions and tenants.";
+    JurisdictionWrite => "jurisdiction:write", [TenantAdmin], "Create and change jurisdictions.";
+    DepartmentRead => "department:read", [TenantAdmin, Staff], "Read departments.";
+    DepartmentWrite => "department:write", [TenantAdmin], "Create and change departments.";
+    UserRead => "user:read", [TenantAdmin, Staff], "Read users.";
+    UserWrite => "user:write", [TenantAdmin], "Create and change users and their roles.";
+    KeyWrite => "key:write", [TenantAdmin], "Create and revoke app keys.";
+    AuditRead => "audit:read", [TenantAdmin, Auditor], "Read the audit trail.";
+    GeoRead => "geo:read", [TenantAdmin, Staff], "Read boundaries, grids and lookups.";
+    GeoWrite => "geo:write", [TenantAdmin], "Import boundaries and grids.";
+    TenantWrite => "tenant:write", [], "Create tenants (deployment level).";
+    FlowAdmin => "flow:admin", [TenantAdmin], "Define workflows, grant workflow roles, calendars, flow metrics.";
+    CaseRead => "case:read", [TenantAdmin], "Read every case of a tenant (supervision), beyond one's own inbox.";
+    TwinRead => "twin:read", [TenantAdmin, Staff], "Read digital-twin entities and their history (NGSI-LD GET and queries).";
+    TwinWrite => "twin:write", [TenantAdmin], "Create, change and delete digital-twin entities (NGSI-LD writes).";
+    CatalogRead => "catalog:read", [TenantAdmin, Staff], "Read catalog entries not opened to the public and the three lists (数据目录).";
+    CatalogWrite => "catalog:write", [TenantAdmin], "Create and change datasets and list entries of departments in the subtree.";
+    DatastoreRead => "datastore:read", [TenantAdmin, Staff], "Read the datastore tables of one's own department (and open ones).";
+    DatastoreWrite => "datastore:write", [TenantAdmin], "Create, load, change and delete datastore tables; keep the negative-list fallback.";
+    Open311 => "open311", [TenantAdmin], "Submit service requests through Open311 GeoReport v2 (the app-key scope `open311`).";
+    EventWrite => "event:write", [TenantAdmin], "Enter, dispatch, merge and rate governance events (一网统管 staff work).";
+    GovernanceAdmin => "governance:admin", [TenantAdmin], "Define governance categories, dispatch rules, settings, plans and alert rules.";
 }
 
 impl Permission {
-    /// Every permission.
-    pub const ALL: &'static [Permission] = &[
-        Self::JurisdictionRead,
-        Self::JurisdictionWrite,
-        Self::DepartmentRead,
-        Self::DepartmentWrite,
-        Self::UserRead,
-        Self::UserWrite,
-        Self::KeyWrite,
-        Self::AuditRead,
-        Self::GeoRead,
-        Self::GeoWrite,
-        Self::TenantWrite,
-        Self::FlowAdmin,
-        Self::CaseRead,
-        Self::TwinRead,
-        Self::TwinWrite,
-        Self::CatalogRead,
-        Self::CatalogWrite,
-        Self::DatastoreRead,
-        Self::DatastoreWrite,
-        Self::Open311,
-        Self::EventWrite,
-        Self::GovernanceAdmin,
-    ];
-
-    /// The app-key scope naming this permission, e.g. `jurisdiction:read`.
-    pub fn scope(self) -> &'static str {
-        match self {
-            Self::JurisdictionRead => "jurisdiction:read",
-            Self::JurisdictionWrite => "jurisdiction:write",
-            Self::DepartmentRead => "department:read",
-            Self::DepartmentWrite => "department:write",
-            Self::UserRead => "user:read",
-            Self::UserWrite => "user:write",
-            Self::KeyWrite => "key:write",
-            Self::AuditRead => "audit:read",
-            Self::GeoRead => "geo:read",
-            Self::GeoWrite => "geo:write",
-            Self::TenantWrite => "tenant:write",
-            Self::FlowAdmin => "flow:admin",
-            Self::CaseRead => "case:read",
-            Self::TwinRead => "twin:read",
-            Self::TwinWrite => "twin:write",
-            Self::CatalogRead => "catalog:read",
-            Self::CatalogWrite => "catalog:write",
-            Self::DatastoreRead => "datastore:read",
-            Self::DatastoreWrite => "datastore:write",
-            Self::Open311 => "open311",
-            Self::EventWrite => "event:write",
-            Self::GovernanceAdmin => "governance:admin",
-        }
-    }
-
     /// Parses a scope name. `twin:read:<Type>` and `twin:write:<Type>` (an entity-type
     /// limited twin scope, see [`twin_type_scope`]) parse as `TwinRead` / `TwinWrite`.
     pub fn from_scope(s: &str) -> Option<Permission> {
@@ -141,7 +108,7 @@ pub fn twin_type_scope(s: &str) -> Option<(Permission, &str)> {
     ok.then_some((p, t))
 }
 
-/// A built-in role.
+/// A built-in role. Declared in the order of [`Role::BUILT_IN`] (its discriminant indexes it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -156,45 +123,29 @@ pub enum Role {
 }
 
 impl Role {
-    /// The role's permissions.
+    /// Every built-in role.
+    pub const BUILT_IN: &'static [Role] = &[
+        Role::PlatformAdmin,
+        Role::TenantAdmin,
+        Role::Staff,
+        Role::Auditor,
+    ];
+
+    /// The role's permissions, in table order (computed once from the permission table).
     pub fn permissions(self) -> &'static [Permission] {
-        use Permission::*;
-        match self {
-            Role::PlatformAdmin => Permission::ALL,
-            Role::TenantAdmin => &[
-                JurisdictionRead,
-                JurisdictionWrite,
-                DepartmentRead,
-                DepartmentWrite,
-                UserRead,
-                UserWrite,
-                KeyWrite,
-                AuditRead,
-                GeoRead,
-                GeoWrite,
-                FlowAdmin,
-                CaseRead,
-                TwinRead,
-                TwinWrite,
-                CatalogRead,
-                CatalogWrite,
-                DatastoreRead,
-                DatastoreWrite,
-                Open311,
-                EventWrite,
-                GovernanceAdmin,
-            ],
-            Role::Staff => &[
-                JurisdictionRead,
-                DepartmentRead,
-                UserRead,
-                GeoRead,
-                TwinRead,
-                CatalogRead,
-                DatastoreRead,
-            ],
-            Role::Auditor => &[JurisdictionRead, AuditRead],
-        }
+        static TABLE: std::sync::LazyLock<Vec<Vec<Permission>>> = std::sync::LazyLock::new(|| {
+            Role::BUILT_IN
+                .iter()
+                .map(|r| {
+                    Permission::ALL
+                        .iter()
+                        .copied()
+                        .filter(|p| *r == Role::PlatformAdmin || p.granted_by().contains(r))
+                        .collect()
+                })
+                .collect()
+        });
+        &TABLE[self as usize]
     }
     /// Wire name.
     pub fn as_str(self) -> &'static str {
@@ -207,13 +158,56 @@ impl Role {
     }
     /// Parses a wire name.
     pub fn parse(s: &str) -> Option<Role> {
-        [
-            Role::PlatformAdmin,
-            Role::TenantAdmin,
-            Role::Staff,
-            Role::Auditor,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
+        Role::BUILT_IN.iter().copied().find(|r| r.as_str() == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_roles_are_indexed_by_discriminant() {
+        for (i, r) in Role::BUILT_IN.iter().enumerate() {
+            assert_eq!(*r as usize, i);
+        }
+    }
+
+    #[test]
+    fn role_permissions_come_from_the_table() {
+        assert_eq!(Role::PlatformAdmin.permissions(), Permission::ALL);
+        let tenant_admin = Role::TenantAdmin.permissions();
+        assert_eq!(tenant_admin.len(), Permission::ALL.len() - 1);
+        assert!(!tenant_admin.contains(&Permission::TenantWrite));
+        assert_eq!(
+            Role::Staff.permissions(),
+            &[
+                Permission::JurisdictionRead,
+                Permission::DepartmentRead,
+                Permission::UserRead,
+                Permission::GeoRead,
+                Permission::TwinRead,
+                Permission::CatalogRead,
+                Permission::DatastoreRead,
+            ]
+        );
+        assert_eq!(
+            Role::Auditor.permissions(),
+            &[Permission::JurisdictionRead, Permission::AuditRead]
+        );
+    }
+
+    #[test]
+    fn scopes_are_unique_and_parse_back() {
+        let mut seen = std::collections::HashSet::new();
+        for p in Permission::ALL {
+            assert!(seen.insert(p.scope()), "duplicate scope {}", p.scope());
+            assert_eq!(Permission::from_scope(p.scope()), Some(*p));
+        }
+        assert_eq!(
+            Permission::from_scope("twin:read:WaterObserved"),
+            Some(Permission::TwinRead)
+        );
+        assert_eq!(Permission::from_scope("nope"), None);
     }
 }
