@@ -12,6 +12,7 @@
 //! transaction (see `onecity-store`).
 
 pub mod http;
+pub mod idcodes;
 pub mod limiter;
 mod membership;
 mod migrations;
@@ -21,6 +22,7 @@ mod principal;
 pub mod roles;
 pub mod routes;
 mod store;
+pub mod synthetic;
 pub mod token;
 mod users;
 

@@ -109,7 +109,9 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         );
     }
 
-    if let Some(t) = new_tenant(svc, "hangzhou", "杭州市", "Hangzhou", "330100").await? {
+    let hz = new_tenant(svc, "hangzhou", "杭州市", "Hangzhou", "330100").await?;
+    let hangzhou_is_new = hz.is_some();
+    if let Some(t) = hz {
         let n = import(svc, &t.code, demo_data::hangzhou_districts(dir)).await?;
         tracing::info!(tenant = "hangzhou", features = n, "demo boundaries loaded");
         let m = onecity_twin::replay::load_demo_windows(&svc.twin, "hangzhou", dir)
@@ -253,5 +255,26 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         svc.flow.install_shipped(&t.code).await?;
     }
     onecity_catalog::demo::install(&svc.catalog, &svc.datastore, dir).await?;
+    if hangzhou_is_new {
+        // The demo's citizens and companies (合成数据, labelled synthetic): the person
+        // register belongs to the public security bureau, as a real one would.
+        let r = onecity_catalog::demo::synthetic_register(
+            &svc.catalog,
+            &svc.datastore,
+            "hangzhou",
+            Some("HZ-GAJ"),
+            DEMO_SYNTHETIC_PERSONS,
+            1,
+        )
+        .await?;
+        tracing::info!(
+            persons = r.persons,
+            companies = r.companies,
+            "demo synthetic register loaded"
+        );
+    }
     Ok(())
 }
+
+/// Persons in the demo's synthetic register (companies: a tenth of it).
+const DEMO_SYNTHETIC_PERSONS: usize = 10_000;

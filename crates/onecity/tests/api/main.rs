@@ -15,6 +15,7 @@ mod input;
 mod isolation;
 mod notify;
 mod ops;
+mod synthetic;
 mod twin;
 mod twin_geo;
 mod twin_provision;
