@@ -35,7 +35,6 @@ RANK = {"ld": 0, "model": 0, "query": 1, "store": 2, "service": 3, "http": 4}
 # of SQL string literals they may hold outside store modules. Only ever lower these.
 SQL_PENDING = {
     "onecity-catalog": 59,
-    "onecity-datastore": 20,
     "onecity-iam": 29,
 }
 # The store crate is the SQL layer itself.
