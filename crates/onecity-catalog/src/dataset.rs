@@ -4,12 +4,13 @@
 
 use crate::model::*;
 use crate::slug;
+use crate::store::datasets::{self as store, DatasetRow, FieldRow, ResourceRow};
 use onecity_core::events::{EventEnvelope, PlatformEvent};
 use onecity_core::time::{now_micros, rfc3339};
 use onecity_core::{Error, Result};
 use onecity_iam::{Iam, Permission, Principal};
 use onecity_store::audit::AuditEntry;
-use onecity_store::{args, Row, Tx, Val};
+use onecity_store::{Tx, Val};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -179,30 +180,22 @@ impl Catalog {
     /// The owner department by id, with its jurisdiction path (no access check).
     /// Errors: `invalid_input` when it does not exist.
     pub async fn owner_dept(&self, id: Uuid) -> Result<OwnerDept> {
-        let r = self
-            .iam
-            .db()
-            .fetch_optional(
-                "SELECT d.id, d.tenant, d.code, d.name, d.name_en, d.jurisdiction_id, j.path FROM departments d JOIN jurisdictions j ON j.id = d.jurisdiction_id WHERE d.id = $1",
-                args![id],
-            )
-            .await?
-            .ok_or_else(|| Error::invalid(format!("owner department {id} does not exist")).with_extra("field", "owner_org".into()))?;
-        dept_from_row(&r)
+        let (d, path) = self.iam.department_with_path(id).await?.ok_or_else(|| {
+            Error::invalid(format!("owner department {id} does not exist"))
+                .with_extra("field", "owner_org".into())
+        })?;
+        Ok(owner_dept(d, path))
     }
 
     /// Every department of every tenant (CKAN organizations), in code order.
     pub async fn departments(&self) -> Result<Vec<OwnerDept>> {
-        self.iam
-            .db()
-            .fetch_all(
-                "SELECT d.id, d.tenant, d.code, d.name, d.name_en, d.jurisdiction_id, j.path FROM departments d JOIN jurisdictions j ON j.id = d.jurisdiction_id ORDER BY d.code, d.tenant",
-                &[],
-            )
+        Ok(self
+            .iam
+            .departments_with_paths()
             .await?
-            .iter()
-            .map(dept_from_row)
-            .collect()
+            .into_iter()
+            .map(|(d, path)| owner_dept(d, path))
+            .collect())
     }
 
     /// True when `viewer` may see `d`'s metadata: active, opened (unconditionally or on
@@ -217,54 +210,22 @@ impl Catalog {
         d.state == "active" && d.open_level != OpenLevel::NotOpen && !negative
     }
 
-    async fn load_row(&self, id_or_name: &str) -> Result<Option<Row>> {
+    async fn load_row(&self, id_or_name: &str) -> Result<Option<DatasetRow>> {
         let db = self.iam.db();
         if let Ok(id) = Uuid::parse_str(id_or_name) {
-            if let Some(r) = db
-                .fetch_optional("SELECT * FROM catalog_datasets WHERE id = $1", args![id])
-                .await?
-            {
+            if let Some(r) = store::dataset_by_id(db, id).await? {
                 return Ok(Some(r));
             }
         }
-        db.fetch_optional(
-            "SELECT * FROM catalog_datasets WHERE name = $1",
-            args![id_or_name],
-        )
-        .await
+        store::dataset_by_name(db, id_or_name).await
     }
 
     /// Reads a full dataset by its row.
-    pub(crate) async fn hydrate(&self, r: &Row) -> Result<Dataset> {
-        let id = r.uuid("id")?;
+    pub(crate) async fn hydrate(&self, r: &DatasetRow) -> Result<Dataset> {
         let db = self.iam.db();
-        let fields = db
-            .fetch_all(
-                "SELECT * FROM catalog_fields WHERE dataset_id = $1 ORDER BY position",
-                args![id],
-            )
-            .await?
-            .iter()
-            .map(field_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let resources = db
-            .fetch_all(
-                "SELECT * FROM catalog_resources WHERE dataset_id = $1 ORDER BY position",
-                args![id],
-            )
-            .await?
-            .iter()
-            .map(resource_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let tags = db
-            .fetch_all(
-                "SELECT tag FROM catalog_tags WHERE dataset_id = $1 ORDER BY tag",
-                args![id],
-            )
-            .await?
-            .iter()
-            .map(|t| t.text("tag"))
-            .collect::<Result<Vec<_>>>()?;
+        let fields = store::fields_of(db, r.id).await?;
+        let resources = store::resources_of(db, r.id).await?;
+        let tags = store::tags_of(db, r.id).await?;
         dataset_from_row(r, tags, fields, resources)
     }
 
@@ -274,9 +235,8 @@ impl Catalog {
         let nf = || Error::not_found(format!("dataset {id_or_name:?} does not exist"));
         let r = self.load_row(id_or_name).await?.ok_or_else(nf)?;
         let d = self.hydrate(&r).await?;
-        let path = r.text("jurisdiction_path")?;
         let negative = self.dataset_negative(d.id).await?;
-        if !self.may_see(viewer, &d, &path, negative) {
+        if !self.may_see(viewer, &d, &r.jurisdiction_path, negative) {
             return Err(nf());
         }
         Ok(d)
@@ -311,15 +271,9 @@ impl Catalog {
             } else {
                 format!("{base}-{n}")
             };
-            let hit = tx
-                .fetch_optional(
-                    "SELECT id FROM catalog_datasets WHERE name = $1",
-                    args![&cand],
-                )
-                .await?;
-            match hit {
+            match store::dataset_id_by_name(&mut *tx, &cand).await? {
                 None => return Ok(cand),
-                Some(r) if Some(r.uuid("id")?) == except => return Ok(cand),
+                Some(id) if Some(id) == except => return Ok(cand),
                 _ => n += 1,
             }
             if n > 10_000 {
@@ -340,23 +294,12 @@ impl Catalog {
         let id = id.unwrap_or_else(onecity_core::new_id);
         let now = now_micros();
         let mut tx = self.iam.db().begin().await?;
-        if tx
-            .fetch_optional("SELECT id FROM catalog_datasets WHERE id = $1", args![id])
-            .await?
-            .is_some()
-        {
+        if store::dataset_exists(&mut tx, id).await? {
             return Err(Error::conflict(format!("dataset id {id} is taken")));
         }
         let name = match &n.name {
             Some(name) => {
-                if tx
-                    .fetch_optional(
-                        "SELECT id FROM catalog_datasets WHERE name = $1",
-                        args![name],
-                    )
-                    .await?
-                    .is_some()
-                {
+                if store::dataset_id_by_name(&mut tx, name).await?.is_some() {
                     return Err(Error::conflict(format!("name {name:?} is already in use"))
                         .with_extra("field", "name".into()));
                 }
@@ -367,9 +310,18 @@ impl Catalog {
                     .await?
             }
         };
-        tx.execute(
-            "INSERT INTO catalog_datasets (id, tenant, name, title, owner_department_id, jurisdiction_id, jurisdiction_path, domain, grade, sensitivity, open_level, update_frequency, revision, state, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'G', 'general', 1, 'not_open', 'irregular', 0, 'active', $8, $8)",
-            args![id, &dept.tenant, &name, n.title.trim(), dept.id, dept.jurisdiction_id, &dept.path, now],
+        store::insert_dataset(
+            &mut tx,
+            &store::NewDatasetRow {
+                id,
+                tenant: &dept.tenant,
+                name: &name,
+                title: n.title.trim(),
+                owner_department_id: dept.id,
+                jurisdiction_id: dept.jurisdiction_id,
+                jurisdiction_path: &dept.path,
+                now,
+            },
         )
         .await?;
         let d = self
@@ -399,34 +351,24 @@ impl Catalog {
         let mut tx = self.iam.db().begin().await?;
         let name = match &n.name {
             Some(name) if *name != cur.name => {
-                if tx
-                    .fetch_optional(
-                        "SELECT id FROM catalog_datasets WHERE name = $1",
-                        args![name],
-                    )
-                    .await?
-                    .is_some()
-                {
+                if store::dataset_id_by_name(&mut tx, name).await?.is_some() {
                     return Err(Error::conflict(format!("name {name:?} is already in use")));
                 }
                 name.clone()
             }
             _ => cur.name.clone(),
         };
-        let rev = tx
-            .fetch_optional(
-                &format!(
-                    "SELECT revision FROM catalog_datasets WHERE id = $1{}",
-                    tx.for_update()
-                ),
-                args![cur.id],
-            )
+        let rev = store::revision_for_update(&mut tx, cur.id)
             .await?
-            .ok_or_else(|| Error::not_found("dataset vanished"))?
-            .i64("revision")?;
-        tx.execute(
-            "UPDATE catalog_datasets SET name = $2, title = $3, owner_department_id = $4, jurisdiction_id = $5, jurisdiction_path = $6, state = 'active', deleted_at = NULL WHERE id = $1",
-            args![cur.id, &name, n.title.trim(), dept.id, dept.jurisdiction_id, &dept.path],
+            .ok_or_else(|| Error::not_found("dataset vanished"))?;
+        store::update_key(
+            &mut tx,
+            cur.id,
+            &name,
+            n.title.trim(),
+            dept.id,
+            dept.jurisdiction_id,
+            &dept.path,
         )
         .await?;
         let d = self
@@ -457,11 +399,7 @@ impl Catalog {
         let now = now_micros();
         let mut tx = self.iam.db().begin().await?;
         let rev = cur.revision + 1;
-        tx.execute(
-            "UPDATE catalog_datasets SET state = 'deleted', deleted_at = $2, updated_at = $2, revision = $3 WHERE id = $1",
-            args![cur.id, now, rev],
-        )
-        .await?;
+        store::mark_deleted(&mut tx, cur.id, now, rev).await?;
         let mut d = cur.clone();
         d.state = "deleted".into();
         d.revision = rev;
@@ -477,25 +415,19 @@ impl Catalog {
     /// snapshot)`.
     pub async fn history(&self, viewer: Viewer<'_>, id_or_name: &str) -> Result<Vec<Value>> {
         let d = self.get(viewer, id_or_name).await?;
-        let rows = self
-            .iam
-            .db()
-            .fetch_all(
-                "SELECT * FROM catalog_history WHERE dataset_id = $1 ORDER BY revision DESC",
-                args![d.id],
-            )
-            .await?;
-        rows.iter()
+        Ok(store::history(self.iam.db(), d.id)
+            .await?
+            .into_iter()
             .map(|r| {
-                Ok(serde_json::json!({
-                    "revision": r.i64("revision")?,
-                    "at": rfc3339(r.i64("at")?),
-                    "actor": r.text("actor")?,
-                    "change": r.text("change")?,
-                    "dataset": serde_json::from_str::<Value>(&r.text("snapshot")?).map_err(Error::internal)?,
-                }))
+                serde_json::json!({
+                    "revision": r.revision,
+                    "at": rfc3339(r.at),
+                    "actor": r.actor,
+                    "change": r.change,
+                    "dataset": r.snapshot,
+                })
             })
-            .collect()
+            .collect())
     }
 
     /// Writes everything but the key columns: metadata, fields, tags, resources; then the
@@ -514,77 +446,55 @@ impl Catalog {
         change: &str,
         before: Option<&Dataset>,
     ) -> Result<Dataset> {
-        tx.execute(
-            "UPDATE catalog_datasets SET title_en = $2, notes = $3, notes_en = $4, domain = $5, topic = $6, grade = $7, sensitivity = $8, open_level = $9, update_frequency = $10, license_id = $11, version = $12, publisher = $13, source = $14, revision = $15, updated_at = $16 WHERE id = $1",
-            args![
-                id,
-                opt_nonempty(&n.title_en),
-                opt_nonempty(&n.notes),
-                opt_nonempty(&n.notes_en),
-                n.domain.unwrap_or(Domain::G).as_str(),
-                opt_nonempty(&n.topic),
-                n.grade.unwrap_or(Grade::General).as_str(),
-                n.sensitivity.unwrap_or(1),
-                n.open_level.unwrap_or(OpenLevel::NotOpen).as_str(),
-                n.update_frequency.unwrap_or(Frequency::Irregular).as_str(),
-                opt_nonempty(&n.license_id),
-                opt_nonempty(&n.version),
-                opt_nonempty(&n.publisher),
-                opt_nonempty(&n.source),
+        store::update_body(
+            &mut *tx,
+            id,
+            &store::DatasetBody {
+                title_en: opt_nonempty(&n.title_en),
+                notes: opt_nonempty(&n.notes),
+                notes_en: opt_nonempty(&n.notes_en),
+                domain: n.domain.unwrap_or(Domain::G).as_str(),
+                topic: opt_nonempty(&n.topic),
+                grade: n.grade.unwrap_or(Grade::General).as_str(),
+                sensitivity: n.sensitivity.unwrap_or(1),
+                open_level: n.open_level.unwrap_or(OpenLevel::NotOpen).as_str(),
+                update_frequency: n.update_frequency.unwrap_or(Frequency::Irregular).as_str(),
+                license_id: opt_nonempty(&n.license_id),
+                version: opt_nonempty(&n.version),
+                publisher: opt_nonempty(&n.publisher),
+                source: opt_nonempty(&n.source),
                 revision,
-                now
-            ],
+                now,
+            },
         )
         .await?;
-        tx.execute(
-            "DELETE FROM catalog_fields WHERE dataset_id = $1",
-            args![id],
-        )
-        .await?;
-        for (i, f) in n.fields.iter().enumerate() {
-            tx.execute(
-                "INSERT INTO catalog_fields (dataset_id, position, name, title, field_type, unit, code_table, personal, description) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                args![id, i as i64, f.name.trim(), opt_nonempty(&f.title), f.field_type.as_str(), opt_nonempty(&f.unit), opt_nonempty(&f.code_table), f.personal, opt_nonempty(&f.description)],
-            )
-            .await?;
-        }
-        tx.execute("DELETE FROM catalog_tags WHERE dataset_id = $1", args![id])
-            .await?;
-        for t in dedup_tags(&n.tags) {
-            tx.execute(
-                "INSERT INTO catalog_tags (dataset_id, tag) VALUES ($1, $2)",
-                args![id, t],
-            )
-            .await?;
-        }
-        // Resources: keep ids (and creation times) of those given back, drop the rest.
-        let old: HashMap<Uuid, i64> = tx
-            .fetch_all(
-                "SELECT id, created_at FROM catalog_resources WHERE dataset_id = $1",
-                args![id],
-            )
-            .await?
+        let fields: Vec<store::NewFieldRow> = n
+            .fields
             .iter()
-            .map(|r| Ok((r.uuid("id")?, r.i64("created_at")?)))
-            .collect::<Result<_>>()?;
-        tx.execute(
-            "DELETE FROM catalog_resources WHERE dataset_id = $1",
-            args![id],
-        )
-        .await?;
+            .map(|f| store::NewFieldRow {
+                name: f.name.trim(),
+                title: opt_nonempty(&f.title),
+                field_type: f.field_type.as_str(),
+                unit: opt_nonempty(&f.unit),
+                code_table: opt_nonempty(&f.code_table),
+                personal: f.personal,
+                description: opt_nonempty(&f.description),
+            })
+            .collect();
+        store::replace_fields(&mut *tx, id, &fields).await?;
+        store::replace_tags(&mut *tx, id, &dedup_tags(&n.tags)).await?;
+        // Resources: keep ids (and creation times) of those given back, drop the rest.
+        let old: HashMap<Uuid, i64> = store::resource_created_times(&mut *tx, id)
+            .await?
+            .into_iter()
+            .collect();
+        store::delete_resources(&mut *tx, id).await?;
         for (i, r) in n.resources.iter().enumerate() {
             let rid = r.id.unwrap_or_else(onecity_core::new_id);
             let created = match old.get(&rid) {
                 Some(c) => *c,
                 None => {
-                    if tx
-                        .fetch_optional(
-                            "SELECT id FROM catalog_resources WHERE id = $1",
-                            args![rid],
-                        )
-                        .await?
-                        .is_some()
-                    {
+                    if store::resource_exists(&mut *tx, rid).await? {
                         return Err(Error::conflict(format!(
                             "resource id {rid} belongs to another dataset"
                         )));
@@ -604,34 +514,31 @@ impl Catalog {
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| format!("resource {}", i + 1));
             let format = opt_nonempty(&r.format).map(|f| f.trim_start_matches('.').to_uppercase());
-            tx.execute(
-                "INSERT INTO catalog_resources (id, dataset_id, tenant, position, name, description, url, format, mimetype, kind, size, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                args![rid, id, &dept.tenant, i as i64, rname, opt_nonempty(&r.description), opt_nonempty(&r.url), format, opt_nonempty(&r.mimetype), r.kind.unwrap_or(ResourceKind::File).as_str(), r.size, created, now],
+            store::insert_resource(
+                &mut *tx,
+                &store::NewResourceRow {
+                    id: rid,
+                    dataset_id: id,
+                    tenant: &dept.tenant,
+                    position: i as i64,
+                    name: &rname,
+                    description: opt_nonempty(&r.description),
+                    url: opt_nonempty(&r.url),
+                    format,
+                    mimetype: opt_nonempty(&r.mimetype),
+                    kind: r.kind.unwrap_or(ResourceKind::File).as_str(),
+                    size: r.size,
+                    created_at: created,
+                    updated_at: now,
+                },
             )
             .await?;
         }
-        let row = tx
-            .fetch_optional("SELECT * FROM catalog_datasets WHERE id = $1", args![id])
+        let row = store::dataset_by_id(&mut *tx, id)
             .await?
             .ok_or_else(|| Error::internal("dataset row vanished"))?;
-        let fields = tx
-            .fetch_all(
-                "SELECT * FROM catalog_fields WHERE dataset_id = $1 ORDER BY position",
-                args![id],
-            )
-            .await?
-            .iter()
-            .map(field_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let resources = tx
-            .fetch_all(
-                "SELECT * FROM catalog_resources WHERE dataset_id = $1 ORDER BY position",
-                args![id],
-            )
-            .await?
-            .iter()
-            .map(resource_from_row)
-            .collect::<Result<Vec<_>>>()?;
+        let fields = store::fields_of(&mut *tx, id).await?;
+        let resources = store::resources_of(&mut *tx, id).await?;
         let mut tags = dedup_tags(&n.tags);
         tags.sort();
         let d = dataset_from_row(&row, tags, fields, resources)?;
@@ -655,11 +562,7 @@ impl Catalog {
             .transpose()
             .map_err(Error::internal)?;
         let actor = p.actor();
-        tx.execute(
-            "INSERT INTO catalog_history (dataset_id, revision, at, actor, change, snapshot) VALUES ($1, $2, $3, $4, $5, $6)",
-            args![d.id, d.revision, now, &actor, change, after.to_string()],
-        )
-        .await?;
+        store::insert_history(&mut *tx, d.id, d.revision, now, &actor, change, &after).await?;
         let action = format!("dataset.{change}");
         let rid = d.id.to_string();
         self.iam
@@ -691,31 +594,20 @@ impl Catalog {
     /// Marks a dataset's data refreshed now (the datastore calls this after a load), which
     /// the responsibility list's freshness check reads.
     pub async fn touch_data(&self, dataset_id: Uuid) -> Result<()> {
-        self.iam
-            .db()
-            .execute(
-                "UPDATE catalog_datasets SET data_updated_at = $2 WHERE id = $1",
-                args![dataset_id, now_micros()],
-            )
-            .await?;
-        Ok(())
+        store::touch_data(self.iam.db(), dataset_id, now_micros()).await
     }
 
     /// A resource by id, with its dataset, as `viewer` may see it. Errors: `not_found`.
     pub async fn resource(&self, viewer: Viewer<'_>, id: &str) -> Result<(Resource, Dataset)> {
         let nf = || Error::not_found(format!("resource {id:?} does not exist"));
         let rid = Uuid::parse_str(id).map_err(|_| nf())?;
-        let r = self
-            .iam
-            .db()
-            .fetch_optional(
-                "SELECT dataset_id FROM catalog_resources WHERE id = $1",
-                args![rid],
-            )
+        let dataset_id = store::resource_dataset(self.iam.db(), &rid.to_string())
             .await?
             .ok_or_else(nf)?;
+        let dataset_id = Uuid::parse_str(&dataset_id)
+            .map_err(|_| Error::internal("column dataset_id is not a UUID"))?;
         let d = self
-            .get(viewer, &r.uuid("dataset_id")?.to_string())
+            .get(viewer, &dataset_id.to_string())
             .await
             .map_err(|_| nf())?;
         let res = d
@@ -728,81 +620,88 @@ impl Catalog {
     }
 }
 
-pub(crate) fn dept_from_row(r: &Row) -> Result<OwnerDept> {
-    Ok(OwnerDept {
-        id: r.uuid("id")?,
-        tenant: r.text("tenant")?,
-        code: r.text("code")?,
-        name: r.text("name")?,
-        name_en: r.opt_text("name_en")?,
-        jurisdiction_id: r.uuid("jurisdiction_id")?,
-        path: r.text("path")?,
-    })
+fn owner_dept(d: onecity_core::model::Department, path: String) -> OwnerDept {
+    OwnerDept {
+        id: d.id,
+        tenant: d.tenant,
+        code: d.code,
+        name: d.name,
+        name_en: d.name_en,
+        jurisdiction_id: d.jurisdiction_id,
+        path,
+    }
 }
 
-fn field_from_row(r: &Row) -> Result<Field> {
+pub(crate) fn field_from_row(r: FieldRow) -> Result<Field> {
     Ok(Field {
-        name: r.text("name")?,
-        title: r.opt_text("title")?,
-        field_type: FieldType::parse(&r.text("field_type")?)?,
-        unit: r.opt_text("unit")?,
-        code_table: r.opt_text("code_table")?,
-        personal: r.bool("personal")?,
-        description: r.opt_text("description")?,
+        field_type: FieldType::parse(&r.field_type)?,
+        name: r.name,
+        title: r.title,
+        unit: r.unit,
+        code_table: r.code_table,
+        personal: r.personal,
+        description: r.description,
     })
 }
 
-fn resource_from_row(r: &Row) -> Result<Resource> {
+pub(crate) fn resource_from_row(r: ResourceRow) -> Result<Resource> {
     Ok(Resource {
-        id: r.uuid("id")?,
-        dataset_id: r.uuid("dataset_id")?,
-        position: r.i64("position")?,
-        name: r.text("name")?,
-        description: r.opt_text("description")?,
-        url: r.opt_text("url")?,
-        format: r.opt_text("format")?,
-        mimetype: r.opt_text("mimetype")?,
-        kind: ResourceKind::parse(&r.text("kind")?)?,
-        size: r.opt_i64("size")?,
-        created_at: rfc3339(r.i64("created_at")?),
-        updated_at: rfc3339(r.i64("updated_at")?),
+        kind: ResourceKind::parse(&r.kind)?,
+        id: r.id,
+        dataset_id: r.dataset_id,
+        position: r.position,
+        name: r.name,
+        description: r.description,
+        url: r.url,
+        format: r.format,
+        mimetype: r.mimetype,
+        size: r.size,
+        created_at: rfc3339(r.created_at),
+        updated_at: rfc3339(r.updated_at),
     })
 }
 
+/// A dataset from its row and its parts (rows in position order).
 pub(crate) fn dataset_from_row(
-    r: &Row,
+    r: &DatasetRow,
     tags: Vec<String>,
-    fields: Vec<Field>,
-    resources: Vec<Resource>,
+    fields: Vec<FieldRow>,
+    resources: Vec<ResourceRow>,
 ) -> Result<Dataset> {
     Ok(Dataset {
-        id: r.uuid("id")?,
-        tenant: r.text("tenant")?,
-        name: r.text("name")?,
-        title: r.text("title")?,
-        title_en: r.opt_text("title_en")?,
-        notes: r.opt_text("notes")?,
-        notes_en: r.opt_text("notes_en")?,
-        owner_department_id: r.uuid("owner_department_id")?,
-        jurisdiction_id: r.uuid("jurisdiction_id")?,
-        domain: Domain::parse(&r.text("domain")?)?,
-        topic: r.opt_text("topic")?,
-        grade: Grade::parse(&r.text("grade")?)?,
-        sensitivity: r.i64("sensitivity")?,
-        open_level: OpenLevel::parse(&r.text("open_level")?)?,
-        update_frequency: Frequency::parse(&r.text("update_frequency")?)?,
-        license_id: r.opt_text("license_id")?,
-        version: r.opt_text("version")?,
-        publisher: r.opt_text("publisher")?,
-        source: r.opt_text("source")?,
+        id: r.id,
+        tenant: r.tenant.clone(),
+        name: r.name.clone(),
+        title: r.title.clone(),
+        title_en: r.title_en.clone(),
+        notes: r.notes.clone(),
+        notes_en: r.notes_en.clone(),
+        owner_department_id: r.owner_department_id,
+        jurisdiction_id: r.jurisdiction_id,
+        domain: Domain::parse(&r.domain)?,
+        topic: r.topic.clone(),
+        grade: Grade::parse(&r.grade)?,
+        sensitivity: r.sensitivity,
+        open_level: OpenLevel::parse(&r.open_level)?,
+        update_frequency: Frequency::parse(&r.update_frequency)?,
+        license_id: r.license_id.clone(),
+        version: r.version.clone(),
+        publisher: r.publisher.clone(),
+        source: r.source.clone(),
         tags,
-        fields,
-        resources,
-        data_updated_at: r.opt_i64("data_updated_at")?.map(rfc3339),
-        revision: r.i64("revision")?,
-        state: r.text("state")?,
-        created_at: rfc3339(r.i64("created_at")?),
-        updated_at: rfc3339(r.i64("updated_at")?),
+        fields: fields
+            .into_iter()
+            .map(field_from_row)
+            .collect::<Result<_>>()?,
+        resources: resources
+            .into_iter()
+            .map(resource_from_row)
+            .collect::<Result<_>>()?,
+        data_updated_at: r.data_updated_at.map(rfc3339),
+        revision: r.revision,
+        state: r.state.clone(),
+        created_at: rfc3339(r.created_at),
+        updated_at: rfc3339(r.updated_at),
     })
 }
 

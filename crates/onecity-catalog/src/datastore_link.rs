@@ -2,12 +2,11 @@
 //! by [`Catalog`], so the datastore learns a resource's dataset, owner, grade, personal
 //! fields and negative-list entry without reading catalog tables.
 
+use crate::store::datasets as store;
 use crate::Catalog;
 use futures::future::BoxFuture;
 use onecity_core::Result;
 use onecity_datastore::{CatalogLink, NegativeEntry, ResourceCatalog};
-use onecity_store::args;
-use std::collections::HashSet;
 
 impl ResourceCatalog for Catalog {
     /// The active dataset that holds resource `resource_id`, with its schema fields flagged
@@ -15,33 +14,19 @@ impl ResourceCatalog for Catalog {
     fn link<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, Result<Option<CatalogLink>>> {
         Box::pin(async move {
             let db = self.iam().db();
-            let Some(r) = db
-                .fetch_optional(
-                    "SELECT d.id AS dataset_id, d.name, d.tenant, d.owner_department_id, d.grade \
-                     FROM catalog_resources r JOIN catalog_datasets d ON d.id = r.dataset_id \
-                     WHERE r.id = $1 AND d.state = 'active'",
-                    args![resource_id],
-                )
-                .await?
-            else {
+            let Some(r) = store::resource_link(db, resource_id).await? else {
                 return Ok(None);
             };
-            let dataset_id = r.text("dataset_id")?;
-            let personal = db
-                .fetch_all(
-                    "SELECT name FROM catalog_fields WHERE dataset_id = $1 AND personal <> 0",
-                    args![dataset_id.clone()],
-                )
+            let personal = store::personal_field_names(db, &r.dataset_id)
                 .await?
-                .iter()
-                .map(|r| r.text("name"))
-                .collect::<Result<HashSet<_>>>()?;
+                .into_iter()
+                .collect();
             Ok(Some(CatalogLink {
-                dataset_id,
-                dataset_name: r.text("name")?,
-                tenant: r.text("tenant")?,
-                owner_department: r.text("owner_department_id")?,
-                grade: r.text("grade")?,
+                dataset_id: r.dataset_id,
+                dataset_name: r.name,
+                tenant: r.tenant,
+                owner_department: r.owner_department_id,
+                grade: r.grade,
                 personal,
             }))
         })
@@ -52,18 +37,11 @@ impl ResourceCatalog for Catalog {
     /// resource has no entry.
     fn negative<'a>(&'a self, resource_id: &'a str) -> BoxFuture<'a, Result<NegativeEntry>> {
         Box::pin(async move {
-            let Some(r) = self
-                .iam()
-                .db()
-                .fetch_optional(
-                    "SELECT dataset_id FROM catalog_resources WHERE id = $1",
-                    args![resource_id],
-                )
-                .await?
+            let Some(dataset_id) = store::resource_dataset(self.iam().db(), resource_id).await?
             else {
                 return Ok(NegativeEntry::default());
             };
-            let Ok(dataset_id) = r.text("dataset_id")?.parse::<uuid::Uuid>() else {
+            let Ok(dataset_id) = dataset_id.parse::<uuid::Uuid>() else {
                 return Ok(NegativeEntry::default());
             };
             let b = self.negative_list_blocks(dataset_id, &[]).await?;

@@ -14,9 +14,9 @@
 
 use crate::dataset::Catalog;
 use crate::model::*;
+use crate::store::datasets as store;
 use onecity_core::{Error, Result};
 use onecity_iam::Principal;
-use onecity_store::args;
 use oxrdf::{NamedOrBlankNode, Term, Triple};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -445,30 +445,16 @@ impl Catalog {
         let mut rep = HarvestReport::default();
         for mut r in records {
             r.n.source = Some(r.source.clone()).filter(|x| x.len() <= 2000);
-            let existing = self
-                .iam
-                .db()
-                .fetch_optional(
-                    "SELECT id FROM catalog_datasets WHERE tenant = $1 AND source = $2 AND state = 'active' ORDER BY created_at LIMIT 1",
-                    args![&dept.tenant, &r.source],
-                )
-                .await?;
+            let existing =
+                store::active_dataset_by_source(self.iam.db(), &dept.tenant, &r.source).await?;
             let res = match existing {
-                Some(row) => {
-                    let id = row.uuid("id")?;
-                    self.update(p, &id.to_string(), &r.n)
-                        .await
-                        .map(|d| (d, false))
-                }
+                Some(id) => self
+                    .update(p, &id.to_string(), &r.n)
+                    .await
+                    .map(|d| (d, false)),
                 None => {
                     if let Some(name) = &r.name {
-                        let taken = self
-                            .iam
-                            .db()
-                            .fetch_optional(
-                                "SELECT id FROM catalog_datasets WHERE name = $1",
-                                args![name],
-                            )
+                        let taken = store::dataset_id_by_name(self.iam.db(), name)
                             .await?
                             .is_some();
                         if !taken {
@@ -541,17 +527,7 @@ impl Catalog {
         own: &[Uuid],
     ) -> Result<usize> {
         let dept = self.owner_dept(harvest_owner).await?;
-        let n = self
-            .iam
-            .db()
-            .fetch_optional(
-                "SELECT COUNT(*) AS n FROM catalog_datasets WHERE tenant = $1",
-                args![&dept.tenant],
-            )
-            .await?
-            .map(|r| r.i64("n"))
-            .transpose()?
-            .unwrap_or(0);
+        let n = store::count_datasets(self.iam.db(), &dept.tenant).await?;
         if n > 0 {
             return Ok(0);
         }

@@ -20,6 +20,7 @@ mod migrations;
 pub mod model;
 pub mod search;
 pub mod slug;
+mod store;
 
 pub use dataset::Catalog;
 pub use migrations::MIGRATIONS;

@@ -9,11 +9,12 @@
 
 use crate::dataset::Catalog;
 use crate::model::Frequency;
+use crate::store::datasets;
+use crate::store::lists::{self as store, DemandRow, NegativeRow, ResponsibilityRow};
 use onecity_core::time::{now_micros, rfc3339};
 use onecity_core::{Error, Result};
 use onecity_iam::{Permission, Principal};
 use onecity_store::audit::AuditEntry;
-use onecity_store::{args, Row};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -165,46 +166,46 @@ pub struct NewResponsibility {
     pub max_age_secs: Option<i64>,
 }
 
-fn neg_from_row(r: &Row) -> Result<NegativeEntry> {
-    Ok(NegativeEntry {
-        id: r.uuid("id")?,
-        tenant: r.text("tenant")?,
-        dataset_id: r.uuid("dataset_id")?,
-        field: r.opt_text("field")?,
-        reason: r.text("reason")?,
-        legal_basis: r.opt_text("legal_basis")?,
-        created_at: rfc3339(r.i64("created_at")?),
-    })
+fn neg_from_row(r: NegativeRow) -> NegativeEntry {
+    NegativeEntry {
+        id: r.id,
+        tenant: r.tenant,
+        dataset_id: r.dataset_id,
+        field: r.field,
+        reason: r.reason,
+        legal_basis: r.legal_basis,
+        created_at: rfc3339(r.created_at),
+    }
 }
 
-fn demand_from_row(r: &Row) -> Result<Demand> {
-    Ok(Demand {
-        id: r.uuid("id")?,
-        tenant: r.text("tenant")?,
-        requester_department_id: r.uuid("requester_department_id")?,
-        title: r.text("title")?,
-        purpose: r.text("purpose")?,
-        legal_basis: r.text("legal_basis")?,
-        fields: serde_json::from_str(&r.text("fields")?).map_err(Error::internal)?,
-        matched_dataset_id: r.opt_uuid("matched_dataset_id")?,
-        provider_department_id: r.opt_uuid("provider_department_id")?,
-        status: r.text("status")?,
-        created_at: rfc3339(r.i64("created_at")?),
-    })
+fn demand_from_row(r: DemandRow) -> Demand {
+    Demand {
+        id: r.id,
+        tenant: r.tenant,
+        requester_department_id: r.requester_department_id,
+        title: r.title,
+        purpose: r.purpose,
+        legal_basis: r.legal_basis,
+        fields: r.fields,
+        matched_dataset_id: r.matched_dataset_id,
+        provider_department_id: r.provider_department_id,
+        status: r.status,
+        created_at: rfc3339(r.created_at),
+    }
 }
 
-fn resp_from_row(r: &Row) -> Result<Responsibility> {
-    Ok(Responsibility {
-        id: r.uuid("id")?,
-        tenant: r.text("tenant")?,
-        department_id: r.uuid("department_id")?,
-        dataset_id: r.opt_uuid("dataset_id")?,
-        title: r.text("title")?,
-        max_age_secs: r.i64("max_age_secs")?,
-        overdue: r.bool("overdue")?,
-        overdue_since: r.opt_i64("overdue_since")?.map(rfc3339),
-        checked_at: r.opt_i64("checked_at")?.map(rfc3339),
-    })
+fn resp_from_row(r: ResponsibilityRow) -> Responsibility {
+    Responsibility {
+        id: r.id,
+        tenant: r.tenant,
+        department_id: r.department_id,
+        dataset_id: r.dataset_id,
+        title: r.title,
+        max_age_secs: r.max_age_secs,
+        overdue: r.overdue,
+        overdue_since: r.overdue_since.map(rfc3339),
+        checked_at: r.checked_at.map(rfc3339),
+    }
 }
 
 fn text_1(field: &str, v: &str, max: usize) -> Result<()> {
@@ -232,19 +233,11 @@ impl Catalog {
         dataset_id: Uuid,
         fields: &[&str],
     ) -> Result<NegativeBlock> {
-        let rows = self
-            .iam
-            .db()
-            .fetch_all(
-                "SELECT id, field FROM catalog_negatives WHERE dataset_id = $1 ORDER BY id",
-                args![dataset_id],
-            )
-            .await?;
+        let rows = store::negatives_of_dataset(self.iam.db(), dataset_id).await?;
         let mut b = NegativeBlock::default();
         let mut listed = Vec::new();
-        for r in &rows {
-            let id = r.uuid("id")?;
-            match r.opt_text("field")? {
+        for (id, field) in rows {
+            match field {
                 None => {
                     b.dataset_blocked = true;
                     b.entries.push(id);
@@ -299,27 +292,20 @@ impl Catalog {
                 )));
             }
         }
-        let e = NegativeEntry {
+        let row = NegativeRow {
             id: onecity_core::new_id(),
             tenant: d.tenant.clone(),
             dataset_id: d.id,
             field: n.field.clone(),
             reason: n.reason.trim().to_string(),
             legal_basis: n.legal_basis.clone(),
-            created_at: rfc3339(now_micros()),
+            created_at: now_micros(),
         };
         let mut tx = self.iam.db().begin().await?;
-        tx.execute(
-            "INSERT INTO catalog_negatives (id, tenant, dataset_id, field, reason, legal_basis, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            args![e.id, &e.tenant, e.dataset_id, e.field.clone(), &e.reason, e.legal_basis.clone(), p.actor(), now_micros()],
-        )
-        .await?;
+        store::insert_negative(&mut tx, &row, &p.actor()).await?;
         // Touch the dataset so that caches (search, DCAT) drop it or its fields.
-        tx.execute(
-            "UPDATE catalog_datasets SET updated_at = $2 WHERE id = $1",
-            args![d.id, now_micros()],
-        )
-        .await?;
+        datasets::touch(&mut tx, d.id, now_micros()).await?;
+        let e = neg_from_row(row);
         let after = serde_json::to_value(&e).map_err(Error::internal)?;
         self.iam
             .record(
@@ -348,16 +334,11 @@ impl Catalog {
         {
             return Err(Error::forbidden("catalog_read is needed"));
         }
-        self.iam
-            .db()
-            .fetch_all(
-                "SELECT * FROM catalog_negatives WHERE tenant = $1 ORDER BY id",
-                args![tenant],
-            )
+        Ok(store::negatives_of_tenant(self.iam.db(), tenant)
             .await?
-            .iter()
+            .into_iter()
             .map(neg_from_row)
-            .collect()
+            .collect())
     }
 
     /// Records a demand and matches it: the first dataset of the tenant (not on the
@@ -382,15 +363,9 @@ impl Catalog {
         }
         let db = self.iam.db();
         let mut matched = None;
-        let rows = db
-            .fetch_all(
-                "SELECT id, owner_department_id, title FROM catalog_datasets WHERE tenant = $1 AND state = 'active' ORDER BY id",
-                args![&dept.tenant],
-            )
-            .await?;
+        let rows = datasets::active_datasets(db, &dept.tenant).await?;
         for r in &rows {
-            let id = r.uuid("id")?;
-            let owner = r.uuid("owner_department_id")?;
+            let (id, owner) = (r.id, r.owner_department_id);
             if owner == dept.id {
                 continue;
             }
@@ -399,17 +374,9 @@ impl Catalog {
                 continue;
             }
             let ok = if n.fields.is_empty() {
-                r.text("title")?.contains(n.title.trim())
+                r.title.contains(n.title.trim())
             } else {
-                let have: Vec<String> = db
-                    .fetch_all(
-                        "SELECT name FROM catalog_fields WHERE dataset_id = $1",
-                        args![id],
-                    )
-                    .await?
-                    .iter()
-                    .map(|x| x.text("name"))
-                    .collect::<Result<_>>()?;
+                let have = datasets::field_names(db, id).await?;
                 n.fields
                     .iter()
                     .all(|f| have.contains(f) && !blocks.blocked_fields.contains(f))
@@ -427,9 +394,22 @@ impl Catalog {
         let id = onecity_core::new_id();
         let now = now_micros();
         let mut tx = db.begin().await?;
-        tx.execute(
-            "INSERT INTO catalog_demands (id, tenant, requester_department_id, title, purpose, legal_basis, fields, matched_dataset_id, provider_department_id, status, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
-            args![id, &dept.tenant, dept.id, n.title.trim(), n.purpose.trim(), n.legal_basis.trim(), serde_json::to_string(&n.fields).map_err(Error::internal)?, ds, provider, status, p.actor(), now],
+        store::insert_demand(
+            &mut tx,
+            &store::NewDemandRow {
+                id,
+                tenant: &dept.tenant,
+                requester_department_id: dept.id,
+                title: n.title.trim(),
+                purpose: n.purpose.trim(),
+                legal_basis: n.legal_basis.trim(),
+                fields: serde_json::to_string(&n.fields).map_err(Error::internal)?,
+                matched_dataset_id: ds,
+                provider_department_id: provider,
+                status,
+                created_by: &p.actor(),
+                now,
+            },
         )
         .await?;
         self.iam
@@ -448,11 +428,10 @@ impl Catalog {
             )
             .await?;
         tx.commit().await?;
-        let r = db
-            .fetch_optional("SELECT * FROM catalog_demands WHERE id = $1", args![id])
+        let r = store::demand(db, id)
             .await?
             .ok_or_else(|| Error::internal("demand vanished"))?;
-        demand_from_row(&r)
+        Ok(demand_from_row(r))
     }
 
     /// The demand list of a tenant (needs `catalog_read` there).
@@ -462,16 +441,11 @@ impl Catalog {
         {
             return Err(Error::forbidden("catalog_read is needed"));
         }
-        self.iam
-            .db()
-            .fetch_all(
-                "SELECT * FROM catalog_demands WHERE tenant = $1 ORDER BY id",
-                args![tenant],
-            )
+        Ok(store::demands_of_tenant(self.iam.db(), tenant)
             .await?
-            .iter()
+            .into_iter()
             .map(demand_from_row)
-            .collect()
+            .collect())
     }
 
     /// Adds a responsibility entry (freshness SLA for a dataset of a department).
@@ -497,9 +471,18 @@ impl Catalog {
         };
         let id = onecity_core::new_id();
         let mut tx = self.iam.db().begin().await?;
-        tx.execute(
-            "INSERT INTO catalog_responsibilities (id, tenant, department_id, dataset_id, title, max_age_secs, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            args![id, &dept.tenant, dept.id, ds.as_ref().map(|d| d.id), n.title.trim(), max_age, p.actor(), now_micros()],
+        store::insert_responsibility(
+            &mut tx,
+            &store::NewResponsibilityRow {
+                id,
+                tenant: &dept.tenant,
+                department_id: dept.id,
+                dataset_id: ds.as_ref().map(|d| d.id),
+                title: n.title.trim(),
+                max_age_secs: max_age,
+                created_by: &p.actor(),
+                now: now_micros(),
+            },
         )
         .await?;
         self.iam
@@ -518,16 +501,10 @@ impl Catalog {
             .await?;
         tx.commit().await?;
         self.check_freshness(now_micros()).await?;
-        let r = self
-            .iam
-            .db()
-            .fetch_optional(
-                "SELECT * FROM catalog_responsibilities WHERE id = $1",
-                args![id],
-            )
+        let r = store::responsibility(self.iam.db(), id)
             .await?
             .ok_or_else(|| Error::internal("responsibility vanished"))?;
-        resp_from_row(&r)
+        Ok(resp_from_row(r))
     }
 
     /// The responsibility list of a tenant (needs `catalog_read` there).
@@ -541,16 +518,11 @@ impl Catalog {
         {
             return Err(Error::forbidden("catalog_read is needed"));
         }
-        self.iam
-            .db()
-            .fetch_all(
-                "SELECT * FROM catalog_responsibilities WHERE tenant = $1 ORDER BY id",
-                args![tenant],
-            )
+        Ok(store::responsibilities_of_tenant(self.iam.db(), tenant)
             .await?
-            .iter()
+            .into_iter()
             .map(resp_from_row)
-            .collect()
+            .collect())
     }
 
     /// The periodic freshness check (run by the server every few minutes): an entry is
@@ -560,34 +532,25 @@ impl Catalog {
     /// Returns the number of entries overdue now.
     pub async fn check_freshness(&self, now: i64) -> Result<usize> {
         let db = self.iam.db();
-        let rows = db
-            .fetch_all(
-                "SELECT r.*, d.data_updated_at, d.created_at AS d_created, d.state AS d_state FROM catalog_responsibilities r LEFT JOIN catalog_datasets d ON d.id = r.dataset_id",
-                &[],
-            )
-            .await?;
+        let rows = store::freshness(db).await?;
         let mut overdue_now = 0;
-        for r in &rows {
-            let max_age = r.i64("max_age_secs")?;
-            let last = r.opt_i64("data_updated_at")?.or(r.opt_i64("d_created")?);
-            let live = r.opt_text("d_state")?.as_deref() == Some("active");
+        for r in rows {
+            let max_age = r.max_age_secs;
+            let last = r.data_updated_at.or(r.d_created);
+            let live = r.d_state.as_deref() == Some("active");
             let late = match last {
                 Some(t) if live => now - t > max_age * 1_000_000,
                 _ => true,
             };
-            let was = r.bool("overdue")?;
-            let id = r.uuid("id")?;
+            let was = r.overdue;
+            let id = r.id;
             if late {
                 overdue_now += 1;
             }
             if late && !was {
-                let tenant = r.text("tenant")?;
+                let tenant = r.tenant;
                 let mut tx = db.begin().await?;
-                tx.execute(
-                    "UPDATE catalog_responsibilities SET overdue = 1, overdue_since = $2, checked_at = $2 WHERE id = $1",
-                    args![id, now],
-                )
-                .await?;
+                store::mark_overdue(&mut tx, id, now).await?;
                 self.iam
                     .record(
                         &mut tx,
@@ -604,17 +567,9 @@ impl Catalog {
                     .await?;
                 tx.commit().await?;
             } else if !late && was {
-                db.execute(
-                    "UPDATE catalog_responsibilities SET overdue = 0, overdue_since = NULL, checked_at = $2 WHERE id = $1",
-                    args![id, now],
-                )
-                .await?;
+                store::clear_overdue(db, id, now).await?;
             } else {
-                db.execute(
-                    "UPDATE catalog_responsibilities SET checked_at = $2 WHERE id = $1",
-                    args![id, now],
-                )
-                .await?;
+                store::mark_checked(db, id, now).await?;
             }
         }
         Ok(overdue_now)

@@ -17,9 +17,10 @@
 
 use crate::dataset::{dataset_from_row, Catalog, Viewer};
 use crate::model::*;
+use crate::store::datasets::{self as store, DatasetRow, FieldRow, ResourceRow};
+use crate::store::lists;
 use onecity_core::{Error, Result};
 use onecity_iam::Permission;
-use onecity_store::{args, Row, Val};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use uuid::Uuid;
@@ -389,12 +390,7 @@ impl Catalog {
         let now = onecity_core::time::now_micros();
         let lower = (wm + 1).min(now - LATE_COMMIT_SECS * 1_000_000);
         let db = self.iam.db();
-        let rows = db
-            .fetch_all(
-                "SELECT * FROM catalog_datasets WHERE updated_at >= $1 ORDER BY updated_at",
-                args![lower],
-            )
-            .await?;
+        let rows = store::datasets_updated_since(db, lower).await?;
         if rows.is_empty() {
             return Ok(0);
         }
@@ -403,11 +399,12 @@ impl Catalog {
         {
             let st = idx.state.read().expect("index lock");
             for r in rows {
-                let at = r.i64("updated_at")?;
+                let at = r.updated_at;
                 max = max.max(at);
-                let same = st.docs.get(&r.uuid("id")?).is_some_and(|d| {
-                    d.updated_micros == at && d.d.revision == r.i64("revision").unwrap_or(-1)
-                });
+                let same = st
+                    .docs
+                    .get(&r.id)
+                    .is_some_and(|d| d.updated_micros == at && d.d.revision == r.revision);
                 if !same {
                     changed.push(r);
                 }
@@ -425,73 +422,36 @@ impl Catalog {
 
     /// Reads the datasets of `rows` in bulk (tags, fields, resources, organizations and
     /// negative flags in a few queries per 500 datasets).
-    pub(crate) async fn load_docs(&self, rows: &[Row]) -> Result<Vec<Doc>> {
+    pub(crate) async fn load_docs(&self, rows: &[DatasetRow]) -> Result<Vec<Doc>> {
         let db = self.iam.db();
         let mut out = Vec::with_capacity(rows.len());
-        let orgs: HashMap<Uuid, String> = db
-            .fetch_all("SELECT id, code FROM departments", &[])
+        let orgs: HashMap<Uuid, String> = self
+            .iam
+            .departments_with_paths()
             .await?
-            .iter()
-            .map(|r| Ok((r.uuid("id")?, r.text("code")?.to_lowercase())))
-            .collect::<Result<_>>()?;
+            .into_iter()
+            .map(|(d, _)| (d.id, d.code.to_lowercase()))
+            .collect();
         for chunk in rows.chunks(500) {
-            let ids: Vec<Val> = chunk
-                .iter()
-                .map(|r| r.uuid("id").map(Val::from))
-                .collect::<Result<_>>()?;
-            let ph = onecity_store::placeholders(db.backend(), 1, ids.len());
+            let ids: Vec<Uuid> = chunk.iter().map(|r| r.id).collect();
             let mut tags: HashMap<Uuid, Vec<String>> = HashMap::new();
-            for r in db.fetch_all(&format!("SELECT dataset_id, tag FROM catalog_tags WHERE dataset_id IN ({ph}) ORDER BY tag"), &ids).await? {
-                tags.entry(r.uuid("dataset_id")?).or_default().push(r.text("tag")?);
+            for (id, tag) in store::tags_in(db, &ids).await? {
+                tags.entry(id).or_default().push(tag);
             }
-            let mut fields: HashMap<Uuid, Vec<Field>> = HashMap::new();
-            for r in db
-                .fetch_all(
-                    &format!(
-                        "SELECT * FROM catalog_fields WHERE dataset_id IN ({ph}) ORDER BY position"
-                    ),
-                    &ids,
-                )
+            let mut fields: HashMap<Uuid, Vec<FieldRow>> = HashMap::new();
+            for f in store::fields_in(db, &ids).await? {
+                fields.entry(f.dataset_id).or_default().push(f);
+            }
+            let mut res: HashMap<Uuid, Vec<ResourceRow>> = HashMap::new();
+            for r in store::resources_in(db, &ids).await? {
+                res.entry(r.dataset_id).or_default().push(r);
+            }
+            let neg: HashSet<Uuid> = lists::wholly_negative_in(db, &ids)
                 .await?
-            {
-                fields
-                    .entry(r.uuid("dataset_id")?)
-                    .or_default()
-                    .push(Field {
-                        name: r.text("name")?,
-                        title: r.opt_text("title")?,
-                        field_type: FieldType::parse(&r.text("field_type")?)?,
-                        unit: r.opt_text("unit")?,
-                        code_table: r.opt_text("code_table")?,
-                        personal: r.bool("personal")?,
-                        description: r.opt_text("description")?,
-                    });
-            }
-            let mut res: HashMap<Uuid, Vec<Resource>> = HashMap::new();
-            for r in db.fetch_all(&format!("SELECT * FROM catalog_resources WHERE dataset_id IN ({ph}) ORDER BY position"), &ids).await? {
-                res.entry(r.uuid("dataset_id")?).or_default().push(Resource {
-                    id: r.uuid("id")?,
-                    dataset_id: r.uuid("dataset_id")?,
-                    position: r.i64("position")?,
-                    name: r.text("name")?,
-                    description: r.opt_text("description")?,
-                    url: r.opt_text("url")?,
-                    format: r.opt_text("format")?,
-                    mimetype: r.opt_text("mimetype")?,
-                    kind: ResourceKind::parse(&r.text("kind")?)?,
-                    size: r.opt_i64("size")?,
-                    created_at: onecity_core::time::rfc3339(r.i64("created_at")?),
-                    updated_at: onecity_core::time::rfc3339(r.i64("updated_at")?),
-                });
-            }
-            let neg: HashSet<Uuid> = db
-                .fetch_all(&format!("SELECT dataset_id FROM catalog_negatives WHERE field IS NULL AND dataset_id IN ({ph})"), &ids)
-                .await?
-                .iter()
-                .map(|r| r.uuid("dataset_id"))
-                .collect::<Result<_>>()?;
+                .into_iter()
+                .collect();
             for r in chunk {
-                let id = r.uuid("id")?;
+                let id = r.id;
                 let d = dataset_from_row(
                     r,
                     tags.remove(&id).unwrap_or_default(),
@@ -499,12 +459,12 @@ impl Catalog {
                     res.remove(&id).unwrap_or_default(),
                 )?;
                 out.push(Doc {
-                    updated_micros: r.i64("updated_at")?,
+                    updated_micros: r.updated_at,
                     org: orgs
                         .get(&d.owner_department_id)
                         .cloned()
                         .unwrap_or_default(),
-                    path: r.text("jurisdiction_path")?,
+                    path: r.jurisdiction_path.clone(),
                     negative: neg.contains(&id),
                     d: Arc::new(d),
                     terms: vec![],

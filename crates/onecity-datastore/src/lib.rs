@@ -19,6 +19,7 @@ pub mod sharing;
 pub mod sql;
 pub mod store;
 pub mod store_query;
+pub mod store_sharing;
 
 pub use load::FieldType;
 pub use masking::{MaskPolicy, MaskRule};

@@ -20,7 +20,7 @@ use futures::future::BoxFuture;
 use onecity_core::{Error, ErrorCode, Result};
 use onecity_iam::{Iam, Permission, Principal};
 use onecity_store::audit::AuditEntry;
-use onecity_store::{args, Backend, Db, Val};
+use onecity_store::{Db, Val};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -561,12 +561,7 @@ impl Datastore {
     ) -> Result<String> {
         let id = onecity_core::new_id().to_string();
         let now = onecity_core::time::now_micros();
-        self.db()
-            .execute(
-                "INSERT INTO datastore_jobs (id, resource_id, tenant, state, rows_done, created_by, created_at, updated_at) VALUES ($1, $2, $3, 'parsing', 0, $4, $5, $5)",
-                args![id.clone(), resource_id, tenant, p.actor(), now],
-            )
-            .await?;
+        store::insert_job(self.db(), &id, resource_id, tenant, &p.actor(), now).await?;
         Ok(id)
     }
 
@@ -579,58 +574,63 @@ impl Datastore {
         enc: Option<&str>,
         error: Option<&str>,
     ) -> Result<()> {
-        self.db()
-            .execute(
-                "UPDATE datastore_jobs SET state = $1, rows_total = COALESCE($2, rows_total), rows_done = $3, encoding = COALESCE($4, encoding), error = $5, updated_at = $6 WHERE id = $7",
-                args![state, total, done, enc, error, onecity_core::time::now_micros(), id],
-            )
-            .await?;
-        Ok(())
+        store::update_job(
+            self.db(),
+            id,
+            &store::JobUpdate {
+                state,
+                rows_total: total,
+                rows_done: done,
+                encoding: enc,
+                error,
+                now: onecity_core::time::now_micros(),
+            },
+        )
+        .await
     }
 
     /// A load job's progress (visible to writers of its tenant). Rows written are live
     /// while this process loads; other replicas see the state at each step.
     pub async fn job(&self, p: &Principal, id: &str) -> Result<Job> {
-        let j = self.job_unchecked(id).await?;
-        let tenant = self
-            .db()
-            .fetch_optional("SELECT tenant FROM datastore_jobs WHERE id = $1", args![id])
-            .await?
-            .map(|r| r.text("tenant"))
-            .transpose()?
-            .unwrap_or_default();
+        let (j, tenant) = self.job_and_tenant(id).await?;
         self.require_write(p, &tenant)?;
         Ok(j)
     }
 
     pub(crate) async fn job_unchecked(&self, id: &str) -> Result<Job> {
-        let r = self
-            .db()
-            .fetch_optional("SELECT id, resource_id, tenant, state, rows_total, rows_done, encoding, error FROM datastore_jobs WHERE id = $1", args![id])
+        Ok(self.job_and_tenant(id).await?.0)
+    }
+
+    /// A job with live progress, and its tenant.
+    async fn job_and_tenant(&self, id: &str) -> Result<(Job, String)> {
+        let r = store::job(self.db(), id)
             .await?
             .ok_or_else(|| Error::not_found("no such job"))?;
-        let state = r.text("state")?;
+        let state = r.state;
         let live = self
             .progress
             .lock()
             .expect("progress lock")
             .get(id)
             .copied();
-        let mut done = r.i64("rows_done")?;
+        let mut done = r.rows_done;
         if state == "loading" {
             done = live.unwrap_or(done);
         } else if state == "done" || state == "failed" {
             self.progress.lock().expect("progress lock").remove(id);
         }
-        Ok(Job {
-            id: r.text("id")?,
-            resource_id: r.text("resource_id")?,
-            state,
-            rows_total: r.opt_i64("rows_total")?,
-            rows_done: done,
-            encoding: r.opt_text("encoding")?,
-            error: r.opt_text("error")?,
-        })
+        Ok((
+            Job {
+                id: r.id,
+                resource_id: r.resource_id,
+                state,
+                rows_total: r.rows_total,
+                rows_done: done,
+                encoding: r.encoding,
+                error: r.error,
+            },
+            r.tenant,
+        ))
     }
 
     /// `datastore_upsert`: `method` `insert` (default `upsert` needs a primary key).
@@ -714,29 +714,16 @@ impl Datastore {
         match filters {
             None => store::drop_table(&mut tx, &m).await?,
             Some(f) => {
-                let mut wh = Vec::new();
-                let mut a: Vec<Val> = Vec::new();
+                let mut conds: Vec<(&str, Val)> = Vec::new();
                 for (k, v) in f {
                     let fd = m
                         .fields
                         .iter()
                         .find(|x| &x.id == k)
                         .ok_or_else(|| Error::invalid(format!("field {k:?} does not exist")))?;
-                    a.push(query::json_to_val(v, fd.ty, k)?);
-                    wh.push(format!("{} = ${}", store::quote(k), a.len()));
+                    conds.push((k, query::json_to_val(v, fd.ty, k)?));
                 }
-                let w = if wh.is_empty() {
-                    String::new()
-                } else {
-                    format!(" WHERE {}", wh.join(" AND "))
-                };
-                tx.execute(&format!("DELETE FROM {}{w}", m.table), &a)
-                    .await?;
-                tx.execute(
-                    &format!("UPDATE datastore_tables SET row_count = (SELECT COUNT(*) FROM {}) WHERE resource_id = $1", m.table),
-                    args![m.resource_id.clone()],
-                )
-                .await?;
+                store::delete_rows(&mut tx, &m, &conds).await?;
             }
         }
         self.iam
@@ -909,55 +896,13 @@ impl Datastore {
                             return Err(Error::invalid(format!("field {:?} does not exist", f.id)));
                         }
                     }
-                    let cols: Vec<String> = std::iter::once("_id".to_string())
-                        .chain(
-                            m.fields
-                                .iter()
-                                .filter(|f| s.visible.as_ref().is_none_or(|v| v.contains(&f.id)))
-                                .map(|f| store::quote(&f.id)),
-                        )
-                        .collect();
-                    let mut wh = Vec::new();
-                    for (k, v) in &s.row_filter {
-                        let fd =
-                            m.fields.iter().find(|f| &f.id == k).ok_or_else(|| {
-                                Error::internal("grant filter on a missing field")
-                            })?;
-                        match v {
-                            Value::Array(vs) => {
-                                let mut ps = Vec::new();
-                                for x in vs {
-                                    args.push(query::json_to_val(x, fd.ty, k)?);
-                                    ps.push(format!("${}", args.len()));
-                                }
-                                wh.push(format!(
-                                    "{} IN ({})",
-                                    store::quote(k),
-                                    if ps.is_empty() {
-                                        "NULL".into()
-                                    } else {
-                                        ps.join(", ")
-                                    }
-                                ));
-                            }
-                            _ => {
-                                args.push(query::json_to_val(v, fd.ty, k)?);
-                                wh.push(format!("{} = ${}", store::quote(k), args.len()));
-                            }
-                        }
-                    }
                     for (k, r) in &s.masks.0 {
                         if *r != MaskRule::Keep {
                             masked.insert(k.clone());
                             masks.0.insert(k.clone(), r.clone());
                         }
                     }
-                    let w = if wh.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" WHERE {}", wh.join(" AND "))
-                    };
-                    format!("(SELECT {} FROM {}{w})", cols.join(", "), m.table)
+                    query::scoped_table_sql(&m, s, &mut args)?
                 }
             };
             if let Access::Grant(_, g) = &access {
@@ -971,35 +916,15 @@ impl Datastore {
             sql = sql.replace(&crate::sql::placeholder(i), &from);
         }
         let outputs = checked.masked_outputs(&masked)?;
-        let wrapped = format!(
-            "SELECT * FROM ({sql}) AS _q LIMIT {}",
-            crate::sql::MAX_SQL_ROWS + 1
-        );
-        let db = self.db();
         let timeout = std::time::Duration::from_secs(crate::sql::SQL_TIMEOUT_SECS);
-        let fetched = match db.backend() {
-            Backend::Postgres => {
-                let run = async {
-                    let mut tx = db.begin().await?;
-                    tx.execute("SET TRANSACTION READ ONLY", &[]).await?;
-                    tx.execute(
-                        &format!("SET LOCAL statement_timeout = {}", timeout.as_millis()),
-                        &[],
-                    )
-                    .await?;
-                    let r = tx.fetch_all(&wrapped, &args).await;
-                    drop(tx);
-                    r
-                };
-                run.await
-            }
-            Backend::Sqlite => {
-                match tokio::time::timeout(timeout, db.fetch_all(&wrapped, &args)).await {
-                    Ok(r) => r,
-                    Err(_) => Err(Error::new(ErrorCode::Timeout, "the query ran out of time")),
-                }
-            }
-        };
+        let fetched = query::run_read_only(
+            self.db(),
+            &sql,
+            &args,
+            crate::sql::MAX_SQL_ROWS + 1,
+            timeout,
+        )
+        .await;
         let rows = match fetched {
             Ok(r) => r,
             Err(e) => {

@@ -8,10 +8,11 @@
 use crate::masking::MaskPolicy;
 use crate::service::Datastore;
 use crate::store::TableMeta;
+use crate::store_sharing as store;
 use onecity_core::{Error, ErrorCode, Result};
 use onecity_iam::Principal;
 use onecity_store::audit::AuditEntry;
-use onecity_store::{args, Db};
+use onecity_store::Db;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -55,53 +56,32 @@ pub async fn active_grant(db: &Db, p: &Principal, m: &TableMeta) -> Result<Optio
         return Ok(None);
     };
     let now = onecity_core::time::now_micros();
-    let r = db
-        .fetch_optional(
-            "SELECT id, consumer_department, provider_department, fields, row_filter, masks, quota_per_day, expires_at FROM share_grants \
-             WHERE tenant = $1 AND resource_id = $2 AND consumer_department = $3 AND revoked_at IS NULL AND expires_at > $4 ORDER BY created_at DESC LIMIT 1",
-            args![m.tenant.clone(), m.resource_id.clone(), dept.to_string(), now],
-        )
-        .await?;
-    let Some(r) = r else {
+    let dept = dept.to_string();
+    let Some(r) = store::active_grant(db, &m.tenant, &m.resource_id, &dept, now).await? else {
         // an expired grant is reported as such
-        let old = db
-            .fetch_optional(
-                "SELECT id FROM share_grants WHERE tenant = $1 AND resource_id = $2 AND consumer_department = $3 AND revoked_at IS NULL AND expires_at <= $4 LIMIT 1",
-                args![m.tenant.clone(), m.resource_id.clone(), dept.to_string(), now],
-            )
-            .await?;
-        if old.is_some() {
+        if store::has_expired_grant(db, &m.tenant, &m.resource_id, &dept, now).await? {
             return Err(Error::forbidden(
                 "your department's sharing grant for this dataset has expired",
             ));
         }
         return Ok(None);
     };
-    let fields: Vec<String> = serde_json::from_str(&r.text("fields")?).map_err(Error::internal)?;
     Ok(Some(GrantScope {
-        id: r.text("id")?,
-        consumer_department: r.text("consumer_department")?,
-        provider_department: r.opt_text("provider_department")?,
-        fields: fields.into_iter().collect(),
-        row_filter: serde_json::from_str(&r.text("row_filter")?).map_err(Error::internal)?,
-        masks: serde_json::from_str(&r.text("masks")?).map_err(Error::internal)?,
-        quota_per_day: r.i64("quota_per_day")?,
-        expires_at: r.i64("expires_at")?,
+        id: r.id,
+        consumer_department: r.consumer_department,
+        provider_department: r.provider_department,
+        fields: r.fields.into_iter().collect(),
+        row_filter: r.row_filter,
+        masks: r.masks,
+        quota_per_day: r.quota_per_day,
+        expires_at: r.expires_at,
     }))
 }
 
 /// Refuses a call beyond the grant's daily quota (`rate_limited`, 429).
 pub async fn check_quota(db: &Db, g: &GrantScope) -> Result<()> {
     let day = day_of(onecity_core::time::now_micros());
-    let n = db
-        .fetch_optional(
-            "SELECT COUNT(*) AS n FROM exchange_records WHERE grant_id = $1 AND day = $2 AND outcome = 'ok'",
-            args![g.id.clone(), day],
-        )
-        .await?
-        .map(|r| r.i64("n"))
-        .transpose()?
-        .unwrap_or(0);
+    let n = store::ok_calls_on(db, &g.id, &day).await?;
     if n >= g.quota_per_day {
         return Err(Error::new(
             ErrorCode::RateLimited,
@@ -132,26 +112,26 @@ pub async fn record_exchange(
     let now = onecity_core::time::now_micros();
     let id = onecity_core::new_id().to_string();
     let mut tx = ds.db().begin().await?;
-    tx.execute(
-        "INSERT INTO exchange_records (id, tenant, at, day, consumer, consumer_department, provider_department, resource_id, grant_id, channel, query_digest, row_count, bytes, duration_us, outcome) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        args![
-            id.clone(),
-            m.tenant.clone(),
-            now,
-            day_of(now),
+    store::insert_exchange(
+        &mut tx,
+        &store::NewExchange {
+            id: &id,
+            tenant: &m.tenant,
+            at: now,
+            day: &day_of(now),
             consumer,
-            consumer_department.or_else(|| grant.map(|g| g.consumer_department.clone())),
-            m.owner_department.clone(),
-            m.resource_id.clone(),
-            grant.map(|g| g.id.clone()),
+            consumer_department: consumer_department
+                .or_else(|| grant.map(|g| g.consumer_department.clone())),
+            provider_department: m.owner_department.clone(),
+            resource_id: &m.resource_id,
+            grant_id: grant.map(|g| g.id.clone()),
             channel,
             query_digest,
-            rows,
+            row_count: rows,
             bytes,
-            started.elapsed().as_micros() as i64,
-            outcome
-        ],
+            duration_us: started.elapsed().as_micros() as i64,
+            outcome,
+        },
     )
     .await?;
     let detail = format!("{channel} {outcome} rows={rows} bytes={bytes}");
@@ -197,29 +177,20 @@ pub struct ExchangeStat {
 /// Exchange statistics of a tenant between two days (inclusive, `YYYY-MM-DD`), at most 1000
 /// rows, newest day first.
 pub async fn stats(db: &Db, tenant: &str, from: &str, to: &str) -> Result<Vec<ExchangeStat>> {
-    let rows = db
-        .fetch_all(
-            "SELECT day, resource_id, consumer_department, provider_department, COUNT(*) AS calls, \
-             CAST(SUM(CASE WHEN outcome = 'denied' THEN 1 ELSE 0 END) AS BIGINT) AS denied, CAST(SUM(row_count) AS BIGINT) AS nrows, CAST(SUM(bytes) AS BIGINT) AS nbytes \
-             FROM exchange_records WHERE tenant = $1 AND day >= $2 AND day <= $3 \
-             GROUP BY day, resource_id, consumer_department, provider_department ORDER BY day DESC, resource_id LIMIT 1000",
-            args![tenant, from, to],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(ExchangeStat {
-                day: r.text("day")?,
-                resource_id: r.text("resource_id")?,
-                consumer_department: r.opt_text("consumer_department")?,
-                provider_department: r.opt_text("provider_department")?,
-                calls: r.i64("calls")?,
-                denied: r.opt_i64("denied")?.unwrap_or(0),
-                rows: r.opt_i64("nrows")?.unwrap_or(0),
-                bytes: r.opt_i64("nbytes")?.unwrap_or(0),
-            })
+    Ok(store::exchange_stats(db, tenant, from, to)
+        .await?
+        .into_iter()
+        .map(|r| ExchangeStat {
+            day: r.day,
+            resource_id: r.resource_id,
+            consumer_department: r.consumer_department,
+            provider_department: r.provider_department,
+            calls: r.calls,
+            denied: r.denied.unwrap_or(0),
+            rows: r.nrows.unwrap_or(0),
+            bytes: r.nbytes.unwrap_or(0),
         })
-        .collect()
+        .collect())
 }
 
 /// The sharing flows (onecity-flow definitions): owner approval; owner then data-security
@@ -404,24 +375,24 @@ impl Datastore {
             .await?;
         let id = onecity_core::new_id().to_string();
         let mut tx = self.db().begin().await?;
-        tx.execute(
-            "INSERT INTO share_requests (id, tenant, resource_id, consumer_department, provider_department, fields, row_filter, purpose, expires_at, quota_per_day, state, case_id, requested_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12, $13)",
-            args![
-                id.clone(),
-                m.tenant.clone(),
+        store::insert_request(
+            &mut tx,
+            &store::NewShareRequest {
+                id: &id,
+                tenant: &m.tenant,
                 resource_id,
-                dept.to_string(),
-                owner.clone(),
-                serde_json::to_string(&b.fields).map_err(Error::internal)?,
-                serde_json::to_string(&(&b.row_filter, &b.masks)).map_err(Error::internal)?,
-                b.purpose.clone(),
-                exp,
-                b.quota_per_day,
-                case.id.to_string(),
-                p.actor(),
-                now
-            ],
+                consumer_department: &dept.to_string(),
+                provider_department: &owner,
+                fields: serde_json::to_string(&b.fields).map_err(Error::internal)?,
+                row_filter: serde_json::to_string(&(&b.row_filter, &b.masks))
+                    .map_err(Error::internal)?,
+                purpose: &b.purpose,
+                expires_at: exp,
+                quota_per_day: b.quota_per_day,
+                case_id: case.id.to_string(),
+                requested_by: &p.actor(),
+                created_at: now,
+            },
         )
         .await?;
         let after = serde_json::json!({"resource_id": resource_id, "dataset_id": link.dataset_id, "dataset": link.dataset_name, "fields": b.fields, "purpose": b.purpose, "case": case.id});
@@ -459,15 +430,13 @@ impl Datastore {
     /// A request, brought up to date with its approval case (a case that reached
     /// `GRANTED` makes the grant; `REJECTED` closes the request).
     pub async fn share_request(&self, id: &str) -> Result<ShareRequestView> {
-        let r = self
-            .db()
-            .fetch_optional("SELECT id, tenant, resource_id, consumer_department, provider_department, fields, row_filter, expires_at, quota_per_day, purpose, state, case_id FROM share_requests WHERE id = $1", args![id])
+        let r = store::share_request(self.db(), id)
             .await?
             .ok_or_else(|| Error::not_found("no such sharing request"))?;
-        let tenant = r.text("tenant")?;
-        let mut state = r.text("state")?;
-        let case_id = r.opt_text("case_id")?;
-        let m = self.meta(&r.text("resource_id")?).await?;
+        let tenant = r.tenant.clone();
+        let mut state = r.state.clone();
+        let case_id = r.case_id.clone();
+        let m = self.meta(&r.resource_id).await?;
         let key = if m.grade == "general" {
             "data-share"
         } else {
@@ -483,24 +452,30 @@ impl Datastore {
                 match case.case.state.as_str() {
                     "GRANTED" => {
                         let (filter, masks): (Map<String, Value>, MaskPolicy) =
-                            serde_json::from_str(&r.text("row_filter")?)
-                                .map_err(Error::internal)?;
+                            serde_json::from_str(&r.row_filter).map_err(Error::internal)?;
                         let mut tx = self.db().begin().await?;
-                        let n = tx
-                            .execute("UPDATE share_requests SET state = 'granted', decided_at = $1 WHERE id = $2 AND state = 'pending'", args![now, id])
-                            .await?;
+                        let n = store::mark_granted(&mut tx, id, now).await?;
                         if n == 1 {
                             let gid = onecity_core::new_id().to_string();
-                            tx.execute(
-                                "INSERT INTO share_grants (id, request_id, tenant, resource_id, consumer_department, provider_department, fields, row_filter, masks, purpose, expires_at, quota_per_day, created_at) \
-                                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-                                args![
-                                    gid.clone(), id, tenant.clone(), m.resource_id.clone(), r.text("consumer_department")?,
-                                    r.opt_text("provider_department")?, r.text("fields")?,
-                                    serde_json::to_string(&filter).map_err(Error::internal)?,
-                                    serde_json::to_string(&masks).map_err(Error::internal)?,
-                                    r.text("purpose")?, r.i64("expires_at")?, r.i64("quota_per_day")?, now
-                                ],
+                            store::insert_grant(
+                                &mut tx,
+                                &store::NewGrant {
+                                    id: &gid,
+                                    request_id: id,
+                                    tenant: &tenant,
+                                    resource_id: &m.resource_id,
+                                    consumer_department: &r.consumer_department,
+                                    provider_department: r.provider_department.clone(),
+                                    fields: &r.fields,
+                                    row_filter: serde_json::to_string(&filter)
+                                        .map_err(Error::internal)?,
+                                    masks: serde_json::to_string(&masks)
+                                        .map_err(Error::internal)?,
+                                    purpose: &r.purpose,
+                                    expires_at: r.expires_at,
+                                    quota_per_day: r.quota_per_day,
+                                    created_at: now,
+                                },
                             )
                             .await?;
                             self.iam
@@ -523,24 +498,14 @@ impl Datastore {
                         state = "granted".into();
                     }
                     "REJECTED" => {
-                        self.db()
-                            .execute("UPDATE share_requests SET state = 'rejected', decided_at = $1 WHERE id = $2 AND state = 'pending'", args![now, id])
-                            .await?;
+                        store::mark_rejected(self.db(), id, now).await?;
                         state = "rejected".into();
                     }
                     _ => {}
                 }
             }
         }
-        let grant_id = self
-            .db()
-            .fetch_optional(
-                "SELECT id FROM share_grants WHERE request_id = $1",
-                args![id],
-            )
-            .await?
-            .map(|g| g.text("id"))
-            .transpose()?;
+        let grant_id = store::grant_of_request(self.db(), id).await?;
         let link = self.catalog_link(&m.resource_id).await.ok();
         Ok(ShareRequestView {
             id: id.into(),
@@ -548,8 +513,8 @@ impl Datastore {
             dataset_id: link.as_ref().map(|l| l.dataset_id.clone()),
             dataset: link.map(|l| l.dataset_name),
             resource_id: m.resource_id,
-            consumer_department: r.text("consumer_department")?,
-            provider_department: r.opt_text("provider_department")?,
+            consumer_department: r.consumer_department,
+            provider_department: r.provider_department,
             state,
             case_id,
             flow: key.into(),
@@ -565,12 +530,10 @@ impl Datastore {
         if self.flow.is_none() {
             return Ok(());
         }
-        let rows = self
-            .db()
-            .fetch_all("SELECT id FROM share_requests WHERE tenant = $1 AND resource_id = $2 AND consumer_department = $3 AND state = 'pending'", args![m.tenant.clone(), m.resource_id.clone(), dept.to_string()])
+        let ids = store::pending_requests(self.db(), &m.tenant, &m.resource_id, &dept.to_string())
             .await?;
-        for r in rows {
-            self.share_request(&r.text("id")?).await?;
+        for id in ids {
+            self.share_request(&id).await?;
         }
         Ok(())
     }

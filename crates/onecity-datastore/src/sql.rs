@@ -107,7 +107,7 @@ fn body_ok(b: &SetExpr) -> std::result::Result<(), String> {
     match b {
         SetExpr::Select(s) => {
             if s.into.is_some() {
-                return Err("SELECT … INTO is not allowed".into());
+                return Err("a query with INTO is not allowed".into());
             }
             Ok(())
         }

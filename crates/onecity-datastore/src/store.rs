@@ -10,7 +10,7 @@
 
 use crate::load::{Cell, FieldType, MAX_FIELD_BYTES};
 use onecity_core::{Error, Result};
-use onecity_store::{args, placeholders, Backend, Db, Tx, Val};
+use onecity_store::{args, placeholders, Backend, Db, Executor, SqlBuilder, Tx, Val};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -415,4 +415,115 @@ pub async fn drop_table(tx: &mut Tx, m: &TableMeta) -> Result<()> {
     )
     .await?;
     Ok(())
+}
+
+/// Deletes the rows of `m`'s table whose fields equal the given values (every row when
+/// `filters` is empty) and brings the registry's row count up to date. The field names
+/// must have been checked against `m.fields`.
+pub async fn delete_rows(
+    mut ex: impl Executor,
+    m: &TableMeta,
+    filters: &[(&str, Val)],
+) -> Result<()> {
+    let mut q = SqlBuilder::new(&format!("DELETE FROM {}", m.table));
+    for (i, (k, v)) in filters.iter().enumerate() {
+        q.push(if i == 0 { " WHERE " } else { " AND " });
+        q.push(&format!("{} = ", quote(k))).push_bind(v.clone());
+    }
+    ex.execute(q.sql(), q.args()).await?;
+    ex.execute(
+        &format!(
+            "UPDATE datastore_tables SET row_count = (SELECT COUNT(*) FROM {}) \
+             WHERE resource_id = $1",
+            m.table
+        ),
+        args![m.resource_id.clone()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records a new load job (state `parsing`).
+pub async fn insert_job(
+    mut ex: impl Executor,
+    id: &str,
+    resource_id: &str,
+    tenant: &str,
+    created_by: &str,
+    now: i64,
+) -> Result<()> {
+    ex.execute(
+        "INSERT INTO datastore_jobs (id, resource_id, tenant, state, rows_done, created_by, \
+         created_at, updated_at) VALUES ($1, $2, $3, 'parsing', 0, $4, $5, $5)",
+        args![id, resource_id, tenant, created_by, now],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A load job's new state; `rows_total` and `encoding` keep their value when `None`.
+pub struct JobUpdate<'a> {
+    /// `parsing`, `loading`, `done` or `failed`.
+    pub state: &'a str,
+    /// Rows in the file.
+    pub rows_total: Option<i64>,
+    /// Rows written.
+    pub rows_done: i64,
+    /// Encoding detected.
+    pub encoding: Option<&'a str>,
+    /// Why it failed.
+    pub error: Option<&'a str>,
+    /// Time of the update.
+    pub now: i64,
+}
+
+/// Updates a load job.
+pub async fn update_job(mut ex: impl Executor, id: &str, u: &JobUpdate<'_>) -> Result<()> {
+    ex.execute(
+        "UPDATE datastore_jobs SET state = $1, rows_total = COALESCE($2, rows_total), \
+         rows_done = $3, encoding = COALESCE($4, encoding), error = $5, updated_at = $6 \
+         WHERE id = $7",
+        args![
+            u.state,
+            u.rows_total,
+            u.rows_done,
+            u.encoding,
+            u.error,
+            u.now,
+            id
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A load job as stored.
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobRow {
+    /// Job id.
+    pub id: String,
+    /// Resource id.
+    pub resource_id: String,
+    /// Tenant.
+    pub tenant: String,
+    /// `parsing`, `loading`, `done` or `failed`.
+    pub state: String,
+    /// Rows in the file.
+    pub rows_total: Option<i64>,
+    /// Rows written (at the last update).
+    pub rows_done: i64,
+    /// Encoding detected.
+    pub encoding: Option<String>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// A load job by id.
+pub async fn job(mut ex: impl Executor, id: &str) -> Result<Option<JobRow>> {
+    ex.fetch_optional_as(
+        "SELECT id, resource_id, tenant, state, rows_total, rows_done, encoding, error \
+         FROM datastore_jobs WHERE id = $1",
+        args![id],
+    )
+    .await
 }

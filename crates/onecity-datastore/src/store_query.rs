@@ -659,3 +659,91 @@ async fn aggregate(
         next_cursor: None,
     })
 }
+
+/// Runs a checked read-only query (`datastore_search_sql`, after [`crate::sql`] has parsed
+/// it and replaced resource ids by table subqueries) and returns at most `max_rows` rows.
+/// PostgreSQL runs it in a read-only transaction with a `statement_timeout`; SQLite (whose
+/// readers cannot write) under a tokio timeout, which gives `timeout`.
+pub async fn run_read_only(
+    db: &Db,
+    sql: &str,
+    args: &[Val],
+    max_rows: usize,
+    timeout: std::time::Duration,
+) -> Result<Vec<onecity_store::Row>> {
+    let wrapped = format!("SELECT * FROM ({sql}) AS _q LIMIT {max_rows}");
+    match db.backend() {
+        onecity_store::Backend::Postgres => {
+            let mut tx = db.begin().await?;
+            tx.execute("SET TRANSACTION READ ONLY", &[]).await?;
+            tx.execute(
+                &format!("SET LOCAL statement_timeout = {}", timeout.as_millis()),
+                &[],
+            )
+            .await?;
+            let r = tx.fetch_all(&wrapped, args).await;
+            drop(tx);
+            r
+        }
+        onecity_store::Backend::Sqlite => {
+            match tokio::time::timeout(timeout, db.fetch_all(&wrapped, args)).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::new(
+                    onecity_core::ErrorCode::Timeout,
+                    "the query ran out of time",
+                )),
+            }
+        }
+    }
+}
+
+/// The subquery that stands for `m`'s table in a read-only query of a reader who is not
+/// the owner: `_id` and the fields `scope` lets them see, restricted by the grant's row
+/// filter (`{field: value}` or `{field: [values]}`; an empty list matches nothing). The
+/// filter values are appended to `args`, whose placeholders continue their numbering.
+pub fn scoped_table_sql(m: &TableMeta, scope: &ReadScope, args: &mut Vec<Val>) -> Result<String> {
+    let cols: Vec<String> = std::iter::once("_id".to_string())
+        .chain(
+            m.fields
+                .iter()
+                .filter(|f| scope.visible.as_ref().is_none_or(|v| v.contains(&f.id)))
+                .map(|f| quote(&f.id)),
+        )
+        .collect();
+    let mut wh = Vec::new();
+    for (k, v) in &scope.row_filter {
+        let fd = m
+            .fields
+            .iter()
+            .find(|f| &f.id == k)
+            .ok_or_else(|| Error::internal("grant filter on a missing field"))?;
+        match v {
+            Value::Array(vs) => {
+                let mut ps = Vec::new();
+                for x in vs {
+                    args.push(json_to_val(x, fd.ty, k)?);
+                    ps.push(format!("${}", args.len()));
+                }
+                wh.push(format!(
+                    "{} IN ({})",
+                    quote(k),
+                    if ps.is_empty() {
+                        "NULL".into()
+                    } else {
+                        ps.join(", ")
+                    }
+                ));
+            }
+            _ => {
+                args.push(json_to_val(v, fd.ty, k)?);
+                wh.push(format!("{} = ${}", quote(k), args.len()));
+            }
+        }
+    }
+    let w = if wh.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", wh.join(" AND "))
+    };
+    Ok(format!("(SELECT {} FROM {}{w})", cols.join(", "), m.table))
+}

@@ -1,8 +1,9 @@
 //! Narrow membership and contact questions other crates ask instead of reading iam's
-//! tables (issue 11): is this id a user or a department of the tenant, and where do these
-//! principals receive e-mail.
+//! tables (issue 11): is this id a user or a department of the tenant, where do these
+//! principals receive e-mail, and which department (with its jurisdiction's path) is this.
 
 use crate::{store, Iam};
+use onecity_core::model::Department;
 use onecity_core::Result;
 use uuid::Uuid;
 
@@ -22,5 +23,23 @@ impl Iam {
     /// address are skipped; order unspecified). No access check: for notification delivery.
     pub async fn emails_of(&self, principal_ids: &[Uuid]) -> Result<Vec<String>> {
         store::emails_of(self.db(), principal_ids).await
+    }
+
+    /// The department `id` of any tenant with its jurisdiction's path (for checks with
+    /// `Principal::can_at`), or `None`. No access check: the caller checks its own caller.
+    pub async fn department_with_path(&self, id: Uuid) -> Result<Option<(Department, String)>> {
+        Ok(store::org::department_with_path(self.db(), id)
+            .await?
+            .map(store::org::DepartmentPathRow::split))
+    }
+
+    /// Every department of every tenant with its jurisdiction's path, ordered by code then
+    /// tenant (the catalog's CKAN organizations). No access check.
+    pub async fn departments_with_paths(&self) -> Result<Vec<(Department, String)>> {
+        Ok(store::org::departments_with_paths(self.db())
+            .await?
+            .into_iter()
+            .map(store::org::DepartmentPathRow::split)
+            .collect())
     }
 }
