@@ -5,6 +5,8 @@
 use onecity_core::Result;
 use onecity_store::{args, Db};
 
+pub(crate) mod mfa;
+
 /// Counts one hit for `limit_key` and returns the counter after it, in one statement: a
 /// new key, or a key whose window ended (`expires_at <= now`), starts a window of one hit
 /// ending at `$3`; otherwise the hit is added to the running window. `INSERT … ON
