@@ -41,14 +41,14 @@ async fn second_step(s: &TestServer, challenge: &str, code: &str) -> (u16, Value
     .unwrap()
 }
 
-/// Creates `boss` (tenant_admin of t1, password `Boss-Passw0rd-1`).
+/// Creates `boss` (tenant_admin of t1, password `Chief-Passw0rd-1`).
 async fn boss(s: &TestServer) {
     let f = fixture(s).await;
     let (st, body) = s
         .post(
             "/api/v1/tenants/t1/users",
             &f.admin,
-            &json!({"username":"boss","display_name":"局长","password":"Boss-Passw0rd-1",
+            &json!({"username":"boss","display_name":"局长","password":"Chief-Passw0rd-1",
                     "roles":[{"role":"tenant_admin"}]}),
         )
         .await
@@ -69,7 +69,7 @@ async fn a_role_that_requires_totp_cannot_sign_in_with_the_password_alone() {
     );
 
     // The password alone gives an enrolment-only session, not a session.
-    let (st, body) = login(&s, "boss", "Boss-Passw0rd-1").await;
+    let (st, body) = login(&s, "boss", "Chief-Passw0rd-1").await;
     assert_eq!(st, 200, "{body}");
     assert_eq!(body["step"], "mfa_enrolment_required");
     assert!(body.get("token").is_none(), "no session token: {body}");
@@ -142,7 +142,7 @@ async fn a_role_that_requires_totp_cannot_sign_in_with_the_password_alone() {
     assert_problem(st, &body, 409, "conflict");
 
     // Now the password leads to a challenge, which is not a session.
-    let (st, body) = login(&s, "boss", "Boss-Passw0rd-1").await;
+    let (st, body) = login(&s, "boss", "Chief-Passw0rd-1").await;
     assert_eq!(
         (st, body["step"].as_str()),
         (200, Some("mfa_required")),
@@ -176,7 +176,7 @@ async fn a_role_that_requires_totp_cannot_sign_in_with_the_password_alone() {
     assert_problem(st, &body, 401, "mfa_failed");
 
     // A recovery code works once.
-    let (_, body) = login(&s, "boss", "Boss-Passw0rd-1").await;
+    let (_, body) = login(&s, "boss", "Chief-Passw0rd-1").await;
     let challenge = body["challenge"].as_str().unwrap().to_string();
     let (st, body) = second_step(&s, &challenge, &codes[3].to_uppercase()).await;
     assert_eq!(
@@ -194,8 +194,11 @@ async fn a_role_that_requires_totp_cannot_sign_in_with_the_password_alone() {
     let (st, hist) = s.get("/api/v1/auth/me/sign-ins", &token).await.unwrap();
     assert_eq!(st, 200, "{hist}");
     let rows = hist.as_array().unwrap();
-    assert_eq!(rows[0]["method"], "password+recovery_code");
-    assert_eq!(rows[0]["success"], true);
+    // Newest first: the refused second use of the recovery code, then its first use.
+    assert_eq!(rows[0]["method"], "password+code");
+    assert_eq!(rows[0]["success"], false);
+    assert_eq!(rows[1]["method"], "password+recovery_code");
+    assert_eq!(rows[1]["success"], true);
     let methods: Vec<(&str, bool)> = rows
         .iter()
         .map(|r| {
@@ -236,7 +239,7 @@ async fn a_role_that_requires_totp_cannot_sign_in_with_the_password_alone() {
         .await
         .unwrap();
     assert_eq!(st, 204, "{body}");
-    let (_, body) = login(&s, "boss", "Boss-Passw0rd-1").await;
+    let (_, body) = login(&s, "boss", "Chief-Passw0rd-1").await;
     assert_eq!(body["step"], "mfa_enrolment_required");
 }
 
@@ -244,7 +247,7 @@ async fn a_role_that_requires_totp_cannot_sign_in_with_the_password_alone() {
 async fn wrong_second_factors_are_throttled() {
     let s = server_with(env(&[("ONECITY_MFA_REQUIRED_ROLES", "tenant_admin")])).await;
     boss(&s).await;
-    let (_, body) = login(&s, "boss", "Boss-Passw0rd-1").await;
+    let (_, body) = login(&s, "boss", "Chief-Passw0rd-1").await;
     let enrol = body["enrolment_token"].as_str().unwrap().to_string();
     let (_, e) = s
         .post("/api/v1/auth/me/totp", &enrol, &json!({}))
@@ -261,7 +264,7 @@ async fn wrong_second_factors_are_throttled() {
         .await
         .unwrap();
     assert_eq!(st, 200);
-    let (_, body) = login(&s, "boss", "Boss-Passw0rd-1").await;
+    let (_, body) = login(&s, "boss", "Chief-Passw0rd-1").await;
     let challenge = body["challenge"].as_str().unwrap().to_string();
     for _ in 0..5 {
         let (st, body) = second_step(&s, &challenge, "abcde-abcde").await;
