@@ -7,8 +7,15 @@ the server as http://localhost:<port> (the demo's default `webauthn_origin`), no
 127.0.0.1. They use their own user, so the other tests' admin sign-in is unaffected.
 """
 
+import base64
+import hashlib
+import hmac
 import json
 import re
+import struct
+import time
+
+import pytest
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.virtual_authenticator import (
@@ -28,6 +35,14 @@ from onecity_browser import (
 
 TENANT = "hangzhou"
 LOCAL = re.sub(r"^http://127\.0\.0\.1", "http://localhost", BASE_URL)
+
+
+def totp(secret_b32, at):
+    """RFC 6238 code (HMAC-SHA-1, 6 digits, 30 s) of a base32 secret at `at` seconds."""
+    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(at) // 30), hashlib.sha1).digest()
+    off = mac[-1] & 15
+    return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % 1_000_000)
 
 
 def add_authenticator(drv):
@@ -102,6 +117,39 @@ def test_security_key_registers_and_signs_in(driver):
         assert history[0]["method"] == "password+webauthn" and history[0]["success"], json.dumps(history)
         wait_for(driver, lambda d: "password+webauthn" in d.find_element(By.ID, "history-table").text,
                  what="history row")
+
+
+def test_totp_code_completes_the_sign_in_page(driver):
+    admin = admin_token()
+    username = "totp-e2e"
+    _, password = ensure_user(admin, TENANT, username, "staff", roles=[{"role": "staff"}])
+    _, first = api("POST", "/api/v1/auth/login", {"username": username, "password": password}, expect=(200,))
+    if first["step"] != "session":
+        pytest.skip("totp-e2e enrolled TOTP in an earlier run against this server")
+    token = first["token"]
+    _, e = api("POST", "/api/v1/auth/me/totp", {}, token=token, expect=(200,))
+    secret = e["secret"]
+    now = time.time()
+    api("POST", "/api/v1/auth/me/totp/confirm", {"code": totp(secret, now)}, token=token, expect=(200,))
+    with artifacts_on_exit(driver, "security-totp-login"):
+        driver.get(f"{BASE_URL}/login?lang=zh")
+        wait_for(driver, lambda d: d.find_element(By.ID, "login-submit").is_displayed(), what="login form")
+        driver.find_element(By.ID, "username").send_keys(username)
+        driver.find_element(By.ID, "password").send_keys(password)
+        driver.find_element(By.ID, "login-submit").click()
+        wait_for(driver, lambda d: d.find_element(By.ID, "mfa-form").is_displayed(), what="second step")
+        assert "动态口令" in driver.find_element(By.ID, "mfa-form").text
+        assert not driver.find_element(By.ID, "mfa-webauthn").is_displayed()
+        # The confirmation used this step's code: a wrong or reused one is refused.
+        driver.find_element(By.ID, "mfa-code").send_keys(totp(secret, now))
+        driver.find_element(By.ID, "mfa-submit").click()
+        wait_for(driver, lambda d: d.find_element(By.ID, "mfa-error").text, what="refusal")
+        code = driver.find_element(By.ID, "mfa-code")
+        code.clear()
+        code.send_keys(totp(secret, now + 30))
+        driver.find_element(By.ID, "mfa-submit").click()
+        wait_for(driver, lambda d: d.current_url.startswith(f"{BASE_URL}/console/map"), what="map after the code")
+        assert driver.execute_script("return localStorage.getItem('onecity.token');")
 
 
 def test_security_page_fits_a_phone_in_chinese(driver):
