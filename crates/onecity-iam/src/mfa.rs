@@ -249,7 +249,8 @@ pub enum LoginOutcome {
     },
     /// A second factor is needed: send `challenge` with one to `POST /api/v1/auth/login/mfa`.
     MfaRequired {
-        /// The challenge token (not a session), valid [`CHALLENGE_TTL_SECS`].
+        /// The challenge token (not a session), valid [`CHALLENGE_TTL_SECS`], usable for
+        /// one successful second step.
         challenge: String,
         /// Expiry, seconds since the epoch.
         expires_at: i64,
@@ -410,16 +411,40 @@ impl Iam {
         factor: SecondFactor,
         addr: Option<IpAddr>,
     ) -> Result<(String, i64)> {
-        let id = self.challenge_owner(challenge)?;
-        let p = self.principal_by_id(id).await?;
+        let claims = self.challenge_claims(challenge)?;
+        let jti = claims.jti.to_string();
+        let db = &self.inner.db;
+        if store::pending_exists(db, &jti, "challenge_used").await? {
+            return Err(mfa_failed(
+                "this sign-in challenge was used already; sign in again",
+            ));
+        }
+        let p = self.principal_by_id(claims.sub).await?;
         let method = match factor {
             SecondFactor::Code(code) => self.verify_code(&p, &code, addr).await?,
             SecondFactor::Webauthn(cred) => {
-                let jti = self.challenge_jti(challenge)?;
                 self.verify_assertion(&p, &jti, cred, addr).await?;
                 "webauthn"
             }
         };
+        let now = onecity_core::time::now_micros();
+        store::put_pending(
+            db,
+            &jti,
+            p.id,
+            "challenge_used",
+            "",
+            now,
+            claims.exp.saturating_mul(1_000_000) + 60_000_000,
+        )
+        .await
+        .map_err(|e| {
+            if e.code == ErrorCode::Conflict {
+                mfa_failed("this sign-in challenge was used already; sign in again")
+            } else {
+                e
+            }
+        })?;
         self.open_session(&p, addr, &format!("password+{method}"))
             .await
     }
@@ -432,14 +457,6 @@ impl Iam {
             return Err(mfa_failed("the sign-in challenge is not a challenge token"));
         }
         Ok(claims)
-    }
-
-    fn challenge_owner(&self, challenge: &str) -> Result<Uuid> {
-        self.challenge_claims(challenge).map(|c| c.sub)
-    }
-
-    fn challenge_jti(&self, challenge: &str) -> Result<String> {
-        self.challenge_claims(challenge).map(|c| c.jti.to_string())
     }
 
     /// Whether one of `p`'s roles requires a second factor.
@@ -625,9 +642,12 @@ impl Iam {
         .await
     }
 
-    /// Issues a full session for `p`: records it, its sign-in and the audit record in one
-    /// transaction, then revokes the oldest sessions beyond the limit.
-    async fn open_session(
+    /// Issues a full session `(token, expires_at)` for `p` signed in by `method` (e.g.
+    /// `password+totp`): records it (`iam_sessions`), its sign-in and the `auth.login`
+    /// audit record in one transaction, and revokes the oldest sessions beyond
+    /// `max_sessions_per_user`. Every sign-in path issues sessions through here, so that
+    /// session limits and the sign-in history see them.
+    pub async fn open_session(
         &self,
         p: &Principal,
         addr: Option<IpAddr>,

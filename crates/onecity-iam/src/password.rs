@@ -34,14 +34,21 @@ pub fn verify(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// A random password of `n` characters from an unambiguous alphabet.
+/// A random password of `n` characters from an unambiguous alphabet, mixing upper-case
+/// letters, lower-case letters and digits when `n >= 3` (so it meets a policy of up to
+/// three character classes).
 pub fn generate(n: usize) -> String {
     use rand::Rng;
     const ALPHA: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     let mut r = rand::rngs::OsRng;
-    (0..n)
-        .map(|_| ALPHA[r.gen_range(0..ALPHA.len())] as char)
-        .collect()
+    loop {
+        let pw: String = (0..n)
+            .map(|_| ALPHA[r.gen_range(0..ALPHA.len())] as char)
+            .collect();
+        if n < 3 || classes(&pw) >= 3 {
+            return pw;
+        }
+    }
 }
 
 /// Password policy: 10 to 256 characters (the floor every policy keeps).
@@ -141,6 +148,7 @@ mod tests {
         assert!(!super::verify("wrong", &h));
         assert!(!super::verify("x", "not a phc string"));
         assert_eq!(super::generate(20).len(), 20);
+        assert!((0..200).all(|_| super::classes(&super::generate(10)) == 3));
     }
 
     #[test]

@@ -250,6 +250,17 @@ pub(crate) async fn put_pending(
     Ok(())
 }
 
+/// Whether a ceremony or marker `id` with `purpose` exists (expired or not).
+pub(crate) async fn pending_exists(mut ex: impl Executor, id: &str, purpose: &str) -> Result<bool> {
+    let row = ex
+        .fetch_optional(
+            "SELECT id FROM iam_webauthn_pending WHERE id = $1 AND purpose = $2",
+            args![id, purpose],
+        )
+        .await?;
+    Ok(row.is_some())
+}
+
 #[derive(Deserialize)]
 struct PendingRow {
     state: String,

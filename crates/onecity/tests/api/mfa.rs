@@ -169,8 +169,24 @@ async fn a_role_that_requires_totp_cannot_sign_in_with_the_password_alone() {
         .await
         .unwrap();
     assert_eq!((st, me["username"].as_str()), (200, Some("boss")));
+    // The challenge works once; the code too, with a fresh challenge.
     let (st, body) = second_step(&s, &challenge, &next).await;
     assert_problem(st, &body, 401, "mfa_failed");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("challenge was used"),
+        "{body}"
+    );
+    let (_, body) = login(&s, "boss", "Chief-Passw0rd-1").await;
+    let fresh = body["challenge"].as_str().unwrap().to_string();
+    let (st, body) = second_step(&s, &fresh, &next).await;
+    assert_problem(st, &body, 401, "mfa_failed");
+    assert!(
+        body["detail"].as_str().unwrap().contains("already used"),
+        "{body}"
+    );
     // A forged challenge is refused.
     let (st, body) = second_step(&s, "not-a-challenge", &next).await;
     assert_problem(st, &body, 401, "mfa_failed");
@@ -185,8 +201,17 @@ async fn a_role_that_requires_totp_cannot_sign_in_with_the_password_alone() {
         "{body}"
     );
     let token = body["token"].as_str().unwrap().to_string();
+    let (_, body) = login(&s, "boss", "Chief-Passw0rd-1").await;
+    let challenge = body["challenge"].as_str().unwrap().to_string();
     let (st, body) = second_step(&s, &challenge, &codes[3]).await;
     assert_problem(st, &body, 401, "mfa_failed");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("wrong or already used"),
+        "{body}"
+    );
     let (_, status) = s.get("/api/v1/auth/me/mfa", &token).await.unwrap();
     assert_eq!(status["recovery_codes_left"], 9);
 
