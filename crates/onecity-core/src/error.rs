@@ -88,6 +88,20 @@ catalogue! {
     /// hashing); nothing was evaluated, so the attempt does not count as a failure. See
     /// `Retry-After`.
     LoginBusy = ("login_busy", 503, Unavailable, "Too many logins in progress"),
+    /// A second factor (TOTP code, recovery code or WebAuthn assertion) was wrong, already
+    /// used, or its sign-in challenge expired (RFC 6238; W3C WebAuthn Level 2).
+    MfaFailed = ("mfa_failed", 401, Unauthenticated, "Second factor not accepted"),
+    /// An enrolment-only session (a holder of a role that requires a second factor who has
+    /// none yet) was used for anything but enrolling one.
+    MfaEnrolmentRequired = ("mfa_enrolment_required", 403, Forbidden, "Enrol a second factor first"),
+    /// A new password breaks the password policy (length, character classes, username,
+    /// recent passwords).
+    PasswordPolicy = ("password_policy", 422, Invalid, "Password does not meet the policy"),
+    /// The password is older than the configured maximum age; change it first
+    /// (`POST /api/v1/auth/password`).
+    PasswordExpired = ("password_expired", 403, Forbidden, "Password expired"),
+    /// The session was revoked (too many concurrent sessions) or idle for too long.
+    SessionEnded = ("session_ended", 401, Unauthenticated, "Session ended"),
     /// The server is starting (migrations running) or shutting down.
     NotReady = ("not_ready", 503, Unavailable, "Service not ready"),
     /// The request took longer than the configured timeout.

@@ -62,6 +62,31 @@ where
     }
 }
 
+/// A person signed in with a full session or an enrolment-only one (see
+/// [`crate::mfa`]): `.1` is true for the latter. Only the second-factor enrolment routes
+/// take it; app keys are refused (403).
+pub struct EnrolAuth(pub Arc<Principal>, pub bool);
+
+impl<S> FromRequestParts<S> for EnrolAuth
+where
+    Iam: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let iam = Iam::from_ref(state);
+        let cred = credential(&parts.headers).ok_or_else(|| {
+            Error::new(
+                ErrorCode::Unauthenticated,
+                "send Authorization: Bearer <session or enrolment token>",
+            )
+        })?;
+        let (p, restricted) = iam.authenticate_for_enrolment(cred).await?;
+        Ok(EnrolAuth(p, restricted))
+    }
+}
+
 /// A permission marker type (see [`perm`]).
 pub trait Perm: Send + Sync + 'static {
     /// The permission.

@@ -6,7 +6,9 @@
 //! scopes and a per-key rate limit, the platform's limiter ([`limiter::Limiter`], shared
 //! through the database) with login throttling per account and per client address, the
 //! bound on concurrent password hashing, and the axum extractors that prove a caller holds
-//! a permission ([`http::Authorized`]).
+//! a permission ([`http::Authorized`]); second factors for staff (TOTP, recovery codes,
+//! WebAuthn), required by role, the password policy, session limits and sign-in history
+//! ([`mfa`]).
 //!
 //! Everything that changes writes an audit record and an outbox event in the same
 //! transaction (see `onecity-store`).
@@ -15,6 +17,8 @@ pub mod http;
 pub mod idcodes;
 pub mod limiter;
 mod membership;
+pub mod mfa;
+mod mfa_routes;
 mod migrations;
 mod org;
 pub mod password;
@@ -69,6 +73,8 @@ pub struct IamConfig {
     /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges). Empty
     /// (default): the client address is the TCP peer's, and `X-Forwarded-For` is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Second factors, password policy and session limits (see [`mfa::SecurityPolicy`]).
+    pub security: mfa::SecurityPolicy,
 }
 
 /// Memory the password checks may use at once, by default: 256 MiB.
@@ -97,6 +103,7 @@ impl Default for IamConfig {
             max_concurrent_hashes: 0,
             hash_wait: Duration::from_secs(5),
             trusted_proxies: Vec::new(),
+            security: mfa::SecurityPolicy::default(),
         }
     }
 }
@@ -128,6 +135,12 @@ pub(crate) struct Inner {
     /// Moving average of a real password check in µs (0 = none measured yet): what an
     /// unknown username waits instead of hashing.
     pub(crate) verify_micros: std::sync::atomic::AtomicU64,
+    /// Key sealing TOTP secrets at rest (see [`mfa`]).
+    pub(crate) mfa_key: [u8; 32],
+    /// The WebAuthn relying party, when `security.webauthn_origin` is set.
+    pub(crate) webauthn: Option<webauthn_rs::Webauthn>,
+    /// Sessions checked recently on this node (session policy on): `jti` → when.
+    pub(crate) sessions: Mutex<HashMap<Uuid, Instant>>,
 }
 
 /// The identity and organisation service; cheap to clone.
@@ -143,6 +156,8 @@ impl Iam {
     /// Builds the service over a migrated database.
     pub async fn new(db: Db, auditor: Auditor, bus: EventBus, cfg: IamConfig) -> Result<Iam> {
         let secret = onecity_store::secrets::get_or_create(&db, "session_token_hs256").await?;
+        let mfa_key = mfa::seal_key(&db).await?;
+        let webauthn = mfa::relying_party(&cfg.security)?;
         let slots = match cfg.max_concurrent_hashes {
             0 => default_max_concurrent_hashes(),
             n => n,
@@ -163,6 +178,9 @@ impl Iam {
                 hash_waiting: std::sync::atomic::AtomicUsize::new(0),
                 hash_max_waiting: slots * 4,
                 verify_micros: std::sync::atomic::AtomicU64::new(0),
+                mfa_key,
+                webauthn,
+                sessions: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -209,6 +227,7 @@ impl Iam {
     /// Forgets cached principals and keys (after role or key changes on this node).
     pub fn invalidate_caches(&self) {
         self.inner.principals.lock().expect("cache lock").clear();
+        self.inner.sessions.lock().expect("cache lock").clear();
         self.inner.keys.lock().expect("cache lock").clear();
     }
 

@@ -49,8 +49,45 @@ CREATE INDEX iam_limits_expiry ON iam_limits (expires_at);
 DROP TABLE login_failures;
 "#;
 
+/// Second factors, sessions and sign-in history for staff (issue 13; GB/T 22239-2019
+/// identity authentication): TOTP enrolments (secret sealed, last accepted time step),
+/// recovery-code digests, WebAuthn credentials and pending ceremonies, issued sessions
+/// (idle timeout, concurrent-session limit), password history and change time, and
+/// sign-in attempts.
+const V6: &str = r#"
+ALTER TABLE principals ADD COLUMN password_changed_at BIGINT;
+CREATE TABLE iam_totp (
+  principal_id TEXT PRIMARY KEY REFERENCES principals(id), secret_sealed TEXT NOT NULL,
+  confirmed_at BIGINT, last_step BIGINT NOT NULL, created_at BIGINT NOT NULL);
+CREATE TABLE iam_recovery_codes (
+  principal_id TEXT NOT NULL REFERENCES principals(id), code_sha256 TEXT NOT NULL,
+  used_at BIGINT, created_at BIGINT NOT NULL, PRIMARY KEY (principal_id, code_sha256));
+CREATE TABLE iam_webauthn_credentials (
+  id TEXT PRIMARY KEY, principal_id TEXT NOT NULL REFERENCES principals(id),
+  credential_id TEXT NOT NULL UNIQUE, name TEXT NOT NULL, passkey TEXT NOT NULL,
+  created_at BIGINT NOT NULL, last_used_at BIGINT);
+CREATE INDEX iam_webauthn_principal ON iam_webauthn_credentials (principal_id);
+CREATE TABLE iam_webauthn_pending (
+  id TEXT PRIMARY KEY, principal_id TEXT NOT NULL REFERENCES principals(id),
+  purpose TEXT NOT NULL, state TEXT NOT NULL, expires_at BIGINT NOT NULL);
+CREATE INDEX iam_webauthn_pending_expiry ON iam_webauthn_pending (expires_at);
+CREATE TABLE iam_sessions (
+  id TEXT PRIMARY KEY, principal_id TEXT NOT NULL REFERENCES principals(id),
+  method TEXT NOT NULL, address TEXT, created_at BIGINT NOT NULL, last_seen_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL, revoked_at BIGINT);
+CREATE INDEX iam_sessions_principal ON iam_sessions (principal_id, created_at);
+CREATE TABLE iam_password_history (
+  principal_id TEXT NOT NULL REFERENCES principals(id), password_hash TEXT NOT NULL,
+  created_at BIGINT NOT NULL);
+CREATE INDEX iam_password_history_principal ON iam_password_history (principal_id, created_at);
+CREATE TABLE iam_sign_ins (
+  id TEXT PRIMARY KEY, principal_id TEXT NOT NULL REFERENCES principals(id), at BIGINT NOT NULL,
+  address TEXT, method TEXT NOT NULL, success BIGINT NOT NULL);
+CREATE INDEX iam_sign_ins_principal ON iam_sign_ins (principal_id, at);
+"#;
+
 /// The component's migrations.
-pub static MIGRATIONS: [Migration; 3] = [
+pub static MIGRATIONS: [Migration; 4] = [
     Migration {
         version: 1,
         name: "tenants, jurisdictions, departments, principals, grants, keys",
@@ -68,5 +105,11 @@ pub static MIGRATIONS: [Migration; 3] = [
         name: "platform limiter counters replace per-attempt login failures",
         sqlite: V3,
         postgres: V3,
+    },
+    Migration {
+        version: 6,
+        name: "second factors, sessions, password history and sign-in history",
+        sqlite: V6,
+        postgres: V6,
     },
 ];

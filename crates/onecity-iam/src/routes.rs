@@ -30,6 +30,7 @@ pub fn routes() -> OpenApiRouter<Iam> {
         .routes(routes!(list_keys, create_key))
         .routes(routes!(revoke_key))
         .routes(routes!(query_audit))
+        .merge(crate::mfa_routes::routes())
 }
 
 /// App keys need the scope itself; users see their own tenants by membership.
@@ -52,22 +53,82 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-/// Login response.
+/// Login response: a session, or the next step.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LoginResponse {
-    /// Session token; send as `Authorization: Bearer <token>`.
-    pub token: String,
-    /// Expiry, RFC 3339 UTC.
+    /// `session` (signed in), `mfa_required` (send `challenge` and a second factor to
+    /// `POST /api/v1/auth/login/mfa`) or `mfa_enrolment_required` (the account's role
+    /// requires a second factor and it has none: `enrolment_token` may only enrol one).
+    pub step: String,
+    /// Session token (step `session`); send as `Authorization: Bearer <token>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Sign-in challenge (step `mfa_required`), valid 5 minutes; not a session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<String>,
+    /// Factors the account has (step `mfa_required`): `totp`, `webauthn`, `recovery_code`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<String>>,
+    /// Enrolment-only session (step `mfa_enrolment_required`), valid 15 minutes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enrolment_token: Option<String>,
+    /// Expiry of whichever token was given, RFC 3339 UTC.
     pub expires_at: String,
 }
 
-/// Log in with a username and password (Argon2id); returns a session token.
-/// After 5 failures for one account, or 100 from one client address, within 15 minutes:
-/// 429 `login_throttled` with `Retry-After`, decided before the password is checked. When
-/// too many password checks run at once: 503 `login_busy` with `Retry-After: 1`.
+impl LoginResponse {
+    /// A session.
+    pub fn session(token: String, exp: i64) -> Self {
+        LoginResponse {
+            step: "session".into(),
+            token: Some(token),
+            challenge: None,
+            methods: None,
+            enrolment_token: None,
+            expires_at: onecity_core::time::rfc3339(exp * 1_000_000),
+        }
+    }
+}
+
+impl From<crate::mfa::LoginOutcome> for LoginResponse {
+    fn from(o: crate::mfa::LoginOutcome) -> Self {
+        use crate::mfa::LoginOutcome as O;
+        match o {
+            O::Session { token, expires_at } => LoginResponse::session(token, expires_at),
+            O::MfaRequired {
+                challenge,
+                expires_at,
+                methods,
+            } => LoginResponse {
+                step: "mfa_required".into(),
+                token: None,
+                challenge: Some(challenge),
+                methods: Some(methods.iter().map(|m| m.to_string()).collect()),
+                enrolment_token: None,
+                expires_at: onecity_core::time::rfc3339(expires_at * 1_000_000),
+            },
+            O::EnrolmentRequired { token, expires_at } => LoginResponse {
+                step: "mfa_enrolment_required".into(),
+                token: None,
+                challenge: None,
+                methods: None,
+                enrolment_token: Some(token),
+                expires_at: onecity_core::time::rfc3339(expires_at * 1_000_000),
+            },
+        }
+    }
+}
+
+/// Log in with a username and password (Argon2id). The answer is a session token, or,
+/// for an account with a second factor (or whose role requires one), the next step (see
+/// `LoginResponse.step`). After 5 failures for one account, or 100 from one client
+/// address, within 15 minutes: 429 `login_throttled` with `Retry-After`, decided before
+/// the password is checked. When too many password checks run at once: 503 `login_busy`
+/// with `Retry-After: 1`. A password older than the configured maximum age: 403
+/// `password_expired`.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 429, body = Problem),
-        (status = 503, body = Problem)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 429, body = Problem), (status = 503, body = Problem)))]
 async fn login(
     State(iam): State<Iam>,
     crate::http::ClientAddr(addr): crate::http::ClientAddr,
@@ -80,11 +141,8 @@ async fn login(
         )
         .into());
     }
-    let (token, exp) = iam.login(&req.username, &req.password, addr).await?;
-    Ok(Json(LoginResponse {
-        token,
-        expires_at: onecity_core::time::rfc3339(exp * 1_000_000),
-    }))
+    let outcome = iam.login(&req.username, &req.password, addr).await?;
+    Ok(Json(outcome.into()))
 }
 
 /// The authenticated caller with its grants.

@@ -18,7 +18,17 @@ pub struct Claims {
     pub iat: i64,
     /// Token id.
     pub jti: Uuid,
+    /// What the token is for when it is not a session: [`PURPOSE_MFA_CHALLENGE`] (the
+    /// second sign-in step) or [`PURPOSE_MFA_ENROL`] (an enrolment-only session).
+    /// Absent for ordinary sessions (and in every token issued before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
 }
+
+/// `purpose` of a sign-in challenge: proves the password was right, is not a session.
+pub const PURPOSE_MFA_CHALLENGE: &str = "mfa_challenge";
+/// `purpose` of an enrolment-only session: may only enrol a second factor.
+pub const PURPOSE_MFA_ENROL: &str = "mfa_enrol";
 
 /// Signs and checks session tokens.
 #[derive(Clone)]
@@ -44,16 +54,28 @@ impl TokenSigner {
 
     /// Issues a token for `sub` valid for `ttl_secs`.
     pub fn issue(&self, sub: Uuid, ttl_secs: i64) -> Result<(String, i64)> {
+        self.issue_for(sub, ttl_secs, None).map(|(t, c)| (t, c.exp))
+    }
+
+    /// Issues a token for `sub` valid for `ttl_secs` with a `purpose` (`None` = session);
+    /// returns the token and its claims.
+    pub fn issue_for(
+        &self,
+        sub: Uuid,
+        ttl_secs: i64,
+        purpose: Option<&str>,
+    ) -> Result<(String, Claims)> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub,
             exp: now + ttl_secs,
             iat: now,
             jti: onecity_core::new_id(),
+            purpose: purpose.map(str::to_string),
         };
         let t =
             encode(&Header::new(Algorithm::HS256), &claims, &self.enc).map_err(Error::internal)?;
-        Ok((t, claims.exp))
+        Ok((t, claims))
     }
 
     /// Checks a token. Errors: `invalid_credentials` for anything but a valid, unexpired

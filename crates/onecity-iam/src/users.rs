@@ -34,7 +34,8 @@ pub struct NewUser {
     pub username: String,
     /// Display name.
     pub display_name: String,
-    /// Password, 10 to 256 characters.
+    /// Password, 10 to 256 characters, within the configured password policy (see
+    /// `mfa::SecurityPolicy`; 422 `password_policy` otherwise).
     pub password: String,
     /// `staff` (default), `citizen` or `company`.
     pub kind: Option<String>,
@@ -172,7 +173,7 @@ impl Iam {
         Ok(generated.then_some(pw))
     }
 
-    /// Checks a username and password and issues a session token `(token, expires_at)`.
+    /// Checks a username and password (the first step of every password sign-in).
     ///
     /// Order, so that a flood costs little and concurrent attempts cannot slip through:
     /// 1. one attempt is reserved, atomically, on the platform limiter for the client
@@ -196,12 +197,16 @@ impl Iam {
     /// `login_throttled` (429, with `Retry-After` = seconds left in the window) after too
     /// many failures for the account or from the address (shared by replicas: kept in the
     /// database); `login_busy` (503, `Retry-After: 1`) when too many checks run at once.
-    pub async fn login(
+    ///
+    /// This is the password step of a sign-in ([`Iam::login`]) and of a password change;
+    /// it returns the account whose password was right. A wrong password for an existing
+    /// account is also kept in its sign-in history.
+    pub(crate) async fn check_password(
         &self,
         username: &str,
         pw: &str,
         addr: Option<std::net::IpAddr>,
-    ) -> Result<(String, i64)> {
+    ) -> Result<crate::store::LoginAccount> {
         use crate::limiter::{Decision, Limit, Subject};
         const PURPOSE: &str = "login";
         let cfg = &self.inner.cfg;
@@ -280,8 +285,12 @@ impl Iam {
             }
         };
         drop(slot);
+        let known = row.as_ref().map(|r| r.id);
         let account_row = row.filter(|r| ok && !r.disabled);
         let Some(account_row) = account_row else {
+            if let Some(id) = known {
+                self.note_sign_in(id, addr, "password", false).await?;
+            }
             if account_decision.hits() == 1 {
                 self.audit_login_failure(username, "auth.login_failed", 1)
                     .await?;
@@ -292,26 +301,9 @@ impl Iam {
                 "username or password is wrong",
             ));
         };
-        let id = account_row.id;
-        let tenant = account_row.tenant.unwrap_or_else(|| SYSTEM_TENANT.into());
         limiter.reset(PURPOSE, account).await?;
         self.give_back(address).await;
-        let mut tx = self.inner.db.begin().await?;
-        self.record(
-            &mut tx,
-            &AuditEntry {
-                tenant: &tenant,
-                actor: &format!("user:{id}"),
-                action: "auth.login",
-                resource_type: "principal",
-                resource_id: &id.to_string(),
-                ..Default::default()
-            },
-            None,
-        )
-        .await?;
-        tx.commit().await?;
-        self.inner.signer.issue(id, self.inner.cfg.token_ttl_secs)
+        Ok(account_row)
     }
 
     /// Gives back the address's reserved login attempt (logged, not failed, on error).
@@ -423,6 +415,24 @@ impl Iam {
             return self.authenticate_key(credential).await;
         }
         let claims = self.inner.signer.check(credential)?;
+        match claims.purpose.as_deref() {
+            None => {}
+            Some(crate::token::PURPOSE_MFA_ENROL) => {
+                return Err(Error::new(
+                    ErrorCode::MfaEnrolmentRequired,
+                    "this session may only enrol a second factor (TOTP or a security key) \
+                     under /api/v1/auth/me; sign in again afterwards",
+                ))
+            }
+            Some(_) => {
+                return Err(Error::new(
+                    ErrorCode::InvalidCredentials,
+                    "a sign-in challenge is not a session: complete it with \
+                     POST /api/v1/auth/login/mfa",
+                ))
+            }
+        }
+        self.check_session(&claims).await?;
         self.principal_by_id(claims.sub).await
     }
 
@@ -574,7 +584,11 @@ impl Iam {
         let t = self.tenant(p, tenant).await?;
         validate::code("username", &n.username)?;
         validate::text("display_name", &n.display_name, 200)?;
-        password::check_policy(&n.password)?;
+        self.inner
+            .cfg
+            .security
+            .password
+            .check(&n.password, &n.username)?;
         if let Some(e) = &n.email {
             let (local, domain) = e.split_once('@').unwrap_or(("", ""));
             if e.len() > 254

@@ -55,6 +55,7 @@ where
         .route("/console/stats", get(stats_page))
         .route("/console/plans", get(plans_page))
         .route("/console/twin", get(twin_page))
+        .route("/console/security", get(security_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -84,6 +85,9 @@ pub enum Page {
     /// `/console/twin`: the digital twin (数字孪生): NGSI-LD entities on the map, their
     /// attributes and history.
     Twin,
+    /// `/console/security`: security settings (安全设置): second factors (TOTP, security
+    /// keys, recovery codes) and the sign-in history.
+    Security,
 }
 
 impl Page {
@@ -100,6 +104,7 @@ impl Page {
             Page::Stats => "stats.html",
             Page::Plans => "plans.html",
             Page::Twin => "twin.html",
+            Page::Security => "security.html",
         }
     }
 
@@ -116,6 +121,7 @@ impl Page {
             Page::Stats => "stats",
             Page::Plans => "plans",
             Page::Twin => "twin",
+            Page::Security => "security",
         }
     }
 
@@ -132,6 +138,7 @@ impl Page {
             Page::Stats => "/console/stats",
             Page::Plans => "/console/plans",
             Page::Twin => "/console/twin",
+            Page::Security => "/console/security",
         }
     }
 
@@ -148,6 +155,7 @@ impl Page {
             Page::Stats => "stats_title",
             Page::Plans => "plans_title",
             Page::Twin => "twin_title",
+            Page::Security => "security_title",
         }
     }
 }
@@ -167,6 +175,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("stats.html", include_str!("../templates/stats.html")),
         ("plans.html", include_str!("../templates/plans.html")),
         ("twin.html", include_str!("../templates/twin.html")),
+        ("security.html", include_str!("../templates/security.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -231,6 +240,10 @@ async fn to_map() -> impl IntoResponse {
 
 async fn login_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Login, &headers, q.as_deref())
+}
+
+async fn security_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Security, &headers, q.as_deref())
 }
 
 async fn map_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
@@ -313,6 +326,8 @@ mod tests {
             ("/console/catalog", "id=\"catalog-table\""),
             ("/portal", "id=\"portal-results\""),
             ("/console/twin", "id=\"twin-filter\""),
+            ("/console/security", "id=\"totp-start\""),
+            ("/login", "id=\"mfa-code\""),
         ] {
             let (status, headers, body) = get(path, &[]).await;
             assert_eq!(status, StatusCode::OK, "{path}");

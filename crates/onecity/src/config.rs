@@ -77,6 +77,34 @@ config! {
     /// Proxies whose `X-Forwarded-For` gives the client address (comma-separated
     /// addresses or CIDR ranges, e.g. `10.0.0.0/8`). Default empty: the TCP peer's address.
     trusted_proxies: String = String::new(),
+    /// Roles whose holders must pass a second factor (TOTP, security key or recovery code)
+    /// to sign in, comma-separated, e.g. `platform_admin,tenant_admin` (what a 等保 level-3
+    /// deployment sets). A holder with no factor yet gets an enrolment-only session.
+    /// Default empty, in the demo too (its admin signs in with the password alone, so the
+    /// demo and the browser tests work out of the box; turn it on to try the second step).
+    mfa_required_roles: String = String::new(),
+    /// Fewest characters of a new password, 10 to 256 (default 10; level 3: 12).
+    password_min_length: usize = 10,
+    /// Character classes (upper, lower, digit, other) a new password must mix, 0 to 4
+    /// (default 0; level 3: 3).
+    password_min_classes: u8 = 0,
+    /// A new password must differ from this many previous ones (default 0; level 3: 5).
+    password_history: u32 = 0,
+    /// Days after which a password must be changed before signing in (default 0 =
+    /// never; level 3: 90).
+    password_max_age_days: u32 = 0,
+    /// Seconds a session may stay unused before it ends (default 0 = no idle timeout;
+    /// level 3: 1800). Precision about 30 s.
+    session_idle_timeout_secs: u64 = 0,
+    /// Most concurrent sessions per user; signing in beyond it ends the oldest (default 0
+    /// = no limit; level 3: e.g. 3).
+    max_sessions_per_user: u32 = 0,
+    /// Origin of the web pages for WebAuthn security keys, e.g.
+    /// `https://city.example.org` (its host is the relying-party id). Default: none, and
+    /// WebAuthn is off; with `demo` and none set, `http://localhost:<listen port>`.
+    webauthn_origin: Option<String> = None,
+    /// Issuer shown in authenticator apps for TOTP. Default `onecity`.
+    totp_issuer: String = "onecity".into(),
     /// `text` or `json` log lines. Default `text`.
     log_format: String = "text".into(),
     /// Log filter (tracing `EnvFilter` syntax). Default `info`.

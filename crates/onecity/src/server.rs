@@ -87,6 +87,47 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The second-factor, password and session settings. Errors: an unknown role in
+/// `mfa_required_roles`, a password setting out of range.
+pub fn security_policy(cfg: &Config) -> anyhow::Result<onecity_iam::mfa::SecurityPolicy> {
+    let roles: Vec<String> = cfg
+        .mfa_required_roles
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_string)
+        .collect();
+    for r in &roles {
+        if onecity_iam::Role::parse(r).is_none() {
+            anyhow::bail!("mfa_required_roles: {r:?} is not a role");
+        }
+    }
+    if !(10..=256).contains(&cfg.password_min_length) {
+        anyhow::bail!("password_min_length must be between 10 and 256");
+    }
+    if cfg.password_min_classes > 4 {
+        anyhow::bail!("password_min_classes must be between 0 and 4");
+    }
+    let webauthn_origin = match &cfg.webauthn_origin {
+        Some(o) if !o.is_empty() => Some(o.clone()),
+        _ if cfg.demo => Some(format!("http://localhost:{}", cfg.listen.port())),
+        _ => None,
+    };
+    Ok(onecity_iam::mfa::SecurityPolicy {
+        mfa_required_roles: roles,
+        password: onecity_iam::password::PasswordPolicy {
+            min_length: cfg.password_min_length,
+            min_classes: cfg.password_min_classes,
+            history: cfg.password_history,
+            max_age_days: cfg.password_max_age_days,
+        },
+        session_idle_timeout: Duration::from_secs(cfg.session_idle_timeout_secs),
+        max_sessions_per_user: cfg.max_sessions_per_user,
+        webauthn_origin,
+        totp_issuer: cfg.totp_issuer.clone(),
+    })
+}
+
 /// Builds the services over a migrated store.
 pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
     let auditor = Auditor::load(&db).await?;
@@ -104,6 +145,7 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
             throttle_address_max_failures: cfg.login_address_max_failures.max(1),
             max_concurrent_hashes: cfg.login_max_concurrent_hashes,
             trusted_proxies: crate::config::ip_ranges("trusted_proxies", &cfg.trusted_proxies)?,
+            security: security_policy(cfg)?,
             ..Default::default()
         },
     )

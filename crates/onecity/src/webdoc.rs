@@ -63,6 +63,11 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Digital twin console 数字孪生: NGSI-LD entities on the map, attributes, history chart",
             "200",
         ),
+        (
+            "/console/security",
+            "Security settings 安全设置: authenticator app (TOTP) with QR code, security keys, recovery codes, sign-in history",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()

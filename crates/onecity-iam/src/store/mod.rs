@@ -5,6 +5,7 @@
 use onecity_core::Result;
 use onecity_store::{args, Db};
 
+pub(crate) mod mfa;
 pub(crate) mod org;
 
 /// Counts one hit for `limit_key` and returns the counter after it, in one statement: a

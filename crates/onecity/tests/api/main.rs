@@ -13,6 +13,7 @@ mod governance;
 mod hardening;
 mod input;
 mod isolation;
+mod mfa;
 mod notify;
 mod ops;
 mod synthetic;
