@@ -11,7 +11,12 @@
 //! Everything that changes writes an audit record and an outbox event in the same
 //! transaction (see `onecity-store`).
 
+pub mod assurance;
+pub mod citizen;
+pub mod citizen_routes;
+pub mod company;
 pub mod http;
+pub mod idnum;
 pub mod limiter;
 mod membership;
 mod migrations;
@@ -20,6 +25,7 @@ pub mod password;
 mod principal;
 pub mod roles;
 pub mod routes;
+pub mod sms;
 mod store;
 pub mod token;
 mod users;
@@ -28,6 +34,8 @@ pub use migrations::MIGRATIONS;
 pub use org::{NewDepartment, NewJurisdiction, NewTenant};
 pub use principal::{Grant, Principal, PrincipalKind};
 pub use roles::{Permission, Role};
+pub use assurance::{AssuranceLevel, IdentityVerifier};
+pub use company::MandateUse;
 pub use users::{ApiKeyCreated, ApiKeyInfo, NewApiKey, NewUser, RoleGrantInput, UserView};
 
 use onecity_core::events::EventEnvelope;
@@ -67,6 +75,23 @@ pub struct IamConfig {
     /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges). Empty
     /// (default): the client address is the TCP peer's, and `X-Forwarded-For` is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The SMS gateway for one-time codes (and the services' notifications); `None`:
+    /// code requests answer 502 `sms_gateway_failed`.
+    pub sms: Option<sms::SmsConfig>,
+    /// How long a one-time code is valid (default 5 min).
+    pub code_ttl: Duration,
+    /// Tries on one code before it is dead (default 5).
+    pub code_max_attempts: i64,
+    /// Codes sent to one phone number or e-mail per hour (default 5).
+    pub code_send_max: i64,
+    /// Codes requested from one client address per hour (default 20).
+    pub code_send_address_max: i64,
+    /// Code tries for one phone number or e-mail per 15 minutes, across codes (default 10).
+    pub code_verify_max: i64,
+    /// Code tries from one client address per 15 minutes (default 100).
+    pub code_verify_address_max: i64,
+    /// Real-name attempts per citizen per day (default 5): bounds probing the register.
+    pub real_name_max: i64,
 }
 
 /// Memory the password checks may use at once, by default: 256 MiB.
@@ -95,6 +120,14 @@ impl Default for IamConfig {
             max_concurrent_hashes: 0,
             hash_wait: Duration::from_secs(5),
             trusted_proxies: Vec::new(),
+            sms: None,
+            code_ttl: Duration::from_secs(300),
+            code_max_attempts: 5,
+            code_send_max: 5,
+            code_send_address_max: 20,
+            code_verify_max: 10,
+            code_verify_address_max: 100,
+            real_name_max: 5,
         }
     }
 }
@@ -126,6 +159,13 @@ pub(crate) struct Inner {
     /// Moving average of a real password check in µs (0 = none measured yet): what an
     /// unknown username waits instead of hashing.
     pub(crate) verify_micros: std::sync::atomic::AtomicU64,
+    /// The SMS gateway, when configured.
+    pub(crate) sms: Option<sms::SmsGateway>,
+    /// The real-name check, when wired ([`Iam::set_identity_verifier`]).
+    pub(crate) verifier: std::sync::RwLock<Option<Arc<dyn assurance::IdentityVerifier>>>,
+    /// Key of the HMACs over one-time codes and identity numbers (secret
+    /// `iam_identity_hmac`, kept in the database's secrets table).
+    pub(crate) identity_key: Vec<u8>,
 }
 
 /// The identity and organisation service; cheap to clone.
@@ -141,6 +181,8 @@ impl Iam {
     /// Builds the service over a migrated database.
     pub async fn new(db: Db, auditor: Auditor, bus: EventBus, cfg: IamConfig) -> Result<Iam> {
         let secret = onecity_store::secrets::get_or_create(&db, "session_token_hs256").await?;
+        let identity_key = onecity_store::secrets::get_or_create(&db, "iam_identity_hmac").await?;
+        let sms = cfg.sms.clone().map(sms::SmsGateway::new).transpose()?;
         let slots = match cfg.max_concurrent_hashes {
             0 => default_max_concurrent_hashes(),
             n => n,
@@ -161,6 +203,9 @@ impl Iam {
                 hash_waiting: std::sync::atomic::AtomicUsize::new(0),
                 hash_max_waiting: slots * 4,
                 verify_micros: std::sync::atomic::AtomicU64::new(0),
+                sms,
+                verifier: std::sync::RwLock::new(None),
+                identity_key,
             }),
         })
     }
@@ -168,6 +213,19 @@ impl Iam {
     /// The platform limiter (shared through the database, so replicas agree).
     pub fn limiter(&self) -> &limiter::Limiter {
         &self.inner.limiter
+    }
+
+    /// The platform's SMS gateway, when configured (for the services' notifications too).
+    pub fn sms(&self) -> Option<&sms::SmsGateway> {
+        self.inner.sms.as_ref()
+    }
+
+    /// Wires the real-name check (实名认证): a configured HTTP service
+    /// ([`assurance::HttpIdentityVerifier`]) or, in the demo, the synthetic register
+    /// ([`assurance::SyntheticRegisterVerifier`]). Without one, real-name requests answer
+    /// 503 `identity_check_unavailable`.
+    pub fn set_identity_verifier(&self, v: Arc<dyn assurance::IdentityVerifier>) {
+        *self.inner.verifier.write().expect("verifier lock") = Some(v);
     }
 
     /// The settings this service runs with.

@@ -30,6 +30,7 @@ pub fn routes() -> OpenApiRouter<Iam> {
         .routes(routes!(list_keys, create_key))
         .routes(routes!(revoke_key))
         .routes(routes!(query_audit))
+        .merge(crate::citizen_routes::routes())
 }
 
 /// App keys need the scope itself; users see their own tenants by membership.
