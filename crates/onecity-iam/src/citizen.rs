@@ -621,6 +621,13 @@ impl Iam {
                     "id_number": idn.masked(), "level": level.as_str(),
                     "verifier": v.source, "synthetic": v.synthetic
                 })),
+                detail: Some(&format!(
+                    "id_number={} level={} verifier={} synthetic={}",
+                    idn.masked(),
+                    level.as_str(),
+                    v.source,
+                    v.synthetic
+                )),
                 ..Default::default()
             },
             None,

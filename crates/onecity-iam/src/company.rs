@@ -180,18 +180,19 @@ async fn mandate_use(
     {
         return Ok(used(Some(m.id), "mandate"));
     }
-    if let Some(m) = covering.iter().find(|m| m.revoked_at.is_some()) {
-        return Err(Error::new(
-            ErrorCode::MandateRevoked,
-            format!(
-                "授权已撤销 / your mandate {} to act for {} was revoked at {}",
-                m.id,
-                company.credit_code,
-                onecity_core::time::rfc3339(m.revoked_at.unwrap_or_default())
-            ),
-        ));
-    }
+    // The newest covering mandate says why: revoked, else expired.
     if let Some(m) = covering.first() {
+        if let Some(at) = m.revoked_at {
+            return Err(Error::new(
+                ErrorCode::MandateRevoked,
+                format!(
+                    "授权已撤销 / your mandate {} to act for {} was revoked at {}",
+                    m.id,
+                    company.credit_code,
+                    onecity_core::time::rfc3339(at)
+                ),
+            ));
+        }
         return Err(Error::new(
             ErrorCode::MandateExpired,
             format!(
@@ -559,6 +560,12 @@ impl Iam {
                     "capacity": used.capacity,
                     "mandate_id": used.mandate_id
                 })),
+                detail: Some(&format!(
+                    "action={action} person={} mandate={}",
+                    p.actor(),
+                    used.mandate_id
+                        .map_or("legal_representative".to_string(), |m| m.to_string())
+                )),
                 ..Default::default()
             },
             None,
@@ -592,6 +599,11 @@ impl Iam {
                 after: Some(&serde_json::json!({
                     "action": action, "person_id": p.id, "reason": e.code.code()
                 })),
+                detail: Some(&format!(
+                    "action={action} person={} refused={}",
+                    p.actor(),
+                    e.code.code()
+                )),
                 ..Default::default()
             },
             None,

@@ -3,6 +3,7 @@
 //! `ONECITY_TEST_BACKEND=postgres`). One test binary for the crate.
 
 mod audit;
+mod citizens;
 mod auth;
 mod catalog;
 mod datastore;
