@@ -23,7 +23,17 @@ use std::time::Duration;
 
 /// An eIDAS assurance level; ordered `low < substantial < high`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum AssuranceLevel {
@@ -56,11 +66,7 @@ impl AssuranceLevel {
 /// Refuses a caller whose level is below `need`: 401 `unauthenticated` for anonymous
 /// callers, else 403 `assurance_too_low` with `required_level` and `current_level` (null
 /// when none) in the problem object.
-pub fn require(
-    caller: Option<&crate::Principal>,
-    need: AssuranceLevel,
-    what: &str,
-) -> Result<()> {
+pub fn require(caller: Option<&crate::Principal>, need: AssuranceLevel, what: &str) -> Result<()> {
     let Some(p) = caller else {
         return Err(Error::new(
             ErrorCode::Unauthenticated,
@@ -176,10 +182,7 @@ impl IdentityVerifier for HttpIdentityVerifier {
             if let Some(t) = &self.token {
                 req = req.bearer_auth(t);
             }
-            let r = req
-                .send()
-                .await
-                .map_err(|e| unavailable(e.without_url()))?;
+            let r = req.send().await.map_err(|e| unavailable(e.without_url()))?;
             if !r.status().is_success() {
                 return Err(unavailable(format!("HTTP {}", r.status().as_u16())));
             }

@@ -210,7 +210,13 @@ impl Iam {
         hex::encode(mac.finalize().into_bytes())
     }
 
-    async fn limit(&self, purpose: &str, subject: Subject<'_>, limit: Limit, what: &str) -> Result<()> {
+    async fn limit(
+        &self,
+        purpose: &str,
+        subject: Subject<'_>,
+        limit: Limit,
+        what: &str,
+    ) -> Result<()> {
         if let Decision::Refused {
             retry_after_secs, ..
         } = self.inner.limiter.hit(purpose, subject, limit).await?
@@ -473,7 +479,10 @@ impl Iam {
         )
         .await?;
         tx.commit().await?;
-        self.inner.limiter.reset("code_verify", Subject::Phone(id.as_str())).await?;
+        self.inner
+            .limiter
+            .reset("code_verify", Subject::Phone(id.as_str()))
+            .await?;
         self.forget_principal(pid);
         let p = self.principal_by_id(pid).await?;
         let (token, exp) = self.inner.signer.issue(pid, cfg.token_ttl_secs)?;
@@ -505,7 +514,11 @@ impl Iam {
 
     /// Forgets one cached principal (after its level or grants changed on this node).
     pub(crate) fn forget_principal(&self, id: Uuid) {
-        self.inner.principals.lock().expect("cache lock").remove(&id);
+        self.inner
+            .principals
+            .lock()
+            .expect("cache lock")
+            .remove(&id);
     }
 
     /// The real-name check (实名认证) of the calling citizen: `name` (1 to 50 characters)

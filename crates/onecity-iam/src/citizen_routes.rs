@@ -57,7 +57,9 @@ pub struct VerifyRequest {
 
 fn short(s: &str, max: usize) -> Result<&str, Error> {
     if s.len() > max {
-        return Err(Error::invalid(format!("a field is longer than {max} bytes")));
+        return Err(Error::invalid(format!(
+            "a field is longer than {max} bytes"
+        )));
     }
     Ok(s)
 }
@@ -124,7 +126,10 @@ async fn verify(
             tenant,
             short(&req.identifier, 300)?,
             short(&req.code, 32)?,
-            req.password.as_deref().map(|p| short(p, 1024)).transpose()?,
+            req.password
+                .as_deref()
+                .map(|p| short(p, 1024))
+                .transpose()?,
             req.display_name.as_deref(),
             addr,
         )

@@ -345,8 +345,7 @@ impl Iam {
         let c = self.company_as_rep(p, tenant, credit_code).await?;
         if n.actions.is_empty()
             || n.actions.len() > 50
-            || n
-                .actions
+            || n.actions
                 .iter()
                 .any(|a| a.trim().is_empty() || a.chars().count() > 100)
         {
@@ -520,7 +519,9 @@ impl Iam {
         }
         let detail = content.to_string();
         if detail.len() > 10_000 {
-            return Err(Error::invalid("content must be at most 10,000 bytes of JSON"));
+            return Err(Error::invalid(
+                "content must be at most 10,000 bytes of JSON",
+            ));
         }
         let c = self.company(tenant, credit_code).await?;
         let now = onecity_core::time::now_micros();

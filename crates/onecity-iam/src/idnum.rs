@@ -61,11 +61,15 @@ pub fn check_id_number(raw: &str, today: &str) -> Result<IdNumber> {
     if n.len() != 18 || !n.is_ascii() {
         return Err(bad_id(
             "身份证号应为18位",
-            format!("an identity number has 18 characters, not {}", n.chars().count()),
+            format!(
+                "an identity number has 18 characters, not {}",
+                n.chars().count()
+            ),
         ));
     }
     let (body, check) = n.split_at(17);
-    if !body.bytes().all(|b| b.is_ascii_digit()) || !matches!(check.as_bytes()[0], b'0'..=b'9' | b'X')
+    if !body.bytes().all(|b| b.is_ascii_digit())
+        || !matches!(check.as_bytes()[0], b'0'..=b'9' | b'X')
     {
         return Err(bad_id(
             "身份证号前17位应为数字，末位为数字或X",
@@ -100,7 +104,9 @@ pub fn check_id_number(raw: &str, today: &str) -> Result<IdNumber> {
 pub const CREDIT_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// Weights of the 17 body characters: `3^(i-1) mod 31` (GB 32100-2015 §5.4).
-const CREDIT_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const CREDIT_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 fn credit_value(c: char) -> Option<u32> {
     CREDIT_ALPHABET.find(c).map(|i| i as u32)
@@ -174,7 +180,9 @@ mod tests {
         assert_eq!(id_check_char("11010519491231002"), Some('X'));
         // Lower-case x is accepted and upper-cased.
         assert_eq!(
-            check_id_number(" 11010519491231002x ", TODAY).unwrap().number,
+            check_id_number(" 11010519491231002x ", TODAY)
+                .unwrap()
+                .number,
             "11010519491231002X"
         );
         // Other valid numbers (check digits per the MOD 11-2 formula).

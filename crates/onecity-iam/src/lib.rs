@@ -30,12 +30,12 @@ mod store;
 pub mod token;
 mod users;
 
+pub use assurance::{AssuranceLevel, IdentityVerifier};
+pub use company::MandateUse;
 pub use migrations::MIGRATIONS;
 pub use org::{NewDepartment, NewJurisdiction, NewTenant};
 pub use principal::{Grant, Principal, PrincipalKind};
 pub use roles::{Permission, Role};
-pub use assurance::{AssuranceLevel, IdentityVerifier};
-pub use company::MandateUse;
 pub use users::{ApiKeyCreated, ApiKeyInfo, NewApiKey, NewUser, RoleGrantInput, UserView};
 
 use onecity_core::events::EventEnvelope;

@@ -113,6 +113,7 @@ pub(crate) struct CodeRow {
 
 /// Stores a new code; earlier unused codes of the identifier stop working (only the latest
 /// counts).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn insert_code(
     mut ex: impl Executor,
     id: Uuid,
@@ -263,7 +264,13 @@ pub(crate) async fn insert_company(mut ex: impl Executor, c: &CompanyRow) -> Res
     ex.execute(
         "INSERT INTO principals (id, tenant, kind, username, display_name, password_hash, \
          created_at, assurance) VALUES ($1, $2, 'company', $3, $4, NULL, $5, NULL)",
-        args![c.id, c.tenant.clone(), c.credit_code.clone(), c.name.clone(), c.created_at],
+        args![
+            c.id,
+            c.tenant.clone(),
+            c.credit_code.clone(),
+            c.name.clone(),
+            c.created_at
+        ],
     )
     .await?;
     ex.execute(
@@ -338,7 +345,10 @@ pub(crate) async fn insert_mandate(
 }
 
 /// Mandates of a company, newest first (at most 500).
-pub(crate) async fn mandates_of(mut ex: impl Executor, company_id: Uuid) -> Result<Vec<MandateRow>> {
+pub(crate) async fn mandates_of(
+    mut ex: impl Executor,
+    company_id: Uuid,
+) -> Result<Vec<MandateRow>> {
     let sql = format!(
         "SELECT {MANDATE_COLUMNS} FROM iam_mandates WHERE company_id = $1 \
          ORDER BY created_at DESC LIMIT 500"
@@ -406,14 +416,13 @@ pub(crate) async fn read_assurance(
     tenant: &str,
     resource_id: &str,
 ) -> Result<Option<String>> {
-    Ok(ex
-        .fetch_optional(
-            "SELECT min_level FROM iam_read_assurance WHERE tenant = $1 AND resource_id = $2",
-            args![tenant, resource_id],
-        )
-        .await?
-        .map(|r| r.text("min_level"))
-        .transpose()?)
+    ex.fetch_optional(
+        "SELECT min_level FROM iam_read_assurance WHERE tenant = $1 AND resource_id = $2",
+        args![tenant, resource_id],
+    )
+    .await?
+    .map(|r| r.text("min_level"))
+    .transpose()
 }
 
 /// Sets (`Some`) or clears (`None`) the level reading a resource requires.

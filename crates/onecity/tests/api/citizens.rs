@@ -152,7 +152,10 @@ async fn a_citizen_registers_by_code_reaches_real_name_and_then_reads_a_guarded_
         "resources": [{"url": "https://data.example.cn/benefits.csv", "format": "csv", "name": "待遇"}]
     })).await;
     assert_eq!(pkg["success"], true, "{pkg}");
-    let rid = pkg["result"]["resources"][0]["id"].as_str().unwrap().to_string();
+    let rid = pkg["result"]["resources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (st, body) = ckan(&s, "datastore_create", &f.admin, &json!({
         "resource_id": rid, "tenant": "t1", "public": true, "records": [{"item": "养老金", "amount": 3200}]
     })).await;
@@ -298,7 +301,10 @@ async fn a_citizen_registers_by_code_reaches_real_name_and_then_reads_a_guarded_
         .unwrap();
     assert_problem(st, &body, 422, "invalid_id_number");
     let detail = body["detail"].as_str().unwrap();
-    assert!(detail.contains("校验码错误") && detail.contains("check digit"), "{detail}");
+    assert!(
+        detail.contains("校验码错误") && detail.contains("check digit"),
+        "{detail}"
+    );
     // A valid number with another name: not confirmed by the register.
     let (st, body) = s
         .post(
@@ -349,7 +355,10 @@ async fn a_citizen_registers_by_code_reaches_real_name_and_then_reads_a_guarded_
 
     // The audit trail holds the registration and the real-name record (masked number).
     let (st, audit) = s
-        .get("/api/v1/tenants/t1/audit?action=citizen.real_name", &f.admin)
+        .get(
+            "/api/v1/tenants/t1/audit?action=citizen.real_name",
+            &f.admin,
+        )
         .await
         .unwrap();
     assert_eq!(st, 200);
@@ -572,7 +581,10 @@ async fn company_staff_act_under_a_mandate_until_it_is_revoked() {
     );
     assert_eq!(
         items[0]["detail"],
-        format!("action=SB001 person=user:{} mandate=legal_representative", c["legal_representative_id"].as_str().unwrap())
+        format!(
+            "action=SB001 person=user:{} mandate=legal_representative",
+            c["legal_representative_id"].as_str().unwrap()
+        )
     );
     // Revoked: refused at once.
     let r = s
@@ -621,7 +633,10 @@ async fn company_staff_act_under_a_mandate_until_it_is_revoked() {
         .collect();
     assert_eq!(states, ["expired", "revoked"]);
     let (_, refused) = s
-        .get("/api/v1/tenants/t1/audit?action=company.act_refused", &f.admin)
+        .get(
+            "/api/v1/tenants/t1/audit?action=company.act_refused",
+            &f.admin,
+        )
         .await
         .unwrap();
     assert_eq!(refused["items"].as_array().unwrap().len(), 4, "{refused}");

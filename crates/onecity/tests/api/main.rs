@@ -3,9 +3,9 @@
 //! `ONECITY_TEST_BACKEND=postgres`). One test binary for the crate.
 
 mod audit;
-mod citizens;
 mod auth;
 mod catalog;
+mod citizens;
 mod datastore;
 mod demo;
 mod events;
