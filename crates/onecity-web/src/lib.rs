@@ -55,6 +55,9 @@ where
         .route("/console/stats", get(stats_page))
         .route("/console/plans", get(plans_page))
         .route("/console/twin", get(twin_page))
+        .route("/citizen/register", get(register_page))
+        .route("/citizen/real-name", get(real_name_page))
+        .route("/citizen/companies", get(mandates_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -84,6 +87,12 @@ pub enum Page {
     /// `/console/twin`: the digital twin (数字孪生): NGSI-LD entities on the map, their
     /// attributes and history.
     Twin,
+    /// `/citizen/register`: citizen self-registration with a phone and a code (注册).
+    Register,
+    /// `/citizen/real-name`: the real-name check (实名认证) and the assurance level.
+    RealName,
+    /// `/citizen/companies`: a company's registration and mandates (法人 授权).
+    Mandates,
 }
 
 impl Page {
@@ -100,6 +109,9 @@ impl Page {
             Page::Stats => "stats.html",
             Page::Plans => "plans.html",
             Page::Twin => "twin.html",
+            Page::Register => "register.html",
+            Page::RealName => "real_name.html",
+            Page::Mandates => "mandates.html",
         }
     }
 
@@ -116,6 +128,9 @@ impl Page {
             Page::Stats => "stats",
             Page::Plans => "plans",
             Page::Twin => "twin",
+            Page::Register => "register",
+            Page::RealName => "real_name",
+            Page::Mandates => "mandates",
         }
     }
 
@@ -132,6 +147,9 @@ impl Page {
             Page::Stats => "/console/stats",
             Page::Plans => "/console/plans",
             Page::Twin => "/console/twin",
+            Page::Register => "/citizen/register",
+            Page::RealName => "/citizen/real-name",
+            Page::Mandates => "/citizen/companies",
         }
     }
 
@@ -148,6 +166,9 @@ impl Page {
             Page::Stats => "stats_title",
             Page::Plans => "plans_title",
             Page::Twin => "twin_title",
+            Page::Register => "register_title",
+            Page::RealName => "real_name_title",
+            Page::Mandates => "companies_title",
         }
     }
 }
@@ -167,6 +188,12 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("stats.html", include_str!("../templates/stats.html")),
         ("plans.html", include_str!("../templates/plans.html")),
         ("twin.html", include_str!("../templates/twin.html")),
+        ("register.html", include_str!("../templates/register.html")),
+        (
+            "real_name.html",
+            include_str!("../templates/real_name.html"),
+        ),
+        ("mandates.html", include_str!("../templates/mandates.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -183,6 +210,7 @@ pub fn render(page: Page, lang: Lang, raw_query: Option<&str>) -> Result<String,
     })?;
     let ctx = context! {
         page => page.name(),
+        citizen => matches!(page, Page::Register | Page::RealName | Page::Mandates),
         lang => lang.code(),
         html_lang => lang.html_lang(),
         title => t[page.title_key()],
@@ -273,6 +301,18 @@ async fn twin_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Twin, &headers, q.as_deref())
 }
 
+async fn register_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Register, &headers, q.as_deref())
+}
+
+async fn real_name_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::RealName, &headers, q.as_deref())
+}
+
+async fn mandates_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Mandates, &headers, q.as_deref())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,6 +353,9 @@ mod tests {
             ("/console/catalog", "id=\"catalog-table\""),
             ("/portal", "id=\"portal-results\""),
             ("/console/twin", "id=\"twin-filter\""),
+            ("/citizen/register", "id=\"send-code\""),
+            ("/citizen/real-name", "id=\"id-number\""),
+            ("/citizen/companies", "id=\"mandates-table\""),
         ] {
             let (status, headers, body) = get(path, &[]).await;
             assert_eq!(status, StatusCode::OK, "{path}");
