@@ -90,7 +90,7 @@ catalogue! {
     LoginBusy = ("login_busy", 503, Unavailable, "Too many logins in progress"),
     /// The SMS gateway did not accept a message (unreachable, timed out, or answered an
     /// error); nothing was sent. Try again later.
-    SmsGatewayFailed = ("sms_gateway_failed", 502, Unavailable, "SMS gateway failed"),
+    SmsGatewayFailed = ("sms_gateway_failed", 503, Unavailable, "SMS gateway failed"),
     /// A one-time code is wrong, expired, already used or has had too many attempts
     /// (which of these is not told).
     CodeInvalid = ("code_invalid", 401, Unauthenticated, "Wrong or expired code"),

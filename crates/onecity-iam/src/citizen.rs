@@ -233,7 +233,7 @@ impl Iam {
     /// Errors: `tenant_not_found`; `invalid_input` for an identifier that is neither a
     /// phone number nor an e-mail address; `code_throttled` (429, `Retry-After`) after
     /// `code_send_max` codes for the identifier or `code_send_address_max` from the
-    /// address within an hour; `sms_gateway_failed` (502) when the gateway fails or none
+    /// address within an hour; `sms_gateway_failed` (503) when the gateway fails or none
     /// is configured.
     pub async fn start_citizen_code(
         &self,

@@ -84,7 +84,7 @@ async fn start(
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/citizens/register/start", tag = "citizens",
     params(("tenant" = String, Path, description = "tenant code")), request_body = CodeRequest,
     responses((status = 202, body = CodeSent), (status = 404, body = Problem), (status = 422, body = Problem),
-        (status = 429, body = Problem), (status = 502, body = Problem)))]
+        (status = 429, body = Problem), (status = 503, body = Problem)))]
 async fn register_start(
     State(iam): State<Iam>,
     ClientAddr(addr): ClientAddr,
@@ -98,7 +98,7 @@ async fn register_start(
 #[utoipa::path(post, path = "/api/v1/tenants/{tenant}/citizens/sign-in/start", tag = "citizens",
     params(("tenant" = String, Path, description = "tenant code")), request_body = CodeRequest,
     responses((status = 202, body = CodeSent), (status = 404, body = Problem), (status = 422, body = Problem),
-        (status = 429, body = Problem), (status = 502, body = Problem)))]
+        (status = 429, body = Problem), (status = 503, body = Problem)))]
 async fn sign_in_start(
     State(iam): State<Iam>,
     ClientAddr(addr): ClientAddr,

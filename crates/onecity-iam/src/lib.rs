@@ -76,7 +76,7 @@ pub struct IamConfig {
     /// (default): the client address is the TCP peer's, and `X-Forwarded-For` is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// The SMS gateway for one-time codes (and the services' notifications); `None`:
-    /// code requests answer 502 `sms_gateway_failed`.
+    /// code requests answer 503 `sms_gateway_failed`.
     pub sms: Option<sms::SmsConfig>,
     /// How long a one-time code is valid (default 5 min).
     pub code_ttl: Duration,

@@ -81,7 +81,7 @@ impl SmsGateway {
     /// Sends one message; returns when the gateway answered 2xx.
     ///
     /// Errors: `invalid_input` for an empty `to` or a text over [`MAX_TEXT_CHARS`];
-    /// `sms_gateway_failed` (502) when the gateway is unreachable, does not answer within
+    /// `sms_gateway_failed` (503) when the gateway is unreachable, does not answer within
     /// the timeout, or answers anything but 2xx (the cause is logged, not shown).
     pub async fn send(&self, msg: &SmsMessage<'_>) -> Result<()> {
         if msg.to.is_empty() || msg.text.chars().count() > MAX_TEXT_CHARS {
