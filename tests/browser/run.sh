@@ -40,8 +40,10 @@ ONECITY_ADMIN_PASSWORD="$(python3 -c 'import secrets; print(secrets.token_urlsaf
 export ONECITY_URL ONECITY_ADMIN_PASSWORD
 
 SERVER_PID=""
+SMS_PID=""
 cleanup() {
     local rc=$?
+    if [[ -n "$SMS_PID" ]]; then kill -TERM "$SMS_PID" 2>/dev/null || true; wait "$SMS_PID" 2>/dev/null || true; fi
     if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill -TERM "$SERVER_PID" 2>/dev/null || true
         for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
@@ -59,6 +61,13 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The local SMS gateway and identity verification service (tests/browser/sms_receiver.py).
+SMS_PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+python3 "$ROOT/tests/browser/sms_receiver.py" "$SMS_PORT" &
+SMS_PID=$!
+ONECITY_SMS_RECEIVER="http://127.0.0.1:$SMS_PORT"
+export ONECITY_SMS_RECEIVER
+ONECITY_SMS_GATEWAY_URL="$ONECITY_SMS_RECEIVER/sms" ONECITY_IDENTITY_VERIFIER_URL="$ONECITY_SMS_RECEIVER/verify" \
 "$BIN" serve --data-dir "$TMP/data" --listen "127.0.0.1:$PORT" --demo --demo-data ../shared/data >"$LOG" 2>&1 &
 SERVER_PID=$!
 

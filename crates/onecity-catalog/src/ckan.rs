@@ -93,6 +93,14 @@ impl From<Error> for CkanError {
         }
         let msg = e.public_detail();
         let mut err = json!({"__type": ty, "message": msg});
+        if ty == "Authorization Error" {
+            // onecity's stable code beside CKAN's type (e.g. `assurance_too_low`, with the
+            // level required), so clients can tell why.
+            err["code"] = json!(e.code.code());
+            if let Some(level) = e.extra.as_ref().and_then(|x| x.get("required_level")) {
+                err["required_level"] = level.clone();
+            }
+        }
         if ty == "Validation Error" {
             let field = e
                 .extra

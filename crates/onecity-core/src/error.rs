@@ -102,6 +102,34 @@ catalogue! {
     PasswordExpired = ("password_expired", 403, Forbidden, "Password expired"),
     /// The session was revoked (too many concurrent sessions) or idle for too long.
     SessionEnded = ("session_ended", 401, Unauthenticated, "Session ended"),
+    /// The SMS gateway did not accept a message (unreachable, timed out, or answered an
+    /// error); nothing was sent. Try again later.
+    SmsGatewayFailed = ("sms_gateway_failed", 503, Unavailable, "SMS gateway failed"),
+    /// A one-time code is wrong, expired, already used or has had too many attempts
+    /// (which of these is not told).
+    CodeInvalid = ("code_invalid", 401, Unauthenticated, "Wrong or expired code"),
+    /// Too many codes sent to, or guessed for, one phone or e-mail or from one client
+    /// address; see `Retry-After`.
+    CodeThrottled = ("code_throttled", 429, RateLimited, "Too many code requests"),
+    /// A resident identity number (居民身份证号码) is malformed or its check digit or birth
+    /// date is wrong (GB 11643-1999).
+    InvalidIdNumber = ("invalid_id_number", 422, Invalid, "Invalid identity number"),
+    /// The identity verification service did not confirm the name and identity number.
+    IdentityNotConfirmed = ("identity_not_confirmed", 422, Invalid, "Identity not confirmed"),
+    /// No identity verification service is configured, or it could not be reached.
+    IdentityCheckUnavailable = ("identity_check_unavailable", 503, Unavailable, "Identity check unavailable"),
+    /// The caller's identity assurance level (eIDAS low / substantial / high) is below what
+    /// the resource requires; `required_level` names it.
+    AssuranceTooLow = ("assurance_too_low", 403, Forbidden, "Identity assurance level too low"),
+    /// A unified social credit code (统一社会信用代码) is malformed or its check character
+    /// is wrong (GB 32100-2015).
+    InvalidCreditCode = ("invalid_credit_code", 422, Invalid, "Invalid unified social credit code"),
+    /// The caller acts for a company without a mandate (授权) covering the action.
+    NoMandate = ("no_mandate", 403, Forbidden, "No mandate for this action"),
+    /// The mandate covering the action has expired.
+    MandateExpired = ("mandate_expired", 403, Forbidden, "Mandate expired"),
+    /// The mandate covering the action has been revoked.
+    MandateRevoked = ("mandate_revoked", 403, Forbidden, "Mandate revoked"),
     /// The server is starting (migrations running) or shutting down.
     NotReady = ("not_ready", 503, Unavailable, "Service not ready"),
     /// The request took longer than the configured timeout.

@@ -240,12 +240,22 @@ impl Datastore {
         }
     }
 
-    /// Decides how `p` (None: anonymous) reads `m`.
+    /// Decides how `p` (None: anonymous) reads `m`. Besides ownership, grants and the
+    /// negative list, a resource may require an identity assurance level
+    /// (`Iam::read_assurance`, eIDAS low / substantial / high): other readers below it get
+    /// 403 `assurance_too_low` naming the level (anonymous: 401).
     pub async fn access(&self, p: Option<&Principal>, m: &TableMeta) -> Result<Access> {
         if let Some(p) = p {
             if self.is_owner(p, m) {
                 return Ok(Access::Owner);
             }
+        }
+        if let Some(need) = self.iam.read_assurance(&m.tenant, &m.resource_id).await? {
+            onecity_iam::assurance::require(
+                p,
+                need,
+                &format!("reading datastore resource {:?}", m.resource_id),
+            )?;
         }
         let neg = self.catalog.negative(&m.resource_id).await?;
         let base_visible = || -> HashSet<String> {

@@ -13,8 +13,12 @@
 //! Everything that changes writes an audit record and an outbox event in the same
 //! transaction (see `onecity-store`).
 
+pub mod assurance;
+pub mod citizen;
+pub mod citizen_routes;
+pub mod company;
 pub mod http;
-pub mod idcodes;
+pub mod idnum;
 pub mod limiter;
 mod membership;
 pub mod mfa;
@@ -25,11 +29,14 @@ pub mod password;
 mod principal;
 pub mod roles;
 pub mod routes;
+pub mod sms;
 mod store;
 pub mod synthetic;
 pub mod token;
 mod users;
 
+pub use assurance::{AssuranceLevel, IdentityVerifier};
+pub use company::MandateUse;
 pub use migrations::MIGRATIONS;
 pub use org::{NewDepartment, NewJurisdiction, NewTenant};
 pub use principal::{Grant, Principal, PrincipalKind};
@@ -75,6 +82,23 @@ pub struct IamConfig {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Second factors, password policy and session limits (see [`mfa::SecurityPolicy`]).
     pub security: mfa::SecurityPolicy,
+    /// The SMS gateway for one-time codes (and the services' notifications); `None`:
+    /// code requests answer 503 `sms_gateway_failed`.
+    pub sms: Option<sms::SmsConfig>,
+    /// How long a one-time code is valid (default 5 min).
+    pub code_ttl: Duration,
+    /// Tries on one code before it is dead (default 5).
+    pub code_max_attempts: i64,
+    /// Codes sent to one phone number or e-mail per hour (default 5).
+    pub code_send_max: i64,
+    /// Codes requested from one client address per hour (default 20).
+    pub code_send_address_max: i64,
+    /// Code tries for one phone number or e-mail per 15 minutes, across codes (default 10).
+    pub code_verify_max: i64,
+    /// Code tries from one client address per 15 minutes (default 100).
+    pub code_verify_address_max: i64,
+    /// Real-name attempts per citizen per day (default 5): bounds probing the register.
+    pub real_name_max: i64,
 }
 
 /// Memory the password checks may use at once, by default: 256 MiB.
@@ -104,6 +128,14 @@ impl Default for IamConfig {
             hash_wait: Duration::from_secs(5),
             trusted_proxies: Vec::new(),
             security: mfa::SecurityPolicy::default(),
+            sms: None,
+            code_ttl: Duration::from_secs(300),
+            code_max_attempts: 5,
+            code_send_max: 5,
+            code_send_address_max: 20,
+            code_verify_max: 10,
+            code_verify_address_max: 100,
+            real_name_max: 5,
         }
     }
 }
@@ -141,6 +173,13 @@ pub(crate) struct Inner {
     pub(crate) webauthn: Option<webauthn_rs::Webauthn>,
     /// Sessions checked recently on this node (session policy on): `jti` → when.
     pub(crate) sessions: Mutex<HashMap<Uuid, Instant>>,
+    /// The SMS gateway, when configured.
+    pub(crate) sms: Option<sms::SmsGateway>,
+    /// The real-name check, when wired ([`Iam::set_identity_verifier`]).
+    pub(crate) verifier: std::sync::RwLock<Option<Arc<dyn assurance::IdentityVerifier>>>,
+    /// Key of the HMACs over one-time codes and identity numbers (secret
+    /// `iam_identity_hmac`, kept in the database's secrets table).
+    pub(crate) identity_key: Vec<u8>,
 }
 
 /// The identity and organisation service; cheap to clone.
@@ -158,6 +197,8 @@ impl Iam {
         let secret = onecity_store::secrets::get_or_create(&db, "session_token_hs256").await?;
         let mfa_key = mfa::seal_key(&db).await?;
         let webauthn = mfa::relying_party(&cfg.security)?;
+        let identity_key = onecity_store::secrets::get_or_create(&db, "iam_identity_hmac").await?;
+        let sms = cfg.sms.clone().map(sms::SmsGateway::new).transpose()?;
         let slots = match cfg.max_concurrent_hashes {
             0 => default_max_concurrent_hashes(),
             n => n,
@@ -181,6 +222,9 @@ impl Iam {
                 mfa_key,
                 webauthn,
                 sessions: Mutex::new(HashMap::new()),
+                sms,
+                verifier: std::sync::RwLock::new(None),
+                identity_key,
             }),
         })
     }
@@ -188,6 +232,19 @@ impl Iam {
     /// The platform limiter (shared through the database, so replicas agree).
     pub fn limiter(&self) -> &limiter::Limiter {
         &self.inner.limiter
+    }
+
+    /// The platform's SMS gateway, when configured (for the services' notifications too).
+    pub fn sms(&self) -> Option<&sms::SmsGateway> {
+        self.inner.sms.as_ref()
+    }
+
+    /// Wires the real-name check (实名认证): a configured HTTP service
+    /// ([`assurance::HttpIdentityVerifier`]) or, in the demo, the synthetic register
+    /// ([`assurance::SyntheticRegisterVerifier`]). Without one, real-name requests answer
+    /// 503 `identity_check_unavailable`.
+    pub fn set_identity_verifier(&self, v: Arc<dyn assurance::IdentityVerifier>) {
+        *self.inner.verifier.write().expect("verifier lock") = Some(v);
     }
 
     /// The settings this service runs with.

@@ -86,8 +86,49 @@ CREATE TABLE iam_sign_ins (
 CREATE INDEX iam_sign_ins_principal ON iam_sign_ins (principal_id, at);
 "#;
 
+/// Citizens, real-name records, companies and mandates (issue 13): the assurance level and
+/// phone of a principal; one-time codes (hashed, expiring, single-use, counted attempts);
+/// real-name records (identity number masked for display and keyed-hashed, never in
+/// clear); companies by unified social credit code with their legal representative;
+/// mandates (授权) of agents to act for a company; company actions (each naming the person
+/// and the mandate); the assurance level a datastore resource requires to be read.
+const V4: &str = r#"
+ALTER TABLE principals ADD COLUMN assurance TEXT;
+ALTER TABLE principals ADD COLUMN phone TEXT;
+CREATE TABLE iam_codes (
+  id TEXT PRIMARY KEY, tenant TEXT NOT NULL REFERENCES tenants(code), identifier TEXT NOT NULL,
+  purpose TEXT NOT NULL, code_hash TEXT NOT NULL, attempts BIGINT NOT NULL,
+  created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT);
+CREATE INDEX iam_codes_identifier ON iam_codes (tenant, identifier, created_at);
+CREATE INDEX iam_codes_expiry ON iam_codes (expires_at);
+CREATE TABLE iam_real_names (
+  principal_id TEXT PRIMARY KEY REFERENCES principals(id), tenant TEXT NOT NULL REFERENCES tenants(code),
+  name TEXT NOT NULL, id_number_masked TEXT NOT NULL, id_number_hmac TEXT NOT NULL UNIQUE,
+  birth_date TEXT NOT NULL, level TEXT NOT NULL, verifier TEXT NOT NULL, synthetic BIGINT NOT NULL,
+  verified_at BIGINT NOT NULL);
+CREATE TABLE iam_companies (
+  id TEXT PRIMARY KEY REFERENCES principals(id), tenant TEXT NOT NULL REFERENCES tenants(code),
+  credit_code TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+  legal_rep_id TEXT NOT NULL REFERENCES principals(id), created_at BIGINT NOT NULL);
+CREATE TABLE iam_mandates (
+  id TEXT PRIMARY KEY, company_id TEXT NOT NULL REFERENCES iam_companies(id),
+  tenant TEXT NOT NULL REFERENCES tenants(code), agent_id TEXT NOT NULL REFERENCES principals(id),
+  actions TEXT NOT NULL, valid_until BIGINT NOT NULL, granted_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL, revoked_at BIGINT, revoked_by TEXT);
+CREATE INDEX iam_mandates_company ON iam_mandates (company_id, agent_id);
+CREATE TABLE iam_company_actions (
+  id TEXT PRIMARY KEY, company_id TEXT NOT NULL REFERENCES iam_companies(id),
+  tenant TEXT NOT NULL REFERENCES tenants(code), person_id TEXT NOT NULL REFERENCES principals(id),
+  mandate_id TEXT REFERENCES iam_mandates(id), action TEXT NOT NULL, detail TEXT NOT NULL,
+  created_at BIGINT NOT NULL);
+CREATE INDEX iam_company_actions_company ON iam_company_actions (company_id, created_at);
+CREATE TABLE iam_read_assurance (
+  tenant TEXT NOT NULL REFERENCES tenants(code), resource_id TEXT NOT NULL, min_level TEXT NOT NULL,
+  set_by TEXT NOT NULL, set_at BIGINT NOT NULL, PRIMARY KEY (tenant, resource_id));
+"#;
+
 /// The component's migrations.
-pub static MIGRATIONS: [Migration; 4] = [
+pub static MIGRATIONS: [Migration; 5] = [
     Migration {
         version: 1,
         name: "tenants, jurisdictions, departments, principals, grants, keys",
@@ -105,6 +146,12 @@ pub static MIGRATIONS: [Migration; 4] = [
         name: "platform limiter counters replace per-attempt login failures",
         sqlite: V3,
         postgres: V3,
+    },
+    Migration {
+        version: 4,
+        name: "citizens, codes, real names, companies, mandates, read assurance",
+        sqlite: V4,
+        postgres: V4,
     },
     Migration {
         version: 6,

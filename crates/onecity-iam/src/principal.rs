@@ -79,6 +79,10 @@ pub struct Principal {
     /// App-key rate limit per minute (apps only).
     #[serde(skip)]
     pub rate_per_minute: Option<i64>,
+    /// Identity assurance level (eIDAS `low`, `substantial`, `high`); `null` for
+    /// principals whose identity was never proven (staff and apps created by an
+    /// administrator).
+    pub assurance: Option<crate::assurance::AssuranceLevel>,
 }
 
 impl Principal {
@@ -163,6 +167,7 @@ impl Principal {
                 twin_types: None,
             }],
             rate_per_minute: None,
+            assurance: None,
         }
     }
 }

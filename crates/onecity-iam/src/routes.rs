@@ -31,6 +31,7 @@ pub fn routes() -> OpenApiRouter<Iam> {
         .routes(routes!(revoke_key))
         .routes(routes!(query_audit))
         .merge(crate::mfa_routes::routes())
+        .merge(crate::citizen_routes::routes())
 }
 
 /// App keys need the scope itself; users see their own tenants by membership.

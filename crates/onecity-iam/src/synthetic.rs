@@ -11,7 +11,7 @@
 //! Loading the records into datastore tables is the catalog's job
 //! (`onecity_catalog::demo::synthetic_register`); this module only makes them.
 
-use crate::idcodes;
+use crate::idnum;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -196,7 +196,7 @@ pub fn persons(seed: u64, rows: usize, places: &[Place]) -> Vec<Person> {
         let (y, m, d) = date(&mut rng, 1940, 2007);
         let seq: u32 = rng.gen_range(0..1000);
         let body = format!("{}{y:04}{m:02}{d:02}{seq:03}", region_of(place));
-        let id = format!("{body}{}", idcodes::resident_id_check(&body).unwrap_or('0'));
+        let id = format!("{body}{}", idnum::id_check_char(&body).unwrap_or('0'));
         if !seen.insert(id.clone()) {
             continue;
         }
@@ -257,11 +257,11 @@ pub fn companies(seed: u64, rows: usize, places: &[Place], people: &[Person]) ->
         let org_body: String = (0..8)
             .map(|_| ORG_ALPHABET[rng.gen_range(0..ORG_ALPHABET.len())] as char)
             .collect();
-        let Some(org_check) = idcodes::organization_code_check(&org_body) else {
+        let Some(org_check) = idnum::organization_code_check(&org_body) else {
             continue;
         };
         let body = format!("91{}{org_body}{org_check}", region_of(place));
-        let Some(check) = idcodes::credit_code_check(&body) else {
+        let Some(check) = idnum::credit_check_char(&body) else {
             continue;
         };
         let code = format!("{body}{check}");
@@ -317,7 +317,7 @@ mod tests {
         assert_eq!(a.len(), 500);
         for p in &a {
             assert!(
-                idcodes::validate_resident_id(&p.id_number).is_ok(),
+                idnum::check_id_number(&p.id_number, "20991231").is_ok(),
                 "{}",
                 p.id_number
             );
@@ -332,7 +332,7 @@ mod tests {
         assert_eq!(c.len(), 200);
         for x in &c {
             assert!(
-                idcodes::validate_credit_code(&x.credit_code).is_ok(),
+                idnum::check_credit_code(&x.credit_code).is_ok(),
                 "{}",
                 x.credit_code
             );

@@ -486,6 +486,9 @@ impl Iam {
             department_id: r.opt_uuid("department_id")?,
             grants,
             rate_per_minute: None,
+            assurance: r
+                .opt_text("assurance")?
+                .and_then(|l| crate::assurance::AssuranceLevel::parse(&l)),
         });
         self.inner
             .principals
@@ -558,6 +561,7 @@ impl Iam {
                         },
                     }],
                     rate_per_minute: Some(r.i64("rate_per_minute")?),
+                    assurance: None,
                 });
                 self.inner
                     .keys
@@ -925,6 +929,6 @@ impl Iam {
     }
 }
 
-fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

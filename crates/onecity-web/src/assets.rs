@@ -19,6 +19,7 @@ static ASSETS: &[(&str, &[u8])] = embed![
     "favicon.svg",
     "js/admin.js",
     "js/catalog.js",
+    "js/citizen.js",
     "js/common.js",
     "js/events.js",
     "js/exchange.js",

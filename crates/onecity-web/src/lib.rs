@@ -56,6 +56,9 @@ where
         .route("/console/plans", get(plans_page))
         .route("/console/twin", get(twin_page))
         .route("/console/security", get(security_page))
+        .route("/citizen/register", get(register_page))
+        .route("/citizen/real-name", get(real_name_page))
+        .route("/citizen/companies", get(mandates_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -88,6 +91,12 @@ pub enum Page {
     /// `/console/security`: security settings (安全设置): second factors (TOTP, security
     /// keys, recovery codes) and the sign-in history.
     Security,
+    /// `/citizen/register`: citizen self-registration with a phone and a code (注册).
+    Register,
+    /// `/citizen/real-name`: the real-name check (实名认证) and the assurance level.
+    RealName,
+    /// `/citizen/companies`: a company's registration and mandates (法人 授权).
+    Mandates,
 }
 
 impl Page {
@@ -105,6 +114,9 @@ impl Page {
             Page::Plans => "plans.html",
             Page::Twin => "twin.html",
             Page::Security => "security.html",
+            Page::Register => "register.html",
+            Page::RealName => "real_name.html",
+            Page::Mandates => "mandates.html",
         }
     }
 
@@ -122,6 +134,9 @@ impl Page {
             Page::Plans => "plans",
             Page::Twin => "twin",
             Page::Security => "security",
+            Page::Register => "register",
+            Page::RealName => "real_name",
+            Page::Mandates => "mandates",
         }
     }
 
@@ -139,6 +154,9 @@ impl Page {
             Page::Plans => "/console/plans",
             Page::Twin => "/console/twin",
             Page::Security => "/console/security",
+            Page::Register => "/citizen/register",
+            Page::RealName => "/citizen/real-name",
+            Page::Mandates => "/citizen/companies",
         }
     }
 
@@ -156,6 +174,9 @@ impl Page {
             Page::Plans => "plans_title",
             Page::Twin => "twin_title",
             Page::Security => "security_title",
+            Page::Register => "register_title",
+            Page::RealName => "real_name_title",
+            Page::Mandates => "companies_title",
         }
     }
 }
@@ -176,6 +197,12 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("plans.html", include_str!("../templates/plans.html")),
         ("twin.html", include_str!("../templates/twin.html")),
         ("security.html", include_str!("../templates/security.html")),
+        ("register.html", include_str!("../templates/register.html")),
+        (
+            "real_name.html",
+            include_str!("../templates/real_name.html"),
+        ),
+        ("mandates.html", include_str!("../templates/mandates.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -192,6 +219,7 @@ pub fn render(page: Page, lang: Lang, raw_query: Option<&str>) -> Result<String,
     })?;
     let ctx = context! {
         page => page.name(),
+        citizen => matches!(page, Page::Register | Page::RealName | Page::Mandates),
         lang => lang.code(),
         html_lang => lang.html_lang(),
         title => t[page.title_key()],
@@ -286,6 +314,18 @@ async fn twin_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Twin, &headers, q.as_deref())
 }
 
+async fn register_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Register, &headers, q.as_deref())
+}
+
+async fn real_name_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::RealName, &headers, q.as_deref())
+}
+
+async fn mandates_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Mandates, &headers, q.as_deref())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,6 +368,9 @@ mod tests {
             ("/console/twin", "id=\"twin-filter\""),
             ("/console/security", "id=\"totp-start\""),
             ("/login", "id=\"mfa-code\""),
+            ("/citizen/register", "id=\"send-code\""),
+            ("/citizen/real-name", "id=\"id-number\""),
+            ("/citizen/companies", "id=\"mandates-table\""),
         ] {
             let (status, headers, body) = get(path, &[]).await;
             assert_eq!(status, StatusCode::OK, "{path}");

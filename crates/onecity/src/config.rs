@@ -117,6 +117,30 @@ config! {
     notify_webhook_url: Option<String> = None,
     /// Secret for the webhook's `X-Onecity-Signature: sha256=<hmac>` header.
     notify_webhook_secret: Option<String> = None,
+    /// The SMS gateway (短信网关): URL that receives a JSON `POST {to, text, purpose}` per
+    /// message (citizen codes; later the services' notifications). Default: none (code
+    /// requests answer 502 `sms_gateway_failed`).
+    sms_gateway_url: Option<String> = None,
+    /// Bearer token sent to the SMS gateway, if any.
+    sms_gateway_token: Option<String> = None,
+    /// Time limit of one SMS gateway request in seconds (default 5).
+    sms_gateway_timeout_secs: u64 = 5,
+    /// How long a citizen's one-time code is valid, in seconds (default 300).
+    code_ttl_secs: u64 = 300,
+    /// Tries on one code before it is dead (default 5).
+    code_max_attempts: i64 = 5,
+    /// Codes sent to one phone number or e-mail per hour (default 5; 20 per client
+    /// address).
+    code_send_max_per_hour: i64 = 5,
+    /// Identity verification service for the real-name check (实名认证): URL that receives
+    /// `POST {name, id_number, tenant}` and answers `{"match": true|false}`. Default: none.
+    identity_verifier_url: Option<String> = None,
+    /// Bearer token sent to the identity verification service, if any.
+    identity_verifier_token: Option<String> = None,
+    /// Demo only: the datastore resource id of the synthetic register's persons table
+    /// (columns `name`, `id_number`); when set (and `identity_verifier_url` is not), the
+    /// real-name check looks people up there and labels results `synthetic`.
+    identity_verifier_synthetic: Option<String> = None,
     /// Seconds between SLA scheduler passes (default 5).
     sla_scan_secs: u64 = 5,
     /// Testing only: delay the outbox relay by this many milliseconds after each wake-up

@@ -146,6 +146,17 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
             max_concurrent_hashes: cfg.login_max_concurrent_hashes,
             trusted_proxies: crate::config::ip_ranges("trusted_proxies", &cfg.trusted_proxies)?,
             security: security_policy(cfg)?,
+            sms: cfg
+                .sms_gateway_url
+                .as_ref()
+                .map(|url| onecity_iam::sms::SmsConfig {
+                    url: url.clone(),
+                    token: cfg.sms_gateway_token.clone(),
+                    timeout: Duration::from_secs(cfg.sms_gateway_timeout_secs.max(1)),
+                }),
+            code_ttl: Duration::from_secs(cfg.code_ttl_secs.max(1)),
+            code_max_attempts: cfg.code_max_attempts.max(1),
+            code_send_max: cfg.code_send_max_per_hour.max(1),
             ..Default::default()
         },
     )
@@ -164,6 +175,7 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
         std::sync::Arc::new(catalog.clone()),
     )
     .with_flow(flow.clone());
+    wire_identity_verifier(cfg, &iam, &datastore, &catalog)?;
     let notifier = onecity_twin::notify::Notifier::new(twin.clone())
         .await
         .map_err(|e| anyhow::anyhow!("NGSI-LD subscriptions: {e}"))?;
@@ -179,6 +191,86 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
         notifier,
         bus,
     })
+}
+
+/// Wires the real-name check: the HTTP verification service when
+/// `identity_verifier_url` is set, else the synthetic register when
+/// `identity_verifier_synthetic` names its datastore resource, else (with `--demo`) the
+/// demo's synthetic register of the caller's tenant, found by its catalog name
+/// (`onecity_catalog::demo::SYNTHETIC_PERSONS`), else none.
+fn wire_identity_verifier(
+    cfg: &Config,
+    iam: &Iam,
+    datastore: &onecity_datastore::Datastore,
+    catalog: &Catalog,
+) -> anyhow::Result<()> {
+    use onecity_iam::assurance::{BoxFuture, HttpIdentityVerifier, SyntheticRegisterVerifier};
+    if let Some(url) = &cfg.identity_verifier_url {
+        let v = HttpIdentityVerifier::new(
+            url,
+            cfg.identity_verifier_token.clone(),
+            Duration::from_secs(10),
+        )
+        .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+        iam.set_identity_verifier(std::sync::Arc::new(v));
+    } else if cfg.identity_verifier_synthetic.is_some() || cfg.demo {
+        let ds = datastore.clone();
+        let rid = cfg.identity_verifier_synthetic.clone();
+        let catalog = catalog.clone();
+        fn lookup<'a>(
+            ds: &'a onecity_datastore::Datastore,
+            rid: &'a str,
+            name: &'a str,
+            id_number: &'a str,
+        ) -> BoxFuture<'a, onecity_core::Result<bool>> {
+            Box::pin(async move {
+                let mut filters = serde_json::Map::new();
+                filters.insert("id_number".into(), id_number.into());
+                let params = onecity_datastore::store_query::SearchParams {
+                    resource_id: rid.to_string(),
+                    filters: Some(filters),
+                    limit: Some(5),
+                    ..Default::default()
+                };
+                let r = ds
+                    .search(Some(&onecity_iam::Principal::system()), &params)
+                    .await?;
+                Ok(r.records
+                    .iter()
+                    .any(|rec| rec.get("name").and_then(|v| v.as_str()) == Some(name)))
+            })
+        }
+        let f: onecity_iam::assurance::RegisterLookup =
+            std::sync::Arc::new(move |tenant, name, id_number| {
+                let ds = ds.clone();
+                let rid = rid.clone();
+                let catalog = catalog.clone();
+                let tenant = tenant.to_string();
+                let name = name.to_string();
+                let id_number = id_number.to_string();
+                Box::pin(async move {
+                    let rid = match rid {
+                        Some(r) => r,
+                        None => {
+                            let system = onecity_iam::Principal::system();
+                            let d = catalog
+                                .get(Some(&system), onecity_catalog::demo::SYNTHETIC_PERSONS)
+                                .await?;
+                            if d.tenant != tenant {
+                                return Ok(false);
+                            }
+                            match d.resources.first() {
+                                Some(r) => r.id.to_string(),
+                                None => return Ok(false),
+                            }
+                        }
+                    };
+                    lookup(&ds, &rid, &name, &id_number).await
+                })
+            });
+        iam.set_identity_verifier(std::sync::Arc::new(SyntheticRegisterVerifier::new(f)));
+    }
+    Ok(())
 }
 
 /// The twin's settings from the config (`ngsi_ld_*` keys).
@@ -253,7 +345,8 @@ impl utoipa::Modify for SecurityAddon {
     info(title = "onecity API", description = "onecity: the open platform of a digital city. Errors are RFC 9457 problem details with a stable `code`.", version = "0.1.0"),
     modifiers(&SecurityAddon),
     tags((name = "auth", description = "login and session"), (name = "org", description = "tenants, jurisdictions 行政区划, departments 部门"),
-         (name = "iam", description = "users and app keys"), (name = "audit", description = "hash-chained audit trail"),
+         (name = "iam", description = "users and app keys"),
+         (name = "citizens", description = "citizens 公众 (code registration, real-name 实名认证, assurance levels), companies 法人 and mandates 授权"), (name = "audit", description = "hash-chained audit trail"),
          (name = "geo", description = "boundaries, grids 网格, point lookup"),
          (name = "flow", description = "workflows, cases, SLA, the to-do inbox 一体办公"),
          (name = "catalog", description = "data catalog 数据目录: CKAN Action API, DCAT, the three lists 三清单"), (name = "ops", description = "health, readiness, metrics"),

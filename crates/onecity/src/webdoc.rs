@@ -68,6 +68,21 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Security settings 安全设置: authenticator app (TOTP) with QR code, security keys, recovery codes, sign-in history",
             "200",
         ),
+        (
+            "/citizen/register",
+            "Citizen registration 注册: phone number and a one-time code (`?tenant=`), phone width",
+            "200",
+        ),
+        (
+            "/citizen/real-name",
+            "Real-name check 实名认证: name and identity number, the assurance level reached",
+            "200",
+        ),
+        (
+            "/citizen/companies",
+            "Company mandates 法人授权: register a company by credit code, grant and revoke mandates",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()

@@ -2,6 +2,8 @@
 //! typed rows. The same `$1`-style text runs on SQLite (≥ 3.35, for `RETURNING`) and
 //! PostgreSQL.
 
+pub(crate) mod identity;
+
 use onecity_core::Result;
 use onecity_store::{args, Db};
 

@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod catalog;
+mod citizens;
 mod datastore;
 mod demo;
 mod events;

@@ -147,6 +147,20 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/v1/datastore/share-requests/{id}",
         "/api/v1/datastore/share-requests/{id}/decision",
         "/api/v1/tenants/{tenant}/exchange-stats",
+        "/api/v1/auth/real-name",
+        "/api/v1/tenants/{tenant}/citizens/register/start",
+        "/api/v1/tenants/{tenant}/citizens/register/verify",
+        "/api/v1/tenants/{tenant}/citizens/sign-in/start",
+        "/api/v1/tenants/{tenant}/citizens/sign-in/verify",
+        "/api/v1/tenants/{tenant}/companies",
+        "/api/v1/tenants/{tenant}/companies/{code}",
+        "/api/v1/tenants/{tenant}/companies/{code}/declarations",
+        "/api/v1/tenants/{tenant}/companies/{code}/mandates",
+        "/api/v1/tenants/{tenant}/companies/{code}/mandates/{id}",
+        "/api/v1/tenants/{tenant}/read-assurance/{resource_id}",
+        "/citizen/register",
+        "/citizen/real-name",
+        "/citizen/companies",
     ]
     .into_iter()
     .collect();
