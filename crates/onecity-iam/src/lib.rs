@@ -12,14 +12,18 @@
 //! transaction (see `onecity-store`).
 
 pub mod http;
+pub mod keystore;
 pub mod limiter;
 mod membership;
 mod migrations;
+pub mod oidc;
+pub mod oidc_http;
 mod org;
 pub mod password;
 mod principal;
 pub mod roles;
 pub mod routes;
+pub mod sso;
 mod store;
 pub mod token;
 mod users;
@@ -67,6 +71,15 @@ pub struct IamConfig {
     /// Proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges). Empty
     /// (default): the client address is the TCP peer's, and `X-Forwarded-For` is ignored.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The key-encryption key of the key store ([`keystore`]). `None`: no key store, and
+    /// the OpenID Connect provider answers 503 `signing_key_unavailable`.
+    pub master_key: Option<keystore::MasterKey>,
+    /// Key store settings (publication grace of retired keys).
+    pub keys: keystore::KeyStoreConfig,
+    /// The OpenID Connect provider's settings (issuer, token lifetimes).
+    pub oidc: oidc::ProviderConfig,
+    /// Single sign-on for staff through an external OpenID Connect provider (`None`: off).
+    pub sso: Option<sso::SsoConfig>,
 }
 
 /// Memory the password checks may use at once, by default: 256 MiB.
@@ -95,6 +108,10 @@ impl Default for IamConfig {
             max_concurrent_hashes: 0,
             hash_wait: Duration::from_secs(5),
             trusted_proxies: Vec::new(),
+            master_key: None,
+            keys: keystore::KeyStoreConfig::default(),
+            oidc: oidc::ProviderConfig::default(),
+            sso: None,
         }
     }
 }
@@ -126,6 +143,12 @@ pub(crate) struct Inner {
     /// Moving average of a real password check in µs (0 = none measured yet): what an
     /// unknown username waits instead of hashing.
     pub(crate) verify_micros: std::sync::atomic::AtomicU64,
+    /// The key store (when a master key is configured).
+    pub(crate) keystore: Option<keystore::KeyStore>,
+    /// Verified OIDC access tokens: token → (checked at, expiry µs, principal id).
+    pub(crate) access_tokens: Mutex<HashMap<String, (Instant, i64, Uuid)>>,
+    /// The external provider's discovery document and JWKS (single sign-on), cached.
+    pub(crate) sso_cache: tokio::sync::Mutex<Option<sso::ProviderInfo>>,
 }
 
 /// The identity and organisation service; cheap to clone.
@@ -141,11 +164,17 @@ impl Iam {
     /// Builds the service over a migrated database.
     pub async fn new(db: Db, auditor: Auditor, bus: EventBus, cfg: IamConfig) -> Result<Iam> {
         let secret = onecity_store::secrets::get_or_create(&db, "session_token_hs256").await?;
+        let keystore = match &cfg.master_key {
+            Some(master) => {
+                Some(keystore::KeyStore::open(db.clone(), master.clone(), cfg.keys.clone()).await?)
+            }
+            None => None,
+        };
         let slots = match cfg.max_concurrent_hashes {
             0 => default_max_concurrent_hashes(),
             n => n,
         };
-        Ok(Iam {
+        let iam = Iam {
             inner: Arc::new(Inner {
                 db: db.clone(),
                 auditor,
@@ -161,7 +190,24 @@ impl Iam {
                 hash_waiting: std::sync::atomic::AtomicUsize::new(0),
                 hash_max_waiting: slots * 4,
                 verify_micros: std::sync::atomic::AtomicU64::new(0),
+                keystore,
+                access_tokens: Mutex::new(HashMap::new()),
+                sso_cache: tokio::sync::Mutex::new(None),
             }),
+        };
+        if let Some(ks) = &iam.inner.keystore {
+            ks.ensure_active(&iam, keystore::PURPOSE_OIDC).await?;
+        }
+        Ok(iam)
+    }
+
+    /// The key store. Error: `signing_key_unavailable` when no master key is configured.
+    pub fn keystore(&self) -> Result<&keystore::KeyStore> {
+        self.inner.keystore.as_ref().ok_or_else(|| {
+            onecity_core::Error::new(
+                onecity_core::ErrorCode::SigningKeyUnavailable,
+                "the key store has no master key (set ONECITY_MASTER_KEY or master_key_file)",
+            )
         })
     }
 
@@ -208,6 +254,7 @@ impl Iam {
     pub fn invalidate_caches(&self) {
         self.inner.principals.lock().expect("cache lock").clear();
         self.inner.keys.lock().expect("cache lock").clear();
+        self.inner.access_tokens.lock().expect("cache lock").clear();
     }
 
     /// Token-bucket rate limit per app key (capacity = rate per minute, refilled
@@ -231,4 +278,19 @@ impl Iam {
             Some(((1.0 - e.tokens) / rate).ceil().max(1.0) as u64)
         }
     }
+}
+
+/// Checks a key purpose: 1 to 32 characters of `a-z`, `0-9`, `_`, `-`.
+pub(crate) fn validate_purpose(purpose: &str) -> Result<()> {
+    if purpose.is_empty()
+        || purpose.len() > 32
+        || !purpose
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    {
+        return Err(onecity_core::Error::invalid(
+            "purpose must be 1 to 32 characters of a-z, 0-9, _ and -",
+        ));
+    }
+    Ok(())
 }

@@ -14,6 +14,7 @@ mod hardening;
 mod input;
 mod isolation;
 mod notify;
+mod oidc;
 mod ops;
 mod twin;
 mod twin_geo;
