@@ -461,7 +461,7 @@ impl Iam {
             })?;
         let view = Self::client_view(&client).map_err(page)?;
         let redirect_uri = q.redirect_uri.clone().unwrap_or_default();
-        if !view.redirect_uris.iter().any(|u| *u == redirect_uri) {
+        if !view.redirect_uris.contains(&redirect_uri) {
             return Err(page(Error::new(
                 ErrorCode::InvalidRedirectUri,
                 "the redirect_uri is not one registered for this application; onecity does not redirect there",

@@ -167,6 +167,15 @@ fn page(
 
 fn error_page(e: &Error) -> Response {
     let status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let generic;
+    let e = if e.code == ErrorCode::Internal {
+        // Internal details stay in the log, never on the page.
+        tracing::error!(error = %e, "oidc sign-in page failed");
+        generic = Error::new(ErrorCode::Internal, onecity_core::GENERIC_5XX_DETAIL);
+        &generic
+    } else {
+        e
+    };
     page(
         status,
         "登录失败 Sign-in error",
@@ -392,7 +401,7 @@ fn oauth_error(e: &Error, basic_used: bool) -> Response {
         _ => (StatusCode::BAD_REQUEST, "invalid_request"),
     };
     let detail = if status.is_server_error() {
-        onecity_core::error::GENERIC_5XX_DETAIL.to_string()
+        onecity_core::GENERIC_5XX_DETAIL.to_string()
     } else {
         e.detail.clone()
     };

@@ -487,7 +487,7 @@ fn sso_error_response(e: &Error, wants_json: bool) -> Response {
     }
     let status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::BAD_REQUEST);
     let detail = if status.is_server_error() && e.code == ErrorCode::Internal {
-        onecity_core::error::GENERIC_5XX_DETAIL.to_string()
+        onecity_core::GENERIC_5XX_DETAIL.to_string()
     } else {
         e.detail.clone()
     };
