@@ -391,6 +391,7 @@ pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn oauth_error(e: &Error, basic_used: bool) -> Response {
+    metrics::counter!("onecity_oidc_token_refused_total", "code" => e.code.code()).increment(1);
     let (status, code) = match e.code {
         ErrorCode::InvalidClient => (StatusCode::UNAUTHORIZED, "invalid_client"),
         ErrorCode::InvalidGrant => (StatusCode::BAD_REQUEST, "invalid_grant"),

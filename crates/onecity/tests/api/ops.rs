@@ -134,6 +134,10 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/v1/datastore/share-requests/{id}",
         "/api/v1/datastore/share-requests/{id}/decision",
         "/api/v1/tenants/{tenant}/exchange-stats",
+        "/api/v1/oidc/clients",
+        "/api/v1/oidc/clients/{client_id}",
+        "/api/v1/keys",
+        "/api/v1/keys/rotate",
     ]
     .into_iter()
     .collect();
