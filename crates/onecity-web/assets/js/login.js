@@ -17,16 +17,18 @@
   }
 
   // Single sign-on: the callback comes back as /login#sso_token=…; keep it and go on.
-  var hash = location.hash || '';
-  if (hash.indexOf('#sso_token=') === 0) {
+  function takeSsoToken() {
+    var hash = location.hash || '';
+    if (hash.indexOf('#sso_token=') !== 0) return false;
     var ssoToken = decodeURIComponent(hash.slice('#sso_token='.length));
     history.replaceState(null, '', location.pathname + location.search);
-    if (ssoToken) {
-      oc.setToken(ssoToken);
-      location.replace(nextPath());
-      return;
-    }
+    if (!ssoToken) return false;
+    oc.setToken(ssoToken);
+    location.replace(nextPath());
+    return true;
   }
+  if (takeSsoToken()) return;
+  window.addEventListener('hashchange', takeSsoToken);
   // Show the SSO button when the server has a provider configured.
   fetch('/auth/oidc/config', { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
     .then(function (res) { return res.ok ? res.json() : null; })
