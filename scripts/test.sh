@@ -10,6 +10,8 @@
 #                                                        is set (e.g. postgres://postgres@127.0.0.1:5432/postgres)
 #   4. tests/browser/run.sh                              headless Chromium against `onecity serve --demo`
 #   5. tests/ckan/run.sh                                 the ckanapi client (PyPI) against `onecity serve`
+#   5b. tests/oidc/run.sh                                the authlib OpenID Connect client (PyPI) through
+#                                                        the code flow with PKCE against `onecity serve`
 #   6. tests/ngsi/run.sh                                 the NGSI-LD API driven by the PyPI client
 #                                                        ngsildclient (once crates/onecity-twin exists),
 #                                                        on SQLite, and on PostgreSQL when
@@ -168,6 +170,14 @@ elif ((!STRICT)) && ! { python3 -c 'import ckanapi, pytest' 2>/dev/null && comma
     skip_step "CKAN client test (ckanapi)" "ckanapi or pytest is missing (pip install ckanapi==4.11 pytest)"
 else
     run_step "CKAN client test (ckanapi)" - env ONECITY_BIN="$BIN" tests/ckan/run.sh
+fi
+
+if ((!BUILD_OK)); then
+    skip_step "OpenID Connect client test (authlib)" "the build failed"
+elif ((!STRICT)) && ! python3 -c 'import authlib, requests, pytest' 2>/dev/null; then
+    skip_step "OpenID Connect client test (authlib)" "authlib, requests or pytest is missing (pip install authlib==1.6.5 requests pytest)"
+else
+    run_step "OpenID Connect client test (authlib)" - env ONECITY_BIN="$BIN" tests/oidc/run.sh
 fi
 
 # The NGSI-LD client test needs the broker (crates/onecity-twin); before it exists there is

@@ -130,6 +130,25 @@ catalogue! {
     MandateExpired = ("mandate_expired", 403, Forbidden, "Mandate expired"),
     /// The mandate covering the action has been revoked.
     MandateRevoked = ("mandate_revoked", 403, Forbidden, "Mandate revoked"),
+    /// An OpenID Connect client is unknown or revoked, or its secret is wrong (RFC 6749
+    /// §5.2 `invalid_client`).
+    InvalidClient = ("invalid_client", 401, Unauthenticated, "Invalid client"),
+    /// An authorization code is unknown, expired (60 s), already used, or was issued for
+    /// another client or redirect URI, or the PKCE verifier does not match it (RFC 6749
+    /// §5.2 `invalid_grant`, RFC 7636 §4.6).
+    InvalidGrant = ("invalid_grant", 400, BadRequest, "Invalid grant"),
+    /// The redirect URI is not one registered for the client (exact match): onecity shows
+    /// this error instead of redirecting (RFC 6749 §4.1.2.1).
+    InvalidRedirectUri = ("invalid_redirect_uri", 400, BadRequest, "Unregistered redirect URI"),
+    /// No signing key can be used: the key store runs without a master key.
+    SigningKeyUnavailable = ("signing_key_unavailable", 503, Unavailable, "Signing key unavailable"),
+    /// Single sign-on through an external OpenID Connect provider is not configured.
+    SsoNotConfigured = ("sso_not_configured", 404, NotFound, "Single sign-on not configured"),
+    /// The identity provider's answer did not verify (state, ID token signature, issuer,
+    /// audience, nonce or expiry), or its claims map to no role.
+    SsoFailed = ("sso_failed", 401, Unauthenticated, "Single sign-on failed"),
+    /// The identity provider could not be reached or answered with an error.
+    SsoUnavailable = ("sso_unavailable", 503, Unavailable, "Identity provider unavailable"),
     /// The server is starting (migrations running) or shutting down.
     NotReady = ("not_ready", 503, Unavailable, "Service not ready"),
     /// The request took longer than the configured timeout.

@@ -485,7 +485,7 @@ impl Iam {
             .await?;
         self.forget_principal(pid);
         let p = self.principal_by_id(pid).await?;
-        let (token, exp) = self.inner.signer.issue(pid, cfg.token_ttl_secs)?;
+        let (token, exp) = self.open_session(&p, addr, "code").await?;
         Ok(CitizenSession {
             token,
             expires_at: onecity_core::time::rfc3339(exp * 1_000_000),

@@ -19,17 +19,21 @@ pub mod citizen_routes;
 pub mod company;
 pub mod http;
 pub mod idnum;
+pub mod keystore;
 pub mod limiter;
 mod membership;
 pub mod mfa;
 mod mfa_routes;
 mod migrations;
+pub mod oidc;
+pub mod oidc_http;
 mod org;
 pub mod password;
 mod principal;
 pub mod roles;
 pub mod routes;
 pub mod sms;
+pub mod sso;
 mod store;
 pub mod synthetic;
 pub mod token;
@@ -99,6 +103,15 @@ pub struct IamConfig {
     pub code_verify_address_max: i64,
     /// Real-name attempts per citizen per day (default 5): bounds probing the register.
     pub real_name_max: i64,
+    /// The key-encryption key of the key store ([`keystore`]). `None`: no key store, and
+    /// the OpenID Connect provider answers 503 `signing_key_unavailable`.
+    pub master_key: Option<keystore::MasterKey>,
+    /// Key store settings (publication grace of retired keys).
+    pub keys: keystore::KeyStoreConfig,
+    /// The OpenID Connect provider's settings (issuer, token lifetimes).
+    pub oidc: oidc::ProviderConfig,
+    /// Single sign-on for staff through an external OpenID Connect provider (`None`: off).
+    pub sso: Option<sso::SsoConfig>,
 }
 
 /// Memory the password checks may use at once, by default: 256 MiB.
@@ -136,6 +149,10 @@ impl Default for IamConfig {
             code_verify_max: 10,
             code_verify_address_max: 100,
             real_name_max: 5,
+            master_key: None,
+            keys: keystore::KeyStoreConfig::default(),
+            oidc: oidc::ProviderConfig::default(),
+            sso: None,
         }
     }
 }
@@ -180,6 +197,12 @@ pub(crate) struct Inner {
     /// Key of the HMACs over one-time codes and identity numbers (secret
     /// `iam_identity_hmac`, kept in the database's secrets table).
     pub(crate) identity_key: Vec<u8>,
+    /// The key store (when a master key is configured).
+    pub(crate) keystore: Option<keystore::KeyStore>,
+    /// Verified OIDC access tokens: token → (checked at, expiry µs, principal id).
+    pub(crate) access_tokens: Mutex<HashMap<String, (Instant, i64, Uuid)>>,
+    /// The external provider's discovery document and JWKS (single sign-on), cached.
+    pub(crate) sso_cache: tokio::sync::Mutex<Option<sso::ProviderInfo>>,
 }
 
 /// The identity and organisation service; cheap to clone.
@@ -199,11 +222,17 @@ impl Iam {
         let webauthn = mfa::relying_party(&cfg.security)?;
         let identity_key = onecity_store::secrets::get_or_create(&db, "iam_identity_hmac").await?;
         let sms = cfg.sms.clone().map(sms::SmsGateway::new).transpose()?;
+        let keystore = match &cfg.master_key {
+            Some(master) => {
+                Some(keystore::KeyStore::open(db.clone(), master.clone(), cfg.keys.clone()).await?)
+            }
+            None => None,
+        };
         let slots = match cfg.max_concurrent_hashes {
             0 => default_max_concurrent_hashes(),
             n => n,
         };
-        Ok(Iam {
+        let iam = Iam {
             inner: Arc::new(Inner {
                 db: db.clone(),
                 auditor,
@@ -225,7 +254,24 @@ impl Iam {
                 sms,
                 verifier: std::sync::RwLock::new(None),
                 identity_key,
+                keystore,
+                access_tokens: Mutex::new(HashMap::new()),
+                sso_cache: tokio::sync::Mutex::new(None),
             }),
+        };
+        if let Some(ks) = &iam.inner.keystore {
+            ks.ensure_active(&iam, keystore::PURPOSE_OIDC).await?;
+        }
+        Ok(iam)
+    }
+
+    /// The key store. Error: `signing_key_unavailable` when no master key is configured.
+    pub fn keystore(&self) -> Result<&keystore::KeyStore> {
+        self.inner.keystore.as_ref().ok_or_else(|| {
+            onecity_core::Error::new(
+                onecity_core::ErrorCode::SigningKeyUnavailable,
+                "the key store has no master key (set ONECITY_MASTER_KEY or master_key_file)",
+            )
         })
     }
 
@@ -286,6 +332,7 @@ impl Iam {
         self.inner.principals.lock().expect("cache lock").clear();
         self.inner.sessions.lock().expect("cache lock").clear();
         self.inner.keys.lock().expect("cache lock").clear();
+        self.inner.access_tokens.lock().expect("cache lock").clear();
     }
 
     /// Token-bucket rate limit per app key (capacity = rate per minute, refilled
@@ -309,4 +356,19 @@ impl Iam {
             Some(((1.0 - e.tokens) / rate).ceil().max(1.0) as u64)
         }
     }
+}
+
+/// Checks a key purpose: 1 to 32 characters of `a-z`, `0-9`, `_`, `-`.
+pub(crate) fn validate_purpose(purpose: &str) -> Result<()> {
+    if purpose.is_empty()
+        || purpose.len() > 32
+        || !purpose
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    {
+        return Err(onecity_core::Error::invalid(
+            "purpose must be 1 to 32 characters of a-z, 0-9, _ and -",
+        ));
+    }
+    Ok(())
 }

@@ -548,7 +548,7 @@ impl Iam {
             .filter(|t| t.confirmed_at.is_some())
         {
             let secret = open(&self.inner.mfa_key, p.id, &t.secret_sealed)?;
-            let gen = totp(secret, &p.username, self.issuer())?;
+            let gen = totp(secret, &p.username, self.totp_issuer())?;
             if let Some(step) = matching_step(&gen, code, unix_now()) {
                 if store::take_totp_step(db, p.id, step).await? == 1 {
                     self.mfa_success(p.id).await?;
@@ -577,7 +577,7 @@ impl Iam {
         Err(mfa_failed("the code is wrong or already used"))
     }
 
-    fn issuer(&self) -> &str {
+    fn totp_issuer(&self) -> &str {
         let i = self.policy().totp_issuer.as_str();
         if i.is_empty() {
             "onecity"
@@ -878,7 +878,7 @@ impl Iam {
         let mut secret = vec![0u8; TOTP_SECRET_BYTES];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
         let sealed = seal(&self.inner.mfa_key, p.id, &secret)?;
-        let gen = totp(secret, &p.username, self.issuer())?;
+        let gen = totp(secret, &p.username, self.totp_issuer())?;
         let uri = gen.get_url();
         let qr = qrcode::QrCode::new(uri.as_bytes())
             .map_err(|e| Error::internal(format!("QR code: {e}")))?
@@ -915,7 +915,7 @@ impl Iam {
             .ok_or_else(|| Error::not_found("no TOTP enrolment is waiting for confirmation"))?;
         self.mfa_attempt(p.id).await?;
         let secret = open(&self.inner.mfa_key, p.id, &t.secret_sealed)?;
-        let gen = totp(secret, &p.username, self.issuer())?;
+        let gen = totp(secret, &p.username, self.totp_issuer())?;
         let Some(step) = matching_step(&gen, code, unix_now()) else {
             self.audit_self(
                 p,

@@ -127,8 +127,40 @@ CREATE TABLE iam_read_assurance (
   set_by TEXT NOT NULL, set_at BIGINT NOT NULL, PRIMARY KEY (tenant, resource_id));
 "#;
 
+/// The key store and single sign-on (issue 13): signing keys sealed under the master key
+/// (`iam_signing_keys`: at most one unretired key per purpose, by a partial unique index),
+/// the OpenID Connect provider's registered clients, authorization codes (kept hashed, 60 s
+/// lifetime, used once) and issued access tokens (so a reused code revokes them), the
+/// relying party's pending sign-ins (state, nonce and PKCE verifier for 10 minutes), and the
+/// external subject (`<issuer> <sub>`) of staff created by single sign-on.
+const V5: &str = r#"
+CREATE TABLE iam_signing_keys (
+  kid TEXT PRIMARY KEY, purpose TEXT NOT NULL, alg TEXT NOT NULL, public_jwk TEXT NOT NULL,
+  private_sealed TEXT NOT NULL, created_at BIGINT NOT NULL, retired_at BIGINT,
+  publish_until BIGINT);
+CREATE UNIQUE INDEX iam_signing_keys_active ON iam_signing_keys (purpose) WHERE retired_at IS NULL;
+CREATE TABLE oidc_clients (
+  client_id TEXT PRIMARY KEY, name TEXT NOT NULL, secret_sha256 TEXT, redirect_uris TEXT NOT NULL,
+  scopes TEXT NOT NULL, created_by TEXT NOT NULL, created_at BIGINT NOT NULL, revoked_at BIGINT);
+CREATE TABLE oidc_codes (
+  code_sha256 TEXT PRIMARY KEY, client_id TEXT NOT NULL, principal_id TEXT NOT NULL,
+  redirect_uri TEXT NOT NULL, scope TEXT NOT NULL, nonce TEXT, code_challenge TEXT NOT NULL,
+  created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, used_at BIGINT);
+CREATE INDEX oidc_codes_expiry ON oidc_codes (expires_at);
+CREATE TABLE oidc_tokens (
+  jti TEXT PRIMARY KEY, code_sha256 TEXT NOT NULL, client_id TEXT NOT NULL,
+  principal_id TEXT NOT NULL, issued_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,
+  revoked_at BIGINT);
+CREATE INDEX oidc_tokens_code ON oidc_tokens (code_sha256);
+CREATE TABLE oidc_rp_logins (
+  state_sha256 TEXT PRIMARY KEY, nonce TEXT NOT NULL, code_verifier TEXT NOT NULL,
+  created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);
+ALTER TABLE principals ADD COLUMN external_subject TEXT;
+CREATE UNIQUE INDEX principals_external_subject ON principals (external_subject);
+"#;
+
 /// The component's migrations.
-pub static MIGRATIONS: [Migration; 5] = [
+pub static MIGRATIONS: [Migration; 6] = [
     Migration {
         version: 1,
         name: "tenants, jurisdictions, departments, principals, grants, keys",
@@ -152,6 +184,12 @@ pub static MIGRATIONS: [Migration; 5] = [
         name: "citizens, codes, real names, companies, mandates, read assurance",
         sqlite: V4,
         postgres: V4,
+    },
+    Migration {
+        version: 5,
+        name: "key store, OpenID Connect provider clients, codes and tokens, SSO sign-ins",
+        sqlite: V5,
+        postgres: V5,
     },
     Migration {
         version: 6,

@@ -406,13 +406,17 @@ impl Iam {
         tx.commit().await
     }
 
-    /// Resolves a credential (session token or app key) into a principal.
+    /// Resolves a credential (session token, app key, or an access token of onecity's
+    /// OpenID Connect provider, verified against the key store) into a principal.
     ///
     /// Errors: `invalid_credentials` (bad, expired, forged, revoked), `rate_limited`
     /// (app key over its rate, with `Retry-After`).
     pub async fn authenticate(&self, credential: &str) -> Result<Arc<Principal>> {
         if credential.starts_with("oc_") {
             return self.authenticate_key(credential).await;
+        }
+        if Iam::is_es256_jwt(credential) {
+            return self.authenticate_access_token(credential).await;
         }
         let claims = self.inner.signer.check(credential)?;
         match claims.purpose.as_deref() {

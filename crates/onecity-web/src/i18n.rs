@@ -560,6 +560,11 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("login_submit", "Sign in", "登录"),
     ("login_failed", "Sign-in failed", "登录失败"),
     (
+        "login_sso",
+        "Sign in with single sign-on 统一身份认证",
+        "统一身份认证登录 Single sign-on",
+    ),
+    (
         "login_missing",
         "Enter a username and password.",
         "请输入用户名和密码。",

@@ -76,6 +76,13 @@ enum Cmd {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// The key store's signing keys.
+    Keys {
+        #[command(subcommand)]
+        what: KeysCmd,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Stream a CSV time series to a running server as timed device measurements
     /// (POST /ngsi-ld/v1/ext/ingest), at `--speed` times real time.
     Replay(ReplayArgs),
@@ -392,6 +399,19 @@ enum KeyCmd {
         #[arg(long)]
         rate_per_minute: Option<i64>,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysCmd {
+    /// Retire the active key of a purpose (still published for key_publish_grace_secs) and
+    /// create a new one; prints the new key id. Running servers pick it up within a minute.
+    Rotate {
+        /// The purpose, e.g. `oidc`.
+        #[arg(long, default_value = "oidc")]
+        purpose: String,
+    },
+    /// List the signing keys (kid, purpose, state, created, retired).
+    List,
 }
 
 #[derive(Subcommand)]
@@ -811,6 +831,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         )
                         .await?;
                     println!("{}", k.key);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Keys { what, store } => {
+            let (_, svc) = open(&store).await?;
+            let ks = svc.iam.keystore()?;
+            match what {
+                KeysCmd::Rotate { purpose } => {
+                    let k = ks.rotate(&svc.iam, &purpose, "cli").await?;
+                    println!("{} {} active since {}", k.kid, k.purpose, k.created_at);
+                }
+                KeysCmd::List => {
+                    for k in ks.list(None) {
+                        println!(
+                            "{} {} {} created {} retired {}",
+                            k.kid,
+                            k.purpose,
+                            k.state,
+                            k.created_at,
+                            k.retired_at.as_deref().unwrap_or("-")
+                        );
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -105,6 +105,45 @@ config! {
     webauthn_origin: Option<String> = None,
     /// Issuer shown in authenticator apps for TOTP. Default `onecity`.
     totp_issuer: String = "onecity".into(),
+    /// The key store's key-encryption key (32 bytes as 64 hex digits or base64), usually
+    /// given as `ONECITY_MASTER_KEY`. Never stored in the database. Unset, and without
+    /// `master_key_file`: the key file `<data_dir>.master-key` beside the data directory is
+    /// read, or created on first start (development only; a warning is logged).
+    #[serde(skip_serializing)]
+    master_key: Option<String> = None,
+    /// A file holding the master key (same forms as `master_key`).
+    master_key_file: Option<PathBuf> = None,
+    /// Seconds a retired signing key stays published in the JWKS and accepted (default
+    /// 604800 = 7 days).
+    key_publish_grace_secs: u64 = 7 * 24 * 3600,
+    /// The OpenID Connect provider's issuer: this server's public base URL, e.g.
+    /// `https://id.city.gov.cn` (no trailing slash). Default `http://<listen address>`.
+    oidc_issuer: Option<String> = None,
+    /// ID token lifetime in seconds (default 300).
+    oidc_id_token_ttl_secs: i64 = 300,
+    /// Access token lifetime in seconds (default 3600).
+    oidc_access_token_ttl_secs: i64 = 3600,
+    /// Staff single sign-on: the external OpenID Connect provider's issuer URL (a city
+    /// directory, Keycloak, another onecity). Unset: single sign-on is off.
+    sso_issuer: Option<String> = None,
+    /// Our client id at the SSO provider.
+    sso_client_id: Option<String> = None,
+    /// Our client secret at the SSO provider (unset: a public client, PKCE only).
+    #[serde(skip_serializing)]
+    sso_client_secret: Option<String> = None,
+    /// Our callback URL registered at the provider. Default `<oidc_issuer>/auth/oidc/callback`.
+    sso_redirect_url: Option<String> = None,
+    /// The tenant whose staff sign in through SSO.
+    sso_tenant: Option<String> = None,
+    /// The claim giving the user name (default `preferred_username`).
+    sso_username_claim: String = "preferred_username".into(),
+    /// The claim mapped to roles, a string or an array of strings (default `groups`).
+    sso_role_claim: String = "groups".into(),
+    /// Claim values to roles: `value=role[@DEPARTMENT_CODE],…`, e.g.
+    /// `roads-team=staff@ROADS,it-admins=tenant_admin`. A user with no mapped value is refused.
+    sso_role_map: String = String::new(),
+    /// The SSO button's label on the sign-in page.
+    sso_label: String = "统一身份认证 Single sign-on".into(),
     /// `text` or `json` log lines. Default `text`.
     log_format: String = "text".into(),
     /// Log filter (tracing `EnvFilter` syntax). Default `info`.

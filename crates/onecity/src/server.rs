@@ -157,6 +157,16 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
             code_ttl: Duration::from_secs(cfg.code_ttl_secs.max(1)),
             code_max_attempts: cfg.code_max_attempts.max(1),
             code_send_max: cfg.code_send_max_per_hour.max(1),
+            master_key: Some(master_key(cfg)?),
+            keys: onecity_iam::keystore::KeyStoreConfig {
+                publish_grace: Duration::from_secs(cfg.key_publish_grace_secs),
+            },
+            oidc: onecity_iam::oidc::ProviderConfig {
+                issuer: issuer(cfg),
+                id_token_ttl_secs: cfg.oidc_id_token_ttl_secs.clamp(60, 86_400),
+                access_token_ttl_secs: cfg.oidc_access_token_ttl_secs.clamp(60, 86_400),
+            },
+            sso: sso_config(cfg)?,
             ..Default::default()
         },
     )
@@ -273,6 +283,65 @@ fn wire_identity_verifier(
     Ok(())
 }
 
+/// The key store's master key: `master_key` (ONECITY_MASTER_KEY), else `master_key_file`,
+/// else the development key file `<data_dir>.master-key` (read, or created with a warning).
+pub fn master_key(cfg: &Config) -> anyhow::Result<onecity_iam::keystore::MasterKey> {
+    use onecity_iam::keystore::MasterKey;
+    if let Some(text) = &cfg.master_key {
+        return MasterKey::parse(text)
+            .map_err(|e| anyhow::anyhow!("ONECITY_MASTER_KEY / master_key: {}", e.detail));
+    }
+    if let Some(path) = &cfg.master_key_file {
+        return MasterKey::from_file(path).map_err(|e| anyhow::anyhow!("{}", e.detail));
+    }
+    let mut name = cfg.data_dir.clone().into_os_string();
+    name.push(".master-key");
+    let path = std::path::PathBuf::from(name);
+    let (key, created) =
+        MasterKey::load_or_create_file(&path).map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+    tracing::warn!(
+        file = %path.display(),
+        created,
+        "no master key configured: the signing keys are sealed with a development key file; \
+         set ONECITY_MASTER_KEY (32 bytes, hex or base64) or master_key_file in production"
+    );
+    Ok(key)
+}
+
+/// The OpenID Connect issuer: `oidc_issuer`, else `http://<listen>`.
+pub fn issuer(cfg: &Config) -> String {
+    match &cfg.oidc_issuer {
+        Some(i) => i.trim_end_matches('/').to_string(),
+        None => format!("http://{}", cfg.listen),
+    }
+}
+
+/// Staff single sign-on settings (`sso_*` keys); `None` when `sso_issuer` is unset.
+pub fn sso_config(cfg: &Config) -> anyhow::Result<Option<onecity_iam::sso::SsoConfig>> {
+    let Some(iss) = &cfg.sso_issuer else {
+        return Ok(None);
+    };
+    let need = |v: &Option<String>, key: &str| {
+        v.clone()
+            .ok_or_else(|| anyhow::anyhow!("sso_issuer is set, so {key} must be set too"))
+    };
+    Ok(Some(onecity_iam::sso::SsoConfig {
+        issuer: iss.trim_end_matches('/').to_string(),
+        client_id: need(&cfg.sso_client_id, "sso_client_id")?,
+        client_secret: cfg.sso_client_secret.clone(),
+        redirect_url: cfg
+            .sso_redirect_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/auth/oidc/callback", issuer(cfg))),
+        tenant: need(&cfg.sso_tenant, "sso_tenant")?,
+        username_claim: cfg.sso_username_claim.clone(),
+        role_claim: cfg.sso_role_claim.clone(),
+        role_map: onecity_iam::sso::parse_role_map(&cfg.sso_role_map)
+            .map_err(|e| anyhow::anyhow!("{}", e.detail))?,
+        label: cfg.sso_label.clone(),
+    }))
+}
+
 /// The twin's settings from the config (`ngsi_ld_*` keys).
 pub fn twin_config(cfg: &Config) -> anyhow::Result<onecity_twin::TwinConfig> {
     let mut files = std::collections::HashMap::new();
@@ -374,6 +443,7 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
         .merge(onecity_governance::routes::routes().with_state(svc.gov.clone()))
         .merge(onecity_datastore::http::routes().with_state(svc.datastore.clone()))
         .merge(ops::routes().with_state(ops_state.clone()))
+        .merge(onecity_iam::oidc_http::api_routes().with_state(svc.iam.clone()))
         .split_for_parts();
     crate::webdoc::add_web_paths(&mut doc);
     crate::webdoc::fix_error_responses(&mut doc);
@@ -387,6 +457,7 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
         onecity_twin::http::router(twin_state, svc.notifier.clone(), cfg.ngsi_ld_max_body_bytes),
     )
     .merge(onecity_web::router())
+    .merge(onecity_iam::oidc_http::router(svc.iam.clone()))
     .fallback(|req: Request| async move {
         if req.uri().path().starts_with("/ngsi-ld/") {
             onecity_twin::http::not_found(req.uri().clone())
@@ -680,6 +751,9 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     });
 
     migrate(&db).await?;
+    // The issuer defaults to the address actually bound (`--listen 127.0.0.1:0` in tests).
+    let mut cfg = cfg;
+    cfg.listen = local;
     let svc = build_services(&cfg, db.clone()).await?;
     let pw = std::env::var("ONECITY_ADMIN_PASSWORD").ok();
     if let Some(generated) = svc.iam.bootstrap_admin(pw.as_deref()).await? {

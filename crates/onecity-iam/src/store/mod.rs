@@ -151,3 +151,6 @@ pub(crate) async fn emails_of(db: &Db, principal_ids: &[uuid::Uuid]) -> Result<V
         .map(|row| row.text("email"))
         .collect()
 }
+
+pub(crate) mod keys;
+pub(crate) mod oidc;

@@ -56,6 +56,29 @@
     oc.setToken(data.token);
     location.replace(nextPath());
   }
+  // Single sign-on: the callback comes back as /login#sso_token=…; keep it and go on.
+  function takeSsoToken() {
+    var hash = location.hash || '';
+    if (hash.indexOf('#sso_token=') !== 0) return false;
+    var ssoToken = decodeURIComponent(hash.slice('#sso_token='.length));
+    history.replaceState(null, '', location.pathname + location.search);
+    if (!ssoToken) return false;
+    oc.setToken(ssoToken);
+    location.replace(nextPath());
+    return true;
+  }
+  if (takeSsoToken()) return;
+  window.addEventListener('hashchange', takeSsoToken);
+  // Show the SSO button when the server has a provider configured.
+  fetch('/auth/oidc/config', { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
+    .then(function (res) { return res.ok ? res.json() : null; })
+    .then(function (cfg) {
+      if (cfg && cfg.enabled) {
+        var box = document.getElementById('sso-box');
+        if (box) box.hidden = false;
+      }
+    })
+    .catch(function () { /* no SSO button */ });
 
   form.addEventListener('submit', async function (event) {
     event.preventDefault();

@@ -16,6 +16,7 @@ mod input;
 mod isolation;
 mod mfa;
 mod notify;
+mod oidc;
 mod ops;
 mod synthetic;
 mod twin;

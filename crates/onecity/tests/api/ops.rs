@@ -161,6 +161,10 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/citizen/register",
         "/citizen/real-name",
         "/citizen/companies",
+        "/api/v1/oidc/clients",
+        "/api/v1/oidc/clients/{client_id}",
+        "/api/v1/keys",
+        "/api/v1/keys/rotate",
     ]
     .into_iter()
     .collect();
