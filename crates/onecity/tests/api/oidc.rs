@@ -559,7 +559,7 @@ async fn staff_sign_in_to_a_second_onecity_through_the_first() {
         .post(
             "/api/v1/tenants/idp/users",
             &admin,
-            &json!({"username": "alice", "display_name": "王丽 Alice", "password": "Alice-Passw0rd-1", "email": "alice@city.example"}),
+            &json!({"username": "alice", "display_name": "王丽 Alice", "password": "Wonderland-Passw0rd-1", "email": "alice@city.example"}),
         )
         .await
         .unwrap();
@@ -620,7 +620,7 @@ async fn staff_sign_in_to_a_second_onecity_through_the_first() {
         );
         let q = query_of(&to_idp);
         assert_eq!(q["code_challenge_method"], "S256");
-        let back = sign_in(&idp, &to_idp, "alice", "Alice-Passw0rd-1").await;
+        let back = sign_in(&idp, &to_idp, "alice", "Wonderland-Passw0rd-1").await;
         let back = back.replacen("http://127.0.0.1:1", &rp.url, 1);
         let r = http
             .get(&back)
