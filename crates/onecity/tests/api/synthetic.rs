@@ -2,32 +2,27 @@
 //! valid check characters, loaded as two datastore tables, readable by the owning department
 //! only.
 
-use crate::{fixture, server, BIN};
+use crate::{fixture, server};
 use onecity_iam::idnum::{check_credit_code, check_id_number};
 use serde_json::Value;
 
 fn import(s: &onecity_testkit::TestServer, rows: &str, seed: &str) -> Value {
-    let mut cmd = std::process::Command::new(BIN);
-    cmd.args([
-        "import",
-        "synthetic-register",
-        "--tenant",
-        "t1",
-        "--rows",
-        rows,
-    ])
-    .args(["--seed", seed, "--department", "A-CG"]);
-    match &s.database_url {
-        Some(u) => cmd.args(["--database-url", u]),
-        None => cmd.arg("--data-dir").arg(s.data_dir.path()),
-    };
-    let out = cmd.output().expect("the binary runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("a JSON report")
+    let (code, out, err) = s
+        .cli(&[
+            "import",
+            "synthetic-register",
+            "--tenant",
+            "t1",
+            "--rows",
+            rows,
+            "--seed",
+            seed,
+            "--department",
+            "A-CG",
+        ])
+        .expect("the binary runs");
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).expect("a JSON report")
 }
 
 #[tokio::test]
@@ -78,8 +73,8 @@ async fn synthetic_register_is_deterministic_valid_and_owned() {
     let (_, p2) = search(&persons, &f.staff_a, "id_number").await;
     assert_eq!(p2["result"]["records"], p["result"]["records"]);
     // Refusals.
-    let out = std::process::Command::new(BIN)
-        .args([
+    let (code, _, err) = s
+        .cli(&[
             "import",
             "synthetic-register",
             "--tenant",
@@ -87,9 +82,19 @@ async fn synthetic_register_is_deterministic_valid_and_owned() {
             "--rows",
             "10",
         ])
-        .arg("--data-dir")
-        .arg(s.data_dir.path())
-        .output()
         .unwrap();
-    assert!(!out.status.success());
+    assert_eq!(code, 1);
+    assert!(err.contains("nope"), "{err}");
+    let (code, _, err) = s
+        .cli(&[
+            "import",
+            "synthetic-register",
+            "--tenant",
+            "t1",
+            "--rows",
+            "0",
+        ])
+        .unwrap();
+    assert_eq!(code, 1);
+    assert!(err.contains("rows must be between 1 and"), "{err}");
 }
