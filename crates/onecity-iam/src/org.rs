@@ -1,12 +1,13 @@
 //! Tenants, the jurisdiction tree and departments.
 
+use crate::store::tenants as store;
 use crate::{Iam, Permission, Principal, SYSTEM_TENANT};
 use onecity_core::events::{EventEnvelope, PlatformEvent};
 use onecity_core::model::{Department, Jurisdiction, Tenant};
 use onecity_core::page::{Page, PageQuery};
 use onecity_core::{validate, Error, ErrorCode, Result};
 use onecity_store::audit::AuditEntry;
-use onecity_store::{args, Executor, Row, Tx, Val};
+use onecity_store::{Executor, Tx};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -56,41 +57,6 @@ pub struct NewDepartment {
     pub name_en: Option<String>,
 }
 
-pub(crate) fn jurisdiction_from_row(r: &Row) -> Result<Jurisdiction> {
-    Ok(Jurisdiction {
-        id: r.uuid("id")?,
-        tenant: r.text("tenant")?,
-        parent_id: r.opt_uuid("parent_id")?,
-        level: r.text("level")?,
-        code: r.text("code")?,
-        name: r.text("name")?,
-        name_en: r.opt_text("name_en")?,
-        path: r.text("path")?,
-        has_boundary: r.bool("has_boundary")?,
-    })
-}
-
-fn department_from_row(r: &Row) -> Result<Department> {
-    Ok(Department {
-        id: r.uuid("id")?,
-        tenant: r.text("tenant")?,
-        jurisdiction_id: r.uuid("jurisdiction_id")?,
-        code: r.text("code")?,
-        name: r.text("name")?,
-        name_en: r.opt_text("name_en")?,
-    })
-}
-
-fn tenant_from_row(r: &Row) -> Result<Tenant> {
-    Ok(Tenant {
-        id: r.uuid("id")?,
-        code: r.text("code")?,
-        name: r.text("name")?,
-        name_en: r.opt_text("name_en")?,
-        root_jurisdiction_id: r.uuid("root_jurisdiction_id")?,
-    })
-}
-
 fn check_names(name: &str, name_en: Option<&str>) -> Result<()> {
     validate::text("name", name, 200)?;
     if let Some(n) = name_en {
@@ -99,30 +65,12 @@ fn check_names(name: &str, name_en: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-/// Appends a SQL filter restricting `path` to the caller's subtrees; returns false when the
-/// caller sees nothing.
-fn subtree_filter(
-    p: &Principal,
-    perm: Permission,
-    tenant: &str,
-    sql: &mut String,
-    a: &mut Vec<Val>,
-    col: &str,
-) -> bool {
+/// The caller's subtrees for `perm` in `tenant` (`Some(None)`: all of them), or `None` when
+/// the caller sees nothing.
+fn visible_subtrees(p: &Principal, perm: Permission, tenant: &str) -> Option<Option<Vec<String>>> {
     match p.subtrees(perm, tenant) {
-        None => true,
-        Some(roots) if roots.is_empty() => false,
-        Some(roots) => {
-            let mut parts = Vec::new();
-            for r in roots {
-                a.push(Val::from(r.clone()));
-                let i = a.len();
-                a.push(Val::from(format!("{r}/%")));
-                parts.push(format!("({col} = ${i} OR {col} LIKE ${})", i + 1));
-            }
-            sql.push_str(&format!(" AND ({})", parts.join(" OR ")));
-            true
-        }
+        Some(roots) if roots.is_empty() => None,
+        roots => Some(roots),
     }
 }
 
@@ -146,10 +94,7 @@ impl Iam {
         if let Some(t) = self.inner.tenants.lock().expect("tenant cache").get(code) {
             return Ok(t.clone());
         }
-        let r = self
-            .inner
-            .db
-            .fetch_optional("SELECT * FROM tenants WHERE code = $1", args![code])
+        let t = store::tenant_by_code(&self.inner.db, code)
             .await?
             .ok_or_else(|| {
                 Error::new(
@@ -157,7 +102,6 @@ impl Iam {
                     format!("no tenant {:?}", code.chars().take(64).collect::<String>()),
                 )
             })?;
-        let t = tenant_from_row(&r)?;
         self.inner
             .tenants
             .lock()
@@ -170,21 +114,8 @@ impl Iam {
     pub async fn list_tenants(&self, p: &Principal, page: &PageQuery) -> Result<Page<Tenant>> {
         let limit = page.limit()?;
         let after: String = page.after()?.unwrap_or_default();
-        let rows = self
-            .inner
-            .db
-            .fetch_all(
-                &format!(
-                    "SELECT * FROM tenants WHERE code > $1 ORDER BY code LIMIT {}",
-                    limit + 1
-                ),
-                args![after],
-            )
-            .await?;
-        let items = rows
-            .iter()
-            .map(tenant_from_row)
-            .collect::<Result<Vec<_>>>()?
+        let items = store::tenants_after(&self.inner.db, &after, limit + 1)
+            .await?
             .into_iter()
             .filter(|t| p.sees_tenant(&t.code))
             .collect();
@@ -212,18 +143,6 @@ impl Iam {
         let tenant_id = onecity_core::new_id();
         let root = onecity_core::new_id();
         let now = onecity_core::time::now_micros();
-        let mut tx = self.inner.db.begin().await?;
-        tx.execute(
-            "INSERT INTO tenants (id, code, name, name_en, root_jurisdiction_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            args![tenant_id, t.code.clone(), t.name.clone(), t.name_en.clone(), root, now],
-        )
-        .await?;
-        tx.execute(
-            "INSERT INTO jurisdictions (id, tenant, parent_id, level, code, name, name_en, path, depth, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)",
-            args![root, t.code.clone(), Option::<Uuid>::None, level, root_code, t.name.clone(), t.name_en.clone(), root.to_string(), now],
-        )
-        .await?;
         let tenant = Tenant {
             id: tenant_id,
             code: t.code.clone(),
@@ -231,6 +150,20 @@ impl Iam {
             name_en: t.name_en.clone(),
             root_jurisdiction_id: root,
         };
+        let root_node = Jurisdiction {
+            id: root,
+            tenant: t.code.clone(),
+            parent_id: None,
+            level,
+            code: root_code,
+            name: t.name.clone(),
+            name_en: t.name_en.clone(),
+            path: root.to_string(),
+            has_boundary: false,
+        };
+        let mut tx = self.inner.db.begin().await?;
+        store::insert_tenant(&mut tx, &tenant, now).await?;
+        store::insert_jurisdiction(&mut tx, &root_node, 0, now).await?;
         let after = serde_json::to_value(&tenant).map_err(Error::internal)?;
         self.record(
             &mut tx,
@@ -258,16 +191,9 @@ impl Iam {
 
     /// A jurisdiction by id (no access check; for services that check themselves).
     pub async fn jurisdiction_unchecked(&self, tenant: &str, id: Uuid) -> Result<Jurisdiction> {
-        let r = self
-            .inner
-            .db
-            .fetch_optional(
-                "SELECT * FROM jurisdictions WHERE tenant = $1 AND id = $2",
-                args![tenant, id],
-            )
+        store::jurisdiction(&self.inner.db, tenant, id)
             .await?
-            .ok_or_else(|| Error::not_found(format!("jurisdiction {id} does not exist")))?;
-        jurisdiction_from_row(&r)
+            .ok_or_else(|| Error::not_found(format!("jurisdiction {id} does not exist")))
     }
 
     /// A jurisdiction the caller may read. Errors: `not_found` (also when outside the
@@ -289,16 +215,7 @@ impl Iam {
 
     /// Every jurisdiction of a tenant (no access check; for indexes and importers).
     pub async fn all_jurisdictions(&self, tenant: &str) -> Result<Vec<Jurisdiction>> {
-        self.inner
-            .db
-            .fetch_all(
-                "SELECT * FROM jurisdictions WHERE tenant = $1 ORDER BY path",
-                args![tenant],
-            )
-            .await?
-            .iter()
-            .map(jurisdiction_from_row)
-            .collect()
+        store::jurisdictions_of(&self.inner.db, tenant).await
     }
 
     /// Lists the jurisdictions the caller may read, in creation order, optionally the
@@ -314,35 +231,22 @@ impl Iam {
         self.tenant(p, tenant).await?;
         let limit = page.limit()?;
         let after: String = page.after()?.unwrap_or_default();
-        let mut sql = String::from("SELECT * FROM jurisdictions WHERE tenant = $1 AND id > $2");
-        let mut a: Vec<Val> = vec![tenant.into(), after.into()];
-        if let Some(pid) = parent_id {
-            a.push(pid.into());
-            sql.push_str(&format!(" AND parent_id = ${}", a.len()));
-        }
-        if let Some(l) = level {
-            a.push(l.into());
-            sql.push_str(&format!(" AND level = ${}", a.len()));
-        }
-        if !subtree_filter(
-            p,
-            Permission::JurisdictionRead,
-            tenant,
-            &mut sql,
-            &mut a,
-            "path",
-        ) {
+        let Some(roots) = visible_subtrees(p, Permission::JurisdictionRead, tenant) else {
             return Ok(Page {
                 items: vec![],
                 next_cursor: None,
             });
-        }
-        sql.push_str(&format!(" ORDER BY id LIMIT {}", limit + 1));
-        let rows = self.inner.db.fetch_all(&sql, &a).await?;
-        let items = rows
-            .iter()
-            .map(jurisdiction_from_row)
-            .collect::<Result<Vec<_>>>()?;
+        };
+        let items = store::jurisdictions_page(
+            &self.inner.db,
+            tenant,
+            &after,
+            parent_id,
+            level,
+            roots.as_deref(),
+            limit + 1,
+        )
+        .await?;
         Ok(Page::from_overfetch(items, limit, |j| j.id.to_string()))
     }
 
@@ -387,13 +291,6 @@ impl Iam {
         let id = onecity_core::new_id();
         let path = format!("{}/{id}", parent.path);
         let depth = path.matches('/').count() as i64;
-        tx.execute(
-            "INSERT INTO jurisdictions (id, tenant, parent_id, level, code, name, name_en, path, depth, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            args![id, parent.tenant.clone(), parent.id, n.level.clone(), n.code.clone(), n.name.clone(), n.name_en.clone(), path.clone(), depth, onecity_core::time::now_micros()],
-        )
-        .await
-        .map_err(|e| if e.code == ErrorCode::Conflict { Error::conflict(format!("jurisdiction code {:?} is already used in this tenant", n.code)) } else { e })?;
         let j = Jurisdiction {
             id,
             tenant: parent.tenant.clone(),
@@ -405,6 +302,18 @@ impl Iam {
             path,
             has_boundary: false,
         };
+        store::insert_jurisdiction(&mut *tx, &j, depth, onecity_core::time::now_micros())
+            .await
+            .map_err(|e| {
+                if e.code == ErrorCode::Conflict {
+                    Error::conflict(format!(
+                        "jurisdiction code {:?} is already used in this tenant",
+                        n.code
+                    ))
+                } else {
+                    e
+                }
+            })?;
         let after = serde_json::to_value(&j).map_err(Error::internal)?;
         self.record(
             tx,
@@ -448,36 +357,18 @@ impl Iam {
         tenant: &str,
         code: &str,
     ) -> Result<Option<Jurisdiction>> {
-        ex.fetch_optional(
-            "SELECT * FROM jurisdictions WHERE tenant = $1 AND code = $2",
-            args![tenant, code],
-        )
-        .await?
-        .as_ref()
-        .map(jurisdiction_from_row)
-        .transpose()
+        store::jurisdiction_by_code(&mut ex, tenant, code).await
     }
 
     /// Marks a jurisdiction as having a boundary, in the caller's transaction (the geo
     /// import writes the boundary in the same one).
     pub async fn set_has_boundary(&self, tx: &mut Tx, id: Uuid) -> Result<()> {
-        tx.execute(
-            "UPDATE jurisdictions SET has_boundary = 1 WHERE id = $1",
-            args![id],
-        )
-        .await?;
-        Ok(())
+        store::set_has_boundary(tx, id).await
     }
 
     /// The code of every tenant (no access check; for indexes that cover every tenant).
     pub async fn tenant_codes(&self) -> Result<Vec<String>> {
-        self.inner
-            .db
-            .fetch_all("SELECT code FROM tenants ORDER BY code", &[])
-            .await?
-            .iter()
-            .map(|r| r.text("code"))
-            .collect()
+        store::tenant_codes(&self.inner.db).await
     }
 
     /// Creates a department. Needs `department_write` over its jurisdiction.
@@ -511,12 +402,18 @@ impl Iam {
             name_en: n.name_en.clone(),
         };
         let mut tx = self.inner.db.begin().await?;
-        tx.execute(
-            "INSERT INTO departments (id, tenant, jurisdiction_id, code, name, name_en, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            args![id, tenant, j.id, n.code.clone(), n.name.clone(), n.name_en.clone(), onecity_core::time::now_micros()],
-        )
-        .await
-        .map_err(|e| if e.code == ErrorCode::Conflict { Error::conflict(format!("department code {:?} is already used in this tenant", n.code)) } else { e })?;
+        store::insert_department(&mut tx, &d, onecity_core::time::now_micros())
+            .await
+            .map_err(|e| {
+                if e.code == ErrorCode::Conflict {
+                    Error::conflict(format!(
+                        "department code {:?} is already used in this tenant",
+                        n.code
+                    ))
+                } else {
+                    e
+                }
+            })?;
         let after = serde_json::to_value(&d).map_err(Error::internal)?;
         self.record(
             &mut tx,
@@ -546,33 +443,18 @@ impl Iam {
     /// A department the caller may read. Errors: `not_found` (also outside the subtree).
     pub async fn department(&self, p: &Principal, tenant: &str, id: Uuid) -> Result<Department> {
         self.tenant(p, tenant).await?;
-        let r = self
-            .inner
-            .db
-            .fetch_optional(
-                "SELECT d.*, j.path AS jpath FROM departments d JOIN jurisdictions j ON j.id = d.jurisdiction_id WHERE d.tenant = $1 AND d.id = $2",
-                args![tenant, id],
-            )
+        let (d, path) = store::department_with_path(&self.inner.db, tenant, id)
             .await?
             .ok_or_else(|| Error::not_found(format!("department {id} does not exist")))?;
-        if !p.can_at(Permission::DepartmentRead, tenant, &r.text("jpath")?) {
+        if !p.can_at(Permission::DepartmentRead, tenant, &path) {
             return Err(Error::not_found(format!("department {id} does not exist")));
         }
-        department_from_row(&r)
+        Ok(d)
     }
 
     /// A department by code (no access check).
     pub async fn department_by_code(&self, tenant: &str, code: &str) -> Result<Option<Department>> {
-        self.inner
-            .db
-            .fetch_optional(
-                "SELECT * FROM departments WHERE tenant = $1 AND code = $2",
-                args![tenant, code],
-            )
-            .await?
-            .as_ref()
-            .map(department_from_row)
-            .transpose()
+        store::department_by_code(&self.inner.db, tenant, code).await
     }
 
     /// Lists the departments the caller may read, in creation order.
@@ -586,36 +468,21 @@ impl Iam {
         self.tenant(p, tenant).await?;
         let limit = page.limit()?;
         let after: String = page.after()?.unwrap_or_default();
-        let mut sql = String::from(
-            "SELECT d.* FROM departments d JOIN jurisdictions j ON j.id = d.jurisdiction_id WHERE d.tenant = $1 AND d.id > $2",
-        );
-        let mut a: Vec<Val> = vec![tenant.into(), after.into()];
-        if let Some(j) = jurisdiction_id {
-            a.push(j.into());
-            sql.push_str(&format!(" AND d.jurisdiction_id = ${}", a.len()));
-        }
-        if !subtree_filter(
-            p,
-            Permission::DepartmentRead,
-            tenant,
-            &mut sql,
-            &mut a,
-            "j.path",
-        ) {
+        let Some(roots) = visible_subtrees(p, Permission::DepartmentRead, tenant) else {
             return Ok(Page {
                 items: vec![],
                 next_cursor: None,
             });
-        }
-        sql.push_str(&format!(" ORDER BY d.id LIMIT {}", limit + 1));
-        let items = self
-            .inner
-            .db
-            .fetch_all(&sql, &a)
-            .await?
-            .iter()
-            .map(department_from_row)
-            .collect::<Result<Vec<_>>>()?;
+        };
+        let items = store::departments_page(
+            &self.inner.db,
+            tenant,
+            &after,
+            jurisdiction_id,
+            roots.as_deref(),
+            limit + 1,
+        )
+        .await?;
         Ok(Page::from_overfetch(items, limit, |d| d.id.to_string()))
     }
 }

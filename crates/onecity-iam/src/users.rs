@@ -2,12 +2,12 @@
 
 use crate::principal::{Grant, Principal, PrincipalKind};
 use crate::roles::{Permission, Role};
+use crate::store::principals as store;
 use crate::{password, Iam, SYSTEM_TENANT};
 use onecity_core::events::{EventEnvelope, PlatformEvent};
 use onecity_core::page::{Page, PageQuery};
 use onecity_core::{validate, Error, ErrorCode, Result};
 use onecity_store::audit::AuditEntry;
-use onecity_store::{args, Val};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -121,13 +121,7 @@ impl Iam {
     /// Creates the first platform admin `admin` if it does not exist. Its password is
     /// `password` when given, otherwise generated and returned (to be printed once).
     pub async fn bootstrap_admin(&self, password: Option<&str>) -> Result<Option<String>> {
-        if self
-            .inner
-            .db
-            .fetch_optional("SELECT id FROM principals WHERE username = 'admin'", &[])
-            .await?
-            .is_some()
-        {
+        if store::admin_exists(&self.inner.db).await? {
             return Ok(None);
         }
         let (pw, generated) = match password {
@@ -139,17 +133,8 @@ impl Iam {
         let id = onecity_core::new_id();
         let now = onecity_core::time::now_micros();
         let mut tx = self.inner.db.begin().await?;
-        tx.execute(
-            "INSERT INTO principals (id, tenant, kind, username, display_name, password_hash, created_at) VALUES ($1, NULL, 'staff', 'admin', 'Administrator', $2, $3) \
-             ON CONFLICT (username) DO NOTHING",
-            args![id, password::hash(&pw)?, now],
-        )
-        .await?;
-        tx.execute(
-            "INSERT INTO grants (principal_id, role, jurisdiction_id, department_id, created_at) VALUES ($1, 'platform_admin', NULL, NULL, $2)",
-            args![id, now],
-        )
-        .await?;
+        store::insert_bootstrap_admin(&mut tx, id, &password::hash(&pw)?, now).await?;
+        store::insert_grant(&mut tx, id, "platform_admin", None, None, now).await?;
         self.record(
             &mut tx,
             &AuditEntry {
@@ -449,49 +434,49 @@ impl Iam {
             }
         }
         let db = &self.inner.db;
-        let r = db
-            .fetch_optional("SELECT * FROM principals WHERE id = $1", args![id])
+        let r = store::principal(db, id)
             .await?
-            .filter(|r| !r.bool("disabled").unwrap_or(true))
+            .filter(|r| !r.disabled)
             .ok_or_else(|| {
                 Error::new(
                     ErrorCode::InvalidCredentials,
                     "the account no longer exists or is disabled",
                 )
             })?;
-        let tenant = r.opt_text("tenant")?;
-        let grants = db
-            .fetch_all(
-                "SELECT g.role, g.jurisdiction_id, g.department_id, j.path FROM grants g LEFT JOIN jurisdictions j ON j.id = g.jurisdiction_id WHERE g.principal_id = $1",
-                args![id],
-            )
+        let tenant = r.tenant;
+        let grants = store::grants_of(db, id)
             .await?
-            .iter()
+            .into_iter()
             .map(|g| {
-                let role = g.text("role")?;
-                let perms = Role::parse(&role).map(|r| r.permissions().to_vec()).unwrap_or_default();
-                Ok(Grant {
-                    tenant: if role == "platform_admin" { None } else { tenant.clone() },
-                    role,
+                let perms = Role::parse(&g.role)
+                    .map(|r| r.permissions().to_vec())
+                    .unwrap_or_default();
+                Grant {
+                    tenant: if g.role == "platform_admin" {
+                        None
+                    } else {
+                        tenant.clone()
+                    },
+                    role: g.role,
                     permissions: perms,
-                    jurisdiction_id: g.opt_uuid("jurisdiction_id")?,
-                    path: g.opt_text("path")?,
-                    department_id: g.opt_uuid("department_id")?,
+                    jurisdiction_id: g.jurisdiction_id,
+                    path: g.path,
+                    department_id: g.department_id,
                     twin_types: None,
-                })
+                }
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Vec<_>>();
         let p = Arc::new(Principal {
             id,
-            kind: PrincipalKind::parse(&r.text("kind")?).unwrap_or(PrincipalKind::Citizen),
-            username: r.text("username")?,
-            display_name: r.text("display_name")?,
+            kind: PrincipalKind::parse(&r.kind).unwrap_or(PrincipalKind::Citizen),
+            username: r.username,
+            display_name: r.display_name,
             tenant,
-            department_id: r.opt_uuid("department_id")?,
+            department_id: r.department_id,
             grants,
             rate_per_minute: None,
             assurance: r
-                .opt_text("assurance")?
+                .assurance
                 .and_then(|l| crate::assurance::AssuranceLevel::parse(&l)),
         });
         self.inner
@@ -520,28 +505,21 @@ impl Iam {
                     parts.next().ok_or_else(bad)?,
                 );
                 let id = Uuid::try_parse(id).map_err(|_| bad())?;
-                let r = self
-                    .inner
-                    .db
-                    .fetch_optional(
-                        "SELECT k.*, j.path FROM api_keys k LEFT JOIN jurisdictions j ON j.id = k.jurisdiction_id WHERE k.id = $1 AND k.revoked_at IS NULL",
-                        args![id],
-                    )
+                let r = store::active_api_key(&self.inner.db, id)
                     .await?
                     .ok_or_else(bad)?;
-                let stored = r.text("secret_sha256")?;
                 let given = sha256_hex(secret);
-                if !constant_eq(stored.as_bytes(), given.as_bytes()) {
+                if !constant_eq(r.secret_sha256.as_bytes(), given.as_bytes()) {
                     return Err(bad());
                 }
                 let scopes: Vec<String> =
-                    serde_json::from_str(&r.text("scopes")?).map_err(Error::internal)?;
+                    serde_json::from_str(&r.scopes).map_err(Error::internal)?;
                 let p = Arc::new(Principal {
                     id,
                     kind: PrincipalKind::App,
-                    username: r.text("name")?,
-                    display_name: r.text("name")?,
-                    tenant: r.opt_text("tenant")?,
+                    username: r.name.clone(),
+                    display_name: r.name.clone(),
+                    tenant: r.tenant.clone(),
                     department_id: None,
                     grants: vec![Grant {
                         role: "app".into(),
@@ -549,9 +527,9 @@ impl Iam {
                             .iter()
                             .filter_map(|s| Permission::from_scope(s))
                             .collect(),
-                        tenant: r.opt_text("tenant")?,
-                        jurisdiction_id: r.opt_uuid("jurisdiction_id")?,
-                        path: r.opt_text("path")?,
+                        tenant: r.tenant.clone(),
+                        jurisdiction_id: r.jurisdiction_id,
+                        path: r.path.clone(),
                         department_id: None,
                         twin_types: {
                             let typed: Vec<String> = scopes
@@ -564,7 +542,7 @@ impl Iam {
                             (!typed.is_empty() && !untyped).then_some(typed)
                         },
                     }],
-                    rate_per_minute: Some(r.i64("rate_per_minute")?),
+                    rate_per_minute: Some(r.rate_per_minute),
                     assurance: None,
                 });
                 self.inner
@@ -650,7 +628,7 @@ impl Iam {
                 )));
             }
             if let Some(d) = g.department_id {
-                if self.department_by_id_in(tenant, d).await?.is_none() {
+                if !crate::store::department_in_tenant(&self.inner.db, tenant, d).await? {
                     return Err(Error::invalid(
                         "roles[].department_id does not name a department of this tenant",
                     ));
@@ -659,7 +637,7 @@ impl Iam {
             grants.push((role, j.id, g.department_id));
         }
         if let Some(d) = n.department_id {
-            if self.department_by_id_in(tenant, d).await?.is_none() {
+            if !crate::store::department_in_tenant(&self.inner.db, tenant, d).await? {
                 return Err(Error::invalid(
                     "department_id does not name a department of this tenant",
                 ));
@@ -672,18 +650,30 @@ impl Iam {
         let id = onecity_core::new_id();
         let now = onecity_core::time::now_micros();
         let mut tx = self.inner.db.begin().await?;
-        tx.execute(
-            "INSERT INTO principals (id, tenant, kind, username, display_name, password_hash, department_id, created_at, email) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            args![id, tenant, kind.clone(), n.username.clone(), n.display_name.clone(), hash, n.department_id, now, n.email.clone()],
+        store::insert_principal(
+            &mut tx,
+            &store::NewPrincipal {
+                id,
+                tenant,
+                kind: &kind,
+                username: &n.username,
+                display_name: &n.display_name,
+                password_hash: &hash,
+                department_id: n.department_id,
+                email: n.email.as_deref(),
+                now,
+            },
         )
         .await
-        .map_err(|e| if e.code == ErrorCode::Conflict { Error::conflict(format!("username {:?} is taken", n.username)) } else { e })?;
+        .map_err(|e| {
+            if e.code == ErrorCode::Conflict {
+                Error::conflict(format!("username {:?} is taken", n.username))
+            } else {
+                e
+            }
+        })?;
         for (role, j, d) in &grants {
-            tx.execute(
-                "INSERT INTO grants (principal_id, role, jurisdiction_id, department_id, created_at) VALUES ($1, $2, $3, $4, $5)",
-                args![id, role.as_str(), *j, *d, now],
-            )
-            .await?;
+            store::insert_grant(&mut tx, id, role.as_str(), Some(*j), *d, now).await?;
         }
         let view = UserView {
             id,
@@ -725,18 +715,6 @@ impl Iam {
         Ok(view)
     }
 
-    async fn department_by_id_in(&self, tenant: &str, id: Uuid) -> Result<Option<()>> {
-        Ok(self
-            .inner
-            .db
-            .fetch_optional(
-                "SELECT id FROM departments WHERE tenant = $1 AND id = $2",
-                args![tenant, id],
-            )
-            .await?
-            .map(|_| ()))
-    }
-
     /// Lists the users of a tenant the caller may read (those with a grant or department
     /// inside the caller's subtrees; tenant-wide readers see all).
     pub async fn list_users(
@@ -748,54 +726,40 @@ impl Iam {
         self.tenant(p, tenant).await?;
         let limit = page.limit()?;
         let after: String = page.after()?.unwrap_or_default();
-        let rows = self
-            .inner
-            .db
-            .fetch_all(
-                &format!("SELECT * FROM principals WHERE tenant = $1 AND id > $2 AND kind <> 'app' ORDER BY id LIMIT {}", limit + 1),
-                args![tenant, after],
-            )
-            .await?;
+        let rows = store::users_page(&self.inner.db, tenant, &after, limit + 1).await?;
         let mut items = Vec::new();
         for r in &rows {
-            let id = r.uuid("id")?;
-            let g = self.inner.db.fetch_all(
-                "SELECT g.role, g.jurisdiction_id, g.department_id, j.path FROM grants g LEFT JOIN jurisdictions j ON j.id = g.jurisdiction_id WHERE g.principal_id = $1",
-                args![id],
-            ).await?;
+            let id = r.id;
+            let g = store::grants_of(&self.inner.db, id).await?;
             let visible = g.iter().any(|g| {
-                g.opt_text("path")
-                    .ok()
-                    .flatten()
-                    .is_some_and(|path| p.can_at(Permission::UserRead, tenant, &path))
+                g.path
+                    .as_deref()
+                    .is_some_and(|path| p.can_at(Permission::UserRead, tenant, path))
             }) || p.subtrees(Permission::UserRead, tenant).is_none();
             if !visible {
                 continue;
             }
             items.push(UserView {
                 id,
-                username: r.text("username")?,
-                display_name: r.text("display_name")?,
-                kind: r.text("kind")?,
-                tenant: r.opt_text("tenant")?,
-                department_id: r.opt_uuid("department_id")?,
-                email: r.opt_text("email")?,
+                username: r.username.clone(),
+                display_name: r.display_name.clone(),
+                kind: r.kind.clone(),
+                tenant: r.tenant.clone(),
+                department_id: r.department_id,
+                email: r.email.clone(),
                 roles: g
-                    .iter()
-                    .map(|g| {
-                        Ok(RoleGrantInput {
-                            role: g.text("role")?,
-                            jurisdiction_id: g.opt_uuid("jurisdiction_id")?,
-                            department_id: g.opt_uuid("department_id")?,
-                        })
+                    .into_iter()
+                    .map(|g| RoleGrantInput {
+                        role: g.role,
+                        jurisdiction_id: g.jurisdiction_id,
+                        department_id: g.department_id,
                     })
-                    .collect::<Result<Vec<_>>>()?,
+                    .collect(),
             });
         }
         let last = rows
             .get(limit as usize)
-            .map(|_| rows[limit as usize - 1].text("id"))
-            .transpose()?;
+            .map(|_| rows[limit as usize - 1].id.to_string());
         items.truncate(limit as usize);
         Ok(Page {
             items,
@@ -848,11 +812,19 @@ impl Iam {
         let secret = hex::encode(raw);
         let key = format!("oc_{}_{secret}", id.simple());
         let mut tx = self.inner.db.begin().await?;
-        tx.execute(
-            "INSERT INTO api_keys (id, tenant, name, secret_sha256, scopes, jurisdiction_id, rate_per_minute, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            &[id.into(), tenant.into(), n.name.clone().into(), sha256_hex(&secret).into(),
-              serde_json::to_string(&n.scopes).map_err(Error::internal)?.into(), j.id.into(), rate.into(), p.actor().into(),
-              Val::from(onecity_core::time::now_micros())],
+        store::insert_api_key(
+            &mut tx,
+            &store::NewApiKeyRow {
+                id,
+                tenant,
+                name: &n.name,
+                secret_sha256: &sha256_hex(&secret),
+                scopes: &serde_json::to_string(&n.scopes).map_err(Error::internal)?,
+                jurisdiction_id: j.id,
+                rate_per_minute: rate,
+                created_by: &p.actor(),
+                now: onecity_core::time::now_micros(),
+            },
         )
         .await?;
         let after = serde_json::json!({"id": id, "name": n.name, "scopes": n.scopes, "jurisdiction_id": j.id, "rate_per_minute": rate});
@@ -881,22 +853,21 @@ impl Iam {
     /// Lists a tenant's app keys (needs `key_write` somewhere in the tenant).
     pub async fn list_keys(&self, p: &Principal, tenant: &str) -> Result<Vec<ApiKeyInfo>> {
         self.tenant(p, tenant).await?;
-        let rows = self.inner.db.fetch_all("SELECT k.*, j.path FROM api_keys k LEFT JOIN jurisdictions j ON j.id = k.jurisdiction_id WHERE k.tenant = $1 ORDER BY k.id", args![tenant]).await?;
-        rows.iter()
+        let rows = store::api_keys_of(&self.inner.db, tenant).await?;
+        rows.into_iter()
             .filter(|r| {
-                r.opt_text("path")
-                    .ok()
-                    .flatten()
-                    .is_some_and(|path| p.can_at(Permission::KeyWrite, tenant, &path))
+                r.path
+                    .as_deref()
+                    .is_some_and(|path| p.can_at(Permission::KeyWrite, tenant, path))
             })
             .map(|r| {
                 Ok(ApiKeyInfo {
-                    id: r.uuid("id")?,
-                    name: r.text("name")?,
-                    scopes: serde_json::from_str(&r.text("scopes")?).map_err(Error::internal)?,
-                    jurisdiction_id: r.opt_uuid("jurisdiction_id")?,
-                    rate_per_minute: r.i64("rate_per_minute")?,
-                    revoked: r.opt_i64("revoked_at")?.is_some(),
+                    id: r.id,
+                    name: r.name,
+                    scopes: serde_json::from_str(&r.scopes).map_err(Error::internal)?,
+                    jurisdiction_id: r.jurisdiction_id,
+                    rate_per_minute: r.rate_per_minute,
+                    revoked: r.revoked_at.is_some(),
                 })
             })
             .collect()
@@ -909,11 +880,7 @@ impl Iam {
             return Err(Error::not_found(format!("app key {id} does not exist")));
         }
         let mut tx = self.inner.db.begin().await?;
-        tx.execute(
-            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2",
-            args![onecity_core::time::now_micros(), id],
-        )
-        .await?;
+        store::revoke_api_key(&mut tx, id, onecity_core::time::now_micros()).await?;
         self.record(
             &mut tx,
             &AuditEntry {

@@ -1,6 +1,11 @@
 //! Every SQL statement of the limiter's table (`iam_limits`) and of the login path, with
 //! typed rows. The same `$1`-style text runs on SQLite (≥ 3.35, for `RETURNING`) and
 //! PostgreSQL.
+//!
+//! The submodules hold the rest of the crate's SQL: tenants, jurisdictions and departments
+//! (`tenants`, `org`), principals, grants and app keys (`principals`), second factors and
+//! sessions (`mfa`), citizens and companies (`identity`), the key store (`keys`) and
+//! single sign-on (`oidc`).
 
 pub(crate) mod identity;
 
@@ -9,6 +14,8 @@ use onecity_store::{args, Db};
 
 pub(crate) mod mfa;
 pub(crate) mod org;
+pub(crate) mod principals;
+pub(crate) mod tenants;
 
 /// Counts one hit for `limit_key` and returns the counter after it, in one statement: a
 /// new key, or a key whose window ended (`expires_at <= now`), starts a window of one hit
