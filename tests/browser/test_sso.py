@@ -14,7 +14,7 @@ import urllib.parse
 
 from selenium.webdriver.common.by import By
 
-from onecity_browser import ADMIN_PASSWORD, BASE_URL, admin_token, api, artifacts_on_exit, wait_for
+from onecity_browser import ADMIN_PASSWORD, BASE_URL, admin_token, api, artifacts_on_exit, save_artifacts, wait_for
 
 
 def test_sso_token_in_the_fragment_signs_the_console_in(driver):
@@ -49,6 +49,8 @@ def test_provider_sign_in_form_at_phone_width(driver):
         width = driver.execute_script("return document.documentElement.scrollWidth")
         viewport = driver.execute_script("return window.innerWidth")
         assert width <= viewport, f"horizontal scroll at phone width: {width} > {viewport}"
+        # The form itself (the "-ok" picture at the end shows the browser at the client's URL).
+        save_artifacts(driver, "onecity-oidc-form-375-form")
         driver.find_element(By.ID, "username").send_keys("admin")
         driver.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD)
         driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
