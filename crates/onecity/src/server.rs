@@ -48,6 +48,8 @@ pub struct Services {
     pub catalog: Catalog,
     /// Governance (一网统管): events, dispatch, alerts.
     pub gov: Gov,
+    /// Citizen services (一网通办): service items, guides, forms, the assistant.
+    pub hall: onecity_services::Hall,
     /// Datastore, sharing and exchange records (onecity-datastore).
     pub datastore: onecity_datastore::Datastore,
     /// NGSI-LD subscriptions and notifications.
@@ -84,6 +86,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     onecity_store::migrate::run(db, "twin_sub", &onecity_twin::subscription::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "ops", &ops::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "governance", &onecity_governance::MIGRATIONS).await?;
+    onecity_store::migrate::run(db, "services", &onecity_services::MIGRATIONS).await?;
     Ok(())
 }
 
@@ -178,6 +181,7 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
         .map_err(|e| anyhow::anyhow!("digital twin: {e}"))?;
     let catalog = Catalog::new(iam.clone());
     let gov = Gov::new(geo.clone(), flow.clone());
+    let hall = onecity_services::Hall::new(iam.clone(), flow.clone());
     let mask_salt = onecity_store::secrets::get_or_create(&db, "datastore_mask_salt").await?;
     let datastore = onecity_datastore::Datastore::new(
         iam.clone(),
@@ -197,6 +201,7 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
         flow,
         twin,
         gov,
+        hall,
         datastore,
         notifier,
         bus,
@@ -422,6 +427,7 @@ impl utoipa::Modify for SecurityAddon {
          (name = "governance", description = "one network for city governance 一网统管: events, dispatch, work orders, plans 预案, CAP alerts"),
          (name = "open311", description = "Open311 GeoReport v2 (standard error lists)"),
          (name = "datastore", description = "datastore 数据存储 (CKAN datastore_* actions), sharing 共享 and exchange records 交换记录"),
+         (name = "services", description = "citizen services 一网通办: service items 事项, guides 办事指南, forms 表单, the assistant 智能客服"),
          (name = "web", description = "console pages 控制台"))
 )]
 struct ApiDoc;
@@ -441,6 +447,7 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
         .merge(onecity_catalog::dcat::routes().with_state(svc.catalog.clone()))
         .merge(onecity_catalog::dataset_routes::routes().with_state(svc.catalog.clone()))
         .merge(onecity_governance::routes::routes().with_state(svc.gov.clone()))
+        .merge(onecity_services::routes::routes().with_state(svc.hall.clone()))
         .merge(onecity_datastore::http::routes().with_state(svc.datastore.clone()))
         .merge(ops::routes().with_state(ops_state.clone()))
         .merge(onecity_iam::oidc_http::api_routes().with_state(svc.iam.clone()))

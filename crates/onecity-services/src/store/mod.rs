@@ -1,0 +1,1 @@
+//! Every SQL statement of the services tables, one module per table group.
