@@ -210,6 +210,8 @@ impl Iam {
         hex::encode(mac.finalize().into_bytes())
     }
 
+    /// Counts one hit of `subject` under `purpose` in its own transaction; `code_throttled`
+    /// (429, with the retry delay) when over `limit`. `what` names the counted thing.
     async fn limit(
         &self,
         purpose: &str,
@@ -224,6 +226,29 @@ impl Iam {
             return Err(throttled(retry_after_secs, what));
         }
         Ok(())
+    }
+
+    /// Counts one hit per check inside `tx`, in order, and returns the refusal of the first
+    /// check over its limit (later checks are then not counted). The caller commits `tx`
+    /// in both cases, so that refused attempts count too.
+    async fn refusal_in(
+        &self,
+        tx: &mut onecity_store::Tx,
+        checks: &[(&str, Subject<'_>, Limit, &str)],
+    ) -> Result<Option<Error>> {
+        for (purpose, subject, limit, what) in checks {
+            if let Decision::Refused {
+                retry_after_secs, ..
+            } = self
+                .inner
+                .limiter
+                .hit_in(tx, purpose, *subject, *limit)
+                .await?
+            {
+                return Ok(Some(throttled(retry_after_secs, what)));
+            }
+        }
+        Ok(None)
     }
 
     /// Sends a one-time code to a phone number or e-mail address for registration or
@@ -246,8 +271,9 @@ impl Iam {
         let id = Identifier::parse(raw_identifier)?;
         let cfg = &self.inner.cfg;
         let hour = std::time::Duration::from_secs(3600);
+        let mut checks = Vec::with_capacity(2);
         if let Some(a) = addr {
-            self.limit(
+            checks.push((
                 "code_send",
                 Subject::Address(a),
                 Limit {
@@ -255,10 +281,9 @@ impl Iam {
                     window: hour,
                 },
                 "codes requested from this address",
-            )
-            .await?;
+            ));
         }
-        self.limit(
+        checks.push((
             "code_send",
             Subject::Phone(id.as_str()),
             Limit {
@@ -266,9 +291,16 @@ impl Iam {
                 window: hour,
             },
             "codes requested for this phone number or e-mail",
-        )
-        .await?;
+        ));
+        // One transaction for the limiter's hits, the code and its audit record: one
+        // commit per request (BENCHMARKS.md, code sign-in).
+        let mut tx = self.inner.db.begin().await?;
+        if let Some(refused) = self.refusal_in(&mut tx, &checks).await? {
+            tx.commit().await?;
+            return Err(refused);
+        }
         let Some(gateway) = self.inner.sms.as_ref() else {
+            tx.commit().await?;
             return Err(Error::new(
                 ErrorCode::SmsGatewayFailed,
                 "no SMS gateway is configured (sms_gateway_url)",
@@ -284,7 +316,6 @@ impl Iam {
             "【{}】验证码 {code}，{minutes}分钟内有效，请勿告诉他人。Your onecity code is {code}, valid for {minutes} min; never share it.",
             t.name
         );
-        let mut tx = self.inner.db.begin().await?;
         db::insert_code(
             &mut tx,
             code_id,
@@ -365,8 +396,9 @@ impl Iam {
         }
         let cfg = &self.inner.cfg;
         let window = std::time::Duration::from_secs(15 * 60);
+        let mut checks = Vec::with_capacity(2);
         if let Some(a) = addr {
-            self.limit(
+            checks.push((
                 "code_verify",
                 Subject::Address(a),
                 Limit {
@@ -374,10 +406,9 @@ impl Iam {
                     window,
                 },
                 "code attempts from this address",
-            )
-            .await?;
+            ));
         }
-        self.limit(
+        checks.push((
             "code_verify",
             Subject::Phone(id.as_str()),
             Limit {
@@ -385,27 +416,34 @@ impl Iam {
                 window,
             },
             "code attempts for this phone number or e-mail",
-        )
-        .await?;
+        ));
         let code = code.trim();
         let now = onecity_core::time::now_micros();
-        let Some(row) = db::latest_code(&self.inner.db, tenant, id.as_str()).await? else {
+        // First transaction: the limiter's hits and the attempt on the code, committed
+        // whatever the outcome (a wrong guess must count).
+        let mut tx = self.inner.db.begin().await?;
+        if let Some(refused) = self.refusal_in(&mut tx, &checks).await? {
+            tx.commit().await?;
+            return Err(refused);
+        }
+        let Some(row) = db::latest_code(&mut tx, tenant, id.as_str()).await? else {
+            tx.commit().await?;
             return Err(wrong_code());
         };
-        db::count_attempt(&self.inner.db, row.id).await?;
+        db::count_attempt(&mut tx, row.id).await?;
         let given = self.identity_hmac(&["code", &row.id.to_string(), code]);
         let right = crate::users::constant_eq(given.as_bytes(), row.code_hash.as_bytes());
         if !right || row.expires_at <= now || row.attempts >= cfg.code_max_attempts {
             if row.attempts + 1 == cfg.code_max_attempts {
-                self.audit_anonymous(tenant, "citizen.code_exhausted", &id.masked())
+                self.audit_anonymous_in(&mut tx, tenant, "citizen.code_exhausted", &id.masked())
                     .await?;
             }
+            tx.commit().await?;
             return Err(wrong_code());
         }
-        let mut tx = self.inner.db.begin().await?;
-        if !db::use_code(&mut tx, row.id, now).await? {
-            return Err(wrong_code());
-        }
+        tx.commit().await?;
+        // The password is hashed outside any transaction (Argon2id takes tens of ms and
+        // must not hold SQLite's one writer).
         let hash = match password_new {
             Some(pw) => {
                 let pw = pw.to_string();
@@ -417,6 +455,12 @@ impl Iam {
             }
             None => None,
         };
+        // Second transaction: the code used, the account created or signed in, its audit
+        // record and event, the limiter's counter reset and the session opened: one commit.
+        let mut tx = self.inner.db.begin().await?;
+        if !db::use_code(&mut tx, row.id, now).await? {
+            return Err(wrong_code());
+        }
         let (pid, home, action) = match db::account_by_username(&mut tx, id.as_str()).await? {
             Some(acc) => {
                 if acc.kind != "citizen" || acc.disabled {
@@ -478,14 +522,28 @@ impl Iam {
             }),
         )
         .await?;
-        tx.commit().await?;
         self.inner
             .limiter
-            .reset("code_verify", Subject::Phone(id.as_str()))
+            .reset_in(&mut tx, "code_verify", Subject::Phone(id.as_str()))
             .await?;
+        // `open_session_in` uses only the id, kind and tenant of the principal.
+        let signed_in = Principal {
+            id: pid,
+            kind: PrincipalKind::Citizen,
+            username: id.as_str().to_string(),
+            display_name: String::new(),
+            tenant: Some(home.clone()),
+            department_id: None,
+            grants: Vec::new(),
+            rate_per_minute: None,
+            assurance: None,
+        };
+        let (token, exp) = self
+            .open_session_in(&mut tx, &signed_in, addr, "code")
+            .await?;
+        tx.commit().await?;
         self.forget_principal(pid);
         let p = self.principal_by_id(pid).await?;
-        let (token, exp) = self.open_session(&p, addr, "code").await?;
         Ok(CitizenSession {
             token,
             expires_at: onecity_core::time::rfc3339(exp * 1_000_000),
@@ -494,10 +552,15 @@ impl Iam {
         })
     }
 
-    async fn audit_anonymous(&self, tenant: &str, action: &str, resource: &str) -> Result<()> {
-        let mut tx = self.inner.db.begin().await?;
+    async fn audit_anonymous_in(
+        &self,
+        tx: &mut onecity_store::Tx,
+        tenant: &str,
+        action: &str,
+        resource: &str,
+    ) -> Result<()> {
         self.record(
-            &mut tx,
+            tx,
             &AuditEntry {
                 tenant,
                 actor: "anonymous",
@@ -508,8 +571,7 @@ impl Iam {
             },
             None,
         )
-        .await?;
-        tx.commit().await
+        .await
     }
 
     /// Forgets one cached principal (after its level or grants changed on this node).

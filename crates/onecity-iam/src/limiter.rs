@@ -17,7 +17,7 @@
 
 use crate::store;
 use onecity_core::Result;
-use onecity_store::Db;
+use onecity_store::{Db, Tx};
 use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -143,14 +143,31 @@ impl Limiter {
     /// Errors: only store errors (the database is unreachable); callers should then refuse
     /// the guarded action rather than allow it.
     pub async fn hit(&self, purpose: &str, subject: Subject<'_>, limit: Limit) -> Result<Decision> {
+        let mut tx = self.db.begin().await?;
+        let decision = self.hit_in(&mut tx, purpose, subject, limit).await?;
+        tx.commit().await?;
+        Ok(decision)
+    }
+
+    /// [`Limiter::hit`] inside the caller's transaction, so that a flow's hits commit
+    /// together with its own writes (one commit instead of one per hit; see
+    /// BENCHMARKS.md, code sign-in). The hit counts only if `tx` commits: a caller that
+    /// refuses because of the decision must still commit.
+    pub async fn hit_in(
+        &self,
+        tx: &mut Tx,
+        purpose: &str,
+        subject: Subject<'_>,
+        limit: Limit,
+    ) -> Result<Decision> {
         let now = onecity_core::time::now_micros();
         let window = i64::try_from(limit.window.as_micros()).unwrap_or(i64::MAX / 2);
         let key = subject.storage_key(purpose);
-        let counter = store::hit(&self.db, &key, now, now.saturating_add(window)).await?;
+        let counter = store::hit_in(&mut *tx, &key, now, now.saturating_add(window)).await?;
         if self.hits_since_purge.fetch_add(1, Ordering::Relaxed) % PURGE_EVERY == PURGE_EVERY - 1 {
-            if let Err(err) = store::purge(&self.db, now).await {
-                tracing::warn!(%err, "limiter: purging expired counters failed");
-            }
+            // In the caller's transaction: on SQLite a second write outside it would wait
+            // for the one writer that this transaction holds.
+            store::purge(&mut *tx, now).await?;
         }
         // A concurrent first hit may have opened the window a little after `now` was read:
         // never ask for more than one window.
@@ -179,6 +196,11 @@ impl Limiter {
     /// Forgets `subject`'s counter (after a success that clears it).
     pub async fn reset(&self, purpose: &str, subject: Subject<'_>) -> Result<()> {
         store::reset(&self.db, &subject.storage_key(purpose)).await
+    }
+
+    /// [`Limiter::reset`] inside the caller's transaction.
+    pub async fn reset_in(&self, tx: &mut Tx, purpose: &str, subject: Subject<'_>) -> Result<()> {
+        store::reset(&mut *tx, &subject.storage_key(purpose)).await
     }
 
     /// Deletes every counter whose window has ended; returns how many.

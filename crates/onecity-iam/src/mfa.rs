@@ -653,12 +653,27 @@ impl Iam {
         addr: Option<IpAddr>,
         method: &str,
     ) -> Result<(String, i64)> {
+        let mut tx = self.inner.db.begin().await?;
+        let out = self.open_session_in(&mut tx, p, addr, method).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// [`Iam::open_session`] inside the caller's transaction (the session is valid once
+    /// `tx` commits). Uses only `p`'s id, kind and tenant, so a caller may pass a
+    /// principal it created in the same transaction.
+    pub(crate) async fn open_session_in(
+        &self,
+        tx: &mut onecity_store::Tx,
+        p: &Principal,
+        addr: Option<IpAddr>,
+        method: &str,
+    ) -> Result<(String, i64)> {
         let ttl = self.inner.cfg.token_ttl_secs;
         let (token, claims) = self.inner.signer.issue_for(p.id, ttl, None)?;
         let now = onecity_core::time::now_micros();
-        let mut tx = self.inner.db.begin().await?;
         store::insert_session(
-            &mut tx,
+            &mut *tx,
             &store::NewSession {
                 id: claims.jti,
                 principal: p.id,
@@ -670,7 +685,7 @@ impl Iam {
         )
         .await?;
         store::insert_sign_in(
-            &mut tx,
+            &mut *tx,
             &store::NewSignIn {
                 principal: p.id,
                 at: now,
@@ -681,7 +696,7 @@ impl Iam {
         )
         .await?;
         self.audit_self_in(
-            &mut tx,
+            &mut *tx,
             p,
             "auth.login",
             Some(&serde_json::json!({"method": method})),
@@ -690,9 +705,9 @@ impl Iam {
         let max = self.policy().max_sessions_per_user as usize;
         let mut revoked = 0;
         if max > 0 {
-            let live = store::live_sessions(&mut tx, p.id, now).await?;
+            let live = store::live_sessions(&mut *tx, p.id, now).await?;
             for s in live.iter().skip(max) {
-                revoked += store::revoke_session(&mut tx, s.id, now).await?;
+                revoked += store::revoke_session(&mut *tx, s.id, now).await?;
                 self.inner
                     .sessions
                     .lock()
@@ -701,7 +716,7 @@ impl Iam {
             }
             if revoked > 0 {
                 self.audit_self_in(
-                    &mut tx,
+                    &mut *tx,
                     p,
                     "auth.sessions_revoked",
                     Some(&serde_json::json!({"revoked": revoked, "max_sessions_per_user": max})),
@@ -709,7 +724,6 @@ impl Iam {
                 .await?;
             }
         }
-        tx.commit().await?;
         Ok((token, claims.exp))
     }
 

@@ -10,7 +10,7 @@
 pub(crate) mod identity;
 
 use onecity_core::Result;
-use onecity_store::{args, Db};
+use onecity_store::{args, Db, Executor};
 
 pub(crate) mod mfa;
 pub(crate) mod org;
@@ -55,19 +55,22 @@ pub(crate) struct CounterRow {
     pub expires_at: i64,
 }
 
-/// Counts a hit (see [`HIT`]); `now` and `window_end` in µs since the epoch.
-pub(crate) async fn hit(db: &Db, limit_key: &str, now: i64, window_end: i64) -> Result<CounterRow> {
-    let mut tx = db.begin().await?;
-    let row = tx
+/// Counts a hit (see [`HIT`]) inside the caller's transaction, which must commit for the
+/// hit to count.
+pub(crate) async fn hit_in(
+    mut ex: impl Executor,
+    limit_key: &str,
+    now: i64,
+    window_end: i64,
+) -> Result<CounterRow> {
+    let row = ex
         .fetch_optional(HIT, args![limit_key, now, window_end])
         .await?
         .ok_or_else(|| onecity_core::Error::internal("limiter upsert returned no row"))?;
-    let counter = CounterRow {
+    Ok(CounterRow {
         hits: row.i64("hits")?,
         expires_at: row.i64("expires_at")?,
-    };
-    tx.commit().await?;
-    Ok(counter)
+    })
 }
 
 /// Gives back one hit of the running window.
@@ -77,14 +80,14 @@ pub(crate) async fn release(db: &Db, limit_key: &str, now: i64) -> Result<()> {
 }
 
 /// Deletes a key's counter.
-pub(crate) async fn reset(db: &Db, limit_key: &str) -> Result<()> {
-    db.execute(RESET, args![limit_key]).await?;
+pub(crate) async fn reset(mut ex: impl Executor, limit_key: &str) -> Result<()> {
+    ex.execute(RESET, args![limit_key]).await?;
     Ok(())
 }
 
 /// Deletes every counter whose window ended before `now`; returns how many.
-pub(crate) async fn purge(db: &Db, now: i64) -> Result<u64> {
-    db.execute(PURGE, args![now]).await
+pub(crate) async fn purge(mut ex: impl Executor, now: i64) -> Result<u64> {
+    ex.execute(PURGE, args![now]).await
 }
 
 /// The account a login names.
