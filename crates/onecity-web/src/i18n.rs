@@ -830,7 +830,7 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("flows_span_wh1", "{n} working hour", "{n} 个工作小时"),
     ("flows_span_h", "{n} hours", "{n} 小时"),
     ("flows_span_h1", "{n} hour", "{n} 小时"),
-    ("flows_warn_text", "warn {span} before", "提前 {span} 提醒"),
+    ("flows_warn_text", "warn {span} before", "提前 {span}提醒"),
     ("flows_escalations", "Escalations", "升级规则"),
     (
         "flows_escalations_note",

@@ -1034,7 +1034,7 @@
     node.appendChild(el('span', 'fd-node-name', stateName(s)));
     node.appendChild(el('span', 'fd-node-key', s.key));
     if (s.sla && s.sla.due) {
-      var sla = el('span', 'fd-node-sla', '⏱ ' + spanText(s.sla.due));
+      var sla = el('span', 'fd-node-sla', spanText(s.sla.due));
       sla.dataset.sla = JSON.stringify(s.sla.due);
       node.appendChild(sla);
       if (s.sla.warn_before) node.appendChild(el('span', 'fd-node-warn', fmt('flows_warn_text', { span: spanText(s.sla.warn_before) })));
@@ -1060,7 +1060,7 @@
     var edgesSvg = svg('svg', { class: 'fd-edges', 'aria-hidden': 'true' });
     var defs = svg('defs');
     [['fd-arrow', 'fd-arrowhead'], ['fd-arrow-bad', 'fd-arrowhead fd-bad'], ['fd-arrow-sel', 'fd-arrowhead fd-sel']].forEach(function (m) {
-      var marker = svg('marker', { id: m[0], viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '8', markerHeight: '8', orient: 'auto' });
+      var marker = svg('marker', { id: m[0], viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '11', markerHeight: '11', markerUnits: 'userSpaceOnUse', orient: 'auto' });
       marker.appendChild(svg('path', { d: 'M0,0 L10,5 L0,10 z', class: m[1] }));
       defs.appendChild(marker);
     });
