@@ -154,9 +154,9 @@
       keyCell.appendChild(open);
       tr.appendChild(keyCell);
       tr.appendChild(el('td', null, flowName(f.latest)));
-      tr.appendChild(el('td', null, f.latest.module));
+      tr.appendChild(el('td', 'fd-wide', f.latest.module));
       tr.appendChild(el('td', 'fd-versions', f.versions.map(function (v) { return 'v' + v.version; }).join(' ')));
-      tr.appendChild(el('td', null, dateText(f.latest.created_at)));
+      tr.appendChild(el('td', 'fd-wide', dateText(f.latest.created_at)));
       tr.addEventListener('click', function () { confirmLeave() && openFlow(f.key, null); });
       table.appendChild(tr);
     });
