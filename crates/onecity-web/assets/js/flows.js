@@ -74,6 +74,7 @@
   var fit = true;
   var checkSeq = 0;
   var checkTimer = null;
+  var shownSignature = null;
 
   // ------------------------------------------------------------------ small helpers
 
@@ -312,6 +313,11 @@
   }
 
   function showProblems(list) {
+    // The diagram is drawn again only when the highlights change, so that a check
+    // answering while someone clicks a box does not replace the box under the pointer.
+    var signature = JSON.stringify(list);
+    var redraw = signature !== shownSignature;
+    shownSignature = signature;
     problems = list || [];
     problemList.textContent = '';
     var box = $('problems-box');
@@ -333,7 +339,7 @@
       problemList.appendChild(li);
     });
     body.dataset.problemCount = String(problems.length);
-    renderDiagram();
+    if (redraw) renderDiagram();
   }
 
   function focusProblem(p) {
