@@ -319,7 +319,7 @@ def test_flow_designer_adds_a_state_with_a_deadline_and_lists_every_problem(driv
         assert case["state"] == "HEALTH_REVIEW"
         # The case made before the change keeps its version.
         _, old = api("GET", f"/api/v1/tenants/{TENANT}/cases/{old_case['id']}", token=token, expect=(200,))
-        assert old["flow_version"] == v1 and "PRECHECK" not in old["allowed_actions"]
+        assert old["case"]["flow_version"] == v1 and "PRECHECK" not in old["case"]["allowed_actions"]
 
         # An invalid change is refused, and the page lists every problem the engine lists.
         make_invalid_change(driver)

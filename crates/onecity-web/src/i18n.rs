@@ -840,7 +840,7 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("flows_esc_notify", "after {span}: notify {roles}", "{span} 后：通知 {roles}"),
     ("flows_esc_reassign", "after {span}: move to the queue of {role}", "{span} 后：转入 {role} 的队列"),
     ("flows_esc_action", "after {span}: SYSTEM takes {action}", "{span} 后：系统执行 {action}"),
-    ("flows_esc_badge", "{n} escalation(s)", "升级 {n} 级"),
+    ("flows_esc_badge", "{n} escalation(s)", "{n} 条升级规则"),
     ("flows_claim_badge", "clock on claim", "签收起算"),
     ("flows_delete_state", "Delete state", "删除状态"),
     (

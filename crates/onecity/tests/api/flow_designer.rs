@@ -228,8 +228,8 @@ async fn a_new_state_with_a_deadline_gets_new_cases_and_running_cases_keep_their
         )
         .await
         .unwrap();
-    assert_eq!(old["flow_version"], 1);
-    assert_eq!(old["allowed_actions"], json!(["ACCEPT", "REFUSE"]));
+    assert_eq!(old["case"]["flow_version"], 1);
+    assert_eq!(old["case"]["allowed_actions"], json!(["ACCEPT", "REFUSE"]));
 
     // A new case follows version 2 into the review state, due in 2 working days.
     let (st, case) = s
@@ -240,7 +240,7 @@ async fn a_new_state_with_a_deadline_gets_new_cases_and_running_cases_keep_their
     assert_eq!(case["flow_version"], 2);
     assert_eq!(
         case["allowed_actions"],
-        json!(["ACCEPT", "REFUSE", "PRECHECK"])
+        json!(["ACCEPT", "PRECHECK", "REFUSE"])
     );
     let url = format!(
         "/api/v1/tenants/t1/cases/{}/actions",
