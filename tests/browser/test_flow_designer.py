@@ -279,7 +279,7 @@ def test_flow_designer_adds_a_state_with_a_deadline_and_lists_every_problem(driv
         assert "复核" in review.text and "2 个工作日" in review.text and "提前 4 个工作小时提醒" in review.text, review.text
         labels = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#diagram .fd-edge-label")]
         assert "PRECHECK" in labels and "REVIEW_PASS" in labels
-        driver.execute_script("document.getElementById('diagram').scrollIntoView();")
+        driver.execute_script("document.getElementById('designer').scrollIntoView();")
         save_artifacts(driver, "onecity-flows-zh-1280")
 
         # Save: a new version, equal to the old one plus what was added.
@@ -343,7 +343,7 @@ def test_flow_designer_adds_a_state_with_a_deadline_and_lists_every_problem(driv
         assert "fd-ghost" in node(driver, "NOWHERE").get_attribute("class")
         jump = driver.find_element(By.CSS_SELECTOR, "#diagram .fd-edge-label[data-action='JUMP']")
         assert "fd-bad" in jump.get_attribute("class")
-        driver.execute_script("document.getElementById('diagram').scrollIntoView();")
+        driver.execute_script("document.getElementById('designer').scrollIntoView();")
         save_artifacts(driver, "onecity-flows-problems-zh-1280")
 
         # The same in English: the expert JSON view takes the invalid definition.
@@ -368,8 +368,8 @@ def test_flow_designer_adds_a_state_with_a_deadline_and_lists_every_problem(driv
         assert "Action JUMP leads to state NOWHERE, which is not defined." in texts, texts
         assert "State ORPHAN is not terminal, but no action leaves it." in texts, texts
         assert len(texts) == len(raw)
-        driver.execute_script("document.getElementById('json-view').open = false; window.scrollTo(0, 0);")
-        driver.execute_script("document.getElementById('diagram').scrollIntoView();")
+        driver.execute_script("document.getElementById('json-view').open = false;")
+        driver.execute_script("document.getElementById('designer').scrollIntoView();")
         save_artifacts(driver, "onecity-flows-problems-en-1280")
 
         # At phone width the designer says it wants a wider screen but does not break.
@@ -383,3 +383,5 @@ def test_flow_designer_adds_a_state_with_a_deadline_and_lists_every_problem(driv
         )
         assert scroll <= width, f"the page scrolls sideways at 375 px ({scroll} > {width})"
         save_artifacts(driver, "onecity-flows-zh-375")
+        driver.execute_script("document.getElementById('diagram').scrollIntoView();")
+        save_artifacts(driver, "onecity-flows-zh-375-diagram")
