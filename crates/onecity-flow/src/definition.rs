@@ -829,7 +829,14 @@ mod tests {
           "actions":[{"key":"GO","from":["A"],"to":"B","roles":["CLERCK"]},
                      {"key":"JUMP","from":["A"],"to":"NOWHERE","roles":["CLERK"]}]}"#;
         let problems = FlowDefinition::check(json).unwrap_err();
-        let named: Vec<(ProblemCode, Option<&str>, Option<&str>, Option<&str>)> = problems
+        /// (code, state, action, role)
+        type Named<'a> = (
+            ProblemCode,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+        );
+        let named: Vec<Named> = problems
             .iter()
             .map(|p| {
                 (
@@ -844,7 +851,12 @@ mod tests {
             named,
             vec![
                 (ProblemCode::SpanOutOfRange, Some("ORPHAN"), None, None),
-                (ProblemCode::UndeclaredRole, None, Some("GO"), Some("CLERCK")),
+                (
+                    ProblemCode::UndeclaredRole,
+                    None,
+                    Some("GO"),
+                    Some("CLERCK")
+                ),
                 (
                     ProblemCode::ToUndefinedState,
                     Some("NOWHERE"),
@@ -869,7 +881,10 @@ mod tests {
             serde_json::json!({"code": "dead_end", "state": "ORPHAN",
                 "message": "state \"ORPHAN\" is not terminal but no action leaves it"})
         );
-        let several = json.replace(r#"{"key":"B","terminal":true}"#, r#"{"key":"B","start":true}"#);
+        let several = json.replace(
+            r#"{"key":"B","terminal":true}"#,
+            r#"{"key":"B","start":true}"#,
+        );
         let problems = FlowDefinition::check(&several).unwrap_err();
         let start = problems
             .iter()
@@ -879,6 +894,10 @@ mod tests {
         let syntax = FlowDefinition::check(r#"{"key":"x","colour":"red"}"#).unwrap_err();
         assert_eq!(syntax.len(), 1);
         assert_eq!(syntax[0].code, ProblemCode::NotADefinition);
-        assert!(syntax[0].detail.as_deref().unwrap().contains("unknown field `colour`"));
+        assert!(syntax[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("unknown field `colour`"));
     }
 }

@@ -466,7 +466,9 @@ mod tests {
         let (status, _, body) = get("/console/flows?lang=zh", &[]).await;
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains("<title>流程设计器 Flow designer · onecity</title>"));
-        assert!(body.contains("<a href=\"/console/flows\" aria-current=\"page\">流程设计 Flows</a>"));
+        assert!(
+            body.contains("<a href=\"/console/flows\" aria-current=\"page\">流程设计 Flows</a>")
+        );
         for marker in [
             "id=\"diagram\"",
             "id=\"problem-list\"",
@@ -480,6 +482,9 @@ mod tests {
         let (status, _, js) = get("/assets/js/flows.js", &[]).await;
         assert_eq!(status, StatusCode::OK);
         assert!(js.contains("flowsReady"));
-        assert!(!js.contains("innerHTML"), "console scripts build the DOM, never innerHTML");
+        assert!(
+            !js.contains("innerHTML"),
+            "console scripts build the DOM, never innerHTML"
+        );
     }
 }

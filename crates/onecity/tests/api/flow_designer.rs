@@ -39,9 +39,13 @@ fn with_review_state(mut def: Value) -> Value {
         "sla": {"due": {"working_days": 2}, "warn_before": {"working_hours": 4}}
     }));
     let actions = def["actions"].as_array_mut().unwrap();
-    actions.push(json!({"key": "PRECHECK", "from": ["SUBMITTED"], "to": "REVIEW", "roles": ["WINDOW"]}));
-    actions.push(json!({"key": "REVIEW_PASS", "from": ["REVIEW"], "to": "HEALTH_REVIEW",
-        "roles": ["WINDOW"], "required": ["comment"]}));
+    actions.push(
+        json!({"key": "PRECHECK", "from": ["SUBMITTED"], "to": "REVIEW", "roles": ["WINDOW"]}),
+    );
+    actions.push(
+        json!({"key": "REVIEW_PASS", "from": ["REVIEW"], "to": "HEALTH_REVIEW",
+        "roles": ["WINDOW"], "required": ["comment"]}),
+    );
     def
 }
 
@@ -103,7 +107,11 @@ async fn definitions_round_trip_and_dry_runs_store_nothing() {
         json!({"valid": true, "key": "multi-dept-approval", "next_version": 3, "errors": [], "problems": []})
     );
     let (_, list) = s.get(FLOWS, &f.admin).await.unwrap();
-    assert_eq!(list.as_array().unwrap().len(), 2, "a dry run stores nothing");
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        2,
+        "a dry run stores nothing"
+    );
 
     // Checking and saving need flow_admin over the tenant.
     let (st, body) = s.post(CHECK, &f.staff_a, &changed).await.unwrap();
@@ -223,7 +231,10 @@ async fn a_new_state_with_a_deadline_gets_new_cases_and_running_cases_keep_their
     // The case made on version 1 keeps it: PRECHECK does not exist there.
     let (_, old) = s
         .get(
-            &format!("/api/v1/tenants/t1/cases/{}", old_case["id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/tenants/t1/cases/{}",
+                old_case["id"].as_str().unwrap()
+            ),
             &window,
         )
         .await
@@ -258,7 +269,10 @@ async fn a_new_state_with_a_deadline_gets_new_cases_and_running_cases_keep_their
         .add_working_days(entered, 2)
         .unwrap();
     assert_eq!(time(&case["state_due_at"]), due);
-    assert!(due - entered >= chrono::Duration::days(2), "{entered} → {due}");
+    assert!(
+        due - entered >= chrono::Duration::days(2),
+        "{entered} → {due}"
+    );
 
     // Leaving it needs the comment the new action requires.
     let (st, body) = s
