@@ -372,6 +372,20 @@ def test_flow_designer_adds_a_state_with_a_deadline_and_lists_every_problem(driv
         driver.execute_script("document.getElementById('designer').scrollIntoView();")
         save_artifacts(driver, "onecity-flows-problems-en-1280")
 
+        # Deleting the orphan state and the stray action gives back version 2 exactly.
+        click_node(driver, "ORPHAN")
+        click_id(driver, "st-delete")
+        wait_checked(driver)
+        assert [named for named, _ in listed_problems(driver)] == [("to_undefined_state", "NOWHERE", "JUMP", None)]
+        driver.find_element(By.CSS_SELECTOR, "#diagram .fd-edge-label[data-action='JUMP']").click()
+        wait_for(driver, lambda d: d.find_elements(By.ID, "act-delete"), what="JUMP's form")
+        click_id(driver, "act-delete")
+        wait_checked(driver)
+        assert body_data(driver, "problemCount") == "0"
+        assert body_data(driver, "dirty") == "0"
+        assert page_definition(driver) == saved
+        assert not driver.find_element(By.ID, "save-flow").is_enabled()
+
         # At phone width the designer says it wants a wider screen but does not break.
         driver.set_window_size(375, 812)
         driver.get(f"{BASE_URL}/console/flows?lang=zh&flow={FLOW}")

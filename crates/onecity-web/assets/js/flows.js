@@ -22,7 +22,8 @@
  * For tests: body[data-flows-ready|data-tenant|data-flow-count|data-flow-key|
  * data-flow-version|data-designer-ready|data-dirty|data-checking|data-problem-count|
  * data-save-state|data-read-only]; window.onecityFlows.definition() (the definition as it
- * would be saved) and .problems() (the problems the engine listed last). */
+ * would be saved), .saved() (the version as loaded) and .problems() (the problems the
+ * engine listed last). */
 (function () {
   'use strict';
   var oc = window.onecity;
@@ -68,6 +69,7 @@
   var version = null;
   var def = null;
   var savedText = '';
+  var savedCanonical = '';
   var selection = null;
   var problems = [];
   var readOnly = false;
@@ -117,7 +119,17 @@
     if (isNaN(d.getTime())) return iso || '';
     return d.toLocaleString(zh ? 'zh-CN' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' });
   }
-  function isDirty() { return !!def && JSON.stringify(def) !== savedText; }
+  /** JSON with object keys sorted, so that two definitions compare by content (a
+   * definition pasted into the JSON view may list its keys in any order). */
+  function canonical(value) {
+    if (Array.isArray(value)) return '[' + value.map(canonical).join(',') + ']';
+    if (value && typeof value === 'object') {
+      return '{' + Object.keys(value).sort().filter(function (k) { return value[k] !== undefined; })
+        .map(function (k) { return JSON.stringify(k) + ':' + canonical(value[k]); }).join(',') + '}';
+    }
+    return JSON.stringify(value);
+  }
+  function isDirty() { return !!def && canonical(def) !== savedCanonical; }
 
   // ------------------------------------------------------------------ the list
 
@@ -205,6 +217,7 @@
   function load(d) {
     def = d;
     savedText = JSON.stringify(d);
+    savedCanonical = canonical(d);
     selection = null;
     designer.hidden = false;
     renderList();
@@ -1299,6 +1312,7 @@
   window.onecityFlows = {
     definition: function () { return def ? JSON.parse(JSON.stringify(def)) : null; },
     problems: function () { return problems.slice(); },
+    saved: function () { return savedText ? JSON.parse(savedText) : null; },
   };
 
   oc.initTenants(async function (code) {
