@@ -183,16 +183,163 @@ fn key_ok(k: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// What kind of problem a definition has: a stable code that clients translate (the flow
+/// designer shows each in Chinese or English), beside the English sentence in
+/// [`DefinitionProblem::message`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemCode {
+    /// The text is not JSON of a flow definition (syntax, unknown field, wrong type);
+    /// `detail` says what the JSON parser found. Only this problem is listed then.
+    NotADefinition,
+    /// The flow key is not 1 to 64 ASCII letters, digits, `-`, `_` or `.` (`value`).
+    InvalidFlowKey,
+    /// The flow's name is empty.
+    EmptyName,
+    /// A state key is not a valid key (`state`).
+    InvalidStateKey,
+    /// Two states have the same key (`state`).
+    DuplicateState,
+    /// A state is marked both start and terminal (`state`).
+    StartAndTerminal,
+    /// A span is zero, negative or over ten years: `field` names it (`sla.due`,
+    /// `sla.warn_before`, `reopen_window`, `after`), `state` and `escalation` where it is.
+    SpanOutOfRange,
+    /// No state is marked start.
+    NoStartState,
+    /// Several states are marked start (`states`).
+    SeveralStartStates,
+    /// An action key is not a valid key (`action`).
+    InvalidActionKey,
+    /// An action has no `from` states (`action`).
+    ActionWithoutFrom,
+    /// An action starts from a state that is not defined (`action`, `state`).
+    FromUndefinedState,
+    /// A non-reopen action starts from a terminal state (`action`, `state`).
+    FromTerminalState,
+    /// The same action key is defined twice for one state (`action`, `state`).
+    DuplicateAction,
+    /// An action leads to a state that is not defined (`action`, `state`).
+    ToUndefinedState,
+    /// An action allows no roles (`action`).
+    ActionWithoutRoles,
+    /// An action names a role the flow does not declare (`action`, `role`).
+    UndeclaredRole,
+    /// A reopen action in a flow without `reopen_window` (`action`).
+    ReopenWithoutWindow,
+    /// An escalation notifies an undeclared role (`state`, `escalation`, `role`).
+    EscalationUndeclaredRole,
+    /// An escalation reassigns to an undeclared role (`state`, `escalation`, `role`).
+    EscalationReassignUndeclared,
+    /// An escalation takes an action `SYSTEM` cannot take in that state (`state`,
+    /// `escalation`, `action`).
+    EscalationActionNotAllowed,
+    /// A state that is not terminal has no action leaving it (`state`).
+    DeadEnd,
+    /// No state is terminal.
+    NoTerminalState,
+    /// No chain of actions reaches the state from the start state (`state`).
+    UnreachableState,
+}
+
+/// One problem of a flow definition. `code` says what kind; the other fields name what
+/// the problem is about (absent when not applicable), so that a designer can point at
+/// the state or action; `message` is the problem as one English sentence (the same text
+/// as in a refused save's `errors`).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DefinitionProblem {
+    /// What kind of problem.
+    pub code: ProblemCode,
+    /// The state named (for actions: the undefined or terminal state it names).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Several states (`several_start_states`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub states: Vec<String>,
+    /// The action named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// The role named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Which escalation of the state, from 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<usize>,
+    /// Which field (`sla.due`, `sla.warn_before`, `reopen_window`, `after`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The offending value (`invalid_flow_key`) or the JSON parser's words
+    /// (`not_a_definition`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The problem in one English sentence.
+    pub message: String,
+}
+
+impl DefinitionProblem {
+    fn new(code: ProblemCode, message: String) -> DefinitionProblem {
+        DefinitionProblem {
+            code,
+            state: None,
+            states: Vec::new(),
+            action: None,
+            role: None,
+            escalation: None,
+            field: None,
+            detail: None,
+            message,
+        }
+    }
+    fn state(mut self, key: &str) -> Self {
+        self.state = Some(key.to_string());
+        self
+    }
+    fn action(mut self, key: &str) -> Self {
+        self.action = Some(key.to_string());
+        self
+    }
+    fn role(mut self, role: &str) -> Self {
+        self.role = Some(role.to_string());
+        self
+    }
+    fn escalation(mut self, index: usize) -> Self {
+        self.escalation = Some(index);
+        self
+    }
+    fn field(mut self, field: &str) -> Self {
+        self.field = Some(field.to_string());
+        self
+    }
+    fn detail(mut self, detail: String) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+}
+
 impl FlowDefinition {
     /// Parses and validates a JSON definition.
     ///
     /// Errors: every problem found (syntax, unknown fields, no or several start states,
     /// actions from or to undefined states, undeclared roles, unreachable states, dead
-    /// ends, escalations naming actions that cannot be taken, non-positive spans).
+    /// ends, escalations naming actions that cannot be taken, non-positive spans), as
+    /// English sentences; [`FlowDefinition::check`] gives them with their codes.
     pub fn parse(json: &str) -> Result<FlowDefinition, Vec<String>> {
-        let def: FlowDefinition = serde_json::from_str(json)
-            .map_err(|e| vec![format!("not a valid flow definition: {e}")])?;
-        let problems = def.problems();
+        FlowDefinition::check(json)
+            .map_err(|problems| problems.into_iter().map(|p| p.message).collect())
+    }
+
+    /// Parses and validates a JSON definition, like [`FlowDefinition::parse`], returning
+    /// every problem with its code and the states, actions and roles it names. Text that
+    /// is not a definition at all gives one `not_a_definition` problem.
+    pub fn check(json: &str) -> Result<FlowDefinition, Vec<DefinitionProblem>> {
+        let def: FlowDefinition = serde_json::from_str(json).map_err(|e| {
+            vec![DefinitionProblem::new(
+                ProblemCode::NotADefinition,
+                format!("not a valid flow definition: {e}"),
+            )
+            .detail(e.to_string())]
+        })?;
+        let problems = def.coded_problems();
         if problems.is_empty() {
             Ok(def)
         } else {
@@ -200,17 +347,35 @@ impl FlowDefinition {
         }
     }
 
-    /// Every problem of the definition (empty when valid).
+    /// Every problem of the definition as English sentences (empty when valid).
     pub fn problems(&self) -> Vec<String> {
+        self.coded_problems()
+            .into_iter()
+            .map(|p| p.message)
+            .collect()
+    }
+
+    /// Every problem of the definition with its code (empty when valid), in a fixed order:
+    /// flow fields, states, start states, actions, flow spans, escalations, dead ends,
+    /// closure, reachability.
+    pub fn coded_problems(&self) -> Vec<DefinitionProblem> {
+        use ProblemCode as C;
+        let problem = DefinitionProblem::new;
         let mut p = Vec::new();
         if !key_ok(&self.key) {
-            p.push(format!(
-                "key {:?} must be 1 to 64 ASCII letters, digits, '-', '_' or '.'",
-                self.key
-            ));
+            p.push(
+                problem(
+                    C::InvalidFlowKey,
+                    format!(
+                        "key {:?} must be 1 to 64 ASCII letters, digits, '-', '_' or '.'",
+                        self.key
+                    ),
+                )
+                .detail(self.key.clone()),
+            );
         }
         if self.name.trim().is_empty() {
-            p.push("name must not be empty".into());
+            p.push(problem(C::EmptyName, "name must not be empty".into()));
         }
         let roles: HashSet<&str> = self
             .roles
@@ -221,16 +386,34 @@ impl FlowDefinition {
         let mut states = HashMap::new();
         for s in &self.states {
             if !key_ok(&s.key) {
-                p.push(format!("state key {:?} is not a valid key", s.key));
+                p.push(
+                    problem(
+                        C::InvalidStateKey,
+                        format!("state key {:?} is not a valid key", s.key),
+                    )
+                    .state(&s.key),
+                );
             }
             if states.insert(s.key.as_str(), s).is_some() {
-                p.push(format!("state {:?} is defined twice", s.key));
+                p.push(
+                    problem(
+                        C::DuplicateState,
+                        format!("state {:?} is defined twice", s.key),
+                    )
+                    .state(&s.key),
+                );
             }
             if s.start && s.terminal {
-                p.push(format!("state {:?} is both start and terminal", s.key));
+                p.push(
+                    problem(
+                        C::StartAndTerminal,
+                        format!("state {:?} is both start and terminal", s.key),
+                    )
+                    .state(&s.key),
+                );
             }
             if let Some(sla) = &s.sla {
-                check_sla(&mut p, &format!("state {:?}", s.key), sla);
+                check_sla(&mut p, &format!("state {:?}", s.key), Some(&s.key), sla);
             }
         }
         let starts: Vec<&str> = self
@@ -240,96 +423,186 @@ impl FlowDefinition {
             .map(|s| s.key.as_str())
             .collect();
         match starts.len() {
-            0 => p.push("no start state: mark exactly one state with \"start\": true".into()),
+            0 => p.push(problem(
+                C::NoStartState,
+                "no start state: mark exactly one state with \"start\": true".into(),
+            )),
             1 => {}
-            _ => p.push(format!("several start states: {}", starts.join(", "))),
+            _ => {
+                let mut several = problem(
+                    C::SeveralStartStates,
+                    format!("several start states: {}", starts.join(", ")),
+                );
+                several.states = starts.iter().map(|s| s.to_string()).collect();
+                p.push(several);
+            }
         }
         let mut seen = HashSet::new();
         for a in &self.actions {
             if !key_ok(&a.key) {
-                p.push(format!("action key {:?} is not a valid key", a.key));
+                p.push(
+                    problem(
+                        C::InvalidActionKey,
+                        format!("action key {:?} is not a valid key", a.key),
+                    )
+                    .action(&a.key),
+                );
             }
             if a.from.is_empty() {
-                p.push(format!("action {:?} has no from states", a.key));
+                p.push(
+                    problem(
+                        C::ActionWithoutFrom,
+                        format!("action {:?} has no from states", a.key),
+                    )
+                    .action(&a.key),
+                );
             }
             for f in &a.from {
                 if !states.contains_key(f.as_str()) {
-                    p.push(format!(
-                        "action {:?} starts from undefined state {f:?}",
-                        a.key
-                    ));
+                    p.push(
+                        problem(
+                            C::FromUndefinedState,
+                            format!("action {:?} starts from undefined state {f:?}", a.key),
+                        )
+                        .action(&a.key)
+                        .state(f),
+                    );
                 } else if states[f.as_str()].terminal && !a.reopen {
-                    p.push(format!(
-                        "action {:?} starts from terminal state {f:?} (only reopen actions may)",
-                        a.key
-                    ));
+                    p.push(
+                        problem(
+                            C::FromTerminalState,
+                            format!(
+                                "action {:?} starts from terminal state {f:?} (only reopen actions may)",
+                                a.key
+                            ),
+                        )
+                        .action(&a.key)
+                        .state(f),
+                    );
                 }
                 if !seen.insert((a.key.as_str(), f.as_str())) {
-                    p.push(format!(
-                        "action {:?} is defined twice for state {f:?}",
-                        a.key
-                    ));
+                    p.push(
+                        problem(
+                            C::DuplicateAction,
+                            format!("action {:?} is defined twice for state {f:?}", a.key),
+                        )
+                        .action(&a.key)
+                        .state(f),
+                    );
                 }
             }
             if !states.contains_key(a.to.as_str()) {
-                p.push(format!(
-                    "action {:?} leads to undefined state {:?}",
-                    a.key, a.to
-                ));
+                p.push(
+                    problem(
+                        C::ToUndefinedState,
+                        format!("action {:?} leads to undefined state {:?}", a.key, a.to),
+                    )
+                    .action(&a.key)
+                    .state(&a.to),
+                );
             }
             if a.roles.is_empty() {
-                p.push(format!("action {:?} allows no roles", a.key));
+                p.push(
+                    problem(
+                        C::ActionWithoutRoles,
+                        format!("action {:?} allows no roles", a.key),
+                    )
+                    .action(&a.key),
+                );
             }
             for r in &a.roles {
                 if !roles.contains(r.as_str()) {
-                    p.push(format!(
-                        "action {:?} names undeclared role {r:?} (declared: {})",
-                        a.key,
-                        self.roles.join(", ")
-                    ));
+                    p.push(
+                        problem(
+                            C::UndeclaredRole,
+                            format!(
+                                "action {:?} names undeclared role {r:?} (declared: {})",
+                                a.key,
+                                self.roles.join(", ")
+                            ),
+                        )
+                        .action(&a.key)
+                        .role(r),
+                    );
                 }
             }
             if a.reopen && self.reopen_window.is_none() {
-                p.push(format!(
-                    "action {:?} is a reopen action but the flow has no reopen_window",
-                    a.key
-                ));
+                p.push(
+                    problem(
+                        C::ReopenWithoutWindow,
+                        format!(
+                            "action {:?} is a reopen action but the flow has no reopen_window",
+                            a.key
+                        ),
+                    )
+                    .action(&a.key),
+                );
             }
         }
         if let Some(sla) = &self.sla {
-            check_sla(&mut p, "the flow", sla);
+            check_sla(&mut p, "the flow", None, sla);
         }
         if let Some(w) = &self.reopen_window {
             if !w.positive() {
-                p.push("reopen_window must be positive and at most ten years".into());
+                p.push(
+                    problem(
+                        C::SpanOutOfRange,
+                        "reopen_window must be positive and at most ten years".into(),
+                    )
+                    .field("reopen_window"),
+                );
             }
         }
         // Escalations.
         for s in &self.states {
             for (i, e) in s.escalations.iter().enumerate() {
                 if !e.after.positive() {
-                    p.push(format!(
-                        "state {:?} escalation {i}: after must be positive and at most ten years",
-                        s.key
-                    ));
+                    p.push(
+                        problem(
+                            C::SpanOutOfRange,
+                            format!(
+                                "state {:?} escalation {i}: after must be positive and at most ten years",
+                                s.key
+                            ),
+                        )
+                        .state(&s.key)
+                        .escalation(i)
+                        .field("after"),
+                    );
                 }
                 match &e.then {
                     EscalationStep::Notify { roles: rs } => {
                         for r in rs {
                             if !roles.contains(r.as_str()) {
-                                p.push(format!(
-                                    "state {:?} escalation {i} notifies undeclared role {r:?}",
-                                    s.key
-                                ));
+                                p.push(
+                                    problem(
+                                        C::EscalationUndeclaredRole,
+                                        format!(
+                                            "state {:?} escalation {i} notifies undeclared role {r:?}",
+                                            s.key
+                                        ),
+                                    )
+                                    .state(&s.key)
+                                    .escalation(i)
+                                    .role(r),
+                                );
                             }
                         }
                     }
                     EscalationStep::Reassign { role } => {
                         if !self.roles.contains(role) {
-                            p.push(format!(
-                                "state {:?} escalation {i} reassigns to undeclared role {role:?}",
-                                s.key
-                            ));
+                            p.push(
+                                problem(
+                                    C::EscalationReassignUndeclared,
+                                    format!(
+                                        "state {:?} escalation {i} reassigns to undeclared role {role:?}",
+                                        s.key
+                                    ),
+                                )
+                                .state(&s.key)
+                                .escalation(i)
+                                .role(role),
+                            );
                         }
                     }
                     EscalationStep::Action { action } => {
@@ -339,7 +612,18 @@ impl FlowDefinition {
                                 && a.roles.iter().any(|r| r == "SYSTEM")
                         });
                         if !ok {
-                            p.push(format!("state {:?} escalation {i} takes action {action:?}, which SYSTEM cannot take in that state", s.key));
+                            p.push(
+                                problem(
+                                    C::EscalationActionNotAllowed,
+                                    format!(
+                                        "state {:?} escalation {i} takes action {action:?}, which SYSTEM cannot take in that state",
+                                        s.key
+                                    ),
+                                )
+                                .state(&s.key)
+                                .escalation(i)
+                                .action(action),
+                            );
                         }
                     }
                 }
@@ -349,14 +633,20 @@ impl FlowDefinition {
         for s in &self.states {
             let leaves = self.actions.iter().any(|a| a.from.contains(&s.key));
             if !s.terminal && !leaves {
-                p.push(format!(
-                    "state {:?} is not terminal but no action leaves it",
-                    s.key
-                ));
+                p.push(
+                    problem(
+                        C::DeadEnd,
+                        format!("state {:?} is not terminal but no action leaves it", s.key),
+                    )
+                    .state(&s.key),
+                );
             }
         }
         if !self.states.iter().any(|s| s.terminal) {
-            p.push("no terminal state: a case could never close".into());
+            p.push(problem(
+                C::NoTerminalState,
+                "no terminal state: a case could never close".into(),
+            ));
         }
         // Reachability.
         if let [start] = starts.as_slice() {
@@ -376,10 +666,16 @@ impl FlowDefinition {
             }
             for s in &self.states {
                 if !reach.contains(s.key.as_str()) {
-                    p.push(format!(
-                        "state {:?} is unreachable from the start state {start:?}",
-                        s.key
-                    ));
+                    p.push(
+                        problem(
+                            C::UnreachableState,
+                            format!(
+                                "state {:?} is unreachable from the start state {start:?}",
+                                s.key
+                            ),
+                        )
+                        .state(&s.key),
+                    );
                 }
             }
         }
@@ -410,17 +706,24 @@ impl FlowDefinition {
     }
 }
 
-fn check_sla(p: &mut Vec<String>, what: &str, sla: &Sla) {
+fn check_sla(p: &mut Vec<DefinitionProblem>, what: &str, state: Option<&str>, sla: &Sla) {
+    let mut out_of_range = |field: &str| {
+        let mut problem = DefinitionProblem::new(
+            ProblemCode::SpanOutOfRange,
+            format!("{what}: {field} must be positive and at most ten years"),
+        )
+        .field(field);
+        if let Some(key) = state {
+            problem = problem.state(key);
+        }
+        p.push(problem);
+    };
     if !sla.due.positive() {
-        p.push(format!(
-            "{what}: sla.due must be positive and at most ten years"
-        ));
+        out_of_range("sla.due");
     }
     if let Some(w) = &sla.warn_before {
         if !w.positive() {
-            p.push(format!(
-                "{what}: sla.warn_before must be positive and at most ten years"
-            ));
+            out_of_range("sla.warn_before");
         }
     }
 }
@@ -516,5 +819,85 @@ mod tests {
             "{p}"
         );
         assert!(FlowDefinition::parse("{").unwrap_err()[0].contains("not a valid"));
+    }
+
+    #[test]
+    fn problems_carry_codes_and_what_they_name() {
+        let json = r#"{"key":"bad","name":"Bad","module":"test","roles":["CLERK"],
+          "states":[{"key":"A","start":true},{"key":"B","terminal":true},
+                    {"key":"ORPHAN","sla":{"due":{"working_days":0}}}],
+          "actions":[{"key":"GO","from":["A"],"to":"B","roles":["CLERCK"]},
+                     {"key":"JUMP","from":["A"],"to":"NOWHERE","roles":["CLERK"]}]}"#;
+        let problems = FlowDefinition::check(json).unwrap_err();
+        /// (code, state, action, role)
+        type Named<'a> = (
+            ProblemCode,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+        );
+        let named: Vec<Named> = problems
+            .iter()
+            .map(|p| {
+                (
+                    p.code,
+                    p.state.as_deref(),
+                    p.action.as_deref(),
+                    p.role.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            named,
+            vec![
+                (ProblemCode::SpanOutOfRange, Some("ORPHAN"), None, None),
+                (
+                    ProblemCode::UndeclaredRole,
+                    None,
+                    Some("GO"),
+                    Some("CLERCK")
+                ),
+                (
+                    ProblemCode::ToUndefinedState,
+                    Some("NOWHERE"),
+                    Some("JUMP"),
+                    None
+                ),
+                (ProblemCode::DeadEnd, Some("ORPHAN"), None, None),
+                (ProblemCode::UnreachableState, Some("ORPHAN"), None, None),
+            ]
+        );
+        assert_eq!(problems[0].field.as_deref(), Some("sla.due"));
+        assert_eq!(
+            problems[0].message,
+            "state \"ORPHAN\": sla.due must be positive and at most ten years"
+        );
+        // The sentences are the same as `parse` gives, in the same order.
+        let sentences: Vec<String> = problems.iter().map(|p| p.message.clone()).collect();
+        assert_eq!(FlowDefinition::parse(json).unwrap_err(), sentences);
+        // Serialized, absent names are left out and the code is snake_case.
+        assert_eq!(
+            serde_json::to_value(&problems[3]).unwrap(),
+            serde_json::json!({"code": "dead_end", "state": "ORPHAN",
+                "message": "state \"ORPHAN\" is not terminal but no action leaves it"})
+        );
+        let several = json.replace(
+            r#"{"key":"B","terminal":true}"#,
+            r#"{"key":"B","start":true}"#,
+        );
+        let problems = FlowDefinition::check(&several).unwrap_err();
+        let start = problems
+            .iter()
+            .find(|p| p.code == ProblemCode::SeveralStartStates)
+            .unwrap();
+        assert_eq!(start.states, vec!["A", "B"]);
+        let syntax = FlowDefinition::check(r#"{"key":"x","colour":"red"}"#).unwrap_err();
+        assert_eq!(syntax.len(), 1);
+        assert_eq!(syntax[0].code, ProblemCode::NotADefinition);
+        assert!(syntax[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("unknown field `colour`"));
     }
 }

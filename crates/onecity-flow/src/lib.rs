@@ -19,5 +19,5 @@ pub mod scheduler;
 pub mod sla;
 mod store;
 
-pub use engine::{DefinitionInfo, Flow};
+pub use engine::{DefinitionInfo, DefinitionValidation, Flow};
 pub use migrations::MIGRATIONS;

@@ -1,11 +1,12 @@
 //! HTTP routes of the workflow API (`/api/v1/tenants/{tenant}/flows|cases|inbox|…`).
 
-use crate::engine::DefinitionInfo;
+use crate::engine::{DefinitionInfo, DefinitionValidation};
 use crate::inbox::InboxQuery;
 use crate::model::*;
 use crate::Flow;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use onecity_core::Problem;
 use onecity_http::{ApiResult, Json, Path, Query};
 use onecity_iam::http::{perm, Auth, Authorized};
@@ -44,20 +45,38 @@ async fn list_flows(
     Ok(Json(f.list_definitions(&p, &tenant).await?))
 }
 
-/// Store a new version of a flow definition (JSON; validated: 422 lists every problem).
-#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/flows", tag = "flow", params(("tenant" = String, Path, description = T)),
+/// How to treat a posted definition.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SaveFlowQuery {
+    /// Only check the definition (a dry run): 200 with `valid` and every problem, and
+    /// nothing stored.
+    #[serde(default)]
+    pub validate_only: bool,
+}
+
+/// Store a new version of a flow definition (JSON; validated: 422 lists every problem in
+/// `errors`, and in `problems` with codes and the states, actions and roles they name).
+/// With `?validate_only=true` nothing is stored: 200 with a [`DefinitionValidation`]
+/// (the flow designer's live check). Both need `flow_admin` over the tenant.
+#[utoipa::path(post, path = "/api/v1/tenants/{tenant}/flows", tag = "flow", params(("tenant" = String, Path, description = T), SaveFlowQuery),
     request_body = crate::definition::FlowDefinition,
-    responses((status = 201, body = DefinitionInfo), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+    responses((status = 201, body = DefinitionInfo), (status = 200, description = "validate_only: the check", body = DefinitionValidation),
+        (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 async fn put_flow(
     State(f): State<Flow>,
     p: Authorized<perm::FlowAdmin>,
     Path(tenant): Path<String>,
+    Query(q): Query<SaveFlowQuery>,
     Json(body): Json<serde_json::Value>,
-) -> ApiResult<(StatusCode, Json<DefinitionInfo>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(f.put_definition(&p, &tenant, &body.to_string()).await?),
-    ))
+) -> ApiResult<Response> {
+    let text = body.to_string();
+    if q.validate_only {
+        let check = f.validate_definition(&p, &tenant, &text).await?;
+        return Ok(Json(check).into_response());
+    }
+    let info = f.put_definition(&p, &tenant, &text).await?;
+    Ok((StatusCode::CREATED, Json(info)).into_response())
 }
 
 /// Version selector.

@@ -36,6 +36,8 @@ static ASSETS: &[(&str, &[u8])] = embed![
     "vendor/maplibre-gl/VERSION",
     "vendor/maplibre-gl/maplibre-gl.css",
     "vendor/maplibre-gl/maplibre-gl.js",
+    "flows.css",
+    "js/flows.js",
 ];
 
 /// The bytes and Content-Type of the asset at `path` (relative to `/assets/`).

@@ -59,6 +59,7 @@ where
         .route("/citizen/register", get(register_page))
         .route("/citizen/real-name", get(real_name_page))
         .route("/citizen/companies", get(mandates_page))
+        .route("/console/flows", get(flows_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -97,6 +98,9 @@ pub enum Page {
     RealName,
     /// `/citizen/companies`: a company's registration and mandates (法人 授权).
     Mandates,
+    /// `/console/flows`: the flow designer (流程设计器): a tenant's workflow definitions as
+    /// diagrams, edited and saved through the engine's validation.
+    Flows,
 }
 
 impl Page {
@@ -117,6 +121,7 @@ impl Page {
             Page::Register => "register.html",
             Page::RealName => "real_name.html",
             Page::Mandates => "mandates.html",
+            Page::Flows => "flows.html",
         }
     }
 
@@ -137,6 +142,7 @@ impl Page {
             Page::Register => "register",
             Page::RealName => "real_name",
             Page::Mandates => "mandates",
+            Page::Flows => "flows",
         }
     }
 
@@ -157,6 +163,7 @@ impl Page {
             Page::Register => "/citizen/register",
             Page::RealName => "/citizen/real-name",
             Page::Mandates => "/citizen/companies",
+            Page::Flows => "/console/flows",
         }
     }
 
@@ -177,6 +184,7 @@ impl Page {
             Page::Register => "register_title",
             Page::RealName => "real_name_title",
             Page::Mandates => "companies_title",
+            Page::Flows => "flows_title",
         }
     }
 }
@@ -203,6 +211,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../templates/real_name.html"),
         ),
         ("mandates.html", include_str!("../templates/mandates.html")),
+        ("flows.html", include_str!("../templates/flows.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -326,6 +335,10 @@ async fn mandates_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Mandates, &headers, q.as_deref())
 }
 
+async fn flows_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Flows, &headers, q.as_deref())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,6 +384,7 @@ mod tests {
             ("/citizen/register", "id=\"send-code\""),
             ("/citizen/real-name", "id=\"id-number\""),
             ("/citizen/companies", "id=\"mandates-table\""),
+            ("/console/flows", "id=\"flows-table\""),
         ] {
             let (status, headers, body) = get(path, &[]).await;
             assert_eq!(status, StatusCode::OK, "{path}");
@@ -445,5 +459,32 @@ mod tests {
         assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, _, _) = get("/assets/../Cargo.toml", &[]).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn flows_page_has_the_designer() {
+        let (status, _, body) = get("/console/flows?lang=zh", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("<title>流程设计器 Flow designer · onecity</title>"));
+        assert!(
+            body.contains("<a href=\"/console/flows\" aria-current=\"page\">流程设计 Flows</a>")
+        );
+        for marker in [
+            "id=\"diagram\"",
+            "id=\"problem-list\"",
+            "id=\"save-flow\"",
+            "id=\"json-text\"",
+            "<link rel=\"stylesheet\" href=\"/assets/flows.css\">",
+            "<script src=\"/assets/js/flows.js\"></script>",
+        ] {
+            assert!(body.contains(marker), "flows page lacks {marker}");
+        }
+        let (status, _, js) = get("/assets/js/flows.js", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(js.contains("flowsReady"));
+        assert!(
+            !js.contains("innerHTML"),
+            "console scripts build the DOM, never innerHTML"
+        );
     }
 }

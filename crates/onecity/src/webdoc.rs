@@ -83,6 +83,11 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Company mandates 法人授权: register a company by credit code, grant and revoke mandates",
             "200",
         ),
+        (
+            "/console/flows",
+            "Flow designer 流程设计器: workflow definitions as diagrams, edited and saved through the engine's validation",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()

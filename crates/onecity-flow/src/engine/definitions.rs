@@ -1,8 +1,8 @@
 //! Flow definitions: storing validated versions, installing the shipped ones, loading a
 //! version (cached per node; versions never change once stored), listing them.
 
-use super::{DefinitionInfo, Flow};
-use crate::definition::FlowDefinition;
+use super::{DefinitionInfo, DefinitionValidation, Flow};
+use crate::definition::{DefinitionProblem, FlowDefinition};
 use crate::store;
 use onecity_core::{time, Error, Result};
 use onecity_iam::Principal;
@@ -15,8 +15,10 @@ impl Flow {
 
     /// Stores a new version of a flow definition after validating it.
     ///
-    /// Errors: `invalid_input` with `errors` (every problem) for an invalid definition;
-    /// `forbidden` without `flow_admin` over the tenant.
+    /// Errors: `invalid_input` for an invalid definition, with `errors` (every problem as
+    /// an English sentence) and `problems` (the same, in order, as [`DefinitionProblem`]s
+    /// with their codes and the states, actions and roles they name); `forbidden` without
+    /// `flow_admin` over the tenant.
     pub async fn put_definition(
         &self,
         p: &Principal,
@@ -24,10 +26,7 @@ impl Flow {
         json_text: &str,
     ) -> Result<DefinitionInfo> {
         self.require_admin(p, tenant).await?;
-        let def = FlowDefinition::parse(json_text).map_err(|errs| {
-            Error::invalid(format!("the flow definition has {} problem(s)", errs.len()))
-                .with_extra("errors", Value::from(errs))
-        })?;
+        let def = FlowDefinition::check(json_text).map_err(refused)?;
         let mut tx = self.iam.db().begin().await?;
         let v = store::latest_definition_version(&mut tx, tenant, &def.key)
             .await?
@@ -65,6 +64,7 @@ impl Flow {
             version: v,
             module: def.module.clone(),
             name: def.name.clone(),
+            name_zh: def.name_zh.clone(),
             created_at: time::rfc3339(now),
         };
         self.defs
@@ -72,6 +72,39 @@ impl Flow {
             .expect("defs lock")
             .insert((tenant.to_string(), def.key.clone(), v), Arc::new(def));
         Ok(info)
+    }
+
+    /// Validates a flow definition as [`Flow::put_definition`] would, without storing it
+    /// (the flow designer's live check, `POST …/flows?validate_only=true`): `valid`, every
+    /// problem with its code, and the version a save would create.
+    ///
+    /// Errors: `forbidden` without `flow_admin` over the tenant (as for saving).
+    pub async fn validate_definition(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        json_text: &str,
+    ) -> Result<DefinitionValidation> {
+        self.require_admin(p, tenant).await?;
+        match FlowDefinition::check(json_text) {
+            Ok(def) => {
+                let next_version = self.latest_version(tenant, &def.key).await?.unwrap_or(0) + 1;
+                Ok(DefinitionValidation {
+                    valid: true,
+                    key: Some(def.key),
+                    next_version: Some(next_version),
+                    errors: Vec::new(),
+                    problems: Vec::new(),
+                })
+            }
+            Err(problems) => Ok(DefinitionValidation {
+                valid: false,
+                key: None,
+                next_version: None,
+                errors: problems.iter().map(|p| p.message.clone()).collect(),
+                problems,
+            }),
+        }
     }
 
     /// Installs the shipped definitions into a tenant (those whose key it lacks).
@@ -144,9 +177,24 @@ impl Flow {
                     version: row.version,
                     module: row.module,
                     name: definition["name"].as_str().unwrap_or_default().to_string(),
+                    name_zh: definition["name_zh"].as_str().map(str::to_string),
                     created_at: time::rfc3339(row.created_at),
                 })
             })
             .collect()
     }
+}
+
+/// The `invalid_input` error of a refused definition: a count in the detail, every problem
+/// as a sentence in `errors` and with its code in `problems`.
+fn refused(problems: Vec<DefinitionProblem>) -> Error {
+    let errors: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+    let detail = format!("the flow definition has {} problem(s)", problems.len());
+    let coded = match serde_json::to_value(&problems) {
+        Ok(value) => value,
+        Err(e) => return Error::internal(e),
+    };
+    Error::invalid(detail)
+        .with_extra("errors", Value::from(errors))
+        .with_extra("problems", coded)
 }

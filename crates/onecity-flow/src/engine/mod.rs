@@ -71,8 +71,25 @@ pub struct DefinitionInfo {
     pub module: String,
     /// Display name.
     pub name: String,
+    /// Display name in Chinese, when the definition has one.
+    pub name_zh: Option<String>,
     /// When stored (RFC 3339).
     pub created_at: String,
+}
+
+/// The outcome of checking a definition without storing it (`?validate_only=true`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DefinitionValidation {
+    /// True when a save would be accepted.
+    pub valid: bool,
+    /// The flow key (when valid).
+    pub key: Option<String>,
+    /// The version a save would create now (when valid).
+    pub next_version: Option<i64>,
+    /// Every problem as an English sentence (as a refused save's `errors`).
+    pub errors: Vec<String>,
+    /// Every problem with its code and what it names (as a refused save's `problems`).
+    pub problems: Vec<crate::definition::DefinitionProblem>,
 }
 
 /// What [`Flow::ensure_in_tenant`] checks for.

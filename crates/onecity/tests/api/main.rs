@@ -10,6 +10,7 @@ mod datastore;
 mod demo;
 mod events;
 mod flow;
+mod flow_designer;
 mod governance;
 mod hardening;
 mod input;

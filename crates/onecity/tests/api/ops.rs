@@ -165,6 +165,7 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/v1/oidc/clients/{client_id}",
         "/api/v1/keys",
         "/api/v1/keys/rotate",
+        "/console/flows",
     ]
     .into_iter()
     .collect();
