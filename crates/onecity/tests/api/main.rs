@@ -13,6 +13,7 @@ mod flow;
 mod governance;
 mod hardening;
 mod input;
+mod items;
 mod isolation;
 mod mfa;
 mod notify;
