@@ -90,7 +90,11 @@ def hall_flow(drv, width, lang):
     assert_fits(drv, "life event")
     save_artifacts(drv, f"onecity-hall-{tag}-3-birth")
 
-    # Browse by department: the health commission.
+    # Browse by department: the health commission (the list starts folded at phone width).
+    box = drv.find_element(By.ID, "hall-depts-box")
+    assert (box.get_attribute("open") is not None) == (width > 720)
+    if box.get_attribute("open") is None:
+        box.find_element(By.TAG_NAME, "summary").click()
     drv.find_element(By.CSS_SELECTOR, "#hall-depts a[data-department='HZ-WJW']").click()
     wait_for(drv, lambda d: "department=HZ-WJW" in d.current_url and body_data(d, "hallReady") == "1", what="department")
     ready(drv, "department")

@@ -494,19 +494,58 @@ mod tests {
         assert_eq!(
             a[..3].iter().map(old).collect::<Vec<_>>(),
             [
-                (s("330106195203097045"), s("任静"), "F", s("1952-03-09"), s("19900359364"), s("330106"), s("西湖区莫干山路493号30幢642室")),
-                (s("330102195705142496"), s("高霞静"), "M", s("1957-05-14"), s("19900012931"), s("330102"), s("上城区凤起路819号13幢164室")),
-                (s("330106197204174814"), s("周轩"), "M", s("1972-04-17"), s("19900145301"), s("330106"), s("西湖区建国路151号22幢1257室")),
+                (
+                    s("330106195203097045"),
+                    s("任静"),
+                    "F",
+                    s("1952-03-09"),
+                    s("19900359364"),
+                    s("330106"),
+                    s("西湖区莫干山路493号30幢642室")
+                ),
+                (
+                    s("330102195705142496"),
+                    s("高霞静"),
+                    "M",
+                    s("1957-05-14"),
+                    s("19900012931"),
+                    s("330102"),
+                    s("上城区凤起路819号13幢164室")
+                ),
+                (
+                    s("330106197204174814"),
+                    s("周轩"),
+                    "M",
+                    s("1972-04-17"),
+                    s("19900145301"),
+                    s("330106"),
+                    s("西湖区建国路151号22幢1257室")
+                ),
             ]
         );
         let c = companies(7, 2, &places(), &a);
         assert_eq!(
             c.iter()
-                .map(|x| (x.credit_code.as_str(), x.name.as_str(), x.legal_representative_id.as_str(), x.registered_on.as_str()))
+                .map(|x| (
+                    x.credit_code.as_str(),
+                    x.name.as_str(),
+                    x.legal_representative_id.as_str(),
+                    x.registered_on.as_str()
+                ))
                 .collect::<Vec<_>>(),
             [
-                ("9133010283UAU46G7E", "杭州上城和新信息技术有限公司", "33010219891023553X", "2019-02-08"),
-                ("913301021C9K3NY95C", "杭州上城远远科技有限责任公司", "33010219531111736X", "2019-01-12"),
+                (
+                    "9133010283UAU46G7E",
+                    "杭州上城和新信息技术有限公司",
+                    "33010219891023553X",
+                    "2019-02-08"
+                ),
+                (
+                    "913301021C9K3NY95C",
+                    "杭州上城远远科技有限责任公司",
+                    "33010219531111736X",
+                    "2019-01-12"
+                ),
             ]
         );
         // The first person heads the first household of 西湖区.
@@ -529,17 +568,26 @@ mod tests {
         let year = |p: &Person| p.birth_date[..4].parse::<i32>().unwrap();
         let (mut spouses, mut children) = (0, 0);
         for (id, members) in &by_household {
-            let heads: Vec<_> = members.iter().filter(|p| p.household_role == ROLE_HEAD).collect();
+            let heads: Vec<_> = members
+                .iter()
+                .filter(|p| p.household_role == ROLE_HEAD)
+                .collect();
             assert_eq!(heads.len(), 1, "household {id} has one head");
             let head = heads[0];
-            let spouse: Vec<_> = members.iter().filter(|p| p.household_role == ROLE_SPOUSE).collect();
+            let spouse: Vec<_> = members
+                .iter()
+                .filter(|p| p.household_role == ROLE_SPOUSE)
+                .collect();
             assert!(spouse.len() <= 1);
             if let Some(s) = spouse.first() {
                 spouses += 1;
                 assert_ne!(s.sex, head.sex);
                 assert!((year(s) - year(head)).abs() <= 5);
             }
-            let kids: Vec<_> = members.iter().filter(|p| p.household_role == ROLE_CHILD).collect();
+            let kids: Vec<_> = members
+                .iter()
+                .filter(|p| p.household_role == ROLE_CHILD)
+                .collect();
             assert!(kids.len() <= 2 && (kids.is_empty() || spouse.len() == 1));
             for k in &kids {
                 children += 1;

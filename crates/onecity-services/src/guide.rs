@@ -251,7 +251,10 @@ pub fn compose(
                 Some(h) => pick(
                     lang,
                     format!("无需提交（免提交）：政府已掌握，由{}提供", h.title.zh),
-                    format!("No need to submit: the government holds it ({})", h.title.en),
+                    format!(
+                        "No need to submit: the government holds it ({})",
+                        h.title.en
+                    ),
                 ),
                 None => pick(lang, "需提交".into(), "Bring it".into()),
             };
@@ -360,7 +363,8 @@ pub fn compose(
         handling.push(pick(
             lang,
             "可异地办（跨省通办）：可在外地受理".into(),
-            "Handled in another place: can be applied for outside the competent city or province".into(),
+            "Handled in another place: can be applied for outside the competent city or province"
+                .into(),
         ));
     }
     let assurance_text = match b.assurance {
@@ -389,14 +393,21 @@ pub fn compose(
         version_note: pick(
             lang,
             format!("本指南根据事项第 {} 版生成", item.version),
-            format!("This guide is made from version {} of the item", item.version),
+            format!(
+                "This guide is made from version {} of the item",
+                item.version
+            ),
         ),
         title: b.name.get(lang).to_string(),
         title_other: b.name.get(other).to_string(),
         department: item.department.name.get(lang).to_string(),
         item_type: b.item_type.label(lang).to_string(),
         level: b.level.label(lang).to_string(),
-        targets: b.targets.iter().map(|t| t.label(lang).to_string()).collect(),
+        targets: b
+            .targets
+            .iter()
+            .map(|t| t.label(lang).to_string())
+            .collect(),
         life_events: b
             .life_events
             .iter()
@@ -410,7 +421,11 @@ pub fn compose(
                 Lang::En => format!("{}, {}", l.law.en, l.article.en),
             })
             .collect(),
-        conditions: b.conditions.iter().map(|c| c.get(lang).to_string()).collect(),
+        conditions: b
+            .conditions
+            .iter()
+            .map(|c| c.get(lang).to_string())
+            .collect(),
         materials_to_submit: materials.len() - held,
         materials_held: held,
         materials,
@@ -432,7 +447,11 @@ pub fn compose(
             text: fees_text,
             items: fee_items,
         },
-        channels: b.channels.iter().map(|c| c.label(lang).to_string()).collect(),
+        channels: b
+            .channels
+            .iter()
+            .map(|c| c.label(lang).to_string())
+            .collect(),
         handling,
         where_to_go: b
             .where_to_go
@@ -483,15 +502,21 @@ impl crate::Hall {
                     .and_hms_opt(9, 0, 0)
                     .ok_or_else(|| Error::internal("09:00 is a valid time"))?;
                 let local = tz.from_local_datetime(&nine).earliest().ok_or_else(|| {
-                    Error::new(ErrorCode::InvalidQuery, "applied_on has no 09:00 local time")
+                    Error::new(
+                        ErrorCode::InvalidQuery,
+                        "applied_on has no 09:00 local time",
+                    )
                 })?;
                 let today = d == now.with_timezone(&tz).date_naive();
                 (local.with_timezone(&Utc), d, today)
             }
         };
-        let out_of_range =
-            |e: onecity_flow::calendar::CalendarError| Error::new(ErrorCode::InvalidQuery, e.to_string());
-        let due = |n: u32| -> Result<DateTime<Utc>> { cal.add_working_days(start, n).map_err(out_of_range) };
+        let out_of_range = |e: onecity_flow::calendar::CalendarError| {
+            Error::new(ErrorCode::InvalidQuery, e.to_string())
+        };
+        let due = |n: u32| -> Result<DateTime<Utc>> {
+            cal.add_working_days(start, n).map_err(out_of_range)
+        };
         let promised_due = due(item.body.time_limits.promised_days)?;
         let legal_due = item.body.time_limits.legal_days.map(due).transpose()?;
         let last = legal_due.unwrap_or(promised_due).max(promised_due);

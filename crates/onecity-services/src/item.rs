@@ -234,7 +234,12 @@ impl Hall {
         }
         if let Some(code) = body.get("code").and_then(Value::as_str) {
             if let Some((division, ..)) = validate::code_parts(code) {
-                if self.iam.jurisdiction_by_code(tenant, division).await?.is_none() {
+                if self
+                    .iam
+                    .jurisdiction_by_code(tenant, division)
+                    .await?
+                    .is_none()
+                {
                     problems.push(problem(
                         "/code",
                         format!("the division element {division} names no jurisdiction of tenant {tenant:?}"),
@@ -374,7 +379,8 @@ impl Hall {
             .await?;
         store::set_latest(&mut tx, tenant, code, next, dept.department.id, now).await?;
         let item = self.read_in(&mut tx, tenant, code, next, &dept).await?;
-        self.audit(&mut tx, p, "update", &item, Some(&before)).await?;
+        self.audit(&mut tx, p, "update", &item, Some(&before))
+            .await?;
         tx.commit().await?;
         self.iam.bus().poke();
         Ok(item)
@@ -584,10 +590,13 @@ impl Hall {
         };
         let v = store::version(db, tenant, code, version)
             .await?
-            .ok_or_else(|| Error::not_found(format!("service item {code:?} has no version {version}")))?;
+            .ok_or_else(|| {
+                Error::not_found(format!("service item {code:?} has no version {version}"))
+            })?;
         // A version that was never published is a draft: editors only. A version published
         // once stays readable while the item is public (the guide of an older version).
-        if !editor && !(public && v.published_at.is_some()) {
+        let once_published = public && v.published_at.is_some();
+        if !(editor || once_published) {
             return Err(item_not_found(code));
         }
         let dept_v = if v.department_id == dept.department.id {
@@ -694,12 +703,11 @@ impl Hall {
             ),
             None => None,
         };
-        let text = q
-            .q
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_lowercase);
+        let text =
+            q.q.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_lowercase);
         if text.as_ref().is_some_and(|t| t.chars().count() > 100) {
             return Err(Error::new(
                 onecity_core::ErrorCode::InvalidQuery,
@@ -802,17 +810,17 @@ impl Hall {
             life_events: LifeEvent::ALL
                 .iter()
                 .filter_map(|e| {
-                    events.get(e.as_str()).map(|n| {
-                        labelled(e.as_str(), *n, e.label(Lang::Zh), e.label(Lang::En))
-                    })
+                    events
+                        .get(e.as_str())
+                        .map(|n| labelled(e.as_str(), *n, e.label(Lang::Zh), e.label(Lang::En)))
                 })
                 .collect(),
             targets: Target::ALL
                 .iter()
                 .filter_map(|e| {
-                    targets.get(e.as_str()).map(|n| {
-                        labelled(e.as_str(), *n, e.label(Lang::Zh), e.label(Lang::En))
-                    })
+                    targets
+                        .get(e.as_str())
+                        .map(|n| labelled(e.as_str(), *n, e.label(Lang::Zh), e.label(Lang::En)))
                 })
                 .collect(),
         })

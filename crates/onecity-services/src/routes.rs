@@ -104,7 +104,10 @@ async fn create_item(
     Path(tenant): Path<String>,
     Json(body): Json<serde_json::Value>,
 ) -> ApiResult<(StatusCode, Json<Item>)> {
-    Ok((StatusCode::CREATED, Json(h.create_item(&p, &tenant, &body).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(h.create_item(&p, &tenant, &body).await?),
+    ))
 }
 
 /// `version`: `published` (default), `latest` or a number.

@@ -769,6 +769,7 @@ const LABELS: &[(&str, &str, &str)] = &[
     ("hall_showing", "Showing", "当前筛选"),
     ("hall_promised", "promised", "承诺"),
     ("hall_days", "working days", "个工作日"),
+    ("hall_day", "working day", "个工作日"),
     ("hall_on_the_spot", "done on the spot", "即办"),
     ("guide_title", "Service guide 办事指南", "办事指南 Service guide"),
     ("guide_print", "Print 打印", "打印 Print"),

@@ -226,7 +226,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ),
         ("mandates.html", include_str!("../templates/mandates.html")),
         ("hall.html", include_str!("../templates/hall.html")),
-        ("hall_item.html", include_str!("../templates/hall_item.html")),
+        (
+            "hall_item.html",
+            include_str!("../templates/hall_item.html"),
+        ),
         (
             "citizen_home.html",
             include_str!("../templates/citizen_home.html"),
@@ -502,6 +505,25 @@ mod tests {
         let (status, _, body) = get("/assets/js/inbox.js", &[]).await;
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains("inboxReady"));
+    }
+
+    #[tokio::test]
+    async fn hall_item_page_keeps_its_path_and_refuses_odd_codes() {
+        let (status, _, body) = get("/hall/items/330100-20-WJW-001-000?lang=en", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("href=\"&#x2f;hall&#x2f;items&#x2f;330100-20-WJW-001-000?lang=zh\""));
+        assert!(body.contains("data-page=\"hall_item\""));
+        assert!(body.contains("<script src=\"/assets/js/hall.js\"></script>"));
+        assert!(!body.contains("id=\"logout\""), "public page");
+        let (status, _, _) = get("/hall/items/%3Cscript%3E", &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (_, _, home) = get("/citizen?lang=zh", &[]).await;
+        let hall_tile = home.find("id=\"tile-hall\"").unwrap();
+        assert!(
+            !home[..hall_tile].contains("class=\"tile\"")
+                && !home[..hall_tile].contains("class=\"tile "),
+            "the hall is the first tile"
+        );
     }
 
     #[tokio::test]

@@ -49,8 +49,7 @@ pub fn code_parts(code: &str) -> Option<(&str, &str, &str, &str, &str)> {
     };
     let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
     let dept_ok = (2..=6).contains(&dept.len()) && dept.bytes().all(|b| b.is_ascii_uppercase());
-    if digits(division, 6) && digits(type_code, 2) && dept_ok && digits(main, 3) && digits(sub, 3)
-    {
+    if digits(division, 6) && digits(type_code, 2) && dept_ok && digits(main, 3) && digits(sub, 3) {
         Some((division, type_code, dept, main, sub))
     } else {
         None
@@ -215,7 +214,10 @@ fn list<'a>(
             if a.len() < min {
                 ps.add(
                     ptr,
-                    format!("needs at least {min} entr{}", if min == 1 { "y" } else { "ies" }),
+                    format!(
+                        "needs at least {min} entr{}",
+                        if min == 1 { "y" } else { "ies" }
+                    ),
                     format!("至少需要 {min} 项"),
                 );
             }
@@ -420,7 +422,12 @@ pub fn parse_body(v: &Value) -> Result<ItemBody, Vec<Problem>> {
                 continue;
             };
             text(&mut ps, bo.get("law"), &format!("{p}/law"), MAX_NAME);
-            text(&mut ps, bo.get("article"), &format!("{p}/article"), MAX_NAME);
+            text(
+                &mut ps,
+                bo.get("article"),
+                &format!("{p}/article"),
+                MAX_NAME,
+            );
             if let Some(zh) = b.pointer("/law/zh").and_then(Value::as_str) {
                 if !zh.trim().is_empty() && !is_law_title_zh(zh) {
                     ps.add(
@@ -509,13 +516,7 @@ pub fn parse_body(v: &Value) -> Result<ItemBody, Vec<Problem>> {
                 ),
                 Some(Value::Null) => {}
                 Some(v) => {
-                    uint(
-                        &mut ps,
-                        Some(v),
-                        &format!("{p}/amount_fen"),
-                        0,
-                        100_000_000,
-                    );
+                    uint(&mut ps, Some(v), &format!("{p}/amount_fen"), 0, 100_000_000);
                 }
             }
         }
@@ -621,7 +622,10 @@ mod tests {
         assert_eq!(b.code, "330100-07-GAJ-001-000");
         assert_eq!(b.item_type, ItemType::AdministrativeConfirmation);
         assert_eq!(b.assurance, AssuranceLevel::Substantial);
-        assert_eq!(b.materials[0].held_by_government.as_ref().unwrap().kind, SourceKind::Licence);
+        assert_eq!(
+            b.materials[0].held_by_government.as_ref().unwrap().kind,
+            SourceKind::Licence
+        );
     }
 
     #[test]
@@ -652,7 +656,9 @@ mod tests {
             ],
             "{ps:#?}"
         );
-        assert!(ps.iter().all(|p| !p.message.is_empty() && !p.message_zh.is_empty()));
+        assert!(ps
+            .iter()
+            .all(|p| !p.message.is_empty() && !p.message_zh.is_empty()));
     }
 
     #[test]
@@ -672,7 +678,9 @@ mod tests {
     #[test]
     fn law_and_article_forms() {
         assert!(is_law_title_zh("《中华人民共和国母婴保健法》"));
-        assert!(is_law_title_zh("《国务院办公厅关于…的通知》（国办发〔2011〕1号）"));
+        assert!(is_law_title_zh(
+            "《国务院办公厅关于…的通知》（国办发〔2011〕1号）"
+        ));
         assert!(!is_law_title_zh("母婴保健法"));
         assert!(!is_law_title_zh("《》"));
         assert!(is_article_zh("第二十三条"));

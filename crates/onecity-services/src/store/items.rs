@@ -17,8 +17,22 @@ macro_rules! item_columns {
 macro_rules! version_columns {
     ($p:literal) => {
         concat!(
-            $p, "version, ", $p, "department_id, ", $p, "body, ", $p, "change, ", $p,
-            "created_by, ", $p, "created_at, ", $p, "published_at, ", $p, "published_by"
+            $p,
+            "version, ",
+            $p,
+            "department_id, ",
+            $p,
+            "body, ",
+            $p,
+            "change, ",
+            $p,
+            "created_by, ",
+            $p,
+            "created_at, ",
+            $p,
+            "published_at, ",
+            $p,
+            "published_by"
         )
     };
 }
@@ -48,7 +62,11 @@ pub(crate) struct VersionRow {
 }
 
 /// An item by tenant and code.
-pub(crate) async fn item(mut ex: impl Executor, tenant: &str, code: &str) -> Result<Option<ItemRow>> {
+pub(crate) async fn item(
+    mut ex: impl Executor,
+    tenant: &str,
+    code: &str,
+) -> Result<Option<ItemRow>> {
     ex.fetch_optional_as(
         concat!(
             "SELECT ",
@@ -275,7 +293,11 @@ fn like_escape(s: &str) -> String {
 
 /// Items of a tenant in code order: the published version of each published item, or
 /// with `latest` the newest version of every item.
-pub(crate) async fn list(mut ex: impl Executor, tenant: &str, f: &ListFilter<'_>) -> Result<Vec<ListRow>> {
+pub(crate) async fn list(
+    mut ex: impl Executor,
+    tenant: &str,
+    f: &ListFilter<'_>,
+) -> Result<Vec<ListRow>> {
     let mut q = SqlBuilder::new(
         "SELECT i.state, v.version, v.body FROM services_items i \
          JOIN services_item_versions v ON v.tenant = i.tenant AND v.code = i.code AND v.version = ",
@@ -315,7 +337,8 @@ pub(crate) async fn list(mut ex: impl Executor, tenant: &str, f: &ListFilter<'_>
     if let Some(a) = f.after {
         q.push(" AND i.code > ").push_bind(a);
     }
-    q.push(" ORDER BY i.code LIMIT ").push_bind(i64::from(f.limit));
+    q.push(" ORDER BY i.code LIMIT ")
+        .push_bind(i64::from(f.limit));
     let (sql, args) = q.into_parts();
     ex.fetch_all_as(&sql, &args).await
 }

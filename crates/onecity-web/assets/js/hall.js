@@ -82,6 +82,8 @@
       li.appendChild(a);
       events.appendChild(li);
     });
+    // At phone width the department list starts folded (unless one is chosen).
+    if (!dept && window.matchMedia('(max-width: 720px)').matches) $('hall-depts-box').open = false;
     var depts = $('hall-depts');
     depts.textContent = '';
     browse.departments.forEach(function (f) {
@@ -126,7 +128,7 @@
       a.href = link('/hall/items/' + encodeURIComponent(it.code));
       li.appendChild(a);
       var days = it.promised_days === 0 ? t('hall_on_the_spot')
-        : t('hall_promised') + ' ' + it.promised_days + ' ' + t('hall_days');
+        : t('hall_promised') + ' ' + it.promised_days + ' ' + t(it.promised_days === 1 ? 'hall_day' : 'hall_days');
       li.appendChild(oc.el('div', 'muted hall-item-meta', [names[it.department_code] || it.department_code, days].join(' · ')));
       list.appendChild(li);
     });
@@ -151,7 +153,8 @@
     $('guide-code').textContent = g.code;
     $('guide-title').textContent = g.title;
     $('guide-title-other').textContent = g.title_other;
-    $('guide-version').textContent = g.version_note + (g.published_at ? ' · ' + g.published_at.slice(0, 10) : '');
+    var published = g.published_at ? new Date(g.published_at).toLocaleDateString(lang === 'zh' ? 'zh-CN' : 'en-GB') : '';
+    $('guide-version').textContent = g.version_note + (published ? ' · ' + published : '');
     $('guide-department').textContent = g.department;
     $('guide-type').textContent = g.item_type;
     $('guide-level').textContent = g.level;
