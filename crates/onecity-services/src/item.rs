@@ -826,6 +826,30 @@ impl Hall {
         })
     }
 
+    /// Every published item of a tenant at its published version, in code order (for
+    /// indexes: the assistant's search reads the hall through this, and listens to
+    /// `ServiceItemChanged` for changes). Public data. Errors: `tenant_not_found`.
+    pub async fn published_items(&self, tenant: &str) -> Result<Vec<Item>> {
+        let mut out = Vec::new();
+        let mut q = ItemQuery {
+            limit: Some(500),
+            ..Default::default()
+        };
+        loop {
+            let page = self.list_items(None, tenant, &q).await?;
+            for s in &page.items {
+                out.push(
+                    self.item(None, tenant, &s.code, VersionSel::Published)
+                        .await?,
+                );
+            }
+            match page.next_cursor {
+                Some(c) => q.cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
     /// The tenants that have published items (the hall's tenant choice). Public.
     pub async fn hall_tenants(&self) -> Result<Vec<HallTenant>> {
         let mut out = Vec::new();

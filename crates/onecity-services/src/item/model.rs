@@ -381,8 +381,9 @@ pub struct DepartmentRef {
     pub name: Text,
 }
 
-/// One version of a service item as read back.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+/// One version of a service item as read back (serialised only: the body is flattened
+/// into it).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Item {
     /// Tenant code.
     pub tenant: String,
