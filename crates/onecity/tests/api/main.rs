@@ -15,6 +15,7 @@ mod governance;
 mod hardening;
 mod input;
 mod isolation;
+mod items;
 mod mfa;
 mod notify;
 mod oidc;
