@@ -59,6 +59,7 @@ where
         .route("/citizen/register", get(register_page))
         .route("/citizen/real-name", get(real_name_page))
         .route("/citizen/companies", get(mandates_page))
+        .route("/hall/assistant", get(assistant_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -97,6 +98,8 @@ pub enum Page {
     RealName,
     /// `/citizen/companies`: a company's registration and mandates (法人 授权).
     Mandates,
+    /// `/hall/assistant`: the Q&A assistant over the guides (智能客服), no login.
+    Assistant,
 }
 
 impl Page {
@@ -117,6 +120,7 @@ impl Page {
             Page::Register => "register.html",
             Page::RealName => "real_name.html",
             Page::Mandates => "mandates.html",
+            Page::Assistant => "assistant.html",
         }
     }
 
@@ -137,6 +141,7 @@ impl Page {
             Page::Register => "register",
             Page::RealName => "real_name",
             Page::Mandates => "mandates",
+            Page::Assistant => "assistant",
         }
     }
 
@@ -157,6 +162,7 @@ impl Page {
             Page::Register => "/citizen/register",
             Page::RealName => "/citizen/real-name",
             Page::Mandates => "/citizen/companies",
+            Page::Assistant => "/hall/assistant",
         }
     }
 
@@ -177,6 +183,7 @@ impl Page {
             Page::Register => "register_title",
             Page::RealName => "real_name_title",
             Page::Mandates => "companies_title",
+            Page::Assistant => "assistant_title",
         }
     }
 }
@@ -203,6 +210,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../templates/real_name.html"),
         ),
         ("mandates.html", include_str!("../templates/mandates.html")),
+        ("assistant.html", include_str!("../templates/assistant.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -219,7 +227,7 @@ pub fn render(page: Page, lang: Lang, raw_query: Option<&str>) -> Result<String,
     })?;
     let ctx = context! {
         page => page.name(),
-        citizen => matches!(page, Page::Register | Page::RealName | Page::Mandates),
+        citizen => matches!(page, Page::Register | Page::RealName | Page::Mandates | Page::Assistant),
         lang => lang.code(),
         html_lang => lang.html_lang(),
         title => t[page.title_key()],
@@ -326,6 +334,10 @@ async fn mandates_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Mandates, &headers, q.as_deref())
 }
 
+async fn assistant_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Assistant, &headers, q.as_deref())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,6 +383,7 @@ mod tests {
             ("/citizen/register", "id=\"send-code\""),
             ("/citizen/real-name", "id=\"id-number\""),
             ("/citizen/companies", "id=\"mandates-table\""),
+            ("/hall/assistant", "id=\"assistant-question\""),
         ] {
             let (status, headers, body) = get(path, &[]).await;
             assert_eq!(status, StatusCode::OK, "{path}");
