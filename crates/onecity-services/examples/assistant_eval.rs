@@ -17,6 +17,26 @@ fn pct(x: f64) -> String {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let questions = eval::questions()?;
+    if std::env::args().nth(1).as_deref() == Some("grid") {
+        // Tune split only.
+        use onecity_services::assistant::Tuning;
+        for share in [0.1f32, 0.25, 0.5] {
+            for min in [0.05f32, 0.1, 0.15, 0.2, 0.25] {
+                let t = Tuning {
+                    min_confidence: min,
+                    unknown_term_share: share,
+                    ..Tuning::default()
+                };
+                let a = eval::assistant(t)?;
+                let s = eval::evaluate(&a, &questions, Some("tune"));
+                println!(
+                    "share {share} min {min}: hit1 {:.3} hit3 {:.3} none handed off {}/{} answerable handed off {}",
+                    s.hit1_rate(), s.hit3_rate(), s.handed_off, s.unanswerable, s.wrongly_handed_off
+                );
+            }
+        }
+        return Ok(());
+    }
     if std::env::args().nth(1).as_deref() == Some("misses") {
         let a = eval::assistant(onecity_services::assistant::Tuning::default())?;
         for q in questions.iter().filter(|q| q.split == "tune") {
@@ -34,7 +54,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             } else {
                 pos.is_some_and(|p| p < 1) && reply.found
             };
-            if !ok {
+            if q.is_none() {
+                println!("NONE {} | top {:?} conf {:.2}", q.q, top, ranked.confidence);
+            } else if !ok {
                 let terms: Vec<&str> = ranked.analysed.terms.iter().map(|t| t.term.as_str()).collect();
                 println!(
                     "MISS {} | want {} at {:?} | conf {:.2} found {} | {:?} | terms {:?}",

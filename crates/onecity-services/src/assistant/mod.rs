@@ -250,7 +250,7 @@ impl Document for GuideDoc {
     const FIELDS: &'static [Field] = &[
         Field {
             name: "title",
-            weight: 5.0,
+            weight: 8.0,
         },
         Field {
             name: "keywords",
@@ -323,6 +323,10 @@ pub struct Tuning {
     /// Share of the rarest possible term's weight that a question's unknown terms (found
     /// in no guide) count in the confidence's denominator.
     pub unknown_term_share: f32,
+    /// Score factor of a main item (sub-item element `000` of its code) over its
+    /// variants (补发、换发, 注销 …): a question that does not name a variant's own words
+    /// means the main item.
+    pub main_item_boost: f32,
 }
 
 impl Default for Tuning {
@@ -330,16 +334,17 @@ impl Default for Tuning {
         Self {
             analyse: AnalyseOptions::default(),
             bm25: Bm25::fielded(),
-            min_confidence: 0.25,
+            min_confidence: 0.2,
             relative_cutoff: 0.5,
-            unknown_term_share: 0.5,
+            unknown_term_share: 0.25,
+            main_item_boost: 1.1,
         }
     }
 }
 
 impl Tuning {
     /// The baseline of the evaluation: the same tokens, plain BM25 over all fields as one
-    /// text, no synonyms.
+    /// text, no synonyms, no main-item preference.
     pub fn baseline() -> Self {
         Self {
             analyse: AnalyseOptions {
@@ -347,6 +352,7 @@ impl Tuning {
                 ..AnalyseOptions::default()
             },
             bm25: Bm25::plain(),
+            main_item_boost: 1.0,
             ..Self::default()
         }
     }
@@ -514,6 +520,13 @@ impl Assistant {
             .filter(|(doc, _)| {
                 let v = doc.visibility();
                 v.tenant == tenant && v.allows(|_, _| false)
+            })
+            .map(|(doc, s)| {
+                if doc.item.code.ends_with("-000") {
+                    (doc, s * tuning.main_item_boost)
+                } else {
+                    (doc, s)
+                }
             })
             .collect();
         scored.sort_by(rank::by_score_then(|d: &GuideDoc| d.item.code.clone()));

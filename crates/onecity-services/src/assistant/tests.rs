@@ -70,11 +70,11 @@ fn only_published_guides_of_the_askers_tenant_answer() {
 fn english_questions_are_answered_in_english() {
     let a = birth_tenant();
     let r = a
-        .ask("hangzhou", "how do I register my marriage", None)
+        .ask("hangzhou", "how do I apply for the minimum income support", None)
         .unwrap();
     assert_eq!(r.lang, Lang::En);
-    assert_eq!(r.answers[0].code, "330100-07-MZJ-001-000");
-    assert_eq!(r.answers[0].title, "Marriage registration (mainland residents)");
+    assert_eq!(r.answers[0].code, "330100-05-MZJ-002-000");
+    assert_eq!(r.answers[0].title, "Minimum living allowance (dibao)");
 }
 
 #[test]
@@ -163,7 +163,36 @@ fn evaluation_figures_stay_above_their_floors() {
     assert!(tune.handoff_rate() + held.handoff_rate() >= 2.0 * FLOOR_HANDOFF, "{tune:?} {held:?}");
 }
 
-const FLOOR_TUNE_HIT3: f64 = 0.0;
-const FLOOR_HELDOUT_HIT1: f64 = 0.0;
-const FLOOR_HELDOUT_HIT3: f64 = 0.0;
-const FLOOR_HANDOFF: f64 = 0.0;
+// Measured when the tuning was fixed: tune hit@3 0.97, held-out hit@1 0.58 and hit@3 0.76,
+// hand-off on no-answer questions 11/12 (tune) and 6/8 (held-out).
+const FLOOR_TUNE_HIT3: f64 = 0.9;
+const FLOOR_HELDOUT_HIT1: f64 = 0.5;
+const FLOOR_HELDOUT_HIT3: f64 = 0.7;
+const FLOOR_HANDOFF: f64 = 0.7;
+
+/// The synonym table is written from the tune split (and the issue's own examples): a
+/// phrase that occurs in a held-out question must also occur in a tune question, so the
+/// held-out figures are not tuned by the back door.
+#[test]
+fn the_lexicon_is_not_written_from_held_out_questions() {
+    const ISSUE_EXAMPLES: &[&str] = &["生娃", "生孩子", "新生儿", "宝宝", "上户口", "买房"];
+    let questions = eval::questions().unwrap();
+    let occurs = |phrase: &str, split: &str| {
+        let p = phrase.to_lowercase();
+        questions
+            .iter()
+            .any(|q| q.split == split && q.q.to_lowercase().contains(&p))
+    };
+    let mut leaked = Vec::new();
+    for s in &text::Lexicon::shipped().synonyms {
+        for phrase in &s.ask {
+            if occurs(phrase, "heldout")
+                && !occurs(phrase, "tune")
+                && !ISSUE_EXAMPLES.contains(&phrase.as_str())
+            {
+                leaked.push(phrase.clone());
+            }
+        }
+    }
+    assert!(leaked.is_empty(), "held-out phrases in the lexicon: {leaked:?}");
+}

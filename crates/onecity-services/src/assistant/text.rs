@@ -68,6 +68,9 @@ pub struct AnalyseOptions {
     pub synonym_weight: f32,
     /// Weight of a single CJK character left alone between stop phrases.
     pub unigram_weight: f32,
+    /// Weight of every character of a longer CJK run, beside its bigrams (0: none): lets
+    /// 驾照 meet 驾驶证 through 驾 when no bigram matches.
+    pub char_weight: f32,
 }
 
 impl Default for AnalyseOptions {
@@ -76,6 +79,7 @@ impl Default for AnalyseOptions {
             synonyms: true,
             synonym_weight: 1.0,
             unigram_weight: 0.3,
+            char_weight: 0.2,
         }
     }
 }
@@ -171,14 +175,20 @@ impl Terms {
         }
     }
 
-    /// A CJK run: its bigrams, or a lone character at `unigram_weight`.
-    fn push_run(&mut self, run: &[char], unigram_weight: f32) {
+    /// A CJK run: its bigrams (and its characters at `char_weight` when above 0), or a
+    /// lone character at `unigram_weight`.
+    fn push_run(&mut self, run: &[char], unigram_weight: f32, char_weight: f32) {
         match run.len() {
             0 => {}
             1 => self.push(run[0].to_string(), unigram_weight),
             _ => {
                 for w in run.windows(2) {
                     self.push(format!("{}{}", w[0], w[1]), 1.0);
+                }
+                if char_weight > 0.0 {
+                    for c in run {
+                        self.push(c.to_string(), char_weight);
+                    }
                 }
             }
         }
@@ -210,7 +220,7 @@ pub fn analyse(question: &str, lexicon: &Lexicon, opts: &AnalyseOptions) -> Anal
         if is_cjk(c) {
             run.push(c);
         } else {
-            terms.push_run(&run, opts.unigram_weight);
+            terms.push_run(&run, opts.unigram_weight, opts.char_weight);
             run.clear();
         }
         if c.is_ascii_alphanumeric() {
@@ -248,6 +258,7 @@ mod tests {
         let lex = Lexicon::shipped();
         let plain = AnalyseOptions {
             synonyms: false,
+            char_weight: 0.0,
             ..Default::default()
         };
         let a = analyse("请问怎么办理出生证明？", lex, &plain);
