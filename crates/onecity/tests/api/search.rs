@@ -65,15 +65,12 @@ async fn assistant_answers_from_published_guides_or_hands_off_to_12345() {
     let (_, r) = anon_post(
         &s,
         ASK,
-        &json!({"question": "how do I register our marriage", "lang": "en"}),
+        &json!({"question": "how do I apply for the minimum income support", "lang": "en"}),
     )
     .await;
     assert_eq!(r["lang"], "en");
-    assert_eq!(r["answers"][0]["code"], "330100-07-MZJ-001-000");
-    assert_eq!(
-        r["answers"][0]["title"],
-        "Marriage registration (mainland residents)"
-    );
+    assert_eq!(r["answers"][0]["code"], "330100-05-MZJ-002-000");
+    assert_eq!(r["answers"][0]["title"], "Minimum living allowance (dibao)");
 
     // Nothing answers it: not found, the hotline, no answers.
     let (st, r) = anon_post(&s, ASK, &json!({"question": "怎么申请去月球旅游"})).await;
