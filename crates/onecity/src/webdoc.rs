@@ -83,6 +83,11 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Company mandates 法人授权: register a company by credit code, grant and revoke mandates",
             "200",
         ),
+        (
+            "/hall/assistant",
+            "Assistant 智能客服: ask in Chinese or English, get guide sections or the 12345 hand-off (`?tenant=`, `?q=`), phone width",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()

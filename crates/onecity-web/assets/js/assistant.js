@@ -28,8 +28,9 @@
     box.textContent = '';
     if (!reply.found) {
       var h = oc.el('div', 'assistant-handoff');
-      h.appendChild(oc.el('p', 'assistant-handoff-title', t('assistant_not_found')));
-      h.appendChild(oc.el('p', null, reply.handoff ? reply.handoff.message : ''));
+      // The server's message says what happened and whom to call; the label stands in
+      // only when it sends none.
+      h.appendChild(oc.el('p', 'assistant-handoff-title', reply.handoff && reply.handoff.message ? reply.handoff.message : t('assistant_not_found')));
       var call = oc.el('a', 'assistant-hotline', t('assistant_call') + ' ' + (reply.handoff ? reply.handoff.hotline : '12345'));
       call.href = 'tel:' + (reply.handoff ? reply.handoff.hotline : '12345');
       h.appendChild(call);
