@@ -465,7 +465,8 @@ impl Catalog {
                     && viewer.is_some_and(|p| p.can_at(Permission::CatalogRead, tenant, path))
             }) && filters.iter().all(|(f, v)| {
                 doc_values(doc, f).iter().any(|x| {
-                    x == v || (f == "res_format" || f == "organization") && x.eq_ignore_ascii_case(v)
+                    x == v
+                        || (f == "res_format" || f == "organization") && x.eq_ignore_ascii_case(v)
                 })
             })
         });

@@ -139,6 +139,9 @@ mod tests {
             tokenize("办理ID卡2025年"),
             vec!["办", "办理", "理", "id", "卡", "2025", "年"]
         );
-        assert_eq!(query_terms("出生证明 birth"), vec!["出生", "生证", "证明", "birth"]);
+        assert_eq!(
+            query_terms("出生证明 birth"),
+            vec!["出生", "生证", "证明", "birth"]
+        );
     }
 }

@@ -87,7 +87,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::hint::black_box(hits);
         }
     }
-    for (name, v) in [("assistant answer (ask)", &mut ask_ms), ("guide search (search_items, limit 20)", &mut search_ms)] {
+    for (name, v) in [
+        ("assistant answer (ask)", &mut ask_ms),
+        ("guide search (search_items, limit 20)", &mut search_ms),
+    ] {
         let max = v.iter().cloned().fold(0.0, f64::max);
         println!(
             "{name}: {} calls, p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",

@@ -57,7 +57,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             if q.is_none() {
                 println!("NONE {} | top {:?} conf {:.2}", q.q, top, ranked.confidence);
             } else if !ok {
-                let terms: Vec<&str> = ranked.analysed.terms.iter().map(|t| t.term.as_str()).collect();
+                let terms: Vec<&str> = ranked
+                    .analysed
+                    .terms
+                    .iter()
+                    .map(|t| t.term.as_str())
+                    .collect();
                 println!(
                     "MISS {} | want {} at {:?} | conf {:.2} found {} | {:?} | terms {:?}",
                     q.q, q.item, pos, ranked.confidence, reply.found, top, terms

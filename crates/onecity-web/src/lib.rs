@@ -210,7 +210,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../templates/real_name.html"),
         ),
         ("mandates.html", include_str!("../templates/mandates.html")),
-        ("assistant.html", include_str!("../templates/assistant.html")),
+        (
+            "assistant.html",
+            include_str!("../templates/assistant.html"),
+        ),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));

@@ -152,9 +152,17 @@ impl Item {
         };
         let material = |m: &Material, zh: bool| {
             let (name, note, held) = if zh {
-                (&m.name.zh, m.note.as_ref().map(|n| &n.zh), "（政府已有，免提交）")
+                (
+                    &m.name.zh,
+                    m.note.as_ref().map(|n| &n.zh),
+                    "（政府已有，免提交）",
+                )
             } else {
-                (&m.name.en, m.note.as_ref().map(|n| &n.en), " (held by the government: no need to submit)")
+                (
+                    &m.name.en,
+                    m.note.as_ref().map(|n| &n.en),
+                    " (held by the government: no need to submit)",
+                )
             };
             let mut s = name.clone();
             if let Some(n) = note.filter(|n| !n.is_empty()) {
@@ -191,7 +199,10 @@ impl Item {
                     .as_ref()
                     .map(|b| if zh { b.zh.clone() } else { b.en.clone() })
                     .unwrap_or_default();
-                join([format!("{name}：{amount}"), basis], if zh { "，依据" } else { ", basis: " })
+                join(
+                    [format!("{name}：{amount}"), basis],
+                    if zh { "，依据" } else { ", basis: " },
+                )
             };
             GuideSection {
                 kind: SectionKind::Fees,
@@ -204,9 +215,17 @@ impl Item {
                 kind: SectionKind::TimeLimits,
                 zh: join(
                     [
-                        t.legal_days.map(|d| format!("法定办结时限 {d} 个工作日")).unwrap_or_default(),
+                        t.legal_days
+                            .map(|d| format!("法定办结时限 {d} 个工作日"))
+                            .unwrap_or_default(),
                         t.promised_days
-                            .map(|d| if d == 0 { "承诺即办".to_string() } else { format!("承诺办结时限 {d} 个工作日") })
+                            .map(|d| {
+                                if d == 0 {
+                                    "承诺即办".to_string()
+                                } else {
+                                    format!("承诺办结时限 {d} 个工作日")
+                                }
+                            })
                             .unwrap_or_default(),
                         t.note.as_ref().map(|n| n.zh.clone()).unwrap_or_default(),
                     ],
@@ -214,9 +233,17 @@ impl Item {
                 ),
                 en: join(
                     [
-                        t.legal_days.map(|d| format!("legal time limit {d} working days")).unwrap_or_default(),
+                        t.legal_days
+                            .map(|d| format!("legal time limit {d} working days"))
+                            .unwrap_or_default(),
                         t.promised_days
-                            .map(|d| if d == 0 { "done on the spot".to_string() } else { format!("promised within {d} working days") })
+                            .map(|d| {
+                                if d == 0 {
+                                    "done on the spot".to_string()
+                                } else {
+                                    format!("promised within {d} working days")
+                                }
+                            })
                             .unwrap_or_default(),
                         t.note.as_ref().map(|n| n.en.clone()).unwrap_or_default(),
                     ],
@@ -252,9 +279,20 @@ impl Item {
         let where_zh = join(
             [
                 join(self.places.iter().map(|p| place(p, true)), "；"),
-                join(self.channels.iter().map(|c| channel(c, true).to_string()), "、"),
-                if self.nearby { "可就近办".into() } else { String::new() },
-                if self.other_place { "可异地办".into() } else { String::new() },
+                join(
+                    self.channels.iter().map(|c| channel(c, true).to_string()),
+                    "、",
+                ),
+                if self.nearby {
+                    "可就近办".into()
+                } else {
+                    String::new()
+                },
+                if self.other_place {
+                    "可异地办".into()
+                } else {
+                    String::new()
+                },
                 join(self.steps.iter().map(|s| s.zh.clone()), " → "),
             ],
             "。",
@@ -262,9 +300,20 @@ impl Item {
         let where_en = join(
             [
                 join(self.places.iter().map(|p| place(p, false)), "; "),
-                join(self.channels.iter().map(|c| channel(c, false).to_string()), ", "),
-                if self.nearby { "at any nearby centre".into() } else { String::new() },
-                if self.other_place { "also from another city".into() } else { String::new() },
+                join(
+                    self.channels.iter().map(|c| channel(c, false).to_string()),
+                    ", ",
+                ),
+                if self.nearby {
+                    "at any nearby centre".into()
+                } else {
+                    String::new()
+                },
+                if self.other_place {
+                    "also from another city".into()
+                } else {
+                    String::new()
+                },
                 join(self.steps.iter().map(|s| s.en.clone()), " → "),
             ],
             ". ",
@@ -273,13 +322,23 @@ impl Item {
             kind: SectionKind::LegalBasis,
             zh: join(
                 self.legal_basis.iter().map(|b| {
-                    format!("{}{}", b.law.zh, b.article.as_ref().map(|a| a.zh.as_str()).unwrap_or(""))
+                    format!(
+                        "{}{}",
+                        b.law.zh,
+                        b.article.as_ref().map(|a| a.zh.as_str()).unwrap_or("")
+                    )
                 }),
                 "；",
             ),
             en: join(
                 self.legal_basis.iter().map(|b| {
-                    join([b.law.en.clone(), b.article.as_ref().map(|a| a.en.clone()).unwrap_or_default()], ", ")
+                    join(
+                        [
+                            b.law.en.clone(),
+                            b.article.as_ref().map(|a| a.en.clone()).unwrap_or_default(),
+                        ],
+                        ", ",
+                    )
                 }),
                 "; ",
             ),
@@ -318,8 +377,8 @@ impl Item {
 /// Reads one item file (the README's shape) into guides, all marked published.
 /// Errors: `invalid_input` naming the file when it does not parse.
 pub fn parse_file(name: &str, json: &str) -> Result<Vec<GuideItem>> {
-    let file: File = serde_json::from_str(json)
-        .map_err(|e| Error::invalid(format!("item file {name}: {e}")))?;
+    let file: File =
+        serde_json::from_str(json).map_err(|e| Error::invalid(format!("item file {name}: {e}")))?;
     let department = file.department.name;
     Ok(file
         .items

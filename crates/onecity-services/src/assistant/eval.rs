@@ -185,7 +185,10 @@ pub fn configurations() -> Vec<(&'static str, Tuning)> {
         ..full.clone()
     };
     vec![
-        ("BM25 (baseline: same tokens, no field weights, no synonyms)", Tuning::baseline()),
+        (
+            "BM25 (baseline: same tokens, no field weights, no synonyms)",
+            Tuning::baseline(),
+        ),
         ("BM25F (field weights, no synonyms)", no_synonyms),
         ("BM25F + synonyms (shipped)", full),
     ]

@@ -94,7 +94,11 @@ async fn ask(
     Json(req): Json<AskRequest>,
 ) -> ApiResult<Json<Reply>> {
     limited(&hall, &tenant, addr).await?;
-    Ok(Json(hall.assistant.ask(&tenant, &req.question, req.lang)?))
+    Ok(Json(hall.assistant.ask(
+        &tenant,
+        &req.question,
+        req.lang,
+    )?))
 }
 
 /// Search the tenant's published service items (the hall's search box): ranked by the

@@ -46,7 +46,17 @@ pub const MAX_SEARCH_LIMIT: usize = 50;
 
 /// A section of a guide (办事指南).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum SectionKind {
@@ -464,10 +474,8 @@ impl Assistant {
         let index = Index::new();
         {
             let mut w = index.write();
-            let mut ordinal = 0u32;
-            for item in items.into_iter().filter(|i| i.published) {
+            for (ordinal, item) in (0u32..).zip(items.into_iter().filter(|i| i.published)) {
                 w.put(GuideDoc::new(ordinal, tenant, Arc::new(item)));
-                ordinal += 1;
             }
         }
         let n = index.len();
@@ -693,7 +701,9 @@ fn snippet(text: &str, terms: &[QueryTerm], max: usize) -> String {
         .min()
         .map(|byte| lower[..byte].chars().count())
         .unwrap_or(0);
-    let start = first.saturating_sub(20).min(chars.len().saturating_sub(max));
+    let start = first
+        .saturating_sub(20)
+        .min(chars.len().saturating_sub(max));
     let end = (start + max).min(chars.len());
     let mut out = String::new();
     if start > 0 {

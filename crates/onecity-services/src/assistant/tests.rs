@@ -15,19 +15,30 @@ fn the_newborn_question_finds_the_birth_certificate_guide() {
     assert_eq!(r.lang, Lang::Zh);
     assert_eq!(r.answers[0].code, "330100-20-WJW-001-000");
     assert_eq!(r.answers[0].title, "出生医学证明首次签发");
-    assert!(r.answers[0].link.starts_with("/hall/items/330100-20-WJW-001-000#"));
+    assert!(r.answers[0]
+        .link
+        .starts_with("/hall/items/330100-20-WJW-001-000#"));
     assert!(r.handoff.is_none());
 }
 
 #[test]
 fn a_question_about_materials_gets_the_materials_section() {
     let a = birth_tenant();
-    let r = a.ask("hangzhou", "办出生医学证明要带什么材料", None).unwrap();
+    let r = a
+        .ask("hangzhou", "办出生医学证明要带什么材料", None)
+        .unwrap();
     assert_eq!(r.answers[0].code, "330100-20-WJW-001-000");
     assert_eq!(r.answers[0].section, SectionKind::Materials);
     assert_eq!(r.answers[0].section_title, "申请材料");
-    assert!(r.answers[0].snippet.contains("父母双方居民身份证"), "{}", r.answers[0].snippet);
-    assert_eq!(r.answers[0].link, "/hall/items/330100-20-WJW-001-000#materials");
+    assert!(
+        r.answers[0].snippet.contains("父母双方居民身份证"),
+        "{}",
+        r.answers[0].snippet
+    );
+    assert_eq!(
+        r.answers[0].link,
+        "/hall/items/330100-20-WJW-001-000#materials"
+    );
 }
 
 #[test]
@@ -62,7 +73,10 @@ fn only_published_guides_of_the_askers_tenant_answer() {
     // Another tenant has indexed nothing: nothing is found there, not hangzhou's guides.
     let r = a.ask("nyc", "出生医学证明", None).unwrap();
     assert!(!r.found);
-    assert!(a.search_items("nyc", "出生", 10, Lang::Zh).unwrap().is_empty());
+    assert!(a
+        .search_items("nyc", "出生", 10, Lang::Zh)
+        .unwrap()
+        .is_empty());
     assert_eq!(a.guide_count("nyc"), 0);
 }
 
@@ -70,7 +84,11 @@ fn only_published_guides_of_the_askers_tenant_answer() {
 fn english_questions_are_answered_in_english() {
     let a = birth_tenant();
     let r = a
-        .ask("hangzhou", "how do I apply for the minimum income support", None)
+        .ask(
+            "hangzhou",
+            "how do I apply for the minimum income support",
+            None,
+        )
         .unwrap();
     assert_eq!(r.lang, Lang::En);
     assert_eq!(r.answers[0].code, "330100-05-MZJ-002-000");
@@ -95,7 +113,10 @@ fn the_hall_search_ranks_by_the_same_engine() {
     assert_eq!(hits[0].code, "330100-07-MZJ-001-000");
     assert_eq!(hits[0].link, "/hall/items/330100-07-MZJ-001-000");
     let hits = a.search_items("hangzhou", "上户口", 3, Lang::Zh).unwrap();
-    assert!(hits.iter().any(|h| h.code == "330100-07-GAJ-001-000"), "{hits:?}");
+    assert!(
+        hits.iter().any(|h| h.code == "330100-07-GAJ-001-000"),
+        "{hits:?}"
+    );
 }
 
 #[test]
@@ -109,7 +130,9 @@ fn every_question_is_labelled_and_shares_at_most_one_content_word_with_its_title
         .count();
     assert!(answerable >= 150, "{answerable} answerable questions");
     assert_eq!(held, 50);
-    assert!(questions.iter().any(|q| q.is_none() && q.split == "heldout"));
+    assert!(questions
+        .iter()
+        .any(|q| q.is_none() && q.split == "heldout"));
     let mut too_close = Vec::new();
     for q in &questions {
         assert!(["tune", "heldout"].contains(&q.split.as_str()), "{q:?}");
@@ -160,7 +183,10 @@ fn evaluation_figures_stay_above_their_floors() {
     assert!(tune.hit3_rate() >= FLOOR_TUNE_HIT3, "{tune:?}");
     assert!(held.hit1_rate() >= FLOOR_HELDOUT_HIT1, "{held:?}");
     assert!(held.hit3_rate() >= FLOOR_HELDOUT_HIT3, "{held:?}");
-    assert!(tune.handoff_rate() + held.handoff_rate() >= 2.0 * FLOOR_HANDOFF, "{tune:?} {held:?}");
+    assert!(
+        tune.handoff_rate() + held.handoff_rate() >= 2.0 * FLOOR_HANDOFF,
+        "{tune:?} {held:?}"
+    );
 }
 
 // Measured when the tuning was fixed: tune hit@3 0.97, held-out hit@1 0.58 and hit@3 0.76,
@@ -194,5 +220,8 @@ fn the_lexicon_is_not_written_from_held_out_questions() {
             }
         }
     }
-    assert!(leaked.is_empty(), "held-out phrases in the lexicon: {leaked:?}");
+    assert!(
+        leaked.is_empty(),
+        "held-out phrases in the lexicon: {leaked:?}"
+    );
 }

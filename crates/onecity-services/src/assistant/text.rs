@@ -53,7 +53,8 @@ impl Lexicon {
         LEXICON.get_or_init(|| {
             let mut l: Lexicon =
                 serde_json::from_str(LEXICON_JSON).expect("assistant/lexicon.json parses");
-            l.stop_zh.sort_by_key(|s| std::cmp::Reverse(s.chars().count()));
+            l.stop_zh
+                .sort_by_key(|s| std::cmp::Reverse(s.chars().count()));
             l
         })
     }
@@ -114,10 +115,7 @@ pub fn stem(word: &str) -> String {
     if n > 4 && word.ends_with("ies") {
         return format!("{}y", &word[..n - 3]);
     }
-    if n > 3
-        && word.ends_with('s')
-        && !["ss", "us", "is"].iter().any(|s| word.ends_with(s))
-    {
+    if n > 3 && word.ends_with('s') && !["ss", "us", "is"].iter().any(|s| word.ends_with(s)) {
         return word[..n - 1].to_string();
     }
     word.to_string()

@@ -106,7 +106,10 @@ async fn assistant_answers_from_published_guides_or_hands_off_to_12345() {
     )
     .await;
     assert_eq!(st, 200);
-    assert_eq!(hits[0]["title"], "Marriage registration (mainland residents)");
+    assert_eq!(
+        hits[0]["title"],
+        "Marriage registration (mainland residents)"
+    );
 }
 
 #[tokio::test]
@@ -145,7 +148,11 @@ async fn bad_questions_unknown_tenants_and_floods_are_refused() {
     .await;
     assert_problem(st, &b, 422, "invalid_input");
     assert_eq!(b["field"], "limit");
-    let (st, b) = anon_get(&s, "/api/v1/tenants/hangzhou/services/items/search?q=x&sort=1").await;
+    let (st, b) = anon_get(
+        &s,
+        "/api/v1/tenants/hangzhou/services/items/search?q=x&sort=1",
+    )
+    .await;
     assert_eq!(st, 400, "{b}");
 
     // A tenant without indexed guides answers "not found", never an error.
