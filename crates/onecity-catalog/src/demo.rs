@@ -247,6 +247,7 @@ pub async fn synthetic_register(
             ("id_number", MaskRule::IdCard),
             ("phone", MaskRule::Mobile),
             ("address", MaskRule::Address),
+            ("household_address", MaskRule::Address),
         ],
     )
     .await?;

@@ -140,6 +140,16 @@ pub enum PlatformEvent {
         /// Revision after the change.
         revision: i64,
     },
+    /// A service item (事项) of the citizen service hall was created, changed (a new
+    /// version), published or withdrawn (`onecity-services`).
+    ServiceItemChanged {
+        /// Item code (unique in the tenant).
+        code: String,
+        /// `create`, `update`, `publish` or `withdraw`.
+        change: String,
+        /// The version written or published (the last published one for `withdraw`).
+        version: i64,
+    },
     /// A free-form test or operator event (e.g. `onecity admin emit`).
     Note {
         /// The text.
@@ -164,6 +174,7 @@ impl PlatformEvent {
             Self::TwinEntityChanged { .. } => "onecity.twin.entity_changed",
             Self::TwinEntityDeleted { .. } => "onecity.twin.entity_deleted",
             Self::DatasetChanged { .. } => "onecity.catalog.dataset_changed",
+            Self::ServiceItemChanged { .. } => "onecity.services.item_changed",
             Self::Note { .. } => "onecity.ops.note",
         }
     }

@@ -8,6 +8,13 @@
 //! generator is ChaCha8 (`rand_chacha`, whose stream is fixed by its specification), not
 //! `StdRng` (whose algorithm may change between `rand` releases).
 //!
+//! Persons are grouped into households (户): each person has a household number (户号)
+//! shared by its members, a role in it (head 户主, spouse 配偶, child 子女) and the
+//! household's registered address (户籍地址, the head's address). Households are formed
+//! after the persons are made, from a random stream of their own, so adding them changed
+//! no earlier column: the same seed gives the same persons as before, field for field,
+//! with the household columns added at the end.
+//!
 //! Loading the records into datastore tables is the catalog's job
 //! (`onecity_catalog::demo::synthetic_register`); this module only makes them.
 
@@ -54,6 +61,13 @@ pub struct Person {
     pub address: String,
     /// Always true.
     pub synthetic: bool,
+    /// Household number (户号): 6-digit region code of the household's jurisdiction and an
+    /// 8-digit sequence, shared by every member.
+    pub household_id: String,
+    /// Role in the household: `head` (户主), `spouse` (配偶) or `child` (子女).
+    pub household_role: &'static str,
+    /// The household's registered address (户籍地址): the head's `address`.
+    pub household_address: String,
 }
 
 /// One synthetic company (法人).
@@ -214,9 +228,110 @@ pub fn persons(seed: u64, rows: usize, places: &[Place]) -> Vec<Person> {
             jurisdiction: place.code.clone(),
             address: address(&mut rng, place),
             synthetic: true,
+            household_id: String::new(),
+            household_role: ROLE_HEAD,
+            household_address: String::new(),
         });
     }
+    households(seed, &mut out);
     out
+}
+
+/// Household role of the head (户主).
+pub const ROLE_HEAD: &str = "head";
+/// Household role of the head's spouse (配偶).
+pub const ROLE_SPOUSE: &str = "spouse";
+/// Household role of a child of the head (子女).
+pub const ROLE_CHILD: &str = "child";
+
+/// Born in or before this year: may head a household or be a spouse.
+const ADULT_UNTIL: i32 = 2000;
+
+/// Groups `people` into households, deterministically from `seed` (a stream apart from the
+/// persons' own). In generation order, each person not yet placed who was born by
+/// [`ADULT_UNTIL`] heads a household; about two in three get a spouse of the other sex,
+/// born within five years of them; a couple gets 0–2 children, born 22–38 years after the
+/// younger parent. Spouses and children are the earliest-generated unplaced persons of the
+/// same jurisdiction that fit (nearest birth year first). Everyone left over (born after
+/// 2000 and nobody's child) heads a household alone.
+fn households(seed: u64, people: &mut [Person]) {
+    use std::collections::{BTreeMap, HashMap, VecDeque};
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x486F_7573_6568_6F6C);
+    let year = |p: &Person| p.birth_date[..4].parse::<i32>().unwrap_or(1970);
+    // Unplaced persons per (jurisdiction, sex, birth year), in generation order; placed ones
+    // are skipped when popped.
+    let mut pool: HashMap<(String, &'static str, i32), VecDeque<usize>> = HashMap::new();
+    for (i, p) in people.iter().enumerate() {
+        pool.entry((p.jurisdiction.clone(), p.sex, year(p)))
+            .or_default()
+            .push_back(i);
+    }
+    let mut placed = vec![false; people.len()];
+    let mut take = |placed: &mut Vec<bool>, key: (String, &'static str, i32)| -> Option<usize> {
+        let q = pool.get_mut(&key)?;
+        while let Some(i) = q.pop_front() {
+            if !placed[i] {
+                placed[i] = true;
+                return Some(i);
+            }
+        }
+        None
+    };
+    let mut seq: BTreeMap<String, u64> = BTreeMap::new();
+    for head in 0..people.len() {
+        if placed[head] {
+            continue;
+        }
+        placed[head] = true;
+        let region = region_code(&people[head].jurisdiction).to_string();
+        let n = seq.entry(region.clone()).or_insert(0);
+        *n += 1;
+        let id = format!("{region}{n:08}");
+        let home = people[head].address.clone();
+        let mut members = vec![(head, ROLE_HEAD)];
+        let head_year = year(&people[head]);
+        if head_year <= ADULT_UNTIL {
+            let jur = people[head].jurisdiction.clone();
+            let other = if people[head].sex == "M" { "F" } else { "M" };
+            let mut younger = head_year;
+            if rng.gen_bool(0.65) {
+                let spouse = (0..=5)
+                    .flat_map(|d| [head_year - d, head_year + d])
+                    .filter(|y| *y <= ADULT_UNTIL)
+                    .find_map(|y| take(&mut placed, (jur.clone(), other, y)));
+                if let Some(s) = spouse {
+                    younger = younger.max(year(&people[s]));
+                    members.push((s, ROLE_SPOUSE));
+                    let children = rng.gen_range(0..=2);
+                    for _ in 0..children {
+                        let start = rng.gen_range(22..=38);
+                        let child = (0..17)
+                            .map(|k| younger + 22 + (start - 22 + k) % 17)
+                            .flat_map(|y| [(jur.clone(), "M", y), (jur.clone(), "F", y)])
+                            .find_map(|key| take(&mut placed, key));
+                        if let Some(c) = child {
+                            members.push((c, ROLE_CHILD));
+                        }
+                    }
+                }
+            }
+        }
+        for (i, role) in members {
+            people[i].household_id = id.clone();
+            people[i].household_role = role;
+            people[i].household_address = home.clone();
+        }
+    }
+}
+
+/// The region part of a household number: the jurisdiction's code when it is a 6-digit
+/// GB/T 2260 code, else [`DEFAULT_REGION`].
+fn region_code(jurisdiction: &str) -> &str {
+    if jurisdiction.len() == 6 && jurisdiction.bytes().all(|b| b.is_ascii_digit()) {
+        jurisdiction
+    } else {
+        DEFAULT_REGION
+    }
 }
 
 /// Makes `rows` companies from `seed`, registered in `places`, each with a legal
@@ -356,5 +471,137 @@ mod tests {
         assert_eq!(ids.len(), 2000);
         assert!(a.iter().all(|p| p.id_number.starts_with(DEFAULT_REGION)));
         assert!(companies(1, 10, &nyc, &[]).is_empty());
+    }
+
+    /// The household columns came after the others and from a stream of their own: the
+    /// first persons and companies of seed 7 are, field for field, what the generator gave
+    /// before households existed (recorded from commit a91cb41).
+    #[test]
+    fn households_leave_earlier_columns_unchanged() {
+        let a = persons(7, 500, &places());
+        let old = |p: &Person| {
+            (
+                p.id_number.clone(),
+                p.name.clone(),
+                p.sex,
+                p.birth_date.clone(),
+                p.phone.clone(),
+                p.jurisdiction.clone(),
+                p.address.clone(),
+            )
+        };
+        let s = |x: &str| x.to_string();
+        assert_eq!(
+            a[..3].iter().map(old).collect::<Vec<_>>(),
+            [
+                (
+                    s("330106195203097045"),
+                    s("任静"),
+                    "F",
+                    s("1952-03-09"),
+                    s("19900359364"),
+                    s("330106"),
+                    s("西湖区莫干山路493号30幢642室")
+                ),
+                (
+                    s("330102195705142496"),
+                    s("高霞静"),
+                    "M",
+                    s("1957-05-14"),
+                    s("19900012931"),
+                    s("330102"),
+                    s("上城区凤起路819号13幢164室")
+                ),
+                (
+                    s("330106197204174814"),
+                    s("周轩"),
+                    "M",
+                    s("1972-04-17"),
+                    s("19900145301"),
+                    s("330106"),
+                    s("西湖区建国路151号22幢1257室")
+                ),
+            ]
+        );
+        let c = companies(7, 2, &places(), &a);
+        assert_eq!(
+            c.iter()
+                .map(|x| (
+                    x.credit_code.as_str(),
+                    x.name.as_str(),
+                    x.legal_representative_id.as_str(),
+                    x.registered_on.as_str()
+                ))
+                .collect::<Vec<_>>(),
+            [
+                (
+                    "9133010283UAU46G7E",
+                    "杭州上城和新信息技术有限公司",
+                    "33010219891023553X",
+                    "2019-02-08"
+                ),
+                (
+                    "913301021C9K3NY95C",
+                    "杭州上城远远科技有限责任公司",
+                    "33010219531111736X",
+                    "2019-01-12"
+                ),
+            ]
+        );
+        // The first person heads the first household of 西湖区.
+        assert_eq!(a[0].household_id, "33010600000001");
+        assert_eq!(a[0].household_role, ROLE_HEAD);
+        assert_eq!(a[0].household_address, a[0].address);
+    }
+
+    #[test]
+    fn households_link_heads_spouses_and_children() {
+        use std::collections::HashMap;
+        let a = persons(7, 5000, &places());
+        assert_eq!(a, persons(7, 5000, &places()), "deterministic");
+        let mut by_household: HashMap<&str, Vec<&Person>> = HashMap::new();
+        for p in &a {
+            assert_eq!(p.household_id.len(), 14, "{}", p.household_id);
+            assert!(p.household_id.starts_with(&p.jurisdiction[..]));
+            by_household.entry(&p.household_id).or_default().push(p);
+        }
+        let year = |p: &Person| p.birth_date[..4].parse::<i32>().unwrap();
+        let (mut spouses, mut children) = (0, 0);
+        for (id, members) in &by_household {
+            let heads: Vec<_> = members
+                .iter()
+                .filter(|p| p.household_role == ROLE_HEAD)
+                .collect();
+            assert_eq!(heads.len(), 1, "household {id} has one head");
+            let head = heads[0];
+            let spouse: Vec<_> = members
+                .iter()
+                .filter(|p| p.household_role == ROLE_SPOUSE)
+                .collect();
+            assert!(spouse.len() <= 1);
+            if let Some(s) = spouse.first() {
+                spouses += 1;
+                assert_ne!(s.sex, head.sex);
+                assert!((year(s) - year(head)).abs() <= 5);
+            }
+            let kids: Vec<_> = members
+                .iter()
+                .filter(|p| p.household_role == ROLE_CHILD)
+                .collect();
+            assert!(kids.len() <= 2 && (kids.is_empty() || spouse.len() == 1));
+            for k in &kids {
+                children += 1;
+                let younger = year(head).max(year(spouse[0]));
+                assert!((younger + 22..=younger + 38).contains(&year(k)), "{id}");
+            }
+            for m in members {
+                assert_eq!(m.jurisdiction, head.jurisdiction);
+                assert_eq!(m.household_address, head.address);
+            }
+        }
+        // Real shares, not a degenerate grouping: many couples, some children.
+        assert!(spouses > 1000, "{spouses} couples");
+        assert!(children > 300, "{children} children");
+        assert!(by_household.len() < a.len() * 3 / 4);
     }
 }

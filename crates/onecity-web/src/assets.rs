@@ -24,6 +24,7 @@ static ASSETS: &[(&str, &[u8])] = embed![
     "js/common.js",
     "js/events.js",
     "js/exchange.js",
+    "js/hall.js",
     "js/inbox.js",
     "js/login.js",
     "js/map.js",

@@ -59,6 +59,9 @@ where
         .route("/citizen/register", get(register_page))
         .route("/citizen/real-name", get(real_name_page))
         .route("/citizen/companies", get(mandates_page))
+        .route("/hall", get(hall_page))
+        .route("/hall/items/{code}", get(hall_item_page))
+        .route("/citizen", get(citizen_home_page))
         .route("/hall/assistant", get(assistant_page))
         .route("/assets/{*path}", get(assets::serve))
 }
@@ -98,6 +101,13 @@ pub enum Page {
     RealName,
     /// `/citizen/companies`: a company's registration and mandates (法人 授权).
     Mandates,
+    /// `/hall`: the public service hall (网上办事大厅): search, browse by life event and by
+    /// department; no login.
+    Hall,
+    /// `/hall/items/{code}`: an item's guide (办事指南), printable; no login.
+    HallItem,
+    /// `/citizen`: the citizen home (市民首页), the hall as its first tile.
+    CitizenHome,
     /// `/hall/assistant`: the Q&A assistant over the guides (智能客服), no login.
     Assistant,
 }
@@ -120,6 +130,9 @@ impl Page {
             Page::Register => "register.html",
             Page::RealName => "real_name.html",
             Page::Mandates => "mandates.html",
+            Page::Hall => "hall.html",
+            Page::HallItem => "hall_item.html",
+            Page::CitizenHome => "citizen_home.html",
             Page::Assistant => "assistant.html",
         }
     }
@@ -141,6 +154,9 @@ impl Page {
             Page::Register => "register",
             Page::RealName => "real_name",
             Page::Mandates => "mandates",
+            Page::Hall => "hall",
+            Page::HallItem => "hall_item",
+            Page::CitizenHome => "citizen_home",
             Page::Assistant => "assistant",
         }
     }
@@ -162,6 +178,9 @@ impl Page {
             Page::Register => "/citizen/register",
             Page::RealName => "/citizen/real-name",
             Page::Mandates => "/citizen/companies",
+            Page::Hall => "/hall",
+            Page::HallItem => "/hall/items",
+            Page::CitizenHome => "/citizen",
             Page::Assistant => "/hall/assistant",
         }
     }
@@ -183,6 +202,9 @@ impl Page {
             Page::Register => "register_title",
             Page::RealName => "real_name_title",
             Page::Mandates => "companies_title",
+            Page::Hall => "hall_title",
+            Page::HallItem => "guide_title",
+            Page::CitizenHome => "citizen_home_title",
             Page::Assistant => "assistant_title",
         }
     }
@@ -214,6 +236,15 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             "assistant.html",
             include_str!("../templates/assistant.html"),
         ),
+        ("hall.html", include_str!("../templates/hall.html")),
+        (
+            "hall_item.html",
+            include_str!("../templates/hall_item.html"),
+        ),
+        (
+            "citizen_home.html",
+            include_str!("../templates/citizen_home.html"),
+        ),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -224,29 +255,50 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
 /// Renders `page` in `lang`; `raw_query` is the request's query string (kept in the
 /// language toggle links).
 pub fn render(page: Page, lang: Lang, raw_query: Option<&str>) -> Result<String, minijinja::Error> {
+    render_at(page, page.path(), lang, raw_query)
+}
+
+/// Renders `page` served at `path` (pages whose path carries a key, like
+/// `/hall/items/{code}`, keep it in the language toggle links).
+pub fn render_at(
+    page: Page,
+    path: &str,
+    lang: Lang,
+    raw_query: Option<&str>,
+) -> Result<String, minijinja::Error> {
     let t = i18n::labels(lang);
     let js_i18n = serde_json::to_string(&t).map_err(|e| {
         minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string())
     })?;
     let ctx = context! {
         page => page.name(),
-        citizen => matches!(page, Page::Register | Page::RealName | Page::Mandates | Page::Assistant),
+        citizen => matches!(page, Page::Register | Page::RealName | Page::Mandates | Page::CitizenHome),
+        hall => matches!(page, Page::Hall | Page::HallItem | Page::Assistant),
         lang => lang.code(),
         html_lang => lang.html_lang(),
         title => t[page.title_key()],
         t => t,
         js_i18n => js_i18n,
         lang_href => context! {
-            zh => i18n::href_with_lang(page.path(), raw_query, Lang::Zh),
-            en => i18n::href_with_lang(page.path(), raw_query, Lang::En),
+            zh => i18n::href_with_lang(path, raw_query, Lang::Zh),
+            en => i18n::href_with_lang(path, raw_query, Lang::En),
         },
     };
     TEMPLATES.get_template(page.template())?.render(ctx)
 }
 
 fn page_response(page: Page, headers: &HeaderMap, raw_query: Option<&str>) -> Response {
+    page_response_at(page, page.path(), headers, raw_query)
+}
+
+fn page_response_at(
+    page: Page,
+    path: &str,
+    headers: &HeaderMap,
+    raw_query: Option<&str>,
+) -> Response {
     let negotiated = i18n::negotiate(raw_query, headers);
-    let Ok(html) = render(page, negotiated.lang, raw_query) else {
+    let Ok(html) = render_at(page, path, negotiated.lang, raw_query) else {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
             "page could not be rendered\n",
@@ -337,6 +389,35 @@ async fn mandates_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Mandates, &headers, q.as_deref())
 }
 
+async fn hall_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Hall, &headers, q.as_deref())
+}
+
+/// The guide page of item `code`; the script reads the code from the path. A code of
+/// anything but letters, digits and `-` is not an item code: 404 without rendering.
+async fn hall_item_page(
+    axum::extract::Path(code): axum::extract::Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    if code.is_empty()
+        || code.len() > 64
+        || !code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return (StatusCode::NOT_FOUND, "no such item\n").into_response();
+    }
+    page_response_at(
+        Page::HallItem,
+        &format!("/hall/items/{code}"),
+        &headers,
+        q.as_deref(),
+    )
+}
+
+async fn citizen_home_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::CitizenHome, &headers, q.as_deref())
+}
+
 async fn assistant_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Assistant, &headers, q.as_deref())
 }
@@ -386,6 +467,9 @@ mod tests {
             ("/citizen/register", "id=\"send-code\""),
             ("/citizen/real-name", "id=\"id-number\""),
             ("/citizen/companies", "id=\"mandates-table\""),
+            ("/hall", "id=\"hall-results\""),
+            ("/hall/items/330100-20-WJW-001-000", "id=\"guide\""),
+            ("/citizen", "id=\"tile-hall\""),
             ("/hall/assistant", "id=\"assistant-question\""),
         ] {
             let (status, headers, body) = get(path, &[]).await;
@@ -437,6 +521,25 @@ mod tests {
         let (status, _, body) = get("/assets/js/inbox.js", &[]).await;
         assert_eq!(status, StatusCode::OK);
         assert!(body.contains("inboxReady"));
+    }
+
+    #[tokio::test]
+    async fn hall_item_page_keeps_its_path_and_refuses_odd_codes() {
+        let (status, _, body) = get("/hall/items/330100-20-WJW-001-000?lang=en", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("href=\"&#x2f;hall&#x2f;items&#x2f;330100-20-WJW-001-000?lang=zh\""));
+        assert!(body.contains("data-page=\"hall_item\""));
+        assert!(body.contains("<script src=\"/assets/js/hall.js\"></script>"));
+        assert!(!body.contains("id=\"logout\""), "public page");
+        let (status, _, _) = get("/hall/items/%3Cscript%3E", &[]).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (_, _, home) = get("/citizen?lang=zh", &[]).await;
+        let hall_tile = home.find("id=\"tile-hall\"").unwrap();
+        assert!(
+            !home[..hall_tile].contains("class=\"tile\"")
+                && !home[..hall_tile].contains("class=\"tile "),
+            "the hall is the first tile"
+        );
     }
 
     #[tokio::test]

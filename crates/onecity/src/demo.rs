@@ -182,15 +182,6 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         grids(svc, &t.code, "330102", 800.0).await?;
     }
 
-    // The assistant's guide index is in memory: built at every start from the shipped item
-    // data (issue 14) until the hall's published items feed `Assistant::index_items`.
-    let guides = svc.hall.assistant.index_items(
-        "hangzhou",
-        onecity_services::assistant::data::shipped_items()
-            .map_err(|e| anyhow::anyhow!("demo guides: {e}"))?,
-    );
-    tracing::info!(tenant = "hangzhou", guides, "assistant guides indexed");
-
     if let Some(t) = new_tenant(svc, "nyc", "New York City", "New York City", "3651000").await? {
         let n = import(svc, &t.code, demo_data::nyc_boroughs(dir)).await?;
         tracing::info!(tenant = "nyc", features = n, "demo boundaries loaded");
@@ -264,6 +255,11 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         svc.flow.install_shipped(&t.code).await?;
     }
     onecity_catalog::demo::install(&svc.catalog, &svc.datastore, dir).await?;
+    onecity_services::demo::install(&svc.hall).await?;
+    // The assistant's guide index is in memory: built from the published items at start
+    // (and again by each question once older than `assistant::REINDEX_AFTER`).
+    let guides = svc.hall.reindex_guides("hangzhou").await?;
+    tracing::info!(tenant = "hangzhou", guides, "assistant guides indexed");
     if hangzhou_is_new {
         // The demo's citizens and companies (合成数据, labelled synthetic): the person
         // register belongs to the public security bureau, as a real one would.

@@ -84,6 +84,21 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "200",
         ),
         (
+            "/hall",
+            "Service hall 网上办事大厅 (public): search, browse by life event and by department (`?tenant=`, `?q=`, `?life_event=`, `?department=`)",
+            "200",
+        ),
+        (
+            "/hall/items/{code}",
+            "Service guide 办事指南 of one item (public, printable)",
+            "200",
+        ),
+        (
+            "/citizen",
+            "Citizen home 市民首页: the service hall as the first tile, real-name check, company mandates",
+            "200",
+        ),
+        (
             "/hall/assistant",
             "Assistant 智能客服: ask in Chinese or English, get guide sections or the 12345 hand-off (`?tenant=`, `?q=`), phone width",
             "200",
@@ -116,8 +131,21 @@ pub fn add_web_paths(doc: &mut OpenApi) {
                     .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
                     .build(),
             )
-            .response(status, resp)
-            .build();
+            .response(status, resp);
+        let op = if path.contains("{code}") {
+            op.parameter(
+                ParameterBuilder::new()
+                    .name("code")
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .description(Some("service item code, e.g. 330100-20-WJW-001-000"))
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            )
+        } else {
+            op
+        }
+        .build();
         doc.paths
             .paths
             .insert(path.to_string(), PathItem::new(HttpMethod::Get, op));

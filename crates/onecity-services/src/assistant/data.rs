@@ -387,6 +387,22 @@ pub fn parse_file(name: &str, json: &str) -> Result<Vec<GuideItem>> {
         .collect())
 }
 
+#[derive(Debug, Deserialize)]
+struct LiveItem {
+    department: Department,
+    #[serde(flatten)]
+    item: Item,
+}
+
+/// A published item as the hall serves it (`crate::item::Item`, serialised: its body's
+/// fields as in the data files, plus `department` with its name) as a guide.
+/// Errors: `invalid_input` when the item does not have that shape.
+pub fn guide_from_item_json(item: serde_json::Value) -> Result<GuideItem> {
+    let live: LiveItem =
+        serde_json::from_value(item).map_err(|e| Error::invalid(format!("published item: {e}")))?;
+    Ok(live.item.into_guide(&live.department.name))
+}
+
 /// Every shipped item as a guide, in file order.
 pub fn shipped_items() -> Result<Vec<GuideItem>> {
     let mut out = Vec::new();

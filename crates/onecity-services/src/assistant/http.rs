@@ -5,12 +5,11 @@
 
 use super::{ItemHit, Lang, Reply, MAX_SEARCH_LIMIT};
 use crate::Hall;
-use axum::extract::{FromRef, State};
+use axum::extract::State;
 use onecity_core::{Error, ErrorCode, Problem, Result};
 use onecity_http::{ApiResult, Json, Path, Query};
 use onecity_iam::http::ClientAddr;
 use onecity_iam::limiter::{Decision, Limit, Subject};
-use onecity_iam::Iam;
 use serde::Deserialize;
 use std::time::Duration;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -20,12 +19,6 @@ pub const ASK_LIMIT: Limit = Limit {
     max: 60,
     window: Duration::from_secs(60),
 };
-
-impl FromRef<Hall> for Iam {
-    fn from_ref(h: &Hall) -> Iam {
-        h.iam.clone()
-    }
-}
 
 /// The assistant's and the item search's routes (state: [`Hall`]).
 pub fn routes() -> OpenApiRouter<Hall> {
@@ -75,7 +68,7 @@ async fn limited(hall: &Hall, tenant: &str, addr: Option<std::net::IpAddr>) -> R
             .with_retry_after(retry_after_secs));
         }
     }
-    Ok(())
+    hall.fresh_guides(tenant).await
 }
 
 /// Ask the assistant (智能客服): the published guide sections that answer the question

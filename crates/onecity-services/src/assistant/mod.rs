@@ -444,6 +444,7 @@ pub struct ItemHit {
 
 struct TenantGuides {
     index: Index<GuideDoc>,
+    indexed_at: std::time::Instant,
 }
 
 /// The assistant: one guide index per tenant; cheap to clone.
@@ -482,8 +483,19 @@ impl Assistant {
         self.tenants
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(tenant.to_string(), Arc::new(TenantGuides { index }));
+            .insert(
+                tenant.to_string(),
+                Arc::new(TenantGuides {
+                    index,
+                    indexed_at: std::time::Instant::now(),
+                }),
+            );
         n
+    }
+
+    /// How long ago `tenant`'s guides were indexed (`None`: never).
+    pub fn indexed_age(&self, tenant: &str) -> Option<std::time::Duration> {
+        self.guides(tenant).map(|g| g.indexed_at.elapsed())
     }
 
     /// Number of guides indexed for `tenant`.
@@ -623,6 +635,38 @@ impl Assistant {
                 score,
             })
             .collect())
+    }
+}
+
+/// Guides older than this are read again from the hall's published items before a
+/// question is answered (so a publication or withdrawal on any replica reaches the
+/// assistant within this time).
+pub const REINDEX_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl crate::Hall {
+    /// Re-indexes `tenant`'s guides from its published items ([`crate::Hall::published_items`]);
+    /// returns how many. Errors: `tenant_not_found`; a store error.
+    pub async fn reindex_guides(&self, tenant: &str) -> Result<usize> {
+        let mut guides = Vec::new();
+        for item in self.published_items(tenant).await? {
+            let json = serde_json::to_value(&item)
+                .map_err(|e| Error::internal(format!("published item: {e}")))?;
+            guides.push(data::guide_from_item_json(json)?);
+        }
+        Ok(self.assistant.index_items(tenant, guides))
+    }
+
+    /// Re-indexes `tenant`'s guides when they were never indexed or are older than
+    /// [`REINDEX_AFTER`].
+    pub async fn fresh_guides(&self, tenant: &str) -> Result<()> {
+        if self
+            .assistant
+            .indexed_age(tenant)
+            .is_none_or(|age| age > REINDEX_AFTER)
+        {
+            self.reindex_guides(tenant).await?;
+        }
+        Ok(())
     }
 }
 

@@ -14,6 +14,7 @@ mod governance;
 mod hardening;
 mod input;
 mod isolation;
+mod items;
 mod mfa;
 mod notify;
 mod oidc;

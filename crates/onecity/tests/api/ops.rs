@@ -165,6 +165,17 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/v1/oidc/clients/{client_id}",
         "/api/v1/keys",
         "/api/v1/keys/rotate",
+        "/api/v1/services/tenants",
+        "/api/v1/tenants/{tenant}/services/browse",
+        "/api/v1/tenants/{tenant}/services/items",
+        "/api/v1/tenants/{tenant}/services/items/{code}",
+        "/api/v1/tenants/{tenant}/services/items/{code}/publish",
+        "/api/v1/tenants/{tenant}/services/items/{code}/withdraw",
+        "/api/v1/tenants/{tenant}/services/items/{code}/history",
+        "/api/v1/tenants/{tenant}/services/items/{code}/guide",
+        "/hall",
+        "/hall/items/{code}",
+        "/citizen",
     ]
     .into_iter()
     .collect();

@@ -90,6 +90,27 @@ async fn assistant_answers_from_published_guides_or_hands_off_to_12345() {
     assert_eq!(st, 200);
     assert_eq!(r["found"], false, "{r}");
 
+    // A withdrawn guide is no longer an answer (the withdrawal re-indexes at once).
+    let admin = s.admin_token().await.unwrap();
+    let (st, b) = s
+        .post(
+            "/api/v1/tenants/hangzhou/services/items/330100-20-WJW-001-000/withdraw",
+            &admin,
+            &json!({}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 200, "{b}");
+    let (_, r) = anon_post(&s, ASK, &json!({"question": "怎么给宝宝办出生证明"})).await;
+    assert!(
+        r["answers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["code"] != "330100-20-WJW-001-000"),
+        "{r}"
+    );
+
     // The hall's search on the same engine.
     let (st, hits) = anon_get(
         &s,
