@@ -854,6 +854,7 @@ const LABELS: &[(&str, &str, &str)] = &[
         "The assistant only quotes published guides and never makes up an answer; for anything else call 12345.",
         "智能客服只引用已发布的办事指南，不会编造答案；其他问题请拨打 12345。",
     ),
+    ("nav_assistant", "Ask 智能客服", "智能客服 Ask"),
 ];
 
 /// All UI labels in `lang`, by key (used by the templates and, as JSON, by the scripts).
