@@ -745,9 +745,17 @@ fn snippet(text: &str, terms: &[QueryTerm], max: usize) -> String {
         .min()
         .map(|byte| lower[..byte].chars().count())
         .unwrap_or(0);
-    let start = first
+    let mut start = first
         .saturating_sub(20)
         .min(chars.len().saturating_sub(max));
+    // Start at a word's beginning in Latin text (up to 20 more characters back).
+    let floor = start.saturating_sub(20);
+    while start > floor
+        && chars[start - 1].is_alphanumeric()
+        && !onecity_search::is_cjk(chars[start - 1])
+    {
+        start -= 1;
+    }
     let end = (start + max).min(chars.len());
     let mut out = String::new();
     if start > 0 {
@@ -762,3 +770,21 @@ fn snippet(text: &str, terms: &[QueryTerm], max: usize) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod snippet_tests {
+    use super::*;
+
+    #[test]
+    fn snippets_start_at_a_word_and_mark_cuts() {
+        let text = format!(
+            "{} obstetrics department of that hospital",
+            "word ".repeat(60)
+        );
+        let s = snippet(&text, &[QueryTerm::new("obstetric", 1.0)], 40);
+        let cut = s.strip_prefix('…').expect("cut at the start");
+        assert!(cut.starts_with("word") || cut.starts_with(' '), "{s}");
+        assert!(s.contains("obstetrics"), "{s}");
+        assert_eq!(snippet("短文本", &[], 40), "短文本");
+    }
+}
