@@ -37,6 +37,8 @@ pub struct Hall {
     pub iam: Iam,
     /// The workflow engine (forms feed cases).
     pub flow: Flow,
+    /// The assistant (智能客服) and the item search: one guide index per tenant.
+    pub assistant: crate::assistant::Assistant,
 }
 
 /// Which version of an item to read.
@@ -200,7 +202,11 @@ impl Dept {
 impl Hall {
     /// A hall over `iam` and `flow`.
     pub fn new(iam: Iam, flow: Flow) -> Self {
-        Self { iam, flow }
+        Self {
+            iam,
+            flow,
+            assistant: crate::assistant::Assistant::new(),
+        }
     }
 
     /// Validates `body` and checks it against the tenant: the department and the division

@@ -38,6 +38,7 @@ pub fn routes() -> OpenApiRouter<Hall> {
         .routes(routes!(withdraw_item))
         .routes(routes!(item_history))
         .routes(routes!(item_guide))
+        .merge(crate::assistant::http::routes())
 }
 
 /// The caller if it sent a credential, else anonymous (public reads).
@@ -197,7 +198,10 @@ async fn publish_item(
             })?
             .version
     };
-    Ok(Json(h.publish_item(&p, &tenant, &code, version).await?))
+    let item = h.publish_item(&p, &tenant, &code, version).await?;
+    // The assistant answers from the new version at once on this node.
+    h.reindex_guides(&tenant).await?;
+    Ok(Json(item))
 }
 
 /// Withdraw a service item from the hall.
@@ -211,7 +215,10 @@ async fn withdraw_item(
     p: Authorized<perm::ServiceAdmin>,
     Path((tenant, code)): Path<(String, String)>,
 ) -> ApiResult<Json<Item>> {
-    Ok(Json(h.withdraw_item(&p, &tenant, &code).await?))
+    let item = h.withdraw_item(&p, &tenant, &code).await?;
+    // The assistant stops answering with a withdrawn guide at once on this node.
+    h.reindex_guides(&tenant).await?;
+    Ok(Json(item))
 }
 
 /// The versions of a service item, newest first (published ones for the public, all for

@@ -18,6 +18,7 @@ static ASSETS: &[(&str, &[u8])] = embed![
     "console.css",
     "favicon.svg",
     "js/admin.js",
+    "js/assistant.js",
     "js/catalog.js",
     "js/citizen.js",
     "js/common.js",

@@ -1071,6 +1071,30 @@ const LABELS: &[(&str, &str, &str)] = &[
         "代表企业办事",
     ),
     ("tile_register_text", "Create an account", "注册账号"),
+    // the assistant (智能客服), /hall/assistant
+    ("assistant_title", "Ask the service hall 智能客服", "智能客服 Ask the service hall"),
+    (
+        "assistant_intro",
+        "Ask in your own words. Answers are sections of the official service guides, with a link to the guide.",
+        "用自己的话提问。回答均摘自正式的办事指南，并附指南链接。",
+    ),
+    ("assistant_question", "Your question", "您的问题"),
+    ("assistant_placeholder", "e.g. how do I register my newborn?", "例如：怎么给宝宝上户口？"),
+    ("assistant_ask", "Ask", "提问"),
+    ("assistant_answers", "Guides that answer it", "相关办事指南"),
+    (
+        "assistant_not_found",
+        "We could not find a guide that answers this.",
+        "没有找到能回答这个问题的办事指南。",
+    ),
+    ("assistant_call", "Call", "拨打"),
+    ("assistant_empty", "Type a question first.", "请先输入问题。"),
+    (
+        "assistant_note",
+        "The assistant only quotes published guides and never makes up an answer; for anything else call 12345.",
+        "智能客服只引用已发布的办事指南，不会编造答案；其他问题请拨打 12345。",
+    ),
+    ("nav_assistant", "Ask 智能客服", "智能客服 Ask"),
 ];
 
 /// All UI labels in `lang`, by key (used by the templates and, as JSON, by the scripts).

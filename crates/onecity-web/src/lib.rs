@@ -63,6 +63,7 @@ where
         .route("/hall", get(hall_page))
         .route("/hall/items/{code}", get(hall_item_page))
         .route("/citizen", get(citizen_home_page))
+        .route("/hall/assistant", get(assistant_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -111,6 +112,8 @@ pub enum Page {
     HallItem,
     /// `/citizen`: the citizen home (市民首页), the hall as its first tile.
     CitizenHome,
+    /// `/hall/assistant`: the Q&A assistant over the guides (智能客服), no login.
+    Assistant,
 }
 
 impl Page {
@@ -135,6 +138,7 @@ impl Page {
             Page::Hall => "hall.html",
             Page::HallItem => "hall_item.html",
             Page::CitizenHome => "citizen_home.html",
+            Page::Assistant => "assistant.html",
         }
     }
 
@@ -159,6 +163,7 @@ impl Page {
             Page::Hall => "hall",
             Page::HallItem => "hall_item",
             Page::CitizenHome => "citizen_home",
+            Page::Assistant => "assistant",
         }
     }
 
@@ -183,6 +188,7 @@ impl Page {
             Page::Hall => "/hall",
             Page::HallItem => "/hall/items",
             Page::CitizenHome => "/citizen",
+            Page::Assistant => "/hall/assistant",
         }
     }
 
@@ -207,6 +213,7 @@ impl Page {
             Page::Hall => "hall_title",
             Page::HallItem => "guide_title",
             Page::CitizenHome => "citizen_home_title",
+            Page::Assistant => "assistant_title",
         }
     }
 }
@@ -234,6 +241,10 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ),
         ("mandates.html", include_str!("../templates/mandates.html")),
         ("flows.html", include_str!("../templates/flows.html")),
+        (
+            "assistant.html",
+            include_str!("../templates/assistant.html"),
+        ),
         ("hall.html", include_str!("../templates/hall.html")),
         (
             "hall_item.html",
@@ -271,7 +282,7 @@ pub fn render_at(
     let ctx = context! {
         page => page.name(),
         citizen => matches!(page, Page::Register | Page::RealName | Page::Mandates | Page::CitizenHome),
-        hall => matches!(page, Page::Hall | Page::HallItem),
+        hall => matches!(page, Page::Hall | Page::HallItem | Page::Assistant),
         lang => lang.code(),
         html_lang => lang.html_lang(),
         title => t[page.title_key()],
@@ -420,6 +431,10 @@ async fn citizen_home_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Respons
     page_response(Page::CitizenHome, &headers, q.as_deref())
 }
 
+async fn assistant_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Assistant, &headers, q.as_deref())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,6 +484,7 @@ mod tests {
             ("/hall", "id=\"hall-results\""),
             ("/hall/items/330100-20-WJW-001-000", "id=\"guide\""),
             ("/citizen", "id=\"tile-hall\""),
+            ("/hall/assistant", "id=\"assistant-question\""),
         ] {
             let (status, headers, body) = get(path, &[]).await;
             assert_eq!(status, StatusCode::OK, "{path}");

@@ -256,6 +256,10 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
     }
     onecity_catalog::demo::install(&svc.catalog, &svc.datastore, dir).await?;
     onecity_services::demo::install(&svc.hall).await?;
+    // The assistant's guide index is in memory: built from the published items at start
+    // (and again by each question once older than `assistant::REINDEX_AFTER`).
+    let guides = svc.hall.reindex_guides("hangzhou").await?;
+    tracing::info!(tenant = "hangzhou", guides, "assistant guides indexed");
     if hangzhou_is_new {
         // The demo's citizens and companies (合成数据, labelled synthetic): the person
         // register belongs to the public security bureau, as a real one would.

@@ -103,6 +103,11 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Citizen home 市民首页: the service hall as the first tile, real-name check, company mandates",
             "200",
         ),
+        (
+            "/hall/assistant",
+            "Assistant 智能客服: ask in Chinese or English, get guide sections or the 12345 hand-off (`?tenant=`, `?q=`), phone width",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()

@@ -20,6 +20,7 @@ mod mfa;
 mod notify;
 mod oidc;
 mod ops;
+mod search;
 mod synthetic;
 mod twin;
 mod twin_geo;
