@@ -18,3 +18,9 @@ impl Hall {
         Self { iam, flow }
     }
 }
+
+impl axum::extract::FromRef<Hall> for Iam {
+    fn from_ref(hall: &Hall) -> Iam {
+        hall.iam.clone()
+    }
+}

@@ -5,5 +5,5 @@ use utoipa_axum::router::OpenApiRouter;
 
 /// The router of the service hall's API.
 pub fn routes() -> OpenApiRouter<Hall> {
-    OpenApiRouter::new()
+    OpenApiRouter::new().merge(crate::forms::http::routes())
 }

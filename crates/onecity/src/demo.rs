@@ -255,6 +255,7 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         svc.flow.install_shipped(&t.code).await?;
     }
     onecity_catalog::demo::install(&svc.catalog, &svc.datastore, dir).await?;
+    onecity_services::demo::install(&svc.hall, "hangzhou").await?;
     if hangzhou_is_new {
         // The demo's citizens and companies (合成数据, labelled synthetic): the person
         // register belongs to the public security bureau, as a real one would.

@@ -1,1 +1,3 @@
 //! Every SQL statement of the services tables, one module per table group.
+
+pub(crate) mod forms;
