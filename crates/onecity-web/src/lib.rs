@@ -59,6 +59,8 @@ where
         .route("/citizen/register", get(register_page))
         .route("/citizen/real-name", get(real_name_page))
         .route("/citizen/companies", get(mandates_page))
+        .route("/console/services/forms", get(form_designer_page))
+        .route("/citizen/forms/{key}", get(citizen_form_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -97,6 +99,10 @@ pub enum Page {
     RealName,
     /// `/citizen/companies`: a company's registration and mandates (法人 授权).
     Mandates,
+    /// `/console/services/forms`: the form designer for staff (表单设计器).
+    FormDesigner,
+    /// `/citizen/forms/{key}`: a citizen fills a form (填写表单), phone width.
+    CitizenForm,
 }
 
 impl Page {
@@ -117,6 +123,8 @@ impl Page {
             Page::Register => "register.html",
             Page::RealName => "real_name.html",
             Page::Mandates => "mandates.html",
+            Page::FormDesigner => "forms_designer.html",
+            Page::CitizenForm => "citizen_form.html",
         }
     }
 
@@ -137,6 +145,8 @@ impl Page {
             Page::Register => "register",
             Page::RealName => "real_name",
             Page::Mandates => "mandates",
+            Page::FormDesigner => "form_designer",
+            Page::CitizenForm => "citizen_form",
         }
     }
 
@@ -157,6 +167,8 @@ impl Page {
             Page::Register => "/citizen/register",
             Page::RealName => "/citizen/real-name",
             Page::Mandates => "/citizen/companies",
+            Page::FormDesigner => "/console/services/forms",
+            Page::CitizenForm => "/citizen/forms",
         }
     }
 
@@ -177,6 +189,8 @@ impl Page {
             Page::Register => "register_title",
             Page::RealName => "real_name_title",
             Page::Mandates => "companies_title",
+            Page::FormDesigner => "fd_title",
+            Page::CitizenForm => "cf_title",
         }
     }
 }
@@ -203,6 +217,14 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../templates/real_name.html"),
         ),
         ("mandates.html", include_str!("../templates/mandates.html")),
+        (
+            "forms_designer.html",
+            include_str!("../templates/forms_designer.html"),
+        ),
+        (
+            "citizen_form.html",
+            include_str!("../templates/citizen_form.html"),
+        ),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -213,29 +235,49 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
 /// Renders `page` in `lang`; `raw_query` is the request's query string (kept in the
 /// language toggle links).
 pub fn render(page: Page, lang: Lang, raw_query: Option<&str>) -> Result<String, minijinja::Error> {
+    render_at(page, page.path(), lang, raw_query)
+}
+
+/// Renders `page` served at `path` (a page with a path parameter, such as
+/// `/citizen/forms/{key}`, keeps its own path in the language toggle links).
+pub fn render_at(
+    page: Page,
+    path: &str,
+    lang: Lang,
+    raw_query: Option<&str>,
+) -> Result<String, minijinja::Error> {
     let t = i18n::labels(lang);
     let js_i18n = serde_json::to_string(&t).map_err(|e| {
         minijinja::Error::new(minijinja::ErrorKind::BadSerialization, e.to_string())
     })?;
     let ctx = context! {
         page => page.name(),
-        citizen => matches!(page, Page::Register | Page::RealName | Page::Mandates),
+        citizen => matches!(page, Page::Register | Page::RealName | Page::Mandates | Page::CitizenForm),
         lang => lang.code(),
         html_lang => lang.html_lang(),
         title => t[page.title_key()],
         t => t,
         js_i18n => js_i18n,
         lang_href => context! {
-            zh => i18n::href_with_lang(page.path(), raw_query, Lang::Zh),
-            en => i18n::href_with_lang(page.path(), raw_query, Lang::En),
+            zh => i18n::href_with_lang(path, raw_query, Lang::Zh),
+            en => i18n::href_with_lang(path, raw_query, Lang::En),
         },
     };
     TEMPLATES.get_template(page.template())?.render(ctx)
 }
 
 fn page_response(page: Page, headers: &HeaderMap, raw_query: Option<&str>) -> Response {
+    page_response_at(page, page.path(), headers, raw_query)
+}
+
+fn page_response_at(
+    page: Page,
+    path: &str,
+    headers: &HeaderMap,
+    raw_query: Option<&str>,
+) -> Response {
     let negotiated = i18n::negotiate(raw_query, headers);
-    let Ok(html) = render(page, negotiated.lang, raw_query) else {
+    let Ok(html) = render_at(page, path, negotiated.lang, raw_query) else {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
             "page could not be rendered\n",
@@ -326,6 +368,32 @@ async fn mandates_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Mandates, &headers, q.as_deref())
 }
 
+async fn form_designer_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::FormDesigner, &headers, q.as_deref())
+}
+
+/// `/citizen/forms/{key}`: the key is read by the page's script from the path; a key
+/// that is not a form key is 404.
+async fn citizen_form_page(
+    axum::extract::Path(key): axum::extract::Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let valid = (2..=64).contains(&key.len())
+        && key
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-');
+    if !valid {
+        return (StatusCode::NOT_FOUND, "no such form\n").into_response();
+    }
+    page_response_at(
+        Page::CitizenForm,
+        &format!("/citizen/forms/{key}"),
+        &headers,
+        q.as_deref(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,6 +439,8 @@ mod tests {
             ("/citizen/register", "id=\"send-code\""),
             ("/citizen/real-name", "id=\"id-number\""),
             ("/citizen/companies", "id=\"mandates-table\""),
+            ("/console/services/forms", "id=\"question-list\""),
+            ("/citizen/forms/birth-medical-certificate", "id=\"form-questions\""),
         ] {
             let (status, headers, body) = get(path, &[]).await;
             assert_eq!(status, StatusCode::OK, "{path}");

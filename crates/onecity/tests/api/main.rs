@@ -10,6 +10,7 @@ mod datastore;
 mod demo;
 mod events;
 mod flow;
+mod forms;
 mod governance;
 mod hardening;
 mod input;
