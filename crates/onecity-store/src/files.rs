@@ -199,7 +199,11 @@ fn mib(bytes: u64) -> String {
 /// `unsupported_media_type`, naming what was found and what is allowed). Returns the type.
 pub fn check_content(bytes: &[u8], policy: &FilePolicy) -> Result<&'static str> {
     if bytes.is_empty() {
-        return Err(bilingual(ErrorCode::InvalidInput, "文件为空", "the file is empty"));
+        return Err(bilingual(
+            ErrorCode::InvalidInput,
+            "文件为空",
+            "the file is empty",
+        ));
     }
     if bytes.len() as u64 > policy.max_size {
         return Err(bilingual(
@@ -367,7 +371,10 @@ impl FileStore {
                     resource_id: &id,
                     before: None,
                     after: Some(&after),
-                    detail: Some(&format!("{} {} bytes sha256 {}", media_type, file.size, sha)),
+                    detail: Some(&format!(
+                        "{} {} bytes sha256 {}",
+                        media_type, file.size, sha
+                    )),
                 },
             )
             .await?;
@@ -435,12 +442,7 @@ impl FileStore {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     return Err(Error::not_found("the file's content is gone"))
                 }
-                Err(e) => {
-                    return Err(Error::internal(format!(
-                        "reading {}: {e}",
-                        path.display()
-                    )))
-                }
+                Err(e) => return Err(Error::internal(format!("reading {}: {e}", path.display()))),
             },
             None => blob(&self.db, sha256)
                 .await?
@@ -529,7 +531,8 @@ async fn blob(mut ex: impl Executor, sha256: &str) -> Result<Option<Vec<u8>>> {
 mod tests {
     use super::*;
 
-    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+    const PNG: &[u8] =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
     const PDF: &[u8] = b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
     const JPEG: &[u8] = b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0\xff\xd9";
 
@@ -576,7 +579,11 @@ mod tests {
         };
         let e = check_content(PDF, &images_only).unwrap_err();
         assert_eq!(e.code, ErrorCode::UnsupportedMediaType);
-        assert!(e.detail.contains("PDF") && e.detail.contains("PNG, JPEG"), "{}", e.detail);
+        assert!(
+            e.detail.contains("PDF") && e.detail.contains("PNG, JPEG"),
+            "{}",
+            e.detail
+        );
         let e = check_content(b"hello", &policy).unwrap_err();
         assert_eq!(e.code, ErrorCode::UnsupportedMediaType);
         let small = FilePolicy {
@@ -585,7 +592,10 @@ mod tests {
         };
         let e = check_content(PDF, &small).unwrap_err();
         assert_eq!(e.code, ErrorCode::PayloadTooLarge);
-        assert_eq!(check_content(b"", &policy).unwrap_err().code, ErrorCode::InvalidInput);
+        assert_eq!(
+            check_content(b"", &policy).unwrap_err().code,
+            ErrorCode::InvalidInput
+        );
     }
 
     #[test]
@@ -606,7 +616,9 @@ mod tests {
     #[tokio::test]
     async fn content_is_stored_once_under_its_hash_on_sqlite() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open_sqlite(dir.path(), &Default::default()).await.unwrap();
+        let db = Db::open_sqlite(dir.path(), &Default::default())
+            .await
+            .unwrap();
         crate::migrate::run(&db, "store", crate::migrations())
             .await
             .unwrap();
@@ -625,9 +637,16 @@ mod tests {
         assert_eq!(a.sha256, b.sha256);
         assert_eq!(a.sha256, sha256_hex(PNG));
         assert_eq!(a.media_type, "image/png");
-        let path = dir.path().join("files").join(&a.sha256[..2]).join(&a.sha256);
+        let path = dir
+            .path()
+            .join("files")
+            .join(&a.sha256[..2])
+            .join(&a.sha256);
         assert_eq!(std::fs::read(&path).unwrap(), PNG);
-        assert_eq!(std::fs::read_dir(path.parent().unwrap()).unwrap().count(), 1);
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1
+        );
         assert_eq!(store.meta("t1", a.id).await.unwrap(), a);
         assert_eq!(
             store.meta("t2", a.id).await.unwrap_err().code,

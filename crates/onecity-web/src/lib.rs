@@ -440,7 +440,10 @@ mod tests {
             ("/citizen/real-name", "id=\"id-number\""),
             ("/citizen/companies", "id=\"mandates-table\""),
             ("/console/services/forms", "id=\"question-list\""),
-            ("/citizen/forms/birth-medical-certificate", "id=\"form-questions\""),
+            (
+                "/citizen/forms/birth-medical-certificate",
+                "id=\"form-questions\"",
+            ),
         ] {
             let (status, headers, body) = get(path, &[]).await;
             assert_eq!(status, StatusCode::OK, "{path}");

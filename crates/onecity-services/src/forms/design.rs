@@ -385,10 +385,7 @@ fn level_schema(questions: &[Question]) -> Map<String, Value> {
                 if q.required {
                     rule.insert("then".into(), json!({"required": [q.id]}));
                 }
-                rule.insert(
-                    "else".into(),
-                    json!({"properties": {q.id.clone(): false}}),
-                );
+                rule.insert("else".into(), json!({"properties": {q.id.clone(): false}}));
                 rules.push(Value::Object(rule));
             }
         }
@@ -573,7 +570,14 @@ pub fn valid_key(key: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
 }
 
-fn check_text(p: &mut Problems, pointer: &str, t: &Bilingual, what_zh: &str, what_en: &str, max: usize) {
+fn check_text(
+    p: &mut Problems,
+    pointer: &str,
+    t: &Bilingual,
+    what_zh: &str,
+    what_en: &str,
+    max: usize,
+) {
     for (lang, text) in [("zh", &t.zh), ("en", &t.en)] {
         let n = text.trim().chars().count();
         if n == 0 {
@@ -773,7 +777,10 @@ fn check_fields(p: &mut Problems, q: &Question, here: &str, depth: usize) {
                     p.add(
                         &format!("{op}/value"),
                         format!("选项值“{}”无效：1到40个字母、数字、_ 或 -", o.value),
-                        format!("the option value {:?} is not valid: 1 to 40 letters, digits, _ or -", o.value),
+                        format!(
+                            "the option value {:?} is not valid: 1 to 40 letters, digits, _ or -",
+                            o.value
+                        ),
                     );
                 } else if !values.insert(o.value.as_str()) {
                     p.add(
@@ -782,7 +789,14 @@ fn check_fields(p: &mut Problems, q: &Question, here: &str, depth: usize) {
                         format!("the option value {:?} is used twice", o.value),
                     );
                 }
-                check_text(p, &format!("{op}/label"), &o.label, "选项文字", "option label", 200);
+                check_text(
+                    p,
+                    &format!("{op}/label"),
+                    &o.label,
+                    "选项文字",
+                    "option label",
+                    200,
+                );
             }
         }
         T::File => {
@@ -795,7 +809,10 @@ fn check_fields(p: &mut Problems, q: &Question, here: &str, depth: usize) {
                     p.add(
                         &format!("{here}/accept/{j}"),
                         format!("文件类型“{t}”无效或重复，可选：{}", KNOWN_TYPES.join("、")),
-                        format!("the file type {t:?} is unknown or repeated; known: {}", KNOWN_TYPES.join(", ")),
+                        format!(
+                            "the file type {t:?} is unknown or repeated; known: {}",
+                            KNOWN_TYPES.join(", ")
+                        ),
                     );
                 }
             }
@@ -870,7 +887,10 @@ fn check_condition(p: &mut Problems, c: &Condition, earlier: &[Question], at: &s
         p.add(
             &format!("{at}/question"),
             format!("条件只能引用选择题，“{}”不是", c.question),
-            format!("a condition names a choice question; {:?} is not one", c.question),
+            format!(
+                "a condition names a choice question; {:?} is not one",
+                c.question
+            ),
         );
         return;
     }
@@ -1187,9 +1207,15 @@ fn read_question(
         }
         QuestionType::File => {
             let item = s.get("items").and_then(|i| i.get("properties"));
-            q.accept = strings(item.and_then(|i| i.get("media_type")).and_then(|m| m.get("enum")))
-                .unwrap_or_default();
-            q.max_size = u64_of(item.and_then(|i| i.get("size")).and_then(|m| m.get("maximum")));
+            q.accept = strings(
+                item.and_then(|i| i.get("media_type"))
+                    .and_then(|m| m.get("enum")),
+            )
+            .unwrap_or_default();
+            q.max_size = u64_of(
+                item.and_then(|i| i.get("size"))
+                    .and_then(|m| m.get("maximum")),
+            );
             q.min_count = u64_of(s.get("minItems"));
             q.max_count = u64_of(s.get("maxItems"));
         }
@@ -1207,7 +1233,10 @@ fn read_question(
 
 /// Finds the question at an answer's JSON pointer (`/children/0/name` → the group's
 /// `name`), with the questions of its level.
-pub fn question_at<'a>(questions: &'a [Question], pointer: &str) -> Option<(&'a Question, &'a [Question])> {
+pub fn question_at<'a>(
+    questions: &'a [Question],
+    pointer: &str,
+) -> Option<(&'a Question, &'a [Question])> {
     let mut level = questions;
     let mut found = None;
     let mut tokens = pointer.split('/').skip(1).peekable();
@@ -1353,7 +1382,12 @@ mod tests {
         name.required = true;
         name.max_length = Some(30);
         let known = choice("father_known", &["yes", "no"], ChoiceWidget::Radio);
-        let mut father = Question::new("father_id", QuestionType::IdNumber, "父亲身份证号", "Father's ID number");
+        let mut father = Question::new(
+            "father_id",
+            QuestionType::IdNumber,
+            "父亲身份证号",
+            "Father's ID number",
+        );
         father.required = true;
         father.show_when = Some(Condition {
             question: "father_known".into(),
@@ -1394,9 +1428,18 @@ mod tests {
                    "then": {"required": ["father_id"]},
                    "else": {"properties": {"father_id": false}}})
         );
-        assert_eq!(schema["properties"]["children"]["items"]["required"], json!(["name"]));
-        assert_eq!(ui["order"], json!(["name", "father_known", "father_id", "children", "scan"]));
-        assert_eq!(ui["questions"]["children"]["order"], json!(["name", "weight"]));
+        assert_eq!(
+            schema["properties"]["children"]["items"]["required"],
+            json!(["name"])
+        );
+        assert_eq!(
+            ui["order"],
+            json!(["name", "father_known", "father_id", "children", "scan"])
+        );
+        assert_eq!(
+            ui["questions"]["children"]["order"],
+            json!(["name", "weight"])
+        );
         let back = from_schema(&schema, &ui, Lang::En).unwrap();
         assert_eq!(back, qs);
         assert!(jsonschema::draft202012::meta::is_valid(&schema));

@@ -256,9 +256,9 @@ async fn upload(
                 "X-File-Name 应为百分号编码的 UTF-8 / X-File-Name must be percent-encoded UTF-8",
             )
         })?;
-    let name = percent_decode_str(raw).decode_utf8().map_err(|_| {
-        Error::invalid("文件名不是有效的 UTF-8 / the file name is not valid UTF-8")
-    })?;
+    let name = percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| Error::invalid("文件名不是有效的 UTF-8 / the file name is not valid UTF-8"))?;
     let target = match (&q.form, &q.question) {
         (Some(f), Some(qn)) => Some((f.as_str(), qn.as_str())),
         (None, None) => None,

@@ -458,17 +458,14 @@ impl Hall {
                     None => None,
                 };
                 let message = match stored {
-                    Some(f) if f.owner != me => Some(lang.pick(
-                        "找不到您上传的这个文件",
-                        "no such file uploaded by you",
-                    )),
-                    None => Some(lang.pick(
-                        "找不到您上传的这个文件",
-                        "no such file uploaded by you",
-                    )),
+                    Some(f) if f.owner != me => {
+                        Some(lang.pick("找不到您上传的这个文件", "no such file uploaded by you"))
+                    }
+                    None => {
+                        Some(lang.pick("找不到您上传的这个文件", "no such file uploaded by you"))
+                    }
                     Some(f)
-                        if r["media_type"] != json!(f.media_type)
-                            || r["size"] != json!(f.size) =>
+                        if r["media_type"] != json!(f.media_type) || r["size"] != json!(f.size) =>
                     {
                         Some(lang.pick(
                             "文件信息与上传的文件不符",
@@ -747,7 +744,11 @@ mod tests {
             .unwrap();
         let mut kinds = std::collections::BTreeSet::new();
         let mut branches = 0;
-        for q in d.questions.iter().chain(d.questions.iter().flat_map(|q| &q.questions)) {
+        for q in d
+            .questions
+            .iter()
+            .chain(d.questions.iter().flat_map(|q| &q.questions))
+        {
             kinds.insert(q.kind.as_str());
             branches += usize::from(q.show_when.is_some());
         }

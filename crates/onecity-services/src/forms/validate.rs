@@ -60,7 +60,9 @@ pub fn id_number_ok(s: &str) -> bool {
 
 fn id_number_message(s: &str, lang: Lang) -> String {
     match idnum::check_id_number(s, &today_cn()) {
-        Ok(_) => lang.pick("身份证号无效", "not a valid identity number").into(),
+        Ok(_) => lang
+            .pick("身份证号无效", "not a valid identity number")
+            .into(),
         Err(e) => {
             // The catalogue's bilingual detail: "中文 / English".
             let (zh, en) = e.detail.split_once(" / ").unwrap_or((&e.detail, &e.detail));
@@ -205,7 +207,8 @@ impl CompiledForm {
         let found = design::question_at(&self.questions, at);
         let q = found.map(|(q, _)| q);
         let qtype = q.map(|q| q.kind);
-        let inside = q.is_some_and(|q| !at.ends_with(&format!("/{}", design::pointer_token(&q.id))));
+        let inside =
+            q.is_some_and(|q| !at.ends_with(&format!("/{}", design::pointer_token(&q.id))));
         let pick = |zh: &str, en: &str| lang.pick(zh, en).to_string();
         match kind {
             K::FalseSchema => match (q, found.map(|f| f.1)) {
@@ -226,7 +229,10 @@ impl CompiledForm {
             },
             K::Type { kind } => {
                 if at.is_empty() {
-                    return pick("答案应为一个对象（按问题标识）", "the answers must be an object (by question id)");
+                    return pick(
+                        "答案应为一个对象（按问题标识）",
+                        "the answers must be an object (by question id)",
+                    );
                 }
                 match (qtype, inside) {
                     (Some(QuestionType::Text), _) => pick("应填写文字", "must be text"),
@@ -239,21 +245,32 @@ impl CompiledForm {
                     (Some(QuestionType::Date), _) => {
                         pick("应为日期（YYYY-MM-DD）", "must be a date (YYYY-MM-DD)")
                     }
-                    (Some(QuestionType::IdNumber), _) => {
-                        pick("应填写身份证号（文字）", "must be an identity number (text)")
-                    }
+                    (Some(QuestionType::IdNumber), _) => pick(
+                        "应填写身份证号（文字）",
+                        "must be an identity number (text)",
+                    ),
                     (Some(QuestionType::Choice), false) if q.is_some_and(Question::is_multiple) => {
                         pick("应为所选选项的列表", "must be a list of chosen options")
                     }
-                    (Some(QuestionType::Choice), _) => pick("应为一个选项", "must be one of the options"),
+                    (Some(QuestionType::Choice), _) => {
+                        pick("应为一个选项", "must be one of the options")
+                    }
                     (Some(QuestionType::Address), false) => pick(
                         "应为地址（文字和地图上的位置）",
                         "must be an address (text and a point on the map)",
                     ),
-                    (Some(QuestionType::Address), true) => pick("地址格式不正确", "the address is malformed"),
-                    (Some(QuestionType::File), false) => pick("应为上传文件的列表", "must be a list of uploaded files"),
-                    (Some(QuestionType::File), true) => pick("文件信息格式不正确", "the file reference is malformed"),
-                    (Some(QuestionType::Group), _) => pick("应为一组组答案的列表", "must be a list of entries"),
+                    (Some(QuestionType::Address), true) => {
+                        pick("地址格式不正确", "the address is malformed")
+                    }
+                    (Some(QuestionType::File), false) => {
+                        pick("应为上传文件的列表", "must be a list of uploaded files")
+                    }
+                    (Some(QuestionType::File), true) => {
+                        pick("文件信息格式不正确", "the file reference is malformed")
+                    }
+                    (Some(QuestionType::Group), _) => {
+                        pick("应为一组组答案的列表", "must be a list of entries")
+                    }
                     (None, _) => pick("类型不正确", "has the wrong type"),
                 }
             }
@@ -284,15 +301,23 @@ impl CompiledForm {
                         .map(|q| q.accept.iter().map(|t| type_name(t)).collect())
                         .unwrap_or_default();
                     match lang {
-                        Lang::Zh => format!("此处不接受这种文件类型（可接受：{}）", accepted.join("、")),
-                        Lang::En => format!("this file type is not accepted here (accepted: {})", accepted.join(", ")),
+                        Lang::Zh => {
+                            format!("此处不接受这种文件类型（可接受：{}）", accepted.join("、"))
+                        }
+                        Lang::En => format!(
+                            "this file type is not accepted here (accepted: {})",
+                            accepted.join(", ")
+                        ),
                     }
                 }
                 _ => pick("不是可选的选项", "is not one of the options"),
             },
             K::Format { format } => match format.as_str() {
                 "id-number" => id_number_message(value.as_str().unwrap_or_default(), lang),
-                "date" => pick("不是有效日期（格式 YYYY-MM-DD）", "is not a valid date (YYYY-MM-DD)"),
+                "date" => pick(
+                    "不是有效日期（格式 YYYY-MM-DD）",
+                    "is not a valid date (YYYY-MM-DD)",
+                ),
                 "uuid" => pick("文件标识无效", "the file id is not valid"),
                 _ => pick("格式不正确", "is not in the expected format"),
             },
@@ -350,7 +375,10 @@ impl CompiledForm {
     ) -> String {
         match (qtype, inside) {
             (Some(QuestionType::Address), true) => lang
-                .pick("地图上的位置超出范围", "the point on the map is out of range")
+                .pick(
+                    "地图上的位置超出范围",
+                    "the point on the map is out of range",
+                )
                 .into(),
             (Some(QuestionType::File), true) if at.ends_with("/size") => {
                 if lower {
@@ -422,14 +450,21 @@ fn order_key(questions: &[Question], pointer: &str) -> (Vec<usize>, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::forms::design::{to_schema, to_ui, Bilingual, ChoiceOption, ChoiceWidget, Condition};
+    use crate::forms::design::{
+        to_schema, to_ui, Bilingual, ChoiceOption, ChoiceWidget, Condition,
+    };
     use serde_json::json;
 
     fn form() -> CompiledForm {
         let mut name = Question::new("name", QuestionType::Text, "姓名", "Name");
         name.required = true;
         name.max_length = Some(4);
-        let mut known = Question::new("father_known", QuestionType::Choice, "父亲信息已知", "Father known");
+        let mut known = Question::new(
+            "father_known",
+            QuestionType::Choice,
+            "父亲信息已知",
+            "Father known",
+        );
         known.required = true;
         known.widget = Some(ChoiceWidget::Radio);
         known.options = [("yes", "是", "Yes"), ("no", "否", "No")]
@@ -442,7 +477,12 @@ mod tests {
                 },
             })
             .collect();
-        let mut father = Question::new("father_id", QuestionType::IdNumber, "父亲身份证号", "Father's ID number");
+        let mut father = Question::new(
+            "father_id",
+            QuestionType::IdNumber,
+            "父亲身份证号",
+            "Father's ID number",
+        );
         father.required = true;
         father.show_when = Some(Condition {
             question: "father_known".into(),
@@ -475,7 +515,9 @@ mod tests {
         let f = form();
         let zh = f.check(&json!({}), Lang::Zh);
         assert_eq!(pointers(&zh), ["/name", "/father_known", "/scan"]);
-        assert!(zh.iter().all(|p| p.keyword == "required" && p.message == "此项必填"));
+        assert!(zh
+            .iter()
+            .all(|p| p.keyword == "required" && p.message == "此项必填"));
         let en = f.check(&json!({}), Lang::En);
         assert_eq!(en[0].message, "this question is required");
     }
@@ -502,7 +544,10 @@ mod tests {
         let p = f.check(&extra, Lang::Zh);
         assert_eq!(pointers(&p), ["/father_id"]);
         assert_eq!(p[0].keyword, "falseSchema");
-        assert_eq!(p[0].message, "仅当“父亲信息已知”选择“是”时回答此项，请删除此答案");
+        assert_eq!(
+            p[0].message,
+            "仅当“父亲信息已知”选择“是”时回答此项，请删除此答案"
+        );
         yes["father_id"] = json!("11010519491231002X");
         assert!(f.check(&yes, Lang::En).is_empty());
     }
@@ -535,8 +580,14 @@ mod tests {
                 ("/weight", "must be a whole number"),
                 ("/scan", "upload at most 2 files"),
                 ("/scan/0/id", "the file id is not valid"),
-                ("/scan/0/media_type", "this file type is not accepted here (accepted: PNG)"),
-                ("/scan/0/size", "the file is too large (at most 1.0 MiB here)"),
+                (
+                    "/scan/0/media_type",
+                    "this file type is not accepted here (accepted: PNG)"
+                ),
+                (
+                    "/scan/0/size",
+                    "the file is too large (at most 1.0 MiB here)"
+                ),
                 ("/place/lat", "the point on the map is out of range"),
                 ("/place/lon", "pick the place on the map"),
                 ("/bogus", "is not a question of this form"),
@@ -553,7 +604,11 @@ mod tests {
         let p = f.check(&a, Lang::En);
         assert_eq!(pointers(&p), ["/father_id"]);
         assert_eq!(p[0].keyword, "format");
-        assert!(p[0].message.contains("check digit") && p[0].message.contains("X"), "{}", p[0].message);
+        assert!(
+            p[0].message.contains("check digit") && p[0].message.contains("X"),
+            "{}",
+            p[0].message
+        );
         assert!(f.check(&a, Lang::Zh)[0].message.contains("校验码错误"));
         a["father_id"] = json!("11010519491231002x");
         assert!(f.check(&a, Lang::En).is_empty());
@@ -565,6 +620,9 @@ mod tests {
     fn answers_that_are_not_an_object_are_refused() {
         let p = form().check(&json!([1, 2]), Lang::En);
         assert_eq!(pointers(&p), [""]);
-        assert_eq!(p[0].message, "the answers must be an object (by question id)");
+        assert_eq!(
+            p[0].message,
+            "the answers must be an object (by question id)"
+        );
     }
 }

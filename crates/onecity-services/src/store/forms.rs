@@ -160,7 +160,11 @@ pub(crate) async fn latest_forms(
 }
 
 /// Every version of a form, newest first.
-pub(crate) async fn versions(mut ex: impl Executor, tenant: &str, key: &str) -> Result<Vec<FormRow>> {
+pub(crate) async fn versions(
+    mut ex: impl Executor,
+    tenant: &str,
+    key: &str,
+) -> Result<Vec<FormRow>> {
     ex.fetch_all_as(
         &format!(
             "SELECT {FORM_COLUMNS} FROM service_forms WHERE tenant = $1 AND form_key = $2 ORDER BY version DESC"

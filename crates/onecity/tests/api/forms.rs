@@ -64,7 +64,13 @@ async fn post_lang(
     (st, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-async fn upload(s: &TestServer, cred: &str, query: &str, name: Option<&str>, bytes: &[u8]) -> (u16, Value) {
+async fn upload(
+    s: &TestServer,
+    cred: &str,
+    query: &str,
+    name: Option<&str>,
+    bytes: &[u8],
+) -> (u16, Value) {
     let mut req = s
         .http
         .post(format!("{}{FILES}{query}", s.url))
@@ -114,7 +120,10 @@ async fn citizen(s: &TestServer, f: &Fixture, name: &str) -> (String, String) {
 
 async fn audit(s: &TestServer, f: &Fixture, action: &str) -> Vec<Value> {
     let (st, page) = s
-        .get(&format!("/api/v1/tenants/t1/audit?action={action}&limit=500"), &f.admin)
+        .get(
+            &format!("/api/v1/tenants/t1/audit?action={action}&limit=500"),
+            &f.admin,
+        )
         .await
         .unwrap();
     assert_eq!(st, 200, "{page}");
@@ -147,9 +156,15 @@ async fn forms_are_saved_as_versions_and_answers_get_every_problem_by_pointer_in
     let path = format!("{FORMS}/{}/versions", d.key);
 
     // Only holders of service_admin save forms.
-    let (st, body) = s.post(&path, &f.staff_a, &save_body(&d, None)).await.unwrap();
+    let (st, body) = s
+        .post(&path, &f.staff_a, &save_body(&d, None))
+        .await
+        .unwrap();
     assert_problem(st, &body, 403, "forbidden");
-    let (st, v1) = s.post(&path, &f.admin, &save_body(&d, Some(0))).await.unwrap();
+    let (st, v1) = s
+        .post(&path, &f.admin, &save_body(&d, Some(0)))
+        .await
+        .unwrap();
     assert_eq!(st, 201, "{v1}");
     assert_eq!(v1["version"], 1);
     assert_eq!(v1["item_code"], "330100-20-WJW-001-000");
@@ -164,8 +179,17 @@ async fn forms_are_saved_as_versions_and_answers_get_every_problem_by_pointer_in
     let (st, got) = s.get(&format!("{FORMS}/{}", d.key), &cit).await.unwrap();
     assert_eq!(st, 200, "{got}");
     assert_eq!(got["schema"], v1["schema"]);
-    assert_eq!(got["ui"]["questions"]["father_id_number"]["label"]["zh"], "父亲身份证号");
-    let (_, list) = s.get(&format!("{FORMS}?item_code=330100-20-WJW-001-000"), &f.staff_b).await.unwrap();
+    assert_eq!(
+        got["ui"]["questions"]["father_id_number"]["label"]["zh"],
+        "父亲身份证号"
+    );
+    let (_, list) = s
+        .get(
+            &format!("{FORMS}?item_code=330100-20-WJW-001-000"),
+            &f.staff_b,
+        )
+        .await
+        .unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1);
     let (st, body) = s.get(&format!("{FORMS}/no-such-form"), &cit).await.unwrap();
     assert_problem(st, &body, 404, "not_found");
@@ -198,10 +222,20 @@ async fn forms_are_saved_as_versions_and_answers_get_every_problem_by_pointer_in
     assert_eq!(st, 422);
     assert_eq!(pointers(&en["problems"]), expected);
     assert_eq!(en["problems"][0]["message"], "this question is required");
-    assert_eq!(en["detail"], "the answers have 11 problems and were not submitted");
+    assert_eq!(
+        en["detail"],
+        "the answers have 11 problems and were not submitted"
+    );
 
     // The citizen's scan, then answers that pass.
-    let (st, scan) = upload(&s, &cit, "?form=birth-medical-certificate&question=mother_id_scan", Some("%E8%BA%AB%E4%BB%BD%E8%AF%81.png"), PNG).await;
+    let (st, scan) = upload(
+        &s,
+        &cit,
+        "?form=birth-medical-certificate&question=mother_id_scan",
+        Some("%E8%BA%AB%E4%BB%BD%E8%AF%81.png"),
+        PNG,
+    )
+    .await;
     assert_eq!(st, 201, "{scan}");
     assert_eq!(scan["name"], "身份证.png");
     assert_eq!(scan["owner"], cit_actor);
@@ -226,8 +260,14 @@ async fn forms_are_saved_as_versions_and_answers_get_every_problem_by_pointer_in
     let mut yes = good.clone();
     yes["father_known"] = json!("yes");
     let (_, r) = post_lang(&s, &sub, &cit, &json!({"answers": yes}), "zh").await;
-    assert_eq!(pointers(&r["problems"]), ["/father_name", "/father_id_number"]);
-    assert_eq!(r["problems"][0]["message"], "此项必填（因为“父亲信息已知”选择了“是”）");
+    assert_eq!(
+        pointers(&r["problems"]),
+        ["/father_name", "/father_id_number"]
+    );
+    assert_eq!(
+        r["problems"][0]["message"],
+        "此项必填（因为“父亲信息已知”选择了“是”）"
+    );
     // … and refused when it does not hold.
     let mut stray = good.clone();
     stray["father_name"] = json!("王五");
@@ -240,11 +280,22 @@ async fn forms_are_saved_as_versions_and_answers_get_every_problem_by_pointer_in
     let (_, r) = post_lang(&s, &sub, &cit, &json!({"answers": home}), "en").await;
     assert_eq!(
         pointers(&r["problems"]),
-        ["/hospital_name", "/home_birth_attendant", "/home_birth_proof"]
+        [
+            "/hospital_name",
+            "/home_birth_attendant",
+            "/home_birth_proof"
+        ]
     );
 
     // The check endpoint answers the same without storing.
-    let (st, c) = post_lang(&s, &format!("{FORMS}/{}/check", d.key), &cit, &json!({"answers": yes}), "en").await;
+    let (st, c) = post_lang(
+        &s,
+        &format!("{FORMS}/{}/check", d.key),
+        &cit,
+        &json!({"answers": yes}),
+        "en",
+    )
+    .await;
     assert_eq!(st, 200);
     assert_eq!(c["valid"], false);
     assert_eq!(c["problems"].as_array().unwrap().len(), 2);
@@ -257,12 +308,30 @@ async fn forms_are_saved_as_versions_and_answers_get_every_problem_by_pointer_in
     assert_eq!(saved["version"], 1);
     assert_eq!(saved["submitter"], cit_actor);
     let sid = saved["id"].as_str().unwrap();
-    let (st, back) = s.get(&format!("/api/v1/tenants/t1/services/submissions/{sid}"), &cit).await.unwrap();
+    let (st, back) = s
+        .get(
+            &format!("/api/v1/tenants/t1/services/submissions/{sid}"),
+            &cit,
+        )
+        .await
+        .unwrap();
     assert_eq!(st, 200);
     assert_eq!(back["answers"], yes);
-    let (st, _) = s.get(&format!("/api/v1/tenants/t1/services/submissions/{sid}"), &f.staff_a).await.unwrap();
+    let (st, _) = s
+        .get(
+            &format!("/api/v1/tenants/t1/services/submissions/{sid}"),
+            &f.staff_a,
+        )
+        .await
+        .unwrap();
     assert_eq!(st, 404);
-    let (st, _) = s.get(&format!("/api/v1/tenants/t1/services/submissions/{sid}"), &f.admin).await.unwrap();
+    let (st, _) = s
+        .get(
+            &format!("/api/v1/tenants/t1/services/submissions/{sid}"),
+            &f.admin,
+        )
+        .await
+        .unwrap();
     assert_eq!(st, 200);
     assert_eq!(audit(&s, &f, "form.submit").await.len(), 1);
 
@@ -276,17 +345,30 @@ async fn forms_are_saved_as_versions_and_answers_get_every_problem_by_pointer_in
     let mut lie = good.clone();
     lie["mother_id_scan"][0]["size"] = json!(99);
     let (_, r) = post_lang(&s, &sub, &cit, &json!({"answers": lie}), "en").await;
-    assert_eq!(r["problems"][0]["message"], "does not match the uploaded file");
+    assert_eq!(
+        r["problems"][0]["message"],
+        "does not match the uploaded file"
+    );
 
     // Versions: removing a question and retyping another is a new version with its
     // breaking changes; version 1 is unchanged and answers can still be checked on it.
     let mut d2 = d.clone();
     d2.questions.retain(|q| q.id != "contact_phone");
-    let weight = d2.questions.iter_mut().find(|q| q.id == "birth_weight").unwrap();
+    let weight = d2
+        .questions
+        .iter_mut()
+        .find(|q| q.id == "birth_weight")
+        .unwrap();
     weight.integer = false;
-    let (st, body) = s.post(&path, &f.admin, &save_body(&d2, Some(0))).await.unwrap();
+    let (st, body) = s
+        .post(&path, &f.admin, &save_body(&d2, Some(0)))
+        .await
+        .unwrap();
     assert_problem(st, &body, 409, "conflict");
-    let (st, v2) = s.post(&path, &f.admin, &save_body(&d2, Some(1))).await.unwrap();
+    let (st, v2) = s
+        .post(&path, &f.admin, &save_body(&d2, Some(1)))
+        .await
+        .unwrap();
     assert_eq!(st, 201, "{v2}");
     assert_eq!(v2["version"], 2);
     assert_eq!(
@@ -296,19 +378,42 @@ async fn forms_are_saved_as_versions_and_answers_get_every_problem_by_pointer_in
             {"question": "contact_phone", "change": "removed", "detail": "text"}
         ])
     );
-    let (_, old) = s.get(&format!("{FORMS}/{}?version=1", d.key), &cit).await.unwrap();
+    let (_, old) = s
+        .get(&format!("{FORMS}/{}?version=1", d.key), &cit)
+        .await
+        .unwrap();
     assert_eq!(old["schema"], v1["schema"]);
-    let (_, versions) = s.get(&format!("{FORMS}/{}/versions", d.key), &cit).await.unwrap();
+    let (_, versions) = s
+        .get(&format!("{FORMS}/{}/versions", d.key), &cit)
+        .await
+        .unwrap();
     assert_eq!(versions.as_array().unwrap().len(), 2);
     let mut no_phone = good.clone();
     no_phone.as_object_mut().unwrap().remove("contact_phone");
-    let (_, r) = post_lang(&s, &format!("{FORMS}/{}/check", d.key), &cit, &json!({"answers": no_phone, "version": 1}), "en").await;
+    let (_, r) = post_lang(
+        &s,
+        &format!("{FORMS}/{}/check", d.key),
+        &cit,
+        &json!({"answers": no_phone, "version": 1}),
+        "en",
+    )
+    .await;
     assert_eq!(pointers(&r["problems"]), ["/contact_phone"]);
-    let (_, r) = post_lang(&s, &format!("{FORMS}/{}/check", d.key), &cit, &json!({"answers": no_phone}), "en").await;
+    let (_, r) = post_lang(
+        &s,
+        &format!("{FORMS}/{}/check", d.key),
+        &cit,
+        &json!({"answers": no_phone}),
+        "en",
+    )
+    .await;
     assert_eq!(r["valid"], true, "{r}");
     assert_eq!(r["version"], 2);
     let audited = audit(&s, &f, "form.version").await;
-    assert!(audited[1]["detail"].as_str().unwrap().contains("contact_phone"));
+    assert!(audited[1]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("contact_phone"));
 }
 
 #[tokio::test]
@@ -324,10 +429,19 @@ async fn schemas_the_designer_cannot_show_are_refused_with_every_problem() {
     let (st, r) = post_lang(&s, &path, &f.admin, &body, "en").await;
     assert_problem(st, &r, 422, "invalid_input");
     assert_eq!(pointers(&r["problems"]), ["/schema/properties/extra"]);
-    body["schema"]["properties"].as_object_mut().unwrap().remove("extra");
+    body["schema"]["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("extra");
     let (_, r) = post_lang(&s, &path, &f.admin, &body, "zh").await;
-    assert_eq!(pointers(&r["problems"]), ["/schema/properties/newborn_name/minLength"]);
-    assert!(r["problems"][0]["message"].as_str().unwrap().contains("设计器"));
+    assert_eq!(
+        pointers(&r["problems"]),
+        ["/schema/properties/newborn_name/minLength"]
+    );
+    assert!(r["problems"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("设计器"));
     // Design problems: a condition on a later question, a duplicate id, a bad item code.
     let mut bad = d.clone();
     bad.item_code = "has spaces".into();
@@ -337,9 +451,15 @@ async fn schemas_the_designer_cannot_show_are_refused_with_every_problem() {
     let ps = pointers(&r["problems"]);
     assert!(ps.contains(&"/item_code".to_string()), "{ps:?}");
     assert!(ps.contains(&"/questions/1/id".to_string()), "{ps:?}");
-    assert!(ps.contains(&"/questions/5/show_when/question".to_string()), "{ps:?}");
+    assert!(
+        ps.contains(&"/questions/5/show_when/question".to_string()),
+        "{ps:?}"
+    );
     // Nothing was saved.
-    let (st, _) = s.get(&format!("{FORMS}/{}", d.key), &f.admin).await.unwrap();
+    let (st, _) = s
+        .get(&format!("{FORMS}/{}", d.key), &f.admin)
+        .await
+        .unwrap();
     assert_eq!(st, 404);
     assert!(audit(&s, &f, "form.version").await.is_empty());
 }
@@ -351,12 +471,20 @@ async fn uploads_are_checked_by_content_size_count_and_name_and_reads_by_others_
     // A form whose scan question takes one or two PNG or JPEG images of at most 200 bytes.
     let mut d = birth_design();
     d.key = "images-only".into();
-    let scan = d.questions.iter_mut().find(|q| q.id == "mother_id_scan").unwrap();
+    let scan = d
+        .questions
+        .iter_mut()
+        .find(|q| q.id == "mother_id_scan")
+        .unwrap();
     assert_eq!(scan.kind, QuestionType::File);
     scan.accept = vec!["image/png".into(), "image/jpeg".into()];
     scan.max_size = Some(200);
     let (st, body) = s
-        .post(&format!("{FORMS}/images-only/versions"), &f.admin, &save_body(&d, None))
+        .post(
+            &format!("{FORMS}/images-only/versions"),
+            &f.admin,
+            &save_body(&d, None),
+        )
         .await
         .unwrap();
     assert_eq!(st, 201, "{body}");
@@ -371,7 +499,14 @@ async fn uploads_are_checked_by_content_size_count_and_name_and_reads_by_others_
     assert_problem(st, &r, 415, "unsupported_media_type");
     assert!(r["detail"].as_str().unwrap().contains("PDF"), "{r}");
     assert!(r["detail"].as_str().unwrap().contains("PNG, JPEG"), "{r}");
-    let (st, r) = upload(&s, &f.staff_a, "", Some("photo.png"), b"just text, not an image").await;
+    let (st, r) = upload(
+        &s,
+        &f.staff_a,
+        "",
+        Some("photo.png"),
+        b"just text, not an image",
+    )
+    .await;
     assert_problem(st, &r, 415, "unsupported_media_type");
     // Size.
     let mut big = PNG.to_vec();
@@ -379,7 +514,16 @@ async fn uploads_are_checked_by_content_size_count_and_name_and_reads_by_others_
     let (st, r) = upload(&s, &f.staff_a, q, Some("big.png"), &big).await;
     assert_problem(st, &r, 413, "payload_too_large");
     // Names with path tricks, NUL, control characters; a missing name.
-    for name in ["../x.png", "a%2Fb.png", "..%5C..%5Cboot.png", "%2Fetc%2Fpasswd", "C%3A%5Cx.png", "x%00.png", "a%0Ab.png", ".."] {
+    for name in [
+        "../x.png",
+        "a%2Fb.png",
+        "..%5C..%5Cboot.png",
+        "%2Fetc%2Fpasswd",
+        "C%3A%5Cx.png",
+        "x%00.png",
+        "a%0Ab.png",
+        "..",
+    ] {
         let (st, r) = upload(&s, &f.staff_a, "", Some(name), PNG).await;
         assert_problem(st, &r, 422, "invalid_input");
         let detail = r["detail"].as_str().unwrap();
@@ -390,7 +534,14 @@ async fn uploads_are_checked_by_content_size_count_and_name_and_reads_by_others_
     assert!(r["detail"].as_str().unwrap().contains("X-File-Name"));
     let (st, r) = upload(&s, &f.staff_a, "?form=images-only", Some("x.png"), PNG).await;
     assert_problem(st, &r, 400, "invalid_query");
-    let (st, r) = upload(&s, &f.staff_a, "?form=images-only&question=newborn_name", Some("x.png"), PNG).await;
+    let (st, r) = upload(
+        &s,
+        &f.staff_a,
+        "?form=images-only&question=newborn_name",
+        Some("x.png"),
+        PNG,
+    )
+    .await;
     assert_problem(st, &r, 422, "invalid_input");
 
     // Count: the question takes at most two files.
@@ -405,28 +556,60 @@ async fn uploads_are_checked_by_content_size_count_and_name_and_reads_by_others_
     }
     let mut answers = valid_answers(&Value::Null);
     answers["mother_id_scan"] = json!(refs);
-    let (_, r) = post_lang(&s, &format!("{FORMS}/images-only/check"), &f.staff_a, &json!({"answers": answers}), "en").await;
+    let (_, r) = post_lang(
+        &s,
+        &format!("{FORMS}/images-only/check"),
+        &f.staff_a,
+        &json!({"answers": answers}),
+        "en",
+    )
+    .await;
     assert_eq!(pointers(&r["problems"]), ["/mother_id_scan"]);
     assert_eq!(r["problems"][0]["message"], "upload at most 2 files");
     answers["mother_id_scan"] = json!([refs[0], refs[1]]);
-    let (_, r) = post_lang(&s, &format!("{FORMS}/images-only/check"), &f.staff_a, &json!({"answers": answers}), "en").await;
+    let (_, r) = post_lang(
+        &s,
+        &format!("{FORMS}/images-only/check"),
+        &f.staff_a,
+        &json!({"answers": answers}),
+        "en",
+    )
+    .await;
     assert_eq!(r["valid"], true, "{r}");
 
     // Reads: the owner's is not audited; another staff member without service_admin gets
     // 404; the tenant admin reads it, and that read is audited.
     let id = refs[0]["id"].as_str().unwrap();
-    let r = s.http.get(format!("{}{FILES}/{id}", s.url)).bearer_auth(&f.staff_a).send().await.unwrap();
+    let r = s
+        .http
+        .get(format!("{}{FILES}/{id}", s.url))
+        .bearer_auth(&f.staff_a)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "image/png");
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
-    assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("attachment;"));
+    assert!(r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment;"));
     assert_eq!(r.bytes().await.unwrap().as_ref(), PNG);
     assert!(audit(&s, &f, "file.read").await.is_empty());
     let (st, body) = s.get(&format!("{FILES}/{id}"), &f.staff_b).await.unwrap();
     assert_problem(st, &body, 404, "not_found");
-    let (st, _) = s.get(&format!("{FILES}/{id}/meta"), &f.staff_b).await.unwrap();
+    let (st, _) = s
+        .get(&format!("{FILES}/{id}/meta"), &f.staff_b)
+        .await
+        .unwrap();
     assert_eq!(st, 404);
-    let r = s.http.get(format!("{}{FILES}/{id}", s.url)).bearer_auth(&f.admin).send().await.unwrap();
+    let r = s
+        .http
+        .get(format!("{}{FILES}/{id}", s.url))
+        .bearer_auth(&f.admin)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.bytes().await.unwrap().as_ref(), PNG);
     let reads = audit(&s, &f, "file.read").await;
@@ -436,7 +619,10 @@ async fn uploads_are_checked_by_content_size_count_and_name_and_reads_by_others_
     assert!(reads[0]["detail"].as_str().unwrap().contains("scan-0.png"));
     assert_eq!(audit(&s, &f, "file.upload").await.len(), 4);
     // Another tenant's path does not find it.
-    let (st, _) = s.get(&format!("/api/v1/tenants/nowhere/files/{id}"), &f.admin).await.unwrap();
+    let (st, _) = s
+        .get(&format!("/api/v1/tenants/nowhere/files/{id}"), &f.admin)
+        .await
+        .unwrap();
     assert_eq!(st, 404);
 
     // Where the bytes are: on SQLite a file named by its SHA-256 under the data directory;
