@@ -185,6 +185,7 @@ def test_staff_build_the_birth_form_with_a_branch_and_a_citizen_fills_it(driver)
             By.CSS_SELECTOR, "li.q-row[data-question='father_id_number'] .q-cond").text
         save_artifacts(driver, "onecity-forms-3-designer-1280-zh")
         driver.set_window_size(375, 812)
+        assert_fits(driver, "designer", 375)
         save_artifacts(driver, "onecity-forms-4-designer-375-zh")
 
     # ---------------------------------------------------------------- the citizen
@@ -251,6 +252,8 @@ def test_staff_build_the_birth_form_with_a_branch_and_a_citizen_fills_it(driver)
         father_error = father.find_element(By.CSS_SELECTOR, ".fq-error")
         assert father_error.is_displayed() and "此项必填" in father_error.text
         save_artifacts(driver, "onecity-forms-6-citizen-server-problems-375-zh")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'start'});", question_wrap(driver, "mother_id_number"))
+        save_artifacts(driver, "onecity-forms-6b-citizen-problems-at-fields-375-zh")
 
         # Corrected, the answers are stored.
         mother_id.clear()

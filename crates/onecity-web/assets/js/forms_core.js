@@ -689,7 +689,7 @@
         case 'id_number':
           input = el(q.multiline ? 'textarea' : 'input', 'fq-input');
           if (!q.multiline) input.type = 'text';
-          if (q.type === 'id_number') { input.maxLength = 18; input.autocomplete = 'off'; input.spellcheck = false; input.placeholder = '110105194912310021'; }
+          if (q.type === 'id_number') { input.maxLength = 18; input.autocomplete = 'off'; input.spellcheck = false; input.placeholder = zh ? '18位身份证号码' : '18 characters'; }
           else if (q.max_length) input.maxLength = q.max_length;
           if (q.multiline) input.rows = 3;
           if (q.pattern && /\^1\[3-9\]/.test(q.pattern)) { input.inputMode = 'tel'; input.type = 'tel'; }
@@ -875,7 +875,7 @@
       function draw() {
         list.textContent = '';
         files.forEach(function (f, i) {
-          var li = el('li', 'fq-file');
+          var li = el('li', 'fq-file-item');
           li.appendChild(el('span', null, f.name + ' (' + (TYPE_NAMES[f.media_type] || f.media_type) + ', ' + Math.max(1, Math.round(f.size / 1024)) + ' KiB)'));
           var rm = el('button', 'secondary small', zh ? '移除' : 'Remove');
           rm.type = 'button';

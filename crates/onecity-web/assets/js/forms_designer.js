@@ -418,6 +418,7 @@
     drawList();
     if (redrawEditor) drawEditor();
     clearTimeout(previewTimer);
+    body.dataset.previewReady = '0';
     previewTimer = setTimeout(drawPreview, 150);
   }
 
