@@ -72,7 +72,7 @@ fn main() {
     let cases: [(&str, &Value, Lang); 4] = [
         ("valid answers, branch taken", &valid, Lang::En),
         ("empty answers (11 problems)", &json!({}), Lang::En),
-        ("six wrong values", &wrong, Lang::En),
+        ("six wrong values (8 problems)", &wrong, Lang::En),
         ("valid answers, Chinese", &valid, Lang::Zh),
     ];
     for (name, answers, lang) in cases {
