@@ -75,7 +75,7 @@ permission_table! {
     Open311 => "open311", [TenantAdmin], "Submit service requests through Open311 GeoReport v2 (the app-key scope `open311`).";
     EventWrite => "event:write", [TenantAdmin], "Enter, dispatch, merge and rate governance events (一网统管 staff work).";
     GovernanceAdmin => "governance:admin", [TenantAdmin], "Define governance categories, dispatch rules, settings, plans and alert rules.";
-    ServiceAdmin => "service:admin", [TenantAdmin], "Edit the service items (事项) and forms (表单) of the citizen service hall (一网通办) of departments in the subtree.";
+    ServiceAdmin => "service:admin", [TenantAdmin], "Edit the service hall (一网通办): service items, guides and forms (each save a new version); read the materials citizens uploaded and their submissions.";
 }
 
 impl Permission {

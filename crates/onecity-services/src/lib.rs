@@ -23,4 +23,4 @@ use onecity_store::migrate::Migration;
 
 /// Migrations of the component `services`: v1 service items and their versions (`item`),
 /// v2 forms and their versions (`forms`).
-pub static MIGRATIONS: [Migration; 1] = [store::migrations::ITEMS];
+pub static MIGRATIONS: [Migration; 2] = [store::migrations::ITEMS, store::forms::MIGRATION];

@@ -39,6 +39,7 @@ pub fn routes() -> OpenApiRouter<Hall> {
         .routes(routes!(item_history))
         .routes(routes!(item_guide))
         .merge(crate::assistant::http::routes())
+        .merge(crate::forms::http::routes())
 }
 
 /// The caller if it sent a credential, else anonymous (public reads).

@@ -14,7 +14,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Column, Row as _, TypeInfo, ValueRef};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -411,7 +411,13 @@ impl Default for DbOptions {
 }
 
 enum Inner {
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+        /// The folder of the database file (the data directory): the file store keeps
+        /// its content-addressed files under it.
+        dir: PathBuf,
+    },
     Postgres(PgPool),
 }
 
@@ -457,8 +463,12 @@ impl Db {
             .connect_with(co.read_only(true))
             .await
             .map_err(map_err)?;
+        let dir = match file.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
         Ok(Db {
-            inner: Arc::new(Inner::Sqlite { read, write }),
+            inner: Arc::new(Inner::Sqlite { read, write, dir }),
         })
     }
 
@@ -485,6 +495,15 @@ impl Db {
         match &*self.inner {
             Inner::Sqlite { .. } => Backend::Sqlite,
             Inner::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The data directory of an embedded (SQLite) store, the folder holding its database
+    /// file; `None` on PostgreSQL, whose replicas share nothing but the database.
+    pub fn data_dir(&self) -> Option<&Path> {
+        match &*self.inner {
+            Inner::Sqlite { dir, .. } => Some(dir),
+            Inner::Postgres(_) => None,
         }
     }
 
@@ -588,7 +607,7 @@ impl Db {
     /// Closes every connection (at shutdown, after background work has drained).
     pub async fn close(&self) {
         match &*self.inner {
-            Inner::Sqlite { read, write } => {
+            Inner::Sqlite { read, write, .. } => {
                 read.close().await;
                 write.close().await;
             }

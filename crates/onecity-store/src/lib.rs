@@ -5,8 +5,9 @@
 //! transactions ([`Tx`]), one [`Executor`] trait over both so a store function is written
 //! once, typed row decoding through serde ([`decode`], [`Row::decode`]), dynamic SQL with
 //! bound arguments ([`SqlBuilder`]), per-crate migrations ([`migrate`]), server secrets
-//! ([`secrets`]), the hash-chained audit trail ([`audit`]), and the transactional outbox
-//! with its event bus ([`outbox`], [`bus`]).
+//! ([`secrets`]), the hash-chained audit trail ([`audit`]), the transactional outbox
+//! with its event bus ([`outbox`], [`bus`]), and the content-addressed file store
+//! ([`files`]: uploads on disk under the data directory, or in the database on PostgreSQL).
 //!
 //! Why not sqlx's `Any` driver: it lacks the types and placeholders we need (see
 //! DESIGN.md §4). Each crate writes runtime queries behind its own store functions, with
@@ -18,6 +19,7 @@ pub mod bus;
 mod db;
 pub mod decode;
 mod exec;
+pub mod files;
 pub mod migrate;
 pub mod outbox;
 pub mod secrets;
@@ -35,7 +37,7 @@ pub fn migrations() -> &'static [migrate::Migration] {
     &STORE_MIGRATIONS
 }
 
-static STORE_MIGRATIONS: [migrate::Migration; 2] = [migrate::Migration {
+static STORE_MIGRATIONS: [migrate::Migration; 3] = [migrate::Migration {
     version: 1,
     name: "secrets, audit chain, outbox, event inbox",
     sqlite: r#"
@@ -84,4 +86,5 @@ migrate::Migration {
     name: "audit anchors",
     sqlite: "CREATE TABLE audit_anchors (tenant TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL, signature TEXT NOT NULL, anchored_at BIGINT NOT NULL, PRIMARY KEY (tenant, seq));",
     postgres: "CREATE TABLE audit_anchors (tenant TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL, signature TEXT NOT NULL, anchored_at BIGINT NOT NULL, PRIMARY KEY (tenant, seq));",
-}];
+},
+files::MIGRATION];

@@ -64,6 +64,8 @@ where
         .route("/hall/items/{code}", get(hall_item_page))
         .route("/citizen", get(citizen_home_page))
         .route("/hall/assistant", get(assistant_page))
+        .route("/console/services/forms", get(form_designer_page))
+        .route("/citizen/forms/{key}", get(citizen_form_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -114,6 +116,10 @@ pub enum Page {
     CitizenHome,
     /// `/hall/assistant`: the Q&A assistant over the guides (智能客服), no login.
     Assistant,
+    /// `/console/services/forms`: the form designer for staff (表单设计器).
+    FormDesigner,
+    /// `/citizen/forms/{key}`: a citizen fills a form (填写表单), phone width.
+    CitizenForm,
 }
 
 impl Page {
@@ -139,6 +145,8 @@ impl Page {
             Page::HallItem => "hall_item.html",
             Page::CitizenHome => "citizen_home.html",
             Page::Assistant => "assistant.html",
+            Page::FormDesigner => "forms_designer.html",
+            Page::CitizenForm => "citizen_form.html",
         }
     }
 
@@ -164,6 +172,8 @@ impl Page {
             Page::HallItem => "hall_item",
             Page::CitizenHome => "citizen_home",
             Page::Assistant => "assistant",
+            Page::FormDesigner => "form_designer",
+            Page::CitizenForm => "citizen_form",
         }
     }
 
@@ -189,6 +199,8 @@ impl Page {
             Page::HallItem => "/hall/items",
             Page::CitizenHome => "/citizen",
             Page::Assistant => "/hall/assistant",
+            Page::FormDesigner => "/console/services/forms",
+            Page::CitizenForm => "/citizen/forms",
         }
     }
 
@@ -214,6 +226,8 @@ impl Page {
             Page::HallItem => "guide_title",
             Page::CitizenHome => "citizen_home_title",
             Page::Assistant => "assistant_title",
+            Page::FormDesigner => "fd_title",
+            Page::CitizenForm => "cf_title",
         }
     }
 }
@@ -254,6 +268,14 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             "citizen_home.html",
             include_str!("../templates/citizen_home.html"),
         ),
+        (
+            "forms_designer.html",
+            include_str!("../templates/forms_designer.html"),
+        ),
+        (
+            "citizen_form.html",
+            include_str!("../templates/citizen_form.html"),
+        ),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -281,7 +303,7 @@ pub fn render_at(
     })?;
     let ctx = context! {
         page => page.name(),
-        citizen => matches!(page, Page::Register | Page::RealName | Page::Mandates | Page::CitizenHome),
+        citizen => matches!(page, Page::Register | Page::RealName | Page::Mandates | Page::CitizenHome | Page::CitizenForm),
         hall => matches!(page, Page::Hall | Page::HallItem | Page::Assistant),
         lang => lang.code(),
         html_lang => lang.html_lang(),
@@ -398,6 +420,32 @@ async fn mandates_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Mandates, &headers, q.as_deref())
 }
 
+async fn form_designer_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::FormDesigner, &headers, q.as_deref())
+}
+
+/// `/citizen/forms/{key}`: the key is read by the page's script from the path; a key
+/// that is not a form key is 404.
+async fn citizen_form_page(
+    axum::extract::Path(key): axum::extract::Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let valid = (2..=64).contains(&key.len())
+        && key
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-');
+    if !valid {
+        return (StatusCode::NOT_FOUND, "no such form\n").into_response();
+    }
+    page_response_at(
+        Page::CitizenForm,
+        &format!("/citizen/forms/{key}"),
+        &headers,
+        q.as_deref(),
+    )
+}
+
 async fn flows_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Flows, &headers, q.as_deref())
 }
@@ -480,6 +528,11 @@ mod tests {
             ("/citizen/register", "id=\"send-code\""),
             ("/citizen/real-name", "id=\"id-number\""),
             ("/citizen/companies", "id=\"mandates-table\""),
+            ("/console/services/forms", "id=\"question-list\""),
+            (
+                "/citizen/forms/birth-medical-certificate",
+                "id=\"form-questions\"",
+            ),
             ("/console/flows", "id=\"flows-table\""),
             ("/hall", "id=\"hall-results\""),
             ("/hall/items/330100-20-WJW-001-000", "id=\"guide\""),

@@ -256,6 +256,8 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
     }
     onecity_catalog::demo::install(&svc.catalog, &svc.datastore, dir).await?;
     onecity_services::demo::install(&svc.hall).await?;
+    // The demo forms (表单), built in the designer's format (`onecity-services/forms/`).
+    onecity_services::forms::install_forms(&svc.hall, "hangzhou").await?;
     // The assistant's guide index is in memory: built from the published items at start
     // (and again by each question once older than `assistant::REINDEX_AFTER`).
     let guides = svc.hall.reindex_guides("hangzhou").await?;

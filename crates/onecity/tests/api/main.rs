@@ -11,6 +11,7 @@ mod demo;
 mod events;
 mod flow;
 mod flow_designer;
+mod forms;
 mod governance;
 mod hardening;
 mod input;
