@@ -83,6 +83,16 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Company mandates 法人授权: register a company by credit code, grant and revoke mandates",
             "200",
         ),
+        (
+            "/console/services/forms",
+            "Form designer 表单设计器: questions of every type and their branching, preview, save a version",
+            "200",
+        ),
+        (
+            "/citizen/forms/{key}",
+            "Fill in a form 填写表单 (`?tenant=`), phone width: checks in the browser, uploads, submit",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()
@@ -99,9 +109,19 @@ pub fn add_web_paths(doc: &mut OpenApi) {
                 .content("text/html", ContentBuilder::new().build())
                 .build()
         };
-        let op = OperationBuilder::new()
-            .tag("web")
-            .summary(Some(summary))
+        let mut op = OperationBuilder::new().tag("web").summary(Some(summary));
+        if path.contains("{key}") {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name("key")
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .description(Some("form key"))
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            );
+        }
+        let op = op
             .parameter(
                 ParameterBuilder::new()
                     .name("lang")
