@@ -108,6 +108,16 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Assistant 智能客服: ask in Chinese or English, get guide sections or the 12345 hand-off (`?tenant=`, `?q=`), phone width",
             "200",
         ),
+        (
+            "/console/services/forms",
+            "Form designer 表单设计器: questions of every type and their branching, preview, save a version",
+            "200",
+        ),
+        (
+            "/citizen/forms/{key}",
+            "Fill in a form 填写表单 (`?tenant=`), phone width: checks in the browser, uploads, submit",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()
@@ -124,9 +134,19 @@ pub fn add_web_paths(doc: &mut OpenApi) {
                 .content("text/html", ContentBuilder::new().build())
                 .build()
         };
-        let op = OperationBuilder::new()
-            .tag("web")
-            .summary(Some(summary))
+        let mut op = OperationBuilder::new().tag("web").summary(Some(summary));
+        if path.contains("{key}") {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name("key")
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .description(Some("form key"))
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            );
+        }
+        let op = op
             .parameter(
                 ParameterBuilder::new()
                     .name("lang")

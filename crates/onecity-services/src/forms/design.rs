@@ -1244,20 +1244,18 @@ pub fn question_at<'a>(
         let t = t.replace("~1", "/").replace("~0", "~");
         let q = level.iter().find(|q| q.id == t)?;
         found = Some((q, level));
-        if q.kind == QuestionType::Group {
-            if tokens.peek().is_some() {
-                tokens.next(); // the entry's index
-                if tokens.peek().is_none() {
-                    return found;
-                }
-                level = &q.questions;
-                continue;
-            }
+        if tokens.peek().is_none() {
+            break;
         }
-        if tokens.peek().is_some() && q.kind != QuestionType::Group {
+        if q.kind != QuestionType::Group {
             // Inside an answer (an address's text, a file's index): the question itself.
             return found;
         }
+        tokens.next(); // the entry's index
+        if tokens.peek().is_none() {
+            return found;
+        }
+        level = &q.questions;
     }
     found
 }

@@ -876,7 +876,7 @@
         list.textContent = '';
         files.forEach(function (f, i) {
           var li = el('li', 'fq-file-item');
-          li.appendChild(el('span', null, f.name + ' (' + (TYPE_NAMES[f.media_type] || f.media_type) + ', ' + Math.max(1, Math.round(f.size / 1024)) + ' KiB)'));
+          li.appendChild(el('span', null, f.name + ' (' + (TYPE_NAMES[f.media_type] || f.media_type) + ', ' + (f.size < 1024 ? f.size + ' B' : Math.round(f.size / 1024) + ' KiB') + ')'));
           var rm = el('button', 'secondary small', zh ? '移除' : 'Remove');
           rm.type = 'button';
           rm.addEventListener('click', function () { files.splice(i, 1); draw(); changed(); });

@@ -177,6 +177,17 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/hall",
         "/hall/items/{code}",
         "/citizen",
+        "/api/v1/tenants/{tenant}/services/forms",
+        "/api/v1/tenants/{tenant}/services/forms/{key}",
+        "/api/v1/tenants/{tenant}/services/forms/{key}/versions",
+        "/api/v1/tenants/{tenant}/services/forms/{key}/check",
+        "/api/v1/tenants/{tenant}/services/forms/{key}/submissions",
+        "/api/v1/tenants/{tenant}/services/submissions/{id}",
+        "/api/v1/tenants/{tenant}/files",
+        "/api/v1/tenants/{tenant}/files/{id}",
+        "/api/v1/tenants/{tenant}/files/{id}/meta",
+        "/console/services/forms",
+        "/citizen/forms/{key}",
     ]
     .into_iter()
     .collect();
