@@ -188,6 +188,9 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/v1/tenants/{tenant}/files/{id}/meta",
         "/console/services/forms",
         "/citizen/forms/{key}",
+        "/api/v1/tenants/{tenant}/services/assistant",
+        "/api/v1/tenants/{tenant}/services/items/search",
+        "/hall/assistant",
     ]
     .into_iter()
     .collect();
