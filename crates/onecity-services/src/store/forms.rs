@@ -14,35 +14,25 @@ use uuid::Uuid;
 pub(crate) const MIGRATION: Migration = Migration {
     version: 2,
     name: "forms: versions and submissions",
-    sqlite: r#"
-CREATE TABLE service_forms (
-  tenant TEXT NOT NULL, form_key TEXT NOT NULL, version BIGINT NOT NULL, item_code TEXT NOT NULL,
-  title_zh TEXT NOT NULL, title_en TEXT NOT NULL, description_zh TEXT, description_en TEXT,
-  schema_json TEXT NOT NULL, ui_json TEXT NOT NULL, breaking TEXT NOT NULL,
-  created_at BIGINT NOT NULL, created_by TEXT NOT NULL,
-  PRIMARY KEY (tenant, form_key, version));
-CREATE INDEX service_forms_item ON service_forms (tenant, item_code);
-CREATE TABLE service_form_submissions (
-  id TEXT PRIMARY KEY, tenant TEXT NOT NULL, form_key TEXT NOT NULL, version BIGINT NOT NULL,
-  submitter TEXT NOT NULL, answers TEXT NOT NULL, created_at BIGINT NOT NULL,
-  FOREIGN KEY (tenant, form_key, version) REFERENCES service_forms (tenant, form_key, version));
-CREATE INDEX service_form_submissions_submitter ON service_form_submissions (tenant, submitter, created_at);
-"#,
-    postgres: r#"
-CREATE TABLE service_forms (
-  tenant TEXT NOT NULL, form_key TEXT NOT NULL, version BIGINT NOT NULL, item_code TEXT NOT NULL,
-  title_zh TEXT NOT NULL, title_en TEXT NOT NULL, description_zh TEXT, description_en TEXT,
-  schema_json TEXT NOT NULL, ui_json TEXT NOT NULL, breaking TEXT NOT NULL,
-  created_at BIGINT NOT NULL, created_by TEXT NOT NULL,
-  PRIMARY KEY (tenant, form_key, version));
-CREATE INDEX service_forms_item ON service_forms (tenant, item_code);
-CREATE TABLE service_form_submissions (
-  id TEXT PRIMARY KEY, tenant TEXT NOT NULL, form_key TEXT NOT NULL, version BIGINT NOT NULL,
-  submitter TEXT NOT NULL, answers TEXT NOT NULL, created_at BIGINT NOT NULL,
-  FOREIGN KEY (tenant, form_key, version) REFERENCES service_forms (tenant, form_key, version));
-CREATE INDEX service_form_submissions_submitter ON service_form_submissions (tenant, submitter, created_at);
-"#,
+    sqlite: FORMS_SQL,
+    postgres: FORMS_SQL,
 };
+
+/// The tables of migration v2: the same text runs on both engines.
+const FORMS_SQL: &str = r#"
+CREATE TABLE service_forms (
+  tenant TEXT NOT NULL, form_key TEXT NOT NULL, version BIGINT NOT NULL, item_code TEXT NOT NULL,
+  title_zh TEXT NOT NULL, title_en TEXT NOT NULL, description_zh TEXT, description_en TEXT,
+  schema_json TEXT NOT NULL, ui_json TEXT NOT NULL, breaking TEXT NOT NULL,
+  created_at BIGINT NOT NULL, created_by TEXT NOT NULL,
+  PRIMARY KEY (tenant, form_key, version));
+CREATE INDEX service_forms_item ON service_forms (tenant, item_code);
+CREATE TABLE service_form_submissions (
+  id TEXT PRIMARY KEY, tenant TEXT NOT NULL, form_key TEXT NOT NULL, version BIGINT NOT NULL,
+  submitter TEXT NOT NULL, answers TEXT NOT NULL, created_at BIGINT NOT NULL,
+  FOREIGN KEY (tenant, form_key, version) REFERENCES service_forms (tenant, form_key, version));
+CREATE INDEX service_form_submissions_submitter ON service_form_submissions (tenant, submitter, created_at);
+"#;
 
 /// A `service_forms` row: one version of a form.
 #[derive(Debug, Clone, Deserialize)]
