@@ -37,6 +37,10 @@ use std::sync::Arc;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
+mod help;
+mod org;
+mod resource;
+
 /// The CKAN version whose API this implements (reported by `status_show`).
 pub const CKAN_VERSION: &str = "2.10.4";
 
@@ -228,7 +232,83 @@ const ACTIONS: &[(&str, &[&str])] = &[
     ),
     ("tag_list", &["query", "vocabulary_id", "all_fields"]),
     ("resource_show", &["id", "include_tracking"]),
+    ("resource_create", resource::RESOURCE_KEYS),
+    ("resource_update", resource::RESOURCE_KEYS),
+    ("resource_patch", resource::RESOURCE_KEYS),
+    ("resource_delete", &["id"]),
+    // `update__<path>` keys are accepted too (see `unknown_param`).
+    ("package_revise", &["match", "filter", "update", "include"]),
+    (
+        "current_package_list_with_resources",
+        &["limit", "offset", "page"],
+    ),
+    ("organization_create", ORG_KEYS),
+    ("organization_update", ORG_KEYS),
+    ("group_create", ORG_KEYS),
+    (
+        "group_show",
+        &[
+            "id",
+            "include_datasets",
+            "include_dataset_count",
+            "include_extras",
+            "include_users",
+            "include_groups",
+            "include_tags",
+            "include_followers",
+        ],
+    ),
+    (
+        "member_create",
+        &["id", "object", "object_type", "capacity"],
+    ),
+    (
+        "user_show",
+        &[
+            "id",
+            "include_datasets",
+            "include_num_followers",
+            "include_password_hash",
+            "include_plugin_extras",
+        ],
+    ),
+    ("tag_show", &["id", "vocabulary_id", "include_datasets"]),
+    ("help_show", &["name"]),
 ];
+
+/// Keys an organization or group dict may carry on create/update: what `organization_show`
+/// returns (so a shown dict can be sent back) and onecity's `title_en`, `tenant`,
+/// `jurisdiction_id`. `description`, `image_url`, `extras`, `users` and `state` are
+/// accepted and not kept for organizations (a department has none of them).
+const ORG_KEYS: &[&str] = &[
+    "id",
+    "name",
+    "title",
+    "title_en",
+    "display_name",
+    "description",
+    "type",
+    "is_organization",
+    "state",
+    "approval_status",
+    "image_url",
+    "package_count",
+    "created",
+    "extras",
+    "users",
+    "tenant",
+    "jurisdiction_id",
+];
+
+fn needs_key<'a>(p: Option<&'a Principal>, action: &str) -> Result<&'a Principal, CkanError> {
+    p.ok_or_else(|| {
+        Error::new(
+            ErrorCode::Unauthenticated,
+            format!("{action} needs an API key"),
+        )
+        .into()
+    })
+}
 
 /// Keys a package dict may carry on create/update/patch: CKAN's own (as `package_show`
 /// returns them, so that `ckanapi load` can send dumped records back) and onecity's.
@@ -449,6 +529,11 @@ async fn run(api: CkanApi, headers: &HeaderMap, action: &str, params: Params) ->
     let Some((_, known)) = ACTIONS.iter().find(|(a, _)| *a == action) else {
         if onecity_datastore::ckan::ACTIONS.contains(&action) {
             let p = caller(&c, headers).await?;
+            let params = if action == "datastore_create" {
+                resource::datastore_create_resource(&c, p.as_deref(), params).await?
+            } else {
+                params
+            };
             return onecity_datastore::ckan::dispatch(&api.datastore, action, p, params)
                 .await
                 .map_err(CkanError::from);
@@ -460,7 +545,8 @@ async fn run(api: CkanApi, headers: &HeaderMap, action: &str, params: Params) ->
         });
     };
     for k in params.keys() {
-        if !known.contains(&k.as_str()) {
+        let revise_path = action == "package_revise" && k.starts_with("update__");
+        if !known.contains(&k.as_str()) && !revise_path {
             return Err(CkanError::validation(
                 k,
                 format!(
@@ -580,6 +666,9 @@ async fn run(api: CkanApi, headers: &HeaderMap, action: &str, params: Params) ->
         "group_list" => {
             let docs = c.visible_docs(viewer, false).await?;
             let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+            for t in c.topics().await? {
+                counts.entry(t.name).or_default();
+            }
             for d in &docs {
                 if let Some(t) = &d.d.topic {
                     *counts.entry(t.clone()).or_default() += 1;
@@ -625,6 +714,20 @@ async fn run(api: CkanApi, headers: &HeaderMap, action: &str, params: Params) ->
             let (r, d) = c.resource(viewer, &req_str(&params, "id")?).await?;
             Ok(resource_dict(&d, &r))
         }
+        "resource_create" => resource::create(&c, viewer, &params).await,
+        "resource_update" => resource::update(&c, viewer, &params, false).await,
+        "resource_patch" => resource::update(&c, viewer, &params, true).await,
+        "resource_delete" => resource::delete(&c, &api.datastore, viewer, &params).await,
+        "package_revise" => resource::revise(&c, viewer, &params).await,
+        "current_package_list_with_resources" => resource::current_list(&c, viewer, &params).await,
+        "organization_create" => org::organization_create(&c, viewer, &params).await,
+        "organization_update" => org::organization_update(&c, viewer, &params).await,
+        "group_create" => org::group_create(&c, viewer, &params).await,
+        "group_show" => org::group_show(&c, viewer, &params).await,
+        "member_create" => org::member_create(&c, viewer, &params).await,
+        "user_show" => org::user_show(&c, viewer, &params).await,
+        "tag_show" => org::tag_show(&c, viewer, &params).await,
+        "help_show" => help::show(&req_str(&params, "name")?),
         _ => unreachable!("every listed action is handled"),
     }
 }

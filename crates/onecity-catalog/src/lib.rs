@@ -21,6 +21,7 @@ pub mod model;
 pub mod search;
 pub mod slug;
 mod store;
+pub mod topic;
 
 pub use dataset::Catalog;
 pub use migrations::MIGRATIONS;

@@ -440,6 +440,56 @@ impl Iam {
         Ok(d)
     }
 
+    /// Renames a department (local and English names; the code, which other systems key
+    /// on, stays). Needs `department_write` over its jurisdiction. Writes an audit record.
+    ///
+    /// Errors: `not_found` (no such department in the tenant, or outside the caller's
+    /// subtrees), `forbidden`, `invalid_input` (names empty or over 200 characters).
+    pub async fn rename_department(
+        &self,
+        p: &Principal,
+        tenant: &str,
+        id: Uuid,
+        name: &str,
+        name_en: Option<&str>,
+    ) -> Result<Department> {
+        self.tenant(p, tenant).await?;
+        check_names(name, name_en)?;
+        let (before, path) = store::department_with_path(&self.inner.db, tenant, id)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("department {id} does not exist")))?;
+        if !p.can_at(Permission::DepartmentWrite, tenant, &path) {
+            return Err(Error::forbidden("you may not change this department"));
+        }
+        let mut tx = self.inner.db.begin().await?;
+        store::rename_department(&mut tx, tenant, id, name, name_en).await?;
+        let after = Department {
+            name: name.to_string(),
+            name_en: name_en.map(str::to_string),
+            ..before.clone()
+        };
+        let before_v = serde_json::to_value(&before).map_err(Error::internal)?;
+        let after_v = serde_json::to_value(&after).map_err(Error::internal)?;
+        self.record(
+            &mut tx,
+            &AuditEntry {
+                tenant,
+                actor: &p.actor(),
+                action: "department.rename",
+                resource_type: "department",
+                resource_id: &id.to_string(),
+                before: Some(&before_v),
+                after: Some(&after_v),
+                ..Default::default()
+            },
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.inner.bus.poke();
+        Ok(after)
+    }
+
     /// A department the caller may read. Errors: `not_found` (also outside the subtree).
     pub async fn department(&self, p: &Principal, tenant: &str, id: Uuid) -> Result<Department> {
         self.tenant(p, tenant).await?;

@@ -425,6 +425,20 @@ impl Iam {
         self.principal_by_id(claims.sub).await
     }
 
+    /// The person (staff, citizen or company account; never an app key) whose login name
+    /// is `username`, with grants; `None` when there is none or it is disabled.
+    pub async fn principal_by_username(&self, username: &str) -> Result<Option<Arc<Principal>>> {
+        let Some(acc) =
+            crate::store::identity::account_by_username(&self.inner.db, username).await?
+        else {
+            return Ok(None);
+        };
+        if acc.disabled {
+            return Ok(None);
+        }
+        self.principal_by_id(acc.id).await.map(Some)
+    }
+
     /// Loads a principal and its grants (cached per node for `cache_ttl`).
     pub async fn principal_by_id(&self, id: Uuid) -> Result<Arc<Principal>> {
         let ttl = self.inner.cfg.cache_ttl;

@@ -1,6 +1,7 @@
 //! Every SQL statement of the catalog tables, with typed rows decoded through serde:
 //! [`datasets`] (datasets with their fields, resources, tags and change history) and
-//! [`lists`] (the negative, demand and responsibility lists).
+//! [`lists`] (the negative, demand and responsibility lists) and [`topics`] (topics, CKAN
+//! groups).
 //!
 //! Each function takes any [`onecity_store::Executor`]: `&db` outside a transaction,
 //! `&mut tx` inside one, so a read the service needs in both places (a dataset with its
@@ -12,3 +13,4 @@
 
 pub(crate) mod datasets;
 pub(crate) mod lists;
+pub(crate) mod topics;

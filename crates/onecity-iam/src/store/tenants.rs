@@ -292,6 +292,23 @@ pub(crate) async fn department_with_path(
     Ok(Some((department_from_row(&r)?, path)))
 }
 
+/// Renames a department (its code and jurisdiction stay). Returns whether a row changed.
+pub(crate) async fn rename_department(
+    mut ex: impl Executor,
+    tenant: &str,
+    id: Uuid,
+    name: &str,
+    name_en: Option<&str>,
+) -> Result<bool> {
+    let n = ex
+        .execute(
+            "UPDATE departments SET name = $3, name_en = $4 WHERE tenant = $1 AND id = $2",
+            args![tenant, id, name, name_en],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
 /// The department of `tenant` with code `code`.
 pub(crate) async fn department_by_code(
     mut ex: impl Executor,
