@@ -762,6 +762,12 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let mut cfg = cfg;
     cfg.listen = local;
     let svc = build_services(&cfg, db.clone()).await?;
+    if cfg.demo {
+        crate::demo::load(&svc, &cfg.demo_data).await?;
+    }
+    svc.geo.refresh().await?;
+    // The first admin is created (and its one-time password printed) only after the rest of
+    // the start, the demo included, has succeeded: a failed first start consumes nothing.
     let pw = std::env::var("ONECITY_ADMIN_PASSWORD").ok();
     if let Some(generated) = svc.iam.bootstrap_admin(pw.as_deref()).await? {
         eprintln!("\n  ┌──────────────────────────────────────────────────────────────┐");
@@ -770,10 +776,6 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         eprintln!("  │ It is shown only now. Set ONECITY_ADMIN_PASSWORD to choose.  │");
         eprintln!("  └──────────────────────────────────────────────────────────────┘\n");
     }
-    if cfg.demo {
-        crate::demo::load(&svc, &cfg.demo_data).await?;
-    }
-    svc.geo.refresh().await?;
     release_freed_memory();
     let tasks = spawn_background(&svc, &cfg, sd_rx);
     let _ = full.set(app(&svc, &cfg, ops_state));

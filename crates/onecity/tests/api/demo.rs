@@ -169,3 +169,56 @@ async fn demo_tenants_hold_the_real_boundaries_and_lookups_work() {
         .unwrap();
     assert_eq!(hz["features"].as_array().unwrap().len(), 13);
 }
+
+/// A first start that fails (here: `--demo` with a demo data folder that does not exist)
+/// creates no admin and prints no password; the next start that succeeds prints the
+/// one-time password (first-hour issue: the password used to be consumed by the failure).
+#[tokio::test]
+async fn a_failed_first_start_does_not_consume_the_admin_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let mut cmd = std::process::Command::new(crate::BIN);
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .args(extra)
+            .env_remove("ONECITY_ADMIN_PASSWORD")
+            .env_remove("ONECITY_DATABASE_URL")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().unwrap()
+    };
+    let missing = dir.path().join("no-such-demo-data");
+    let failed = run(&["--demo", "--demo-data", missing.to_str().unwrap()])
+        .wait_with_output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success(), "the start should fail: {err}");
+    assert!(!err.contains("one-time password"), "{err}");
+    // The next start succeeds and prints the password; stop it once it is printed.
+    let mut ok = run(&[]);
+    let stderr = ok.stderr.take().unwrap();
+    let lines = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        let mut seen = Vec::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let done = line.contains("onecity listening");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+        seen
+    })
+    .await
+    .unwrap();
+    let _ = ok.kill();
+    let _ = ok.wait();
+    let text = lines.join("\n");
+    assert!(
+        text.contains("created user 'admin' with the one-time password"),
+        "{text}"
+    );
+}
