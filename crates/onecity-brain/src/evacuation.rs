@@ -185,7 +185,7 @@ impl Default for EvacuationParams {
     /// - taxi: 4 passengers, 10 minutes through the dispatch platform, at most 60 per
     ///   slot, cost 0.4;
     /// - demand at the 90 % quantile, regular capacity from the last 14 days, trigger at
-    ///   an excess of 100 passengers in one slot, 10-minute slots.
+    ///   an excess of 50 passengers in one slot (chosen on the validation week, see `docs/brain.md`), 10-minute slots.
     fn default() -> Self {
         Self {
             modes: [
@@ -222,7 +222,7 @@ impl Default for EvacuationParams {
             },
             demand: DemandLevel::Q90,
             capacity_days: 14,
-            trigger_excess: 100.0,
+            trigger_excess: 50.0,
             slot_minutes: 10,
         }
     }

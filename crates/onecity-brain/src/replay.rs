@@ -10,9 +10,11 @@
 //!   slots, so a forecast never crosses midnight).
 //! - **Regular capacity** `C₀` of a station on a day: its highest slot over the
 //!   [`EvacuationParams::capacity_days`] days before that day.
-//! - **Actual crowd slot**: a slot whose real inflow exceeds `C₀` by at least the trigger
-//!   ([`EvacuationParams::trigger_excess`]); a **crowd** is a run of consecutive crowd
-//!   slots of one station, its **peak** the slot of its highest inflow.
+//! - **Actual crowd slot**: a slot whose real inflow exceeds `C₀`, i.e. more passengers
+//!   than the station had in any slot of the two weeks before (the trigger
+//!   [`EvacuationParams::trigger_excess`] is a property of the decision, not of what
+//!   happened, so it does not enter here); a **crowd** is a run of consecutive crowd slots
+//!   of one station, its **peak** the slot of its highest inflow.
 //! - **Triggered station-slot**: a (station, slot) whose advice is triggered.
 //! - **Alarm**: a triggered station-slot that opens a work order. While an alarm's window
 //!   (its `horizon` slots) runs, later triggers of the same station join it instead of
@@ -226,7 +228,7 @@ pub fn replay(
         let crowd_at = |s: usize, t: usize| {
             data.flow
                 .get(s, t)
-                .is_some_and(|y| y - cap[s] >= p.trigger_excess)
+                .is_some_and(|y| y > cap[s])
         };
         for t0 in day_start.max(start)..day_end {
             let len = cfg.horizon.min(day_end - t0);
