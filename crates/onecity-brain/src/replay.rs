@@ -336,3 +336,34 @@ fn argmax(data: &MetroData, station: usize, a: usize, b: usize) -> usize {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metro::load_hangzhou;
+
+    #[test]
+    fn station_9_is_warned_before_its_sunday_crowd() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/metro");
+        let data = load_hangzhou(&dir).expect("real data");
+        let cfg = ReplayConfig::default();
+        let r = replay(&data, &cfg, &[9]).expect("replay");
+        assert!(r.alarms.iter().all(|a| a.station == 9));
+        // 2019-01-20 15:40: the forecast's 90 % quantile for 16:20 breaks the station's
+        // two-week record (1,365) by more than 50; the real flow peaks at 16:20.
+        let first = r
+            .alarms
+            .iter()
+            .find(|a| a.advice.made_at == "2019-01-20T15:40:00+08:00")
+            .expect("the 15:40 alarm");
+        assert_eq!(first.outcome, Outcome::Hit);
+        assert_eq!(first.minutes_before_peak, Some(40));
+        assert_eq!(first.advice.for_time, "2019-01-20T16:20:00+08:00");
+        assert_eq!(first.advice.assumptions.regular_capacity, 1365.0);
+        let (peak_t, _) = first.peak.expect("peak");
+        assert!(data.flow.get(9, peak_t).expect("count") > 1365.0);
+        assert!(r.crowds.iter().any(|c| c.warned_minutes == Some(40)));
+        assert!(replay(&data, &cfg, &[80]).is_err());
+    }
+}
