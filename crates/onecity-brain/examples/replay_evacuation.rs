@@ -56,8 +56,16 @@ fn main() -> ExitCode {
             a.minutes_before_peak
         );
     }
-    let hits = report.alarms.iter().filter(|a| a.outcome == Outcome::Hit).count();
-    let warned = report.crowds.iter().filter(|c| c.warned_minutes.is_some()).count();
+    let hits = report
+        .alarms
+        .iter()
+        .filter(|a| a.outcome == Outcome::Hit)
+        .count();
+    let warned = report
+        .crowds
+        .iter()
+        .filter(|c| c.warned_minutes.is_some())
+        .count();
     println!(
         "demand={:?} trigger={} triggered_slots={} alarms={} hits={} false_alarm_rate={:.3} crowds={} warned_ahead={} median_minutes={:?} ({:.2} s)",
         cfg.params.demand,

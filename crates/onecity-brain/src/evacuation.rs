@@ -364,7 +364,11 @@ pub fn plan_vehicles(modes: &[ModeParams; 3], max: [u32; 3], excess: f64) -> Veh
             let v = [a, b, c];
             let capacity: f64 = v.iter().zip(cap).map(|(n, k)| f64::from(*n) * k).sum();
             let unmet = (excess - capacity).max(0.0);
-            let cost: f64 = v.iter().zip(modes).map(|(n, m)| f64::from(*n) * m.cost).sum();
+            let cost: f64 = v
+                .iter()
+                .zip(modes)
+                .map(|(n, m)| f64::from(*n) * m.cost)
+                .sum();
             let count = a + b + c;
             let better = match &best {
                 None => true,
@@ -550,9 +554,15 @@ mod tests {
         let plan = plan_vehicles(&p.modes, [2, 20, 60], 1500.0);
         assert_eq!(plan.vehicles, [1, 1, 0]);
         // 70: a bus (1) beats 18 taxis (7.2).
-        assert_eq!(plan_vehicles(&p.modes, [2, 20, 60], 70.0).vehicles, [0, 1, 0]);
+        assert_eq!(
+            plan_vehicles(&p.modes, [2, 20, 60], 70.0).vehicles,
+            [0, 1, 0]
+        );
         // 6: 2 taxis (0.8) beat a bus (1).
-        assert_eq!(plan_vehicles(&p.modes, [2, 20, 60], 6.0).vehicles, [0, 0, 2]);
+        assert_eq!(
+            plan_vehicles(&p.modes, [2, 20, 60], 6.0).vehicles,
+            [0, 0, 2]
+        );
         // Only taxis in time, not enough of them: all 60, 60 passengers unmet.
         let plan = plan_vehicles(&p.modes, [0, 0, 60], 300.0);
         assert_eq!(plan.vehicles, [0, 0, 60]);
@@ -635,10 +645,7 @@ mod tests {
     fn bad_input_is_an_error() {
         let p = EvacuationParams::default();
         let made = at(7, 30);
-        assert_eq!(
-            advise("1", made, &[], 10.0, &p),
-            Err(AdviceError::NoSlots)
-        );
+        assert_eq!(advise("1", made, &[], 10.0, &p), Err(AdviceError::NoSlots));
         let mut f = slots(made, &[10.0]);
         f[0].hi80 = f64::NAN;
         assert!(matches!(

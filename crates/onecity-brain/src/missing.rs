@@ -12,8 +12,10 @@
 //! The forecasters need complete inputs, so masked cells are filled **causally** (from
 //! earlier times only, so filling cannot leak the future): the same slot one week earlier
 //! (itself observed or filled), else one day earlier, else the station's last value before
-//! it, else 0 (only possible at the very start). A whole masked day (NM) is thus last
-//! week's same day. The ridge model is then fitted on the filled matrix.
+//! it, else 0 (only possible at the very start), scaled by how much busier the station is
+//! today than then (the ratio of its observed counts of the last two hours of the same day
+//! to the counts a week before them, clamped to [0.5, 2]; 1 inside a whole masked day, which
+//! is thus last week's same day). The ridge model is then fitted on the filled matrix.
 
 use crate::evaluate::{rolling_forecasts, score, EvalConfig, EvalError, Method, Score};
 use crate::metro::{LoadError, MetroData};
@@ -86,7 +88,10 @@ pub fn parse_mask(text: &str, shape: FlowShape, file: &str) -> Result<Mask, Load
         }
         let f: Vec<&str> = raw.split(',').collect();
         if f.len() != 3 {
-            return Err(row_err(line, format!("expected 3 fields, found {}", f.len())));
+            return Err(row_err(
+                line,
+                format!("expected 3 fields, found {}", f.len()),
+            ));
         }
         let station = f[0]
             .parse::<usize>()
@@ -161,15 +166,47 @@ pub fn fill_masked(flow: &FlowMatrix, mask: &Mask) -> Result<FlowMatrix, EvalErr
                 continue;
             }
             let earlier = |lag: usize| t.checked_sub(lag).and_then(|u| out.get(s, u));
-            let v = earlier(week)
-                .or_else(|| earlier(s_day))
-                .or_else(|| earlier(1))
-                .unwrap_or(0.0);
-            out.set(s, t, v);
+            let (base, lag) = match (earlier(week), earlier(s_day), earlier(1)) {
+                (Some(v), _, _) => (v, week),
+                (None, Some(v), _) => (v, s_day),
+                (None, None, Some(v)) => (v, 1),
+                _ => (0.0, 0),
+            };
+            out.set(s, t, base * level_ratio(&out, mask, s, t, lag));
         }
     }
     Ok(out)
 }
+
+/// How much busier station `s` is now than `lag` slots ago: over the last
+/// [`RATIO_SLOTS`] slots before `t` on the same day that are observed, the sum of their counts over the sum
+/// of the (observed or filled) counts `lag` slots before them, both plus one, clamped to
+/// `[0.5, 2]`. 1 when `lag` is 0 or fewer than 3 such slots exist (inside a whole masked
+/// day, whose fill is then last week's day as it was).
+fn level_ratio(flow: &FlowMatrix, mask: &Mask, s: usize, t: usize, lag: usize) -> f64 {
+    if lag == 0 {
+        return 1.0;
+    }
+    let day_start = t - t % mask.shape.slots_per_day;
+    let (mut num, mut den, mut n) = (0.0, 0.0, 0);
+    for u in t.saturating_sub(RATIO_SLOTS).max(day_start)..t {
+        if u < lag || !mask.observed(s, u) {
+            continue;
+        }
+        if let (Some(a), Some(b)) = (flow.get(s, u), flow.get(s, u - lag)) {
+            num += a;
+            den += b;
+            n += 1;
+        }
+    }
+    if n < 3 {
+        return 1.0;
+    }
+    ((num + 1.0) / (den + 1.0)).clamp(0.5, 2.0)
+}
+
+/// Slots looked back by the level ratio of a filled value (two hours).
+pub const RATIO_SLOTS: usize = 12;
 
 /// The evaluation protocol of [`crate::evaluate`] with `mask` applied to the input: every
 /// forecaster sees the filled masked data, the scores are against the complete `truth`.
@@ -227,7 +264,10 @@ mod tests {
     #[test]
     fn bad_masks_are_named() {
         let err = |t: &str| parse_mask(t, TINY, "m").expect_err("bad").to_string();
-        assert_eq!(err("a,b\n"), "m: line 1: header must be `station,day,observed`, found \"a,b\"");
+        assert_eq!(
+            err("a,b\n"),
+            "m: line 1: header must be `station,day,observed`, found \"a,b\""
+        );
         assert_eq!(
             err("# c\nstation,day,observed\n0,1,1\n"),
             "m: line 3: expected 2 slots, found 1"

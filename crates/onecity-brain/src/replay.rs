@@ -152,7 +152,10 @@ pub fn slot_time(data: &MetroData, cfg: &ReplayConfig, t: usize) -> Option<DateT
     let s = data.flow.shape().slots_per_day;
     let tz = FixedOffset::east_opt(cfg.utc_offset_secs)?;
     let date = data.flow.date_of_day(t / s)?;
-    let start = date.and_time(cfg.first_slot).and_local_timezone(tz).single()?;
+    let start = date
+        .and_time(cfg.first_slot)
+        .and_local_timezone(tz)
+        .single()?;
     Some(start + Duration::minutes((t % s) as i64 * i64::from(cfg.params.slot_minutes)))
 }
 
@@ -219,22 +222,14 @@ pub fn replay(
         // Regular capacity of each station on this day, from the days before it.
         let cap: Vec<f64> = (0..n)
             .map(|s| {
-                let past: Vec<f64> = (0..day_start)
-                    .filter_map(|t| data.flow.get(s, t))
-                    .collect();
+                let past: Vec<f64> = (0..day_start).filter_map(|t| data.flow.get(s, t)).collect();
                 crate::evacuation::regular_capacity(&past, s_day, p.capacity_days).unwrap_or(0.0)
             })
             .collect();
-        let crowd_at = |s: usize, t: usize| {
-            data.flow
-                .get(s, t)
-                .is_some_and(|y| y > cap[s])
-        };
+        let crowd_at = |s: usize, t: usize| data.flow.get(s, t).is_some_and(|y| y > cap[s]);
         for t0 in day_start.max(start)..day_end {
             let len = cfg.horizon.min(day_end - t0);
-            let f = model
-                .forecast(&data.flow.history(t0), len)
-                .map_err(err)?;
+            let f = model.forecast(&data.flow.history(t0), len).map_err(err)?;
             let made_at = time(t0)?;
             for &s in &chosen {
                 let mut slots = Vec::with_capacity(len);
@@ -274,9 +269,8 @@ pub fn replay(
                     } else {
                         Outcome::FalseAlarm
                     },
-                    minutes_before_peak: peak.map(|(pk, _)| {
-                        (pk as i64 - t0 as i64) * i64::from(p.slot_minutes)
-                    }),
+                    minutes_before_peak: peak
+                        .map(|(pk, _)| (pk as i64 - t0 as i64) * i64::from(p.slot_minutes)),
                     peak,
                     advice,
                 });

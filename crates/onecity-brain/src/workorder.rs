@@ -47,8 +47,18 @@ pub fn category() -> ServiceDef {
             attr("station", "string", "Station 车站", 1),
             attr("made_at", "datetime", "Advice made at 研判时间", 2),
             attr("for_time", "datetime", "Crowd expected at 预计客流高峰", 3),
-            attr("lead_minutes", "number", "Lead time, minutes 提前量（分钟）", 4),
-            attr("demand", "number", "Forecast inflow per 10 min 预测进站量", 5),
+            attr(
+                "lead_minutes",
+                "number",
+                "Lead time, minutes 提前量（分钟）",
+                4,
+            ),
+            attr(
+                "demand",
+                "number",
+                "Forecast inflow per 10 min 预测进站量",
+                5,
+            ),
             attr(
                 "regular_capacity",
                 "number",
@@ -58,7 +68,12 @@ pub fn category() -> ServiceDef {
             attr("metro_trains", "number", "Extra trains 加开列车", 7),
             attr("buses", "number", "Extra buses 接驳公交", 8),
             attr("taxis", "number", "Taxis 出租车", 9),
-            attr("dispatch_at", "datetime", "Dispatch first vehicles at 最早派车时间", 10),
+            attr(
+                "dispatch_at",
+                "datetime",
+                "Dispatch first vehicles at 最早派车时间",
+                10,
+            ),
         ],
     }
 }

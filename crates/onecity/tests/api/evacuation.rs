@@ -96,10 +96,11 @@ async fn a_replayed_crowd_opens_a_transport_work_order_ahead_of_its_peak() {
         let window: Vec<(u32, f64)> = (slot..(slot + 6).min(108))
             .map(|k| (k, flow[&(day, k)]))
             .collect();
-        let (peak_slot, peak) = window
-            .iter()
-            .copied()
-            .fold((slot, f64::MIN), |b, x| if x.1 > b.1 { x } else { b });
+        let (peak_slot, peak) =
+            window
+                .iter()
+                .copied()
+                .fold((slot, f64::MIN), |b, x| if x.1 > b.1 { x } else { b });
         if peak > capacity && peak_slot > slot {
             ahead += 1;
         }
