@@ -84,7 +84,7 @@ async fn a_replayed_crowd_opens_a_transport_work_order_ahead_of_its_peak() {
         let a = &e["attributes"];
         assert_eq!(a["station"], station.as_str());
         let lead: f64 = a["lead_minutes"].as_str().unwrap().parse().unwrap();
-        assert!(lead >= 0.0 && lead <= 50.0, "{a}");
+        assert!((0.0..=50.0).contains(&lead), "{a}");
         assert!(e["description"].as_str().unwrap().contains("提前"));
         // Against the real data: within the hour after the advice, did more passengers come
         // than the station's regular capacity (its busiest slot of the two weeks before),
