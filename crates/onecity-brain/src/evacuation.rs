@@ -633,7 +633,7 @@ mod tests {
         assert_eq!(a.assumptions.unmet, 660.0);
 
         // Below the trigger: no work order, no vehicles.
-        let f = slots(made, &[900.0, 1050.0]);
+        let f = slots(made, &[900.0, 1040.0]);
         let a = advise("15", made, &f, 1000.0, &p).expect("advice");
         assert!(!a.triggered);
         let f = slots(made, &[900.0, 950.0]);
