@@ -36,7 +36,23 @@ fn main() -> ExitCode {
     {
         cfg.ridge.slot_bands = bands;
     }
-    match evaluate(&data, &cfg, &Method::ALL) {
+    // BRAIN_SCENARIO=rm40|nm40: transdim's missing-data masks on the input (as
+    // `onecity brain evaluate metro --scenario`).
+    let mask = match std::env::var("BRAIN_SCENARIO").as_deref() {
+        Ok("rm40") => Some(onecity_brain::missing::RM40),
+        Ok("nm40") => Some(onecity_brain::missing::NM40),
+        _ => None,
+    }
+    .map(|text| onecity_brain::missing::parse_mask(text, data.flow.shape(), "mask"));
+    let result = match mask {
+        None => evaluate(&data, &cfg, &Method::ALL),
+        Some(Ok(m)) => onecity_brain::missing::evaluate_masked(&data, &m, &cfg, &Method::ALL),
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match result {
         Ok(scores) => {
             for s in scores {
                 println!("{s}");

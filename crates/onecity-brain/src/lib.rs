@@ -3,18 +3,23 @@
 //! Zhengzhou-East crowd-evacuation case of the specification): loading the real data
 //! ([`metro`]), the 2019 rest-day calendar ([`calendar`]), the forecasters with prediction
 //! intervals ([`forecast`]) and their evaluation on the published transdim protocol against
-//! three baselines ([`evaluate`]).
+//! three baselines ([`evaluate`]), the published missing-data scenarios ([`missing`]), the
+//! crowd-evacuation advice ([`evacuation`]), its replay on the test week ([`replay`]) and
+//! the transport work order it opens through governance ([`workorder`]).
 //!
-//! Everything here is pure Rust with no database and no HTTP; the jobs layer, twin
-//! write-back, evacuation advice and room finding of issue 15 come later (see
-//! `docs/brain.md`).
+//! Everything but [`workorder`] is pure Rust with no database and no HTTP; the jobs
+//! layer, twin write-back and room finding of issue 15 come later (see `docs/brain.md`).
 #![warn(missing_docs)]
 
 pub mod calendar;
+pub mod evacuation;
 pub mod evaluate;
 pub mod forecast;
 pub mod metro;
+pub mod missing;
 pub mod model;
+pub mod replay;
+pub mod workorder;
 
 pub use evaluate::{evaluate, EvalConfig, EvalError, Method, Score};
 pub use metro::{load_hangzhou, LoadError, MetroData};

@@ -25,7 +25,7 @@ struct Cli {
 
 /// Where the data lives (shared by every subcommand that opens the store).
 #[derive(Args, Clone, Default)]
-struct StoreArgs {
+pub(crate) struct StoreArgs {
     /// TOML config file (also ONECITY_CONFIG).
     #[arg(long, global = true, env = "ONECITY_CONFIG")]
     config: Option<PathBuf>,
@@ -100,6 +100,11 @@ enum BrainCmd {
         #[command(subcommand)]
         what: EvaluateCmd,
     },
+    /// Replay a decision model on the test week of real data.
+    Replay {
+        #[command(subcommand)]
+        what: crate::brain_cli::ReplayCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -112,15 +117,30 @@ enum EvaluateCmd {
         /// Directory holding hangzhou_flow.csv and hangzhou_graph.csv.
         #[arg(long, default_value = "../shared/data/metro")]
         data: PathBuf,
+        /// A published missing-data scenario applied to the input: `rm40` (40 % random
+        /// cells) or `nm40` (40 % whole station-days), transdim's masks with numpy seed 1000.
+        #[arg(long, conflicts_with = "mask")]
+        scenario: Option<crate::brain_cli::Scenario>,
+        /// A mask file (`station,day,observed`, see crates/onecity-brain/masks/) applied to
+        /// the input.
+        #[arg(long)]
+        mask: Option<PathBuf>,
     },
 }
 
 /// Runs `onecity brain evaluate metro`.
-fn evaluate_metro(data: &std::path::Path) -> anyhow::Result<ExitCode> {
+fn evaluate_metro(
+    data: &std::path::Path,
+    mask: Option<onecity_brain::missing::Mask>,
+) -> anyhow::Result<ExitCode> {
     let start = std::time::Instant::now();
     let metro = onecity_brain::load_hangzhou(data)?;
     let cfg = onecity_brain::EvalConfig::default();
-    let scores = onecity_brain::evaluate(&metro, &cfg, &onecity_brain::Method::ALL)?;
+    let methods = onecity_brain::Method::ALL;
+    let scores = match &mask {
+        None => onecity_brain::evaluate(&metro, &cfg, &methods)?,
+        Some(m) => onecity_brain::missing::evaluate_masked(&metro, m, &cfg, &methods)?,
+    };
     let mut out = std::io::stdout().lock();
     for score in scores {
         writeln!(out, "{score}")?;
@@ -459,7 +479,7 @@ fn init_logging(cfg: &Config) {
     };
 }
 
-async fn open(store: &StoreArgs) -> anyhow::Result<(Config, server::Services)> {
+pub(crate) async fn open(store: &StoreArgs) -> anyhow::Result<(Config, server::Services)> {
     let cfg = load_config(store, Partial::default())?;
     let db = server::open_db(&cfg).await?;
     server::migrate(&db).await?;
@@ -631,9 +651,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Brain {
             what:
                 BrainCmd::Evaluate {
-                    what: EvaluateCmd::Metro { data },
+                    what:
+                        EvaluateCmd::Metro {
+                            data,
+                            scenario,
+                            mask,
+                        },
                 },
-        } => evaluate_metro(&data),
+        } => evaluate_metro(&data, crate::brain_cli::mask(scenario, mask.as_deref())?),
+        Cmd::Brain {
+            what: BrainCmd::Replay { what },
+        } => crate::brain_cli::replay(what).await,
         Cmd::Check { files, store } => {
             let cfg = load_config(&store, Partial::default())?;
             println!(

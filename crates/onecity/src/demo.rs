@@ -180,6 +180,8 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         grids(svc, &t.code, "330106", 2000.0).await?;
         svc.flow.install_shipped(&t.code).await?;
         grids(svc, &t.code, "330102", 800.0).await?;
+        // Crowd evacuation (客流疏散) from the city brain goes to 杭州市交通运输局.
+        onecity_brain::workorder::install(&svc.gov, &t.code, "HZ-JTJ").await?;
     }
 
     if let Some(t) = new_tenant(svc, "nyc", "New York City", "New York City", "3651000").await? {

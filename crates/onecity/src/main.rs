@@ -5,6 +5,7 @@
 //! users, app keys), `audit verify` (check the hash chains), `replay` (stream a CSV time
 //! series to a running server as device measurements). Run `onecity --help`.
 
+mod brain_cli;
 mod cli;
 mod config;
 mod demo;

@@ -8,6 +8,7 @@ mod catalog;
 mod citizens;
 mod datastore;
 mod demo;
+mod evacuation;
 mod events;
 mod flow;
 mod flow_designer;
