@@ -8,6 +8,8 @@
 mod cli;
 mod config;
 mod demo;
+mod jobs;
+mod jobs_http;
 mod ops;
 mod server;
 mod store;

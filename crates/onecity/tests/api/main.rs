@@ -17,6 +17,7 @@ mod hardening;
 mod input;
 mod isolation;
 mod items;
+mod jobs;
 mod mfa;
 mod notify;
 mod oidc;
