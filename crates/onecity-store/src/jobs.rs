@@ -412,7 +412,8 @@ impl Jobs {
                 continue;
             }
             let key = schedule::tick_key(due);
-            let inserted = store::insert_scheduled_tick(&self.inner.db, name, &key, due, now).await?;
+            let inserted =
+                store::insert_scheduled_tick(&self.inner.db, name, &key, due, now).await?;
             if inserted == 1 || store::tick_exists(&self.inner.db, name, &key).await? {
                 self.inner
                     .seen_tick
@@ -425,7 +426,11 @@ impl Jobs {
         let due = store::due_ticks(&self.inner.db, &names, now, 64).await?;
         let mut claims = Vec::new();
         for tick in due {
-            let Some(job) = jobs.iter().find(|(n, _)| *n == tick.job).map(|(_, j)| j.clone()) else {
+            let Some(job) = jobs
+                .iter()
+                .find(|(n, _)| *n == tick.job)
+                .map(|(_, j)| j.clone())
+            else {
                 continue;
             };
             if let Some(claim) = self.try_claim(job, tick, now).await? {
@@ -489,8 +494,11 @@ impl Jobs {
         }
         let attempt = tick.attempts as u32 + 1;
         let cause = Cause::parse(&tick.cause);
-        store::insert_run(&mut tx, &self.new_run(&run_id, &tick.job, &tick.tick, attempt, cause, now))
-            .await?;
+        store::insert_run(
+            &mut tx,
+            &self.new_run(&run_id, &tick.job, &tick.tick, attempt, cause, now),
+        )
+        .await?;
         tx.commit().await?;
         Ok(Some(Claim {
             job,
@@ -566,7 +574,16 @@ impl Jobs {
             }
         };
         let mut tx = self.inner.db.begin().await?;
-        let held = store::settle_tick(&mut tx, &claim.name, &claim.tick, &claim.run_id, state, retry_at, finished).await?;
+        let held = store::settle_tick(
+            &mut tx,
+            &claim.name,
+            &claim.tick,
+            &claim.run_id,
+            state,
+            retry_at,
+            finished,
+        )
+        .await?;
         if !held && run.outcome == "ok" {
             run.detail = Some(format!(
                 "{} (finished after its lease was taken over)",
@@ -578,8 +595,12 @@ impl Jobs {
         metrics::counter!("onecity_job_runs_total", "job" => claim.name.clone(), "outcome" => run.outcome.clone())
             .increment(1);
         match &result {
-            Ok(summary) => tracing::debug!(job = %claim.name, tick = %claim.tick, attempt = claim.attempt, duration_ms, summary = %summary, "job ran"),
-            Err(e) => tracing::warn!(job = %claim.name, tick = %claim.tick, attempt = claim.attempt, duration_ms, error = %e.detail, retry = retry_at.is_some(), "job failed"),
+            Ok(summary) => {
+                tracing::debug!(job = %claim.name, tick = %claim.tick, attempt = claim.attempt, duration_ms, summary = %summary, "job ran")
+            }
+            Err(e) => {
+                tracing::warn!(job = %claim.name, tick = %claim.tick, attempt = claim.attempt, duration_ms, error = %e.detail, retry = retry_at.is_some(), "job failed")
+            }
         }
         if retry_at.is_some() {
             self.inner.wake.notify_one();
@@ -637,10 +658,21 @@ impl Jobs {
         let run_id = onecity_core::new_id().to_string();
         let lease_until = now + job.spec.lease.as_micros() as i64;
         let mut tx = self.inner.db.begin().await?;
-        store::insert_claimed_tick(&mut tx, name, &tick, &self.inner.node, &run_id, lease_until, now)
-            .await?;
-        store::insert_run(&mut tx, &self.new_run(&run_id, name, &tick, 1, Cause::Manual, now))
-            .await?;
+        store::insert_claimed_tick(
+            &mut tx,
+            name,
+            &tick,
+            &self.inner.node,
+            &run_id,
+            lease_until,
+            now,
+        )
+        .await?;
+        store::insert_run(
+            &mut tx,
+            &self.new_run(&run_id, name, &tick, 1, Cause::Manual, now),
+        )
+        .await?;
         tx.commit().await?;
         self.execute(Claim {
             job,
@@ -656,7 +688,15 @@ impl Jobs {
     }
 
     /// The history row of an attempt that starts now (outcome `running`).
-    fn new_run(&self, run_id: &str, job: &str, tick: &str, attempt: u32, cause: Cause, now: i64) -> RunRow {
+    fn new_run(
+        &self,
+        run_id: &str,
+        job: &str,
+        tick: &str,
+        attempt: u32,
+        cause: Cause,
+        now: i64,
+    ) -> RunRow {
         RunRow {
             id: run_id.to_string(),
             job: job.to_string(),
@@ -678,11 +718,19 @@ impl Jobs {
         let now = self.inner.clock.now_micros();
         let mut out = Vec::new();
         for row in store::list_jobs(&self.inner.db).await? {
-            let schedule: Schedule = serde_json::from_str(&row.schedule).unwrap_or(Schedule::Manual);
-            let last_run = store::runs(&self.inner.db, &row.name, None, 1).await?.into_iter().next();
+            let schedule: Schedule =
+                serde_json::from_str(&row.schedule).unwrap_or(Schedule::Manual);
+            let last_run = store::runs(&self.inner.db, &row.name, None, 1)
+                .await?
+                .into_iter()
+                .next();
             let pending = store::next_pending(&self.inner.db, &row.name).await?;
             let enabled = row.enabled != 0;
-            let next_tick = if enabled { schedule.next_tick(now) } else { None };
+            let next_tick = if enabled {
+                schedule.next_tick(now)
+            } else {
+                None
+            };
             let next_due = match (pending, next_tick) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
@@ -710,7 +758,11 @@ impl Jobs {
         after: Option<(i64, String)>,
         limit: u32,
     ) -> Result<Vec<RunRow>> {
-        if !store::list_jobs(&self.inner.db).await?.iter().any(|j| j.name == name) {
+        if !store::list_jobs(&self.inner.db)
+            .await?
+            .iter()
+            .any(|j| j.name == name)
+        {
             return Err(Error::not_found(format!("no job named {name:?}")));
         }
         store::runs(&self.inner.db, name, after, i64::from(limit) + 1).await

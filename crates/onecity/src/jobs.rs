@@ -53,7 +53,10 @@ pub async fn register_builtin(
     let flow = flow.clone();
     jobs.register(
         "flow.sla_scan",
-        JobSpec::every(cfg.sla_scan_secs.max(1), "fire due SLA timers 时限预警与超时升级"),
+        JobSpec::every(
+            cfg.sla_scan_secs.max(1),
+            "fire due SLA timers 时限预警与超时升级",
+        ),
         move |ctx: RunContext| {
             let flow = flow.clone();
             async move {
@@ -69,7 +72,10 @@ pub async fn register_builtin(
     let (anchor_db, auditor) = (db.clone(), iam.auditor().clone());
     jobs.register(
         "audit.anchor",
-        JobSpec::every(AUDIT_ANCHOR_SECS, "anchor moved audit chain heads 审计链锚定"),
+        JobSpec::every(
+            AUDIT_ANCHOR_SECS,
+            "anchor moved audit chain heads 审计链锚定",
+        ),
         move |_ctx: RunContext| {
             let (db, auditor) = (anchor_db.clone(), auditor.clone());
             async move { Ok::<_, Error>(format!("heads={}", auditor.anchor(&db).await?)) }
@@ -94,17 +100,26 @@ pub async fn register_builtin(
     let catalog = catalog.clone();
     jobs.register(
         "catalog.freshness",
-        JobSpec::every(300, "flag overdue responsibility-list entries 责任清单逾期检查"),
+        JobSpec::every(
+            300,
+            "flag overdue responsibility-list entries 责任清单逾期检查",
+        ),
         move |ctx: RunContext| {
             let catalog = catalog.clone();
-            async move { Ok::<_, Error>(format!("overdue={}", catalog.check_freshness(ctx.now).await?)) }
+            async move {
+                Ok::<_, Error>(format!(
+                    "overdue={}",
+                    catalog.check_freshness(ctx.now).await?
+                ))
+            }
         },
     )
     .await?;
     let (purge_jobs, keep_days) = (jobs.clone(), cfg.jobs_history_days);
     jobs.register(
         "jobs.history_purge",
-        JobSpec::daily("03:30", "UTC", "delete old job run history 作业历史清理").enabled(keep_days > 0),
+        JobSpec::daily("03:30", "UTC", "delete old job run history 作业历史清理")
+            .enabled(keep_days > 0),
         move |ctx: RunContext| {
             let jobs = purge_jobs.clone();
             async move {
@@ -115,9 +130,20 @@ pub async fn register_builtin(
     )
     .await?;
     let (probe_db, fail_first) = (db.clone(), cfg.jobs_probe_fail_first);
-    let probe_spec = JobSpec::every(cfg.jobs_probe_every_secs.max(1), "database round trip and outbox backlog 运行探针")
-        .retries(cfg.jobs_probe_max_attempts.max(1), Duration::from_secs(cfg.jobs_probe_backoff_secs))
-        .enabled(cfg.jobs_probe_every_secs > 0);
+    let probe_every = if cfg.jobs_probe_every_secs > 0 {
+        cfg.jobs_probe_every_secs
+    } else {
+        60
+    };
+    let probe_spec = JobSpec::every(
+        probe_every,
+        "database round trip and outbox backlog 运行探针",
+    )
+    .retries(
+        cfg.jobs_probe_max_attempts.max(1),
+        Duration::from_secs(cfg.jobs_probe_backoff_secs),
+    )
+    .enabled(cfg.jobs_probe_every_secs > 0);
     jobs.register("ops.probe", probe_spec, move |ctx: RunContext| {
         let db = probe_db.clone();
         async move { probe(&db, &ctx, fail_first).await }

@@ -456,10 +456,12 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
         .merge(onecity_datastore::http::routes().with_state(svc.datastore.clone()))
         .merge(ops::routes().with_state(ops_state.clone()))
         .merge(onecity_iam::oidc_http::api_routes().with_state(svc.iam.clone()))
-        .merge(crate::jobs_http::routes().with_state(crate::jobs_http::JobsApi {
-            iam: svc.iam.clone(),
-            jobs: svc.jobs.clone(),
-        }))
+        .merge(
+            crate::jobs_http::routes().with_state(crate::jobs_http::JobsApi {
+                iam: svc.iam.clone(),
+                jobs: svc.jobs.clone(),
+            }),
+        )
         .split_for_parts();
     crate::webdoc::add_web_paths(&mut doc);
     crate::webdoc::fix_error_responses(&mut doc);

@@ -80,7 +80,11 @@ impl Schedule {
             }
             Schedule::Daily { at, tz } => {
                 let (time, tz) = (parse_time(at).ok()?, parse_tz(tz).ok()?);
-                let today = chrono::Utc.timestamp_micros(now).single()?.with_timezone(&tz).date_naive();
+                let today = chrono::Utc
+                    .timestamp_micros(now)
+                    .single()?
+                    .with_timezone(&tz)
+                    .date_naive();
                 let candidate = daily_instant(today, time, tz)?;
                 if candidate <= now {
                     Some(candidate)
@@ -98,7 +102,11 @@ impl Schedule {
             Schedule::Every { secs } => Some(self.last_tick(now)? + *secs as i64 * MICROS),
             Schedule::Daily { at, tz } => {
                 let (time, tz) = (parse_time(at).ok()?, parse_tz(tz).ok()?);
-                let today = chrono::Utc.timestamp_micros(now).single()?.with_timezone(&tz).date_naive();
+                let today = chrono::Utc
+                    .timestamp_micros(now)
+                    .single()?
+                    .with_timezone(&tz)
+                    .date_naive();
                 let candidate = daily_instant(today, time, tz)?;
                 if candidate > now {
                     Some(candidate)
@@ -167,7 +175,11 @@ mod tests {
         assert_eq!(every.last_tick(now), Some(at("2026-12-08T00:10:00Z")));
         assert_eq!(every.next_tick(now), Some(at("2026-12-08T00:11:00Z")));
         let exact = at("2026-12-08T00:11:00Z");
-        assert_eq!(every.last_tick(exact), Some(exact), "a tick is due at its instant");
+        assert_eq!(
+            every.last_tick(exact),
+            Some(exact),
+            "a tick is due at its instant"
+        );
         assert_eq!(tick_key(exact), "2026-12-08T00:11:00.000000Z");
     }
 
@@ -193,7 +205,11 @@ mod tests {
             tz: "Europe/Berlin".into(),
         };
         let gap_day = at("2026-03-29T12:00:00Z");
-        assert_eq!(daily.last_tick(gap_day), Some(at("2026-03-29T01:00:00Z")), "03:00 CEST");
+        assert_eq!(
+            daily.last_tick(gap_day),
+            Some(at("2026-03-29T01:00:00Z")),
+            "03:00 CEST"
+        );
         let overlap_day = at("2026-10-25T12:00:00Z");
         assert_eq!(
             daily.last_tick(overlap_day),

@@ -87,11 +87,7 @@ pub struct DueTick {
 const RUN_COLUMNS: &str = "id, job, tick, attempt, cause, node, started_at, finished_at, duration_ms, outcome, detail, error";
 
 /// Inserts or refreshes a job's registration; returns its first registration time.
-pub async fn upsert_job(
-    mut ex: impl Executor,
-    job: &JobRow,
-    now: i64,
-) -> Result<i64> {
+pub async fn upsert_job(mut ex: impl Executor, job: &JobRow, now: i64) -> Result<i64> {
     ex.execute(
         "INSERT INTO jobs (name, schedule, description, max_attempts, enabled, registered_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (name) DO UPDATE SET schedule = excluded.schedule, \
@@ -108,7 +104,10 @@ pub async fn upsert_job(
     )
     .await?;
     let row = ex
-        .fetch_optional("SELECT registered_at FROM jobs WHERE name = $1", args![&job.name])
+        .fetch_optional(
+            "SELECT registered_at FROM jobs WHERE name = $1",
+            args![&job.name],
+        )
         .await?;
     match row {
         Some(r) => r.i64("registered_at"),

@@ -35,7 +35,10 @@ async fn counting(jobs: &Jobs, name: &str, spec: JobSpec, fail_first: u32) -> Ar
         async move {
             let n = c.fetch_add(1, Ordering::SeqCst) + 1;
             if ctx.attempt <= fail_first {
-                return Err(Error::invalid(format!("failing on purpose (attempt {})", ctx.attempt)));
+                return Err(Error::invalid(format!(
+                    "failing on purpose (attempt {})",
+                    ctx.attempt
+                )));
             }
             Ok(format!("run {n}"))
         }
@@ -56,7 +59,10 @@ async fn each_tick_runs_once_across_two_nodes_and_missed_ticks_run_once() {
     let (a, b) = (node(&db, &clock, "a:1"), node(&db, &clock, "b:2"));
     let ca = counting(&a, "probe", JobSpec::every(10, "test"), 0).await;
     let cb = counting(&b, "probe", JobSpec::every(10, "test"), 0).await;
-    assert!(a.pass().await.unwrap().is_empty(), "the tick before registration is not run");
+    assert!(
+        a.pass().await.unwrap().is_empty(),
+        "the tick before registration is not run"
+    );
     for _ in 0..3 {
         clock.advance(Duration::from_secs(10));
         let (ra, rb) = (a.pass().await.unwrap(), b.pass().await.unwrap());
@@ -74,7 +80,9 @@ async fn each_tick_runs_once_across_two_nodes_and_missed_ticks_run_once() {
             "2026-12-08T00:00:10.000000Z"
         ]
     );
-    assert!(runs.iter().all(|r| r.outcome == "ok" && r.attempt == 1 && r.cause == "schedule"));
+    assert!(runs
+        .iter()
+        .all(|r| r.outcome == "ok" && r.attempt == 1 && r.cause == "schedule"));
     // Down for 55 s (five ticks missed): the latest of them runs once.
     clock.advance(Duration::from_secs(55));
     let caught_up = a.pass().await.unwrap();
@@ -95,7 +103,10 @@ async fn a_restarted_node_resumes_without_rerunning_a_finished_tick() {
     // The same process restarted within the same interval: nothing to do.
     let again = node(&db, &clock, "a:3");
     let count = counting(&again, "probe", JobSpec::every(10, "test"), 0).await;
-    assert!(again.pass().await.unwrap().is_empty(), "a done tick is not run again");
+    assert!(
+        again.pass().await.unwrap().is_empty(),
+        "a done tick is not run again"
+    );
     clock.advance(Duration::from_secs(10));
     assert_eq!(again.pass().await.unwrap()[0].node, "a:3");
     assert_eq!(count.load(Ordering::SeqCst), 1);
@@ -113,24 +124,48 @@ async fn a_failing_run_is_retried_with_backoff_and_each_attempt_is_recorded() {
     let spec = JobSpec::every(3600, "test").retries(3, Duration::from_secs(1));
     counting(&jobs, "flaky", spec, 2).await;
     let first = jobs.run_now("flaky").await.unwrap();
-    assert_eq!((first.attempt, first.outcome.as_str(), first.cause.as_str()), (1, "error", "manual"));
-    assert_eq!(first.error.as_deref(), Some("failing on purpose (attempt 1)"));
-    assert!(jobs.pass().await.unwrap().is_empty(), "not before the backoff");
+    assert_eq!(
+        (first.attempt, first.outcome.as_str(), first.cause.as_str()),
+        (1, "error", "manual")
+    );
+    assert_eq!(
+        first.error.as_deref(),
+        Some("failing on purpose (attempt 1)")
+    );
+    assert!(
+        jobs.pass().await.unwrap().is_empty(),
+        "not before the backoff"
+    );
     clock.advance(Duration::from_secs(1));
     let second = jobs.pass().await.unwrap();
-    assert_eq!((second[0].attempt, second[0].outcome.as_str()), (2, "error"));
+    assert_eq!(
+        (second[0].attempt, second[0].outcome.as_str()),
+        (2, "error")
+    );
     clock.advance(Duration::from_secs(1));
-    assert!(jobs.pass().await.unwrap().is_empty(), "the second backoff is 2 s");
+    assert!(
+        jobs.pass().await.unwrap().is_empty(),
+        "the second backoff is 2 s"
+    );
     let listed = jobs.list().await.unwrap();
-    assert_eq!(listed[0].next_due, Some(T0 + 3 * SEC), "the pending retry is next");
+    assert_eq!(
+        listed[0].next_due,
+        Some(T0 + 3 * SEC),
+        "the pending retry is next"
+    );
     clock.advance(Duration::from_secs(1));
     let third = jobs.pass().await.unwrap();
     assert_eq!((third[0].attempt, third[0].outcome.as_str()), (3, "ok"));
     assert_eq!(third[0].detail.as_deref(), Some("run 3"));
     let history = all_runs(&db, "flaky").await;
-    let attempts: Vec<(i64, &str)> = history.iter().map(|r| (r.attempt, r.outcome.as_str())).collect();
+    let attempts: Vec<(i64, &str)> = history
+        .iter()
+        .map(|r| (r.attempt, r.outcome.as_str()))
+        .collect();
     assert_eq!(attempts, [(3, "ok"), (2, "error"), (1, "error")]);
-    assert!(history.iter().all(|r| r.tick == first.tick && r.duration_ms.is_some()));
+    assert!(history
+        .iter()
+        .all(|r| r.tick == first.tick && r.duration_ms.is_some()));
 }
 
 #[tokio::test]
@@ -146,7 +181,7 @@ async fn a_tick_fails_for_good_after_its_last_attempt() {
     clock.advance(Duration::from_secs(3600));
     assert!(jobs.pass().await.unwrap().is_empty());
     assert_eq!(count.load(Ordering::SeqCst), 2);
-    let state = (&db)
+    let state = db
         .fetch_optional("SELECT state FROM job_ticks WHERE job = 'broken'", &[])
         .await
         .unwrap()
@@ -170,7 +205,10 @@ async fn a_dead_nodes_tick_is_taken_over_after_its_lease() {
     assert!(alive.pass().await.unwrap().is_empty(), "the lease holds");
     clock.advance(Duration::from_secs(31));
     let runs = alive.pass().await.unwrap();
-    let taken = runs.iter().find(|r| r.tick == "2026-12-08T00:00:10.000000Z").unwrap();
+    let taken = runs
+        .iter()
+        .find(|r| r.tick == "2026-12-08T00:00:10.000000Z")
+        .unwrap();
     assert_eq!((taken.attempt, taken.node.as_str()), (2, "alive:2"));
     let history = all_runs(&db, "probe").await;
     let lost = history.iter().find(|r| r.node == "dead:1").unwrap();
@@ -194,7 +232,9 @@ async fn an_event_runs_its_job_once() {
                 let Some(env) = ctx.event else {
                     return Err(Error::invalid("no event"));
                 };
-                s.lock().unwrap().push(env.tenant.clone().unwrap_or_default());
+                s.lock()
+                    .unwrap()
+                    .push(env.tenant.clone().unwrap_or_default());
                 Ok::<_, Error>("seen".to_string())
             }
         },
@@ -207,7 +247,10 @@ async fn an_event_runs_its_job_once() {
     let bus = EventBus::local(db.clone());
     bus.register(handlers[0].name()).await.unwrap();
     let mut tx = db.begin().await.unwrap();
-    let created = EventEnvelope::new(Some("hz"), PlatformEvent::TenantCreated { code: "hz".into() });
+    let created = EventEnvelope::new(
+        Some("hz"),
+        PlatformEvent::TenantCreated { code: "hz".into() },
+    );
     crate::outbox::enqueue(&mut tx, &created).await.unwrap();
     let other = EventEnvelope::new(
         Some("hz"),
@@ -248,8 +291,14 @@ async fn history_pages_and_purge() {
     let rest = jobs.runs("manual", Some(after), 10).await.unwrap();
     assert_eq!(rest.len(), 3);
     assert!(rest[0].started_at < page[1].started_at);
-    assert_eq!(jobs.runs("nothing", None, 10).await.unwrap_err().code, onecity_core::ErrorCode::NotFound);
-    assert_eq!(jobs.run_now("nothing").await.unwrap_err().code, onecity_core::ErrorCode::NotFound);
+    assert_eq!(
+        jobs.runs("nothing", None, 10).await.unwrap_err().code,
+        onecity_core::ErrorCode::NotFound
+    );
+    assert_eq!(
+        jobs.run_now("nothing").await.unwrap_err().code,
+        onecity_core::ErrorCode::NotFound
+    );
     // Everything that ended before T0 + 2.5 s: the first three runs and their ticks.
     assert_eq!(jobs.purge_history(T0 + 5 * SEC / 2).await.unwrap(), 6);
     assert_eq!(all_runs(&db, "manual").await.len(), 2);
@@ -260,9 +309,15 @@ async fn registration_refuses_bad_names_and_schedules() {
     let (_dir, db) = store().await;
     let jobs = Jobs::new(db);
     let ok = |_: RunContext| async { Ok::<_, Error>(String::new()) };
-    let e = jobs.register("no spaces", JobSpec::every(5, "x"), ok).await.unwrap_err();
+    let e = jobs
+        .register("no spaces", JobSpec::every(5, "x"), ok)
+        .await
+        .unwrap_err();
     assert!(e.detail.contains("no spaces"), "{}", e.detail);
-    let e = jobs.register("x", JobSpec::every(0, "x"), ok).await.unwrap_err();
+    let e = jobs
+        .register("x", JobSpec::every(0, "x"), ok)
+        .await
+        .unwrap_err();
     assert!(e.detail.contains("interval"), "{}", e.detail);
     assert!(jobs.names().is_empty());
 }

@@ -81,9 +81,15 @@ async fn jobs_are_listed_and_a_failing_run_is_retried_with_each_attempt_in_its_h
             "twin.retention"
         ]
     );
-    assert_eq!(jobs["flow.sla_scan"]["schedule"], json!({"kind": "every", "secs": 1}));
+    assert_eq!(
+        jobs["flow.sla_scan"]["schedule"],
+        json!({"kind": "every", "secs": 1})
+    );
     assert_eq!(jobs["flow.sla_scan"]["schedule_text"], "every 1 s");
-    assert_eq!(jobs["ops.probe"]["enabled"], false, "off until jobs_probe_every_secs is set");
+    assert_eq!(
+        jobs["ops.probe"]["enabled"], false,
+        "off until jobs_probe_every_secs is set"
+    );
     assert_eq!(
         jobs["jobs.history_purge"]["schedule"],
         json!({"kind": "daily", "at": "03:30", "tz": "UTC"})
@@ -97,15 +103,27 @@ async fn jobs_are_listed_and_a_failing_run_is_retried_with_each_attempt_in_its_h
         .await
         .unwrap();
     assert_eq!(st, 200, "{first}");
-    assert_eq!((first["attempt"].as_i64(), first["outcome"].as_str()), (Some(1), Some("error")));
+    assert_eq!(
+        (first["attempt"].as_i64(), first["outcome"].as_str()),
+        (Some(1), Some("error"))
+    );
     assert_eq!(first["cause"], "manual");
-    assert!(first["error"].as_str().unwrap().starts_with("failing on purpose: attempt 1"), "{first}");
+    assert!(
+        first["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("failing on purpose: attempt 1"),
+        "{first}"
+    );
     let tick = first["tick"].as_str().unwrap().to_string();
     assert!(tick.starts_with("manual:"));
     let deadline = Instant::now() + Duration::from_secs(30);
     let history = loop {
         let all = runs(&s, &admin, "ops.probe").await;
-        let of_tick: Vec<Value> = all.into_iter().filter(|r| r["tick"] == tick.as_str()).collect();
+        let of_tick: Vec<Value> = all
+            .into_iter()
+            .filter(|r| r["tick"] == tick.as_str())
+            .collect();
         if of_tick.iter().any(|r| r["outcome"] == "ok") || Instant::now() > deadline {
             break of_tick;
         }
@@ -113,13 +131,34 @@ async fn jobs_are_listed_and_a_failing_run_is_retried_with_each_attempt_in_its_h
     };
     let attempts: Vec<(i64, &str)> = history
         .iter()
-        .map(|r| (r["attempt"].as_i64().unwrap(), r["outcome"].as_str().unwrap()))
+        .map(|r| {
+            (
+                r["attempt"].as_i64().unwrap(),
+                r["outcome"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(attempts, [(3, "ok"), (2, "error"), (1, "error")]);
-    let started: Vec<i64> = history.iter().map(|r| r["started_at"].as_i64().unwrap()).collect();
-    assert!(started[1] - started[2] >= 1_000_000, "first retry after 1 s: {started:?}");
-    assert!(started[0] - started[1] >= 2_000_000, "second retry after 2 s: {started:?}");
-    assert!(history[0]["detail"].as_str().unwrap().starts_with("ping_us="), "{}", history[0]);
+    let started: Vec<i64> = history
+        .iter()
+        .map(|r| r["started_at"].as_i64().unwrap())
+        .collect();
+    assert!(
+        started[1] - started[2] >= 1_000_000,
+        "first retry after 1 s: {started:?}"
+    );
+    assert!(
+        started[0] - started[1] >= 2_000_000,
+        "second retry after 2 s: {started:?}"
+    );
+    assert!(
+        history[0]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("ping_us="),
+        "{}",
+        history[0]
+    );
     assert!(history.iter().all(|r| r["duration_ms"].as_i64().is_some()));
 
     // The SLA scan runs on the jobs layer now, once a second.
@@ -133,34 +172,55 @@ async fn jobs_are_listed_and_a_failing_run_is_retried_with_each_attempt_in_its_h
     };
     let ok: Vec<&Value> = sla.iter().filter(|r| r["outcome"] == "ok").collect();
     assert!(ok.len() >= 2, "{sla:?}");
-    assert_eq!(ok[0]["detail"], "fired=0 warnings=0 breaches=0 escalations=0");
+    assert_eq!(
+        ok[0]["detail"],
+        "fired=0 warnings=0 breaches=0 escalations=0"
+    );
     assert_eq!(ok[0]["cause"], "schedule");
 
     // Paging, bad input, unknown jobs.
-    let (st, page) = s.get("/api/v1/jobs/ops.probe/runs?limit=2", &admin).await.unwrap();
+    let (st, page) = s
+        .get("/api/v1/jobs/ops.probe/runs?limit=2", &admin)
+        .await
+        .unwrap();
     assert_eq!((st, page["items"].as_array().unwrap().len()), (200, 2));
     let cursor = page["next_cursor"].as_str().unwrap();
     let (st, rest) = s
-        .get(&format!("/api/v1/jobs/ops.probe/runs?limit=2&cursor={cursor}"), &admin)
+        .get(
+            &format!("/api/v1/jobs/ops.probe/runs?limit=2&cursor={cursor}"),
+            &admin,
+        )
         .await
         .unwrap();
     assert_eq!(st, 200);
     assert_eq!(rest["items"][0]["attempt"], 1);
     assert!(rest["next_cursor"].is_null());
-    let (st, body) = s.get("/api/v1/jobs/ops.probe/runs?limit=0", &admin).await.unwrap();
+    let (st, body) = s
+        .get("/api/v1/jobs/ops.probe/runs?limit=0", &admin)
+        .await
+        .unwrap();
     assert_eq!((st, body["code"].as_str()), (400, Some("invalid_query")));
-    let (st, body) = s.get("/api/v1/jobs/ops.probe/runs?cursor=!!", &admin).await.unwrap();
+    let (st, body) = s
+        .get("/api/v1/jobs/ops.probe/runs?cursor=!!", &admin)
+        .await
+        .unwrap();
     assert_eq!(st, 400, "{body}");
     let (st, body) = s.get("/api/v1/jobs/no.such/runs", &admin).await.unwrap();
     assert_eq!((st, body["code"].as_str()), (404, Some("not_found")));
-    let (st, body) = s.post("/api/v1/jobs/no.such/run", &admin, &json!({})).await.unwrap();
+    let (st, body) = s
+        .post("/api/v1/jobs/no.such/run", &admin, &json!({}))
+        .await
+        .unwrap();
     assert_eq!((st, body["code"].as_str()), (404, Some("not_found")));
 
     // Jobs serve every tenant: a tenant's staff (and anyone without jobs_admin) gets 403.
     let f = fixture(&s).await;
     let (st, body) = s.get("/api/v1/jobs", &f.staff_a).await.unwrap();
     assert_eq!((st, body["code"].as_str()), (403, Some("forbidden")));
-    let (st, _) = s.post("/api/v1/jobs/ops.probe/run", &f.staff_a, &json!({})).await.unwrap();
+    let (st, _) = s
+        .post("/api/v1/jobs/ops.probe/run", &f.staff_a, &json!({}))
+        .await
+        .unwrap();
     assert_eq!(st, 403);
     let (st, _) = s.get("/api/v1/jobs", "").await.unwrap();
     assert_eq!(st, 401);
@@ -200,13 +260,18 @@ async fn the_scheduler_resumes_after_a_restart_without_replaying_missed_ticks() 
         .map(|t| tick_micros(t))
         .collect();
     assert!(after.len() >= 2, "it resumed: {after:?}");
-    let missed_replayed = after.iter().filter(|t| **t > down_at && **t < restart_at).count();
+    let missed_replayed = after
+        .iter()
+        .filter(|t| **t > down_at && **t < restart_at)
+        .count();
     assert!(
         missed_replayed <= 1,
         "of the ticks missed while down, at most the latest runs once: {after:?}"
     );
     assert!(
-        after.iter().all(|t| *t >= restart_at - 2_000_000 || *t <= down_at),
+        after
+            .iter()
+            .all(|t| *t >= restart_at - 2_000_000 || *t <= down_at),
         "no older missed tick is replayed: {after:?} (down {down_at}, restart {restart_at})"
     );
 }
@@ -233,7 +298,11 @@ async fn two_servers_on_one_postgres_run_each_tick_once() {
         let ticks = by_tick(&runs(&a, &admin, job).await);
         assert!(ticks.len() >= 5, "{job}: {} ticks in 8 s", ticks.len());
         for (tick, runs) in &ticks {
-            assert_eq!(runs.len(), 1, "{job} tick {tick} ran once on two servers: {runs:?}");
+            assert_eq!(
+                runs.len(),
+                1,
+                "{job} tick {tick} ran once on two servers: {runs:?}"
+            );
         }
         let nodes: std::collections::BTreeSet<&str> = ticks
             .values()
