@@ -76,6 +76,7 @@ permission_table! {
     EventWrite => "event:write", [TenantAdmin], "Enter, dispatch, merge and rate governance events (一网统管 staff work).";
     GovernanceAdmin => "governance:admin", [TenantAdmin], "Define governance categories, dispatch rules, settings, plans and alert rules.";
     ServiceAdmin => "service:admin", [TenantAdmin], "Edit the service hall (一网通办): service items, guides and forms (each save a new version); read the materials citizens uploaded and their submissions.";
+    JobsAdmin => "jobs:admin", [], "See and run the platform's scheduled jobs and their run history (作业); deployment level, because a job serves every tenant.";
 }
 
 impl Permission {
@@ -178,8 +179,9 @@ mod tests {
     fn role_permissions_come_from_the_table() {
         assert_eq!(Role::PlatformAdmin.permissions(), Permission::ALL);
         let tenant_admin = Role::TenantAdmin.permissions();
-        assert_eq!(tenant_admin.len(), Permission::ALL.len() - 1);
+        assert_eq!(tenant_admin.len(), Permission::ALL.len() - 2);
         assert!(!tenant_admin.contains(&Permission::TenantWrite));
+        assert!(!tenant_admin.contains(&Permission::JobsAdmin));
         assert_eq!(
             Role::Staff.permissions(),
             &[

@@ -7,7 +7,9 @@
 //! bound arguments ([`SqlBuilder`]), per-crate migrations ([`migrate`]), server secrets
 //! ([`secrets`]), the hash-chained audit trail ([`audit`]), the transactional outbox
 //! with its event bus ([`outbox`], [`bus`]), and the content-addressed file store
-//! ([`files`]: uploads on disk under the data directory, or in the database on PostgreSQL).
+//! ([`files`]: uploads on disk under the data directory, or in the database on PostgreSQL),
+//! and the platform's one job scheduler ([`jobs`]: schedules, event triggers, run-once
+//! leases across replicas, retries, run history).
 //!
 //! Why not sqlx's `Any` driver: it lacks the types and placeholders we need (see
 //! DESIGN.md §4). Each crate writes runtime queries behind its own store functions, with
@@ -20,6 +22,7 @@ mod db;
 pub mod decode;
 mod exec;
 pub mod files;
+pub mod jobs;
 pub mod migrate;
 pub mod outbox;
 pub mod secrets;
@@ -37,7 +40,7 @@ pub fn migrations() -> &'static [migrate::Migration] {
     &STORE_MIGRATIONS
 }
 
-static STORE_MIGRATIONS: [migrate::Migration; 3] = [migrate::Migration {
+static STORE_MIGRATIONS: [migrate::Migration; 4] = [migrate::Migration {
     version: 1,
     name: "secrets, audit chain, outbox, event inbox",
     sqlite: r#"
@@ -87,4 +90,10 @@ migrate::Migration {
     sqlite: "CREATE TABLE audit_anchors (tenant TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL, signature TEXT NOT NULL, anchored_at BIGINT NOT NULL, PRIMARY KEY (tenant, seq));",
     postgres: "CREATE TABLE audit_anchors (tenant TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL, signature TEXT NOT NULL, anchored_at BIGINT NOT NULL, PRIMARY KEY (tenant, seq));",
 },
-files::MIGRATION];
+files::MIGRATION,
+migrate::Migration {
+    version: 4,
+    name: "jobs layer: jobs, ticks (run-once leases), run history",
+    sqlite: jobs::MIGRATION_SQL,
+    postgres: jobs::MIGRATION_SQL,
+}];

@@ -51,3 +51,14 @@ pub async fn enqueue_many(tx: &mut Tx, envs: &[EventEnvelope]) -> Result<()> {
     }
     Ok(())
 }
+
+/// How many committed events wait for the relay (unpublished outbox rows).
+pub async fn backlog(mut ex: impl crate::Executor) -> Result<i64> {
+    let row = ex
+        .fetch_optional(
+            "SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL",
+            &[],
+        )
+        .await?;
+    row.map_or(Ok(0), |r| r.i64("n"))
+}

@@ -31,14 +31,21 @@ pub fn backend() -> Backend {
     }
 }
 
-/// Reads a service URL a test needs. Missing: under `CI=true` panics; otherwise prints
+/// True under `CI=true` or `ONECITY_TEST_STRICT` (set to anything but empty or `0`): a
+/// test whose service is missing then fails instead of skipping.
+pub fn strict() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+        || std::env::var("ONECITY_TEST_STRICT").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Reads a service URL a test needs. Missing: when [`strict`] panics; otherwise prints
 /// that the test is skipped and returns `None`.
 pub fn require_env(name: &str) -> Option<String> {
     match std::env::var(name) {
         Ok(v) if !v.is_empty() => Some(v),
         _ => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("{name} is not set, and CI=true: this test needs it");
+            if strict() {
+                panic!("{name} is not set, and CI=true or ONECITY_TEST_STRICT is set: this test needs it");
             }
             eprintln!("SKIPPED: {name} is not set (set it to run this test)");
             None
@@ -113,6 +120,9 @@ pub struct TestServer {
     bin: PathBuf,
     opts: Options,
     child: Option<Child>,
+    /// False for a sibling ([`TestServer::start_sibling`]): the database is its first
+    /// server's, dropped with that one.
+    owns_database: bool,
 }
 
 /// The repository root (where `../shared/data` resolves).
@@ -143,6 +153,56 @@ impl TestServer {
             bin: bin.to_path_buf(),
             opts,
             child: None,
+            owns_database: true,
+        };
+        s.spawn(&[]).await?;
+        Ok(s)
+    }
+
+    /// Starts a server on a fresh PostgreSQL database of `ONECITY_TEST_DATABASE_URL`
+    /// whatever `ONECITY_TEST_BACKEND` says (tests of several replicas on one database).
+    /// `Ok(None)` when the variable is unset (the test is skipped), except under
+    /// [`strict`], where that is an error.
+    pub async fn start_postgres(bin: &Path, opts: Options) -> anyhow::Result<Option<TestServer>> {
+        if require_env("ONECITY_TEST_DATABASE_URL").is_none() {
+            return Ok(None);
+        }
+        let mut s = TestServer {
+            url: String::new(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()?,
+            admin_password: format!("Adm1n-{}", onecity_core::new_id().simple()),
+            data_dir: tempfile::tempdir()?,
+            database_url: Some(fresh_pg_database().await?),
+            log: Arc::new(Mutex::new(Vec::new())),
+            bin: bin.to_path_buf(),
+            opts,
+            child: None,
+            owns_database: true,
+        };
+        s.spawn(&[]).await?;
+        Ok(Some(s))
+    }
+
+    /// Starts a second `onecity serve` process on this server's PostgreSQL database (a
+    /// replica), with the same admin password and `opts`. Errors on SQLite, whose store
+    /// is one process's.
+    pub async fn start_sibling(&self, opts: Options) -> anyhow::Result<TestServer> {
+        let Some(url) = &self.database_url else {
+            bail!("a sibling server needs PostgreSQL (ONECITY_TEST_BACKEND=postgres)");
+        };
+        let mut s = TestServer {
+            url: String::new(),
+            http: self.http.clone(),
+            admin_password: self.admin_password.clone(),
+            data_dir: tempfile::tempdir()?,
+            database_url: Some(url.clone()),
+            log: Arc::new(Mutex::new(Vec::new())),
+            bin: self.bin.clone(),
+            opts,
+            child: None,
+            owns_database: false,
         };
         s.spawn(&[]).await?;
         Ok(s)
@@ -379,6 +439,9 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.kill9();
+        if !self.owns_database {
+            return;
+        }
         if let Some(url) = self.database_url.take() {
             // Drop the per-test database on a thread of its own (Drop cannot await).
             let _ = std::thread::spawn(move || {

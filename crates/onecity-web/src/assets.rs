@@ -37,6 +37,7 @@ static ASSETS: &[(&str, &[u8])] = embed![
     "js/forms_core.js",
     "js/forms_designer.js",
     "js/citizen_form.js",
+    "js/jobs.js",
     "vendor/maplibre-gl/LICENSE.txt",
     "vendor/maplibre-gl/VERSION",
     "vendor/maplibre-gl/maplibre-gl.css",

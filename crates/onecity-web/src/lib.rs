@@ -60,6 +60,7 @@ where
         .route("/citizen/real-name", get(real_name_page))
         .route("/citizen/companies", get(mandates_page))
         .route("/console/flows", get(flows_page))
+        .route("/console/jobs", get(jobs_page))
         .route("/hall", get(hall_page))
         .route("/hall/items/{code}", get(hall_item_page))
         .route("/citizen", get(citizen_home_page))
@@ -120,6 +121,8 @@ pub enum Page {
     FormDesigner,
     /// `/citizen/forms/{key}`: a citizen fills a form (填写表单), phone width.
     CitizenForm,
+    /// `/console/jobs`: the platform's jobs (作业) and their run history (platform admin).
+    Jobs,
 }
 
 impl Page {
@@ -147,6 +150,7 @@ impl Page {
             Page::Assistant => "assistant.html",
             Page::FormDesigner => "forms_designer.html",
             Page::CitizenForm => "citizen_form.html",
+            Page::Jobs => "jobs.html",
         }
     }
 
@@ -174,6 +178,7 @@ impl Page {
             Page::Assistant => "assistant",
             Page::FormDesigner => "form_designer",
             Page::CitizenForm => "citizen_form",
+            Page::Jobs => "jobs",
         }
     }
 
@@ -201,6 +206,7 @@ impl Page {
             Page::Assistant => "/hall/assistant",
             Page::FormDesigner => "/console/services/forms",
             Page::CitizenForm => "/citizen/forms",
+            Page::Jobs => "/console/jobs",
         }
     }
 
@@ -228,6 +234,7 @@ impl Page {
             Page::Assistant => "assistant_title",
             Page::FormDesigner => "fd_title",
             Page::CitizenForm => "cf_title",
+            Page::Jobs => "jobs_title",
         }
     }
 }
@@ -276,6 +283,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             "citizen_form.html",
             include_str!("../templates/citizen_form.html"),
         ),
+        ("jobs.html", include_str!("../templates/jobs.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -446,6 +454,10 @@ async fn citizen_form_page(
     )
 }
 
+async fn jobs_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Jobs, &headers, q.as_deref())
+}
+
 async fn flows_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Flows, &headers, q.as_deref())
 }
@@ -538,6 +550,7 @@ mod tests {
             ("/hall/items/330100-20-WJW-001-000", "id=\"guide\""),
             ("/citizen", "id=\"tile-hall\""),
             ("/hall/assistant", "id=\"assistant-question\""),
+            ("/console/jobs", "id=\"runs-table\""),
         ] {
             let (status, headers, body) = get(path, &[]).await;
             assert_eq!(status, StatusCode::OK, "{path}");

@@ -180,8 +180,24 @@ config! {
     /// (columns `name`, `id_number`); when set (and `identity_verifier_url` is not), the
     /// real-name check looks people up there and labels results `synthetic`.
     identity_verifier_synthetic: Option<String> = None,
-    /// Seconds between SLA scheduler passes (default 5).
+    /// Seconds between SLA scans (the job `flow.sla_scan`; default 5).
     sla_scan_secs: u64 = 5,
+    /// Milliseconds between passes of the job scheduler (default 500): how late a due
+    /// tick, retry or event-triggered run may start.
+    jobs_poll_ms: u64 = 500,
+    /// Days of job run history kept (the daily job `jobs.history_purge`; 0 keeps all).
+    /// Default 7.
+    jobs_history_days: u64 = 7,
+    /// Interval of the built-in job `ops.probe` in seconds (a database round trip and the
+    /// outbox backlog); 0 (default) leaves it registered but off (still runnable by hand).
+    jobs_probe_every_secs: u64 = 0,
+    /// `ops.probe` fails on purpose while its attempt number is at most this (to see
+    /// retries work in a deployment). Default 0.
+    jobs_probe_fail_first: u32 = 0,
+    /// Attempts per tick of `ops.probe` (default 3).
+    jobs_probe_max_attempts: u32 = 3,
+    /// Seconds before the first retry of `ops.probe`, doubled per further retry (default 1).
+    jobs_probe_backoff_secs: u64 = 1,
     /// Testing only: delay the outbox relay by this many milliseconds after each wake-up
     /// (used to kill a server between commit and publish). Default 0.
     outbox_relay_delay_ms: u64 = 0,

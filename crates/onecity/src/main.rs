@@ -9,6 +9,8 @@ mod brain_cli;
 mod cli;
 mod config;
 mod demo;
+mod jobs;
+mod jobs_http;
 mod ops;
 mod server;
 mod store;

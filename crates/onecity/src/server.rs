@@ -56,6 +56,8 @@ pub struct Services {
     pub notifier: onecity_twin::notify::Notifier,
     /// Event bus.
     pub bus: EventBus,
+    /// The platform's one job scheduler (built-in jobs in `crate::jobs`).
+    pub jobs: onecity_store::jobs::Jobs,
 }
 
 /// Opens the configured store (PostgreSQL when `database_url` is set, else SQLite).
@@ -193,7 +195,9 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
     let notifier = onecity_twin::notify::Notifier::new(twin.clone())
         .await
         .map_err(|e| anyhow::anyhow!("NGSI-LD subscriptions: {e}"))?;
+    let jobs = crate::jobs::register_builtin(cfg, &db, &iam, &flow, &twin, &catalog).await?;
     Ok(Services {
+        jobs,
         catalog,
         db,
         iam,
@@ -428,6 +432,7 @@ impl utoipa::Modify for SecurityAddon {
          (name = "open311", description = "Open311 GeoReport v2 (standard error lists)"),
          (name = "datastore", description = "datastore 数据存储 (CKAN datastore_* actions), sharing 共享 and exchange records 交换记录"),
          (name = "services", description = "citizen services 一网通办: service items 事项, guides 办事指南, forms 表单, the assistant 智能客服"),
+         (name = "jobs", description = "the jobs layer 作业: scheduled and event-triggered jobs, their run history, run now"),
          (name = "web", description = "console pages 控制台"))
 )]
 struct ApiDoc;
@@ -451,6 +456,12 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
         .merge(onecity_datastore::http::routes().with_state(svc.datastore.clone()))
         .merge(ops::routes().with_state(ops_state.clone()))
         .merge(onecity_iam::oidc_http::api_routes().with_state(svc.iam.clone()))
+        .merge(
+            crate::jobs_http::routes().with_state(crate::jobs_http::JobsApi {
+                iam: svc.iam.clone(),
+                jobs: svc.jobs.clone(),
+            }),
+        )
         .split_for_parts();
     crate::webdoc::add_web_paths(&mut doc);
     crate::webdoc::fix_error_responses(&mut doc);
@@ -514,11 +525,9 @@ fn gate(ops_state: OpsState, full: Arc<OnceLock<Router>>) -> Router {
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
 }
 
-/// How often moved audit chain heads are anchored (signed, stored and published).
-pub const AUDIT_ANCHOR_EVERY: Duration = Duration::from_secs(60);
-
-/// Starts the background tasks (relay, consumers, audit anchoring, SLA scheduler, index
-/// refresh) of a node.
+/// Starts the background tasks of a node: relay, consumers, the job scheduler (audit
+/// anchoring, SLA scan, retention, …: `crate::jobs`), and the per-process loops
+/// (metrics upkeep, spatial index refresh) and queue drainers (plans, notifications).
 pub fn spawn_background(
     svc: &Services,
     cfg: &Config,
@@ -561,45 +570,14 @@ pub fn spawn_background(
             prom.run_upkeep();
         }
     }));
-    let (db, auditor) = (svc.db.clone(), svc.iam.auditor().clone());
-    let mut sd = shutdown.clone();
-    tasks.push(tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(AUDIT_ANCHOR_EVERY) => {}
-                _ = sd.changed() => break,
-            }
-            match auditor.anchor(&db).await {
-                Ok(n) if n > 0 => tracing::info!(heads = n, "audit chain heads anchored"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "audit anchoring failed"),
-            }
-        }
-    }));
-    let (flow, every) = (
-        svc.flow.clone(),
-        Duration::from_secs(cfg.sla_scan_secs.max(1)),
-    );
-    let mut sd = shutdown.clone();
-    tasks.push(tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = sd.changed() => break,
-            }
-            match flow.scan_sla(onecity_core::time::now_micros()).await {
-                Ok(r) if r.fired > 0 => tracing::info!(
-                    fired = r.fired,
-                    warnings = r.warnings,
-                    breaches = r.breaches,
-                    escalations = r.escalations,
-                    "SLA timers fired"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "SLA scan failed"),
-            }
-        }
-    }));
+    // The one job scheduler (SLA scan, audit anchoring, twin retention, catalog
+    // freshness, …: see `crate::jobs`) and the bus consumers of event-triggered jobs.
+    tasks.push(tokio::spawn(svc.jobs.clone().run(shutdown.clone())));
+    for trigger in svc.jobs.event_handlers() {
+        tasks.push(tokio::spawn(
+            svc.bus.clone().run_consumer(trigger, shutdown.clone()),
+        ));
+    }
     let notify_cfg = onecity_flow::notify::NotifyConfig {
         smtp_url: cfg.smtp_url.clone(),
         smtp_from: cfg.smtp_from.clone(),
@@ -632,41 +610,6 @@ pub fn spawn_background(
             shutdown.clone(),
         )));
     }
-    // Twin history past its retention, every minute.
-    let twin = svc.twin.clone();
-    let mut sd = shutdown.clone();
-    tasks.push(tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
-                _ = sd.changed() => break,
-            }
-            match onecity_twin::temporal::purge(&twin, onecity_core::time::now_micros()).await {
-                Ok(n) if n > 0 => tracing::info!(rows = n, "twin history past retention deleted"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "twin retention purge failed"),
-            }
-        }
-    }));
-    // The responsibility list's freshness check (责任清单 overdue flags), every 5 minutes.
-    let catalog = svc.catalog.clone();
-    let mut sd = shutdown.clone();
-    tasks.push(tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(300)) => {}
-                _ = sd.changed() => break,
-            }
-            match catalog
-                .check_freshness(onecity_core::time::now_micros())
-                .await
-            {
-                Ok(n) if n > 0 => tracing::info!(overdue = n, "catalog responsibilities overdue"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "catalog freshness check failed"),
-            }
-        }
-    }));
     let geo = svc.geo.clone();
     let mut sd = shutdown;
     tasks.push(tokio::spawn(async move {

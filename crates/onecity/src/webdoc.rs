@@ -118,6 +118,11 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Fill in a form 填写表单 (`?tenant=`), phone width: checks in the browser, uploads, submit",
             "200",
         ),
+        (
+            "/console/jobs",
+            "Jobs 作业: the platform's scheduled jobs, their run history with durations and outcomes, run now (platform admin)",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()

@@ -18,6 +18,7 @@ mod hardening;
 mod input;
 mod isolation;
 mod items;
+mod jobs;
 mod mfa;
 mod notify;
 mod oidc;

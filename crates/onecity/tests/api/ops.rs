@@ -191,6 +191,10 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/v1/tenants/{tenant}/services/assistant",
         "/api/v1/tenants/{tenant}/services/items/search",
         "/hall/assistant",
+        "/api/v1/jobs",
+        "/api/v1/jobs/{name}/runs",
+        "/api/v1/jobs/{name}/run",
+        "/console/jobs",
     ]
     .into_iter()
     .collect();
