@@ -5,17 +5,24 @@
 //! intervals ([`forecast`]) and their evaluation on the published transdim protocol against
 //! three baselines ([`evaluate`]).
 //!
-//! Everything here is pure Rust with no database and no HTTP; the jobs layer, twin
-//! write-back, evacuation advice and room finding of issue 15 come later (see
-//! `docs/brain.md`).
+//! The model modules ([`metro`], [`calendar`], [`forecast`], [`evaluate`], [`model`],
+//! [`station`]) are pure Rust with no database and no HTTP. [`service`] serves the
+//! forecasts: it imports the stations into the digital twin, writes forecasts back to it
+//! as NGSI-LD properties ([`service::MetroForecaster::tick`]) and reads them for
+//! [`http`], the `/api/v1/brain/metro/…` API. Evacuation advice and room finding of
+//! issue 15 come later (see `docs/brain.md`).
 #![warn(missing_docs)]
 
 pub mod calendar;
 pub mod evaluate;
 pub mod forecast;
 pub mod metro;
+pub mod http;
 pub mod model;
+pub mod service;
+pub mod station;
 
 pub use evaluate::{evaluate, EvalConfig, EvalError, Method, Score};
 pub use metro::{load_hangzhou, LoadError, MetroData};
 pub use model::{FlowMatrix, FlowShape, Forecast, History};
+pub use service::{MetroForecaster, TickReport};

@@ -118,6 +118,16 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Fill in a form 填写表单 (`?tenant=`), phone width: checks in the browser, uploads, submit",
             "200",
         ),
+        (
+            "/console/brain/stations",
+            "Metro stations 地铁客流预测: latest inflow and the next forecast of each station",
+            "200",
+        ),
+        (
+            "/console/brain/stations/{id}",
+            "One station 站点: forecast bands (80 %, 95 %) over the actual flow, evacuation advice 疏散建议",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()
@@ -157,6 +167,19 @@ pub fn add_web_paths(doc: &mut OpenApi) {
                     .build(),
             )
             .response(status, resp);
+        let op = if path.contains("{id}") {
+            op.parameter(
+                ParameterBuilder::new()
+                    .name("id")
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .description(Some("station id, HZ-<row>"))
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            )
+        } else {
+            op
+        };
         let op = if path.contains("{code}") {
             op.parameter(
                 ParameterBuilder::new()

@@ -191,6 +191,10 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/v1/tenants/{tenant}/services/assistant",
         "/api/v1/tenants/{tenant}/services/items/search",
         "/hall/assistant",
+        "/api/v1/brain/metro/stations",
+        "/api/v1/brain/metro/stations/{id}/forecast",
+        "/console/brain/stations",
+        "/console/brain/stations/{id}",
     ]
     .into_iter()
     .collect();
