@@ -16,8 +16,8 @@
 pub mod calendar;
 pub mod evaluate;
 pub mod forecast;
-pub mod metro;
 pub mod http;
+pub mod metro;
 pub mod model;
 pub mod service;
 pub mod station;

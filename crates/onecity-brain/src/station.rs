@@ -113,7 +113,10 @@ pub struct SlotClock {
 impl SlotClock {
     /// The clock of a metro data set (06:00 Asia/Shanghai on its first day).
     pub fn of(data: &MetroData) -> Self {
-        let local = data.flow.first_day().and_time(NaiveTime::from_hms_opt(6, 0, 0).unwrap_or_default());
+        let local = data
+            .flow
+            .first_day()
+            .and_time(NaiveTime::from_hms_opt(6, 0, 0).unwrap_or_default());
         Self {
             start: Utc.from_utc_datetime(&(local - Duration::hours(8))),
             slots_per_day: data.flow.shape().slots_per_day,
@@ -153,8 +156,21 @@ mod tests {
     fn ids_parse_and_refuse() {
         assert_eq!(parse_station_id("HZ-0", 80), Ok(0));
         assert_eq!(parse_station_id("HZ-79", 80), Ok(79));
-        assert_eq!(parse_station_id("urn:ngsi-ld:MetroStationFlow:HZ-12", 80), Ok(12));
-        for bad in ["", "HZ-", "HZ-01", "HZ--1", "HZ-1a", "hz-1", "12", "HZ- 1", "HZ-9999999"] {
+        assert_eq!(
+            parse_station_id("urn:ngsi-ld:MetroStationFlow:HZ-12", 80),
+            Ok(12)
+        );
+        for bad in [
+            "",
+            "HZ-",
+            "HZ-01",
+            "HZ--1",
+            "HZ-1a",
+            "hz-1",
+            "12",
+            "HZ- 1",
+            "HZ-9999999",
+        ] {
             assert_eq!(
                 parse_station_id(bad, 80),
                 Err(StationIdError::Malformed(bad.into())),
@@ -179,10 +195,22 @@ mod tests {
         assert_eq!(t, Utc.with_ymd_and_hms(2019, 1, 2, 0, 0, 0).unwrap());
         assert_eq!(clock.index_of(t), Some(120));
         // 23:50 is the last slot; 00:00 and 05:50 are off the grid, as is 08:05.
-        assert_eq!(clock.time_of(107), Utc.with_ymd_and_hms(2019, 1, 1, 15, 50, 0).unwrap());
-        assert_eq!(clock.index_of(Utc.with_ymd_and_hms(2019, 1, 1, 16, 0, 0).unwrap()), None);
-        assert_eq!(clock.index_of(Utc.with_ymd_and_hms(2019, 1, 1, 0, 5, 0).unwrap()), None);
-        assert_eq!(clock.index_of(Utc.with_ymd_and_hms(2018, 12, 31, 21, 50, 0).unwrap()), None);
+        assert_eq!(
+            clock.time_of(107),
+            Utc.with_ymd_and_hms(2019, 1, 1, 15, 50, 0).unwrap()
+        );
+        assert_eq!(
+            clock.index_of(Utc.with_ymd_and_hms(2019, 1, 1, 16, 0, 0).unwrap()),
+            None
+        );
+        assert_eq!(
+            clock.index_of(Utc.with_ymd_and_hms(2019, 1, 1, 0, 5, 0).unwrap()),
+            None
+        );
+        assert_eq!(
+            clock.index_of(Utc.with_ymd_and_hms(2018, 12, 31, 21, 50, 0).unwrap()),
+            None
+        );
         assert_eq!(clock.index_of(clock.time_of(108)), Some(108));
     }
 }

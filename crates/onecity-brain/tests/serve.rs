@@ -63,9 +63,13 @@ async fn forecasts_are_written_to_the_twin_and_go_stale() {
     let fx = twin().await;
     let tenant = "hangzhou";
     let data = onecity_brain::load_hangzhou(&data_dir()).unwrap();
-    let r = import::import_stations(&fx.twin, tenant, &data).await.unwrap();
+    let r = import::import_stations(&fx.twin, tenant, &data)
+        .await
+        .unwrap();
     assert_eq!((r.created, r.updated), (80, 0));
-    let again = import::import_stations(&fx.twin, tenant, &data).await.unwrap();
+    let again = import::import_stations(&fx.twin, tenant, &data)
+        .await
+        .unwrap();
     assert_eq!((again.created, again.updated), (0, 80));
 
     let f = MetroForecaster::new(fx.twin.clone(), data);
@@ -73,7 +77,11 @@ async fn forecasts_are_written_to_the_twin_and_go_stale() {
     let none = f.tick(tenant, made_at()).await.unwrap();
     assert_eq!(none.stations_forecast, 0);
     assert_eq!(none.skipped.len(), 80);
-    assert!(none.skipped["HZ-0"].contains("no inflow"), "{:?}", none.skipped);
+    assert!(
+        none.skipped["HZ-0"].contains("no inflow"),
+        "{:?}",
+        none.skipped
+    );
 
     let applied = demo::replay_day(&f, tenant, demo::DEMO_DAY, demo::DEMO_SLOTS)
         .await
@@ -152,13 +160,21 @@ async fn forecasts_are_written_to_the_twin_and_go_stale() {
     // forecast it and flags its old forecasts as stale in the twin itself.
     let off_grid = serde_json::json!([{"type": "MetroStationFlow", "id": "HZ-3",
         "observedAt": "2019-01-22T00:05:00Z", "values": {"inflow": 10}}]);
-    let (n, errs) = onecity_twin::ingest::ingest(&fx.twin, tenant, off_grid.as_array().unwrap()).await;
+    let (n, errs) =
+        onecity_twin::ingest::ingest(&fx.twin, tenant, off_grid.as_array().unwrap()).await;
     assert_eq!((n, errs.len()), (1, 0));
     let late = made_at() + Duration::minutes(35);
     let r2 = f.tick(tenant, late).await.unwrap();
     assert_eq!(r2.stations_forecast, 79);
-    assert!(r2.skipped["HZ-3"].contains("not a slot"), "{:?}", r2.skipped);
-    assert_eq!(r2.marked_stale, 3, "h1..h3 are older than their horizon after 35 min");
+    assert!(
+        r2.skipped["HZ-3"].contains("not a slot"),
+        "{:?}",
+        r2.skipped
+    );
+    assert_eq!(
+        r2.marked_stale, 3,
+        "h1..h3 are older than their horizon after 35 min"
+    );
     let e3 = fx.twin.get(tenant, &entity_id(3)).unwrap();
     let stale: Vec<bool> = (1..=HORIZONS)
         .map(|h| {
@@ -184,7 +200,9 @@ async fn forecasts_are_written_to_the_twin_and_go_stale() {
 async fn bad_ids_horizons_and_tenants_are_refused() {
     let fx = twin().await;
     let data = onecity_brain::load_hangzhou(&data_dir()).unwrap();
-    import::import_stations(&fx.twin, "t1", &data).await.unwrap();
+    import::import_stations(&fx.twin, "t1", &data)
+        .await
+        .unwrap();
     let now = made_at();
     for (id, h, status) in [
         ("HZ-80", None, 404),
@@ -208,6 +226,10 @@ async fn bad_ids_horizons_and_tenants_are_refused() {
         "observedAt": "2019-01-01T22:00:00Z", "values": {"inflow": 17}}]);
     onecity_twin::ingest::ingest(&fx.twin, "t1", measurement.as_array().unwrap()).await;
     let r = f.tick("t1", now).await.unwrap();
-    assert!(r.skipped["HZ-5"].contains("not enough history"), "{:?}", r.skipped);
+    assert!(
+        r.skipped["HZ-5"].contains("not enough history"),
+        "{:?}",
+        r.skipped
+    );
     assert_eq!(read::stations(&fx.twin, "t1", now).len(), 80);
 }

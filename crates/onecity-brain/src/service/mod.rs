@@ -163,10 +163,7 @@ impl MetroForecaster {
         let day_start = t0 / s_day * s_day;
         let fit_end = if day_start >= needed { day_start } else { t0 };
         if fit_end < needed {
-            return Err(ForecastError::TooLittleHistory {
-                origin: t0,
-                needed,
-            });
+            return Err(ForecastError::TooLittleHistory { origin: t0, needed });
         }
         let mut cached = self.model.lock().await;
         if let Some((end, m)) = cached.as_ref() {
@@ -342,9 +339,7 @@ pub fn forecast_attribute(
     put("stale", json!(false));
     Attribute {
         dataset_id: Some(dataset_id(horizon)),
-        observed_at: Some(format_micros(
-            clock.time_of(f.t0 + step).timestamp_micros(),
-        )),
+        observed_at: Some(format_micros(clock.time_of(f.t0 + step).timestamp_micros())),
         sub,
         ..prop(json!(round(f.point[i])))
     }

@@ -61,12 +61,18 @@ async fn demo_stations_carry_forecasts_beside_the_actual_flow() {
     assert_eq!(f[0]["horizon"], 3);
     assert_eq!(f[0]["for_time"], "2019-01-22T00:20:00.000Z");
     assert_eq!(f[0]["stale"], false);
-    let (lo, hi) = (f[0]["lower95"].as_f64().unwrap(), f[0]["upper95"].as_f64().unwrap());
+    let (lo, hi) = (
+        f[0]["lower95"].as_f64().unwrap(),
+        f[0]["upper95"].as_f64().unwrap(),
+    );
     assert!(lo < f[0]["inflow"].as_f64().unwrap() && f[0]["inflow"].as_f64().unwrap() < hi);
     // The real count at 08:20 is the one the forecast is for; the 95 % band is meant to
     // hold it 95 % of the time, so this checks the scale, not luck: within twice the band.
     let truth = count(14);
-    assert!(truth > lo - (hi - lo) && truth < hi + (hi - lo), "{truth} vs {lo}..{hi}");
+    assert!(
+        truth > lo - (hi - lo) && truth < hi + (hi - lo),
+        "{truth} vs {lo}..{hi}"
+    );
 
     // The temporal API shows forecast against actual: inflow instances and one
     // inflowForecast instance per horizon, each with its datasetId and observedAt.
@@ -90,7 +96,10 @@ async fn demo_stations_carry_forecasts_beside_the_actual_flow() {
         .find(|x| x["datasetId"] == "urn:ngsi-ld:Dataset:inflowForecast:h1")
         .unwrap();
     assert_eq!(h1["observedAt"], "2019-01-22T00:00:00.000Z");
-    assert!(h1["generatedAt"]["value"].as_str().unwrap().starts_with("20"));
+    assert!(h1["generatedAt"]["value"]
+        .as_str()
+        .unwrap()
+        .starts_with("20"));
     assert_eq!(h1["basedOn"]["value"], "2019-01-21T23:50:00.000Z");
     let actual = v["inflow"].as_array().unwrap();
     // 18 slots of 2019-01-01 (the twin's demo window) and 12 of 2019-01-22.
@@ -98,12 +107,30 @@ async fn demo_stations_carry_forecasts_beside_the_actual_flow() {
 
     // Bad input: clear problems, never a 500.
     for (path, status) in [
-        ("/api/v1/brain/metro/stations/HZ-80/forecast?tenant=hangzhou", 404),
-        ("/api/v1/brain/metro/stations/HZ-1/forecast?tenant=hangzhou&horizon=0", 400),
-        ("/api/v1/brain/metro/stations/HZ-1/forecast?tenant=hangzhou&horizon=7", 400),
-        ("/api/v1/brain/metro/stations/HZ-1/forecast?tenant=hangzhou&horizon=x", 400),
-        ("/api/v1/brain/metro/stations/oops/forecast?tenant=hangzhou", 400),
-        ("/api/v1/brain/metro/stations/HZ-1/forecast?tenant=hangzhou&bogus=1", 400),
+        (
+            "/api/v1/brain/metro/stations/HZ-80/forecast?tenant=hangzhou",
+            404,
+        ),
+        (
+            "/api/v1/brain/metro/stations/HZ-1/forecast?tenant=hangzhou&horizon=0",
+            400,
+        ),
+        (
+            "/api/v1/brain/metro/stations/HZ-1/forecast?tenant=hangzhou&horizon=7",
+            400,
+        ),
+        (
+            "/api/v1/brain/metro/stations/HZ-1/forecast?tenant=hangzhou&horizon=x",
+            400,
+        ),
+        (
+            "/api/v1/brain/metro/stations/oops/forecast?tenant=hangzhou",
+            400,
+        ),
+        (
+            "/api/v1/brain/metro/stations/HZ-1/forecast?tenant=hangzhou&bogus=1",
+            400,
+        ),
         ("/api/v1/brain/metro/stations/HZ-1/forecast?tenant=nyc", 404),
     ] {
         let (st, p) = s.get(path, &t).await.unwrap();
@@ -148,5 +175,8 @@ async fn cli_imports_stations_and_forecasts_into_a_tenant() {
         .cli(&["import", "metro-stations", "--tenant", "no-such-tenant"])
         .unwrap();
     assert_ne!(code, 0);
-    assert!(err.contains("no-such-tenant") || err.contains("tenant"), "{err}");
+    assert!(
+        err.contains("no-such-tenant") || err.contains("tenant"),
+        "{err}"
+    );
 }
