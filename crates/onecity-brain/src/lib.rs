@@ -7,20 +7,29 @@
 //! crowd-evacuation advice ([`evacuation`]), its replay on the test week ([`replay`]) and
 //! the transport work order it opens through governance ([`workorder`]).
 //!
-//! Everything but [`workorder`] is pure Rust with no database and no HTTP; the jobs
-//! layer, twin write-back and room finding of issue 15 come later (see `docs/brain.md`).
+//! The model modules ([`metro`], [`calendar`], [`forecast`], [`evaluate`], [`model`],
+//! [`station`], [`missing`], [`evacuation`], [`replay`]) are pure Rust with no database and
+//! no HTTP. [`service`] serves the forecasts: it imports the stations into the digital
+//! twin, writes forecasts back to it as NGSI-LD properties
+//! ([`service::MetroForecaster::tick`]) and reads them for [`http`], the
+//! `/api/v1/brain/metro/…` API; [`workorder`] opens the transport work order through
+//! governance. Room finding of issue 15 comes later (see `docs/brain.md`).
 #![warn(missing_docs)]
 
 pub mod calendar;
 pub mod evacuation;
 pub mod evaluate;
 pub mod forecast;
+pub mod http;
 pub mod metro;
 pub mod missing;
 pub mod model;
 pub mod replay;
+pub mod service;
+pub mod station;
 pub mod workorder;
 
 pub use evaluate::{evaluate, EvalConfig, EvalError, Method, Score};
 pub use metro::{load_hangzhou, LoadError, MetroData};
 pub use model::{FlowMatrix, FlowShape, Forecast, History};
+pub use service::{MetroForecaster, TickReport};

@@ -33,6 +33,7 @@ static ASSETS: &[(&str, &[u8])] = embed![
     "js/portal.js",
     "js/stats.js",
     "js/twin.js",
+    "js/brain_stations.js",
     "js/webauthn.js",
     "js/forms_core.js",
     "js/forms_designer.js",

@@ -67,6 +67,8 @@ where
         .route("/hall/assistant", get(assistant_page))
         .route("/console/services/forms", get(form_designer_page))
         .route("/citizen/forms/{key}", get(citizen_form_page))
+        .route("/console/brain/stations", get(stations_page))
+        .route("/console/brain/stations/{id}", get(station_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -123,6 +125,12 @@ pub enum Page {
     CitizenForm,
     /// `/console/jobs`: the platform's jobs (作业) and their run history (platform admin).
     Jobs,
+    /// `/console/brain/stations`: metro stations with their latest flow and forecasts
+    /// (城市大脑 地铁客流预测).
+    Stations,
+    /// `/console/brain/stations/{id}`: one station's forecast bands over the actual flow
+    /// and the evacuation advice (疏散建议).
+    Station,
 }
 
 impl Page {
@@ -151,6 +159,8 @@ impl Page {
             Page::FormDesigner => "forms_designer.html",
             Page::CitizenForm => "citizen_form.html",
             Page::Jobs => "jobs.html",
+            Page::Stations => "stations.html",
+            Page::Station => "station.html",
         }
     }
 
@@ -179,6 +189,8 @@ impl Page {
             Page::FormDesigner => "form_designer",
             Page::CitizenForm => "citizen_form",
             Page::Jobs => "jobs",
+            Page::Stations => "stations",
+            Page::Station => "station",
         }
     }
 
@@ -207,6 +219,7 @@ impl Page {
             Page::FormDesigner => "/console/services/forms",
             Page::CitizenForm => "/citizen/forms",
             Page::Jobs => "/console/jobs",
+            Page::Stations | Page::Station => "/console/brain/stations",
         }
     }
 
@@ -235,6 +248,8 @@ impl Page {
             Page::FormDesigner => "fd_title",
             Page::CitizenForm => "cf_title",
             Page::Jobs => "jobs_title",
+            Page::Stations => "stations_title",
+            Page::Station => "station_title",
         }
     }
 }
@@ -284,6 +299,8 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             include_str!("../templates/citizen_form.html"),
         ),
         ("jobs.html", include_str!("../templates/jobs.html")),
+        ("stations.html", include_str!("../templates/stations.html")),
+        ("station.html", include_str!("../templates/station.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -495,6 +512,31 @@ async fn assistant_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Assistant, &headers, q.as_deref())
 }
 
+async fn stations_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Stations, &headers, q.as_deref())
+}
+
+/// One station's page; the script reads the id from the path. An id that is not of the
+/// form `HZ-<digits>` is 404 without rendering.
+async fn station_page(
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let valid = id
+        .strip_prefix("HZ-")
+        .is_some_and(|d| (1..=6).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()));
+    if !valid {
+        return (StatusCode::NOT_FOUND, "no such station\n").into_response();
+    }
+    page_response_at(
+        Page::Station,
+        &format!("/console/brain/stations/{id}"),
+        &headers,
+        q.as_deref(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -551,6 +593,8 @@ mod tests {
             ("/citizen", "id=\"tile-hall\""),
             ("/hall/assistant", "id=\"assistant-question\""),
             ("/console/jobs", "id=\"runs-table\""),
+            ("/console/brain/stations", "id=\"stations-table\""),
+            ("/console/brain/stations/HZ-12", "id=\"station-chart\""),
         ] {
             let (status, headers, body) = get(path, &[]).await;
             assert_eq!(status, StatusCode::OK, "{path}");

@@ -122,6 +122,16 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
             measurements = m,
             "demo twin series loaded"
         );
+        let r =
+            onecity_brain::service::demo::install(&svc.twin, "hangzhou", dir, chrono::Utc::now())
+                .await
+                .map_err(|e| anyhow::anyhow!("demo metro forecasts: {}", e.detail))?;
+        tracing::info!(
+            tenant = "hangzhou",
+            stations = r.stations_forecast,
+            forecasts = r.forecasts_written,
+            "demo metro stations and forecasts loaded"
+        );
         departments(
             svc,
             &t,

@@ -433,6 +433,7 @@ impl utoipa::Modify for SecurityAddon {
          (name = "datastore", description = "datastore 数据存储 (CKAN datastore_* actions), sharing 共享 and exchange records 交换记录"),
          (name = "services", description = "citizen services 一网通办: service items 事项, guides 办事指南, forms 表单, the assistant 智能客服"),
          (name = "jobs", description = "the jobs layer 作业: scheduled and event-triggered jobs, their run history, run now"),
+         (name = "brain", description = "city brain 城市大脑: served forecasts of metro station passenger flow 地铁客流预测"),
          (name = "web", description = "console pages 控制台"))
 )]
 struct ApiDoc;
@@ -453,6 +454,12 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
         .merge(onecity_catalog::dataset_routes::routes().with_state(svc.catalog.clone()))
         .merge(onecity_governance::routes::routes().with_state(svc.gov.clone()))
         .merge(onecity_services::routes::routes().with_state(svc.hall.clone()))
+        .merge(
+            onecity_brain::http::routes().with_state(onecity_brain::http::BrainApi {
+                twin: svc.twin.clone(),
+                iam: svc.iam.clone(),
+            }),
+        )
         .merge(onecity_datastore::http::routes().with_state(svc.datastore.clone()))
         .merge(ops::routes().with_state(ops_state.clone()))
         .merge(onecity_iam::oidc_http::api_routes().with_state(svc.iam.clone()))

@@ -123,6 +123,16 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Jobs 作业: the platform's scheduled jobs, their run history with durations and outcomes, run now (platform admin)",
             "200",
         ),
+        (
+            "/console/brain/stations",
+            "Metro stations 地铁客流预测: latest inflow and the next forecast of each station",
+            "200",
+        ),
+        (
+            "/console/brain/stations/{id}",
+            "One station 站点: forecast bands (80 %, 95 %) over the actual flow, evacuation advice 疏散建议",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()
@@ -162,6 +172,19 @@ pub fn add_web_paths(doc: &mut OpenApi) {
                     .build(),
             )
             .response(status, resp);
+        let op = if path.contains("{id}") {
+            op.parameter(
+                ParameterBuilder::new()
+                    .name("id")
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .description(Some("station id, HZ-<row>"))
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build(),
+            )
+        } else {
+            op
+        };
         let op = if path.contains("{code}") {
             op.parameter(
                 ParameterBuilder::new()

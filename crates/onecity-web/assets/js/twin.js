@@ -103,7 +103,7 @@
     box.textContent = '';
     var h = document.createElement('h3'); h.textContent = e.id + ' (' + e.type + ')'; box.appendChild(h);
     var table = document.createElement('table'); table.id = 'twin-attrs';
-    var numeric = null;
+    var numeric = null, measured = false;
     Object.keys(e).forEach(function (k) {
       if (k === 'id' || k === 'type' || k === '@context') return;
       var v = valueOf(e[k]);
@@ -114,7 +114,10 @@
       if (e[k] && e[k].observedAt) td.title = e[k].observedAt;
       if (k === 'locationSource' && v === 'placed') td.textContent += ' (' + oc.t('twin_placed') + ')';
       tr.appendChild(th); tr.appendChild(td); table.appendChild(tr);
-      if (numeric === null && typeof v === 'number') numeric = k;
+      // Chart a measured number (one with observedAt) before a static one (e.g. graphId).
+      if (typeof v === 'number' && (numeric === null || (!measured && e[k].observedAt))) {
+        numeric = k; measured = !!e[k].observedAt;
+      }
     });
     box.appendChild(table);
     if (numeric) await showHistory(id, numeric); else { $('twin-chart').textContent = ''; body.dataset.historyPoints = '0'; }

@@ -4,6 +4,7 @@
 
 mod audit;
 mod auth;
+mod brain_metro;
 mod catalog;
 mod citizens;
 mod datastore;

@@ -743,12 +743,13 @@ async fn demo_loads_series_windows() {
         assert_eq!(c.as_deref(), Some(n), "{ty}");
         assert_eq!(v[0]["locationSource"]["value"], "placed");
     }
-    // 18 slots of station 0: 06:00 .. 08:50 Beijing time; the last is slot 17.
+    // 18 slots of station 0 on 2019-01-01: 06:00 .. 08:50 Beijing time; and the 12 slots
+    // of 2019-01-22 06:00 .. 07:50 the brain's demo replays before forecasting.
     let (st, _, e) =
         get("/temporal/entities/urn:ngsi-ld:MetroStationFlow:HZ-0?attrs=inflow&lastN=100".into())
             .await;
     assert_eq!(st, 200, "{e}");
-    assert_eq!(e["inflow"].as_array().unwrap().len(), 18);
+    assert_eq!(e["inflow"].as_array().unwrap().len(), 18 + 12);
     let (_, _, e) = get("/entities/urn:ngsi-ld:WaterObserved:VenicePuntaSalute".into()).await;
     assert_eq!(e["waterLevel"]["observedAt"], "2022-08-10T21:55:00.000Z");
 }
