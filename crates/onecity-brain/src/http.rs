@@ -12,6 +12,7 @@ use onecity_twin::Twin;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::evacuation::{Advice, EvacuationParams};
 use crate::service::read::{self, StationView};
 use crate::service::HORIZONS;
 
@@ -22,6 +23,9 @@ pub struct BrainApi {
     pub twin: Twin,
     /// Identity (for the extractors).
     pub iam: Iam,
+    /// The forecaster over the metro data, when this server loaded it (the advice needs
+    /// the station's history); `None` answers the advice with 404.
+    pub metro: Option<std::sync::Arc<crate::service::MetroForecaster>>,
 }
 
 impl FromRef<BrainApi> for Iam {
@@ -35,6 +39,7 @@ pub fn routes() -> OpenApiRouter<BrainApi> {
     OpenApiRouter::new()
         .routes(routes!(list_stations))
         .routes(routes!(station_forecast))
+        .routes(routes!(station_advice))
 }
 
 /// The tenant of a request: `?tenant=` or the caller's home tenant; 400 without either,
@@ -129,5 +134,42 @@ async fn station_forecast(
         &id,
         horizon,
         Utc::now(),
+    )?))
+}
+
+/// Query of one station's evacuation advice.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AdviceParams {
+    /// Tenant code [default: the caller's home tenant].
+    pub tenant: Option<String>,
+}
+
+/// One station's evacuation advice (疏散建议) from its current forecasts: the target slot
+/// in the next hour, its demand at the 90 % quantile against the station's regular
+/// capacity, extra trains, buses and taxis with their dispatch times, whether it triggers a
+/// transport work order, and the assumptions (docs/brain.md). 404 when the station has no
+/// current forecast or this server has not loaded the metro data.
+#[utoipa::path(get, path = "/api/v1/brain/metro/stations/{id}/advice", tag = "brain",
+    params(("id" = String, Path, description = "station id, HZ-<row>, e.g. HZ-12"), AdviceParams),
+    responses((status = 200, description = "the advice (see docs/brain.md for its fields)"), (status = 400, body = Problem),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn station_advice(
+    State(api): State<BrainApi>,
+    caller: Authorized<perm::TwinRead>,
+    Path(id): Path<String>,
+    Query(q): Query<AdviceParams>,
+) -> ApiResult<Json<Advice>> {
+    let tenant = tenant_of(&caller, q.tenant)?;
+    let metro = api.metro.as_ref().ok_or_else(|| {
+        Error::not_found("this server has not loaded the metro data (<demo_data>/metro): no advice")
+    })?;
+    Ok(Json(crate::service::advice::station_advice(
+        metro,
+        &tenant,
+        &id,
+        Utc::now(),
+        &EvacuationParams::default(),
     )?))
 }

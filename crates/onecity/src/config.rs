@@ -182,6 +182,11 @@ config! {
     identity_verifier_synthetic: Option<String> = None,
     /// Seconds between SLA scans (the job `flow.sla_scan`; default 5).
     sla_scan_secs: u64 = 5,
+    /// Seconds between rounds of the job `brain.metro_forecast` (default 600, one 10-minute
+    /// slot): forecasts for every tenant with metro stations, then evacuation advice and
+    /// the transport work orders due. The job is registered only when
+    /// `<demo_data>/metro/hangzhou_flow.csv` exists.
+    brain_forecast_secs: u64 = 600,
     /// Milliseconds between passes of the job scheduler (default 500): how late a due
     /// tick, retry or event-triggered run may start.
     jobs_poll_ms: u64 = 500,

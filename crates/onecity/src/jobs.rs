@@ -40,6 +40,7 @@ pub const AUDIT_ANCHOR_SECS: u64 = 60;
 /// | `twin.retention` | every 60 s | deletes twin history past its retention |
 /// | `catalog.freshness` | every 300 s | flags overdue responsibility-list entries (责任清单) |
 /// | `jobs.history_purge` | daily 03:30 UTC | deletes job runs older than `jobs_history_days` |
+/// | `brain.metro_forecast` | every `brain_forecast_secs` (600 s), when the metro data is loaded | forecasts for every tenant with metro stations, then evacuation advice and the transport work orders due |
 /// | `ops.probe` | every `jobs_probe_every_secs` (off at 0) | database round trip and outbox backlog; fails on purpose while its attempt ≤ `jobs_probe_fail_first` |
 pub async fn register_builtin(
     cfg: &Config,
@@ -48,8 +49,29 @@ pub async fn register_builtin(
     flow: &Flow,
     twin: &Twin,
     catalog: &Catalog,
+    gov: &onecity_governance::Gov,
+    metro: Option<std::sync::Arc<onecity_brain::MetroForecaster>>,
 ) -> anyhow::Result<Jobs> {
     let jobs = Jobs::new(db.clone()).with_poll(Duration::from_millis(cfg.jobs_poll_ms.max(10)));
+    if let Some(metro) = metro {
+        let watch = std::sync::Arc::new(onecity_brain::service::advice::EvacuationWatch::new(
+            metro,
+            gov.clone(),
+        ));
+        let iam = iam.clone();
+        jobs.register(
+            "brain.metro_forecast",
+            JobSpec::every(
+                cfg.brain_forecast_secs.max(10),
+                "metro flow forecasts, evacuation advice and work orders 客流预测与疏散建议",
+            ),
+            move |ctx: RunContext| {
+                let (watch, iam) = (watch.clone(), iam.clone());
+                async move { metro_round(&watch, &iam, ctx.now).await }
+            },
+        )
+        .await?;
+    }
     let flow = flow.clone();
     jobs.register(
         "flow.sla_scan",
@@ -150,6 +172,44 @@ pub async fn register_builtin(
     })
     .await?;
     Ok(jobs)
+}
+
+/// One round of `brain.metro_forecast`: for every tenant whose twin holds the metro
+/// stations, a forecast tick, then the evacuation watch (advice and work orders).
+async fn metro_round(
+    watch: &onecity_brain::service::advice::EvacuationWatch,
+    iam: &Iam,
+    now_micros: i64,
+) -> Result<String> {
+    let now = chrono::DateTime::from_timestamp_micros(now_micros)
+        .ok_or_else(|| Error::internal("the job's time is out of range"))?;
+    let forecaster = watch.forecaster();
+    let mut parts = Vec::new();
+    for tenant in iam.tenant_codes().await? {
+        if forecaster
+            .twin()
+            .get(&tenant, &onecity_brain::station::entity_id(0))
+            .is_none()
+        {
+            continue;
+        }
+        let tick = forecaster.tick(&tenant, now).await?;
+        let w = watch.round(&tenant, now).await?;
+        parts.push(format!(
+            "{tenant}: stations={} forecasts={} stale={} advised={} triggered={} orders={}",
+            tick.stations_forecast,
+            tick.forecasts_written,
+            tick.marked_stale,
+            w.advised,
+            w.triggered,
+            w.orders_opened
+        ));
+    }
+    Ok(if parts.is_empty() {
+        "no tenant has metro stations".into()
+    } else {
+        parts.join("; ")
+    })
 }
 
 /// The `ops.probe` job: one database round trip (`SELECT 1`) and the outbox backlog.

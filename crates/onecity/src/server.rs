@@ -58,6 +58,8 @@ pub struct Services {
     pub bus: EventBus,
     /// The platform's one job scheduler (built-in jobs in `crate::jobs`).
     pub jobs: onecity_store::jobs::Jobs,
+    /// The metro forecaster (城市大脑 客流预测), when `<demo_data>/metro` holds the data.
+    pub metro: Option<Arc<onecity_brain::MetroForecaster>>,
 }
 
 /// Opens the configured store (PostgreSQL when `database_url` is set, else SQLite).
@@ -195,9 +197,13 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
     let notifier = onecity_twin::notify::Notifier::new(twin.clone())
         .await
         .map_err(|e| anyhow::anyhow!("NGSI-LD subscriptions: {e}"))?;
-    let jobs = crate::jobs::register_builtin(cfg, &db, &iam, &flow, &twin, &catalog).await?;
+    let metro = load_metro(cfg, &twin);
+    let jobs =
+        crate::jobs::register_builtin(cfg, &db, &iam, &flow, &twin, &catalog, &gov, metro.clone())
+            .await?;
     Ok(Services {
         jobs,
+        metro,
         catalog,
         db,
         iam,
@@ -210,6 +216,26 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
         notifier,
         bus,
     })
+}
+
+/// The metro forecaster over `<demo_data>/metro`, or `None` (logged) when the files are
+/// not there or do not load: forecasting and advice are then off on this server.
+fn load_metro(cfg: &Config, twin: &Twin) -> Option<Arc<onecity_brain::MetroForecaster>> {
+    let dir = cfg.demo_data.join("metro");
+    if !dir.join("hangzhou_flow.csv").exists() {
+        tracing::info!(dir = %dir.display(), "no metro data: the job brain.metro_forecast is not registered");
+        return None;
+    }
+    match onecity_brain::load_hangzhou(&dir) {
+        Ok(data) => Some(Arc::new(onecity_brain::MetroForecaster::new(
+            twin.clone(),
+            data,
+        ))),
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), error = %e, "metro data does not load: forecasting is off");
+            None
+        }
+    }
 }
 
 /// Wires the real-name check: the HTTP verification service when
@@ -458,6 +484,7 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
             onecity_brain::http::routes().with_state(onecity_brain::http::BrainApi {
                 twin: svc.twin.clone(),
                 iam: svc.iam.clone(),
+                metro: svc.metro.clone(),
             }),
         )
         .merge(onecity_datastore::http::routes().with_state(svc.datastore.clone()))

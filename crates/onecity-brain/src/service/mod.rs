@@ -2,7 +2,8 @@
 //! into twin data. [`import`] writes the stations, [`MetroForecaster::tick`] fits the ridge
 //! model and writes forecasts back to the twin as NGSI-LD properties, [`read`] serves them
 //! from the twin's in-memory index, and [`demo`] loads the demo tenant's stations and
-//! forecasts. This is the only module of the crate that knows the twin.
+//! forecasts; [`advice`] turns them into evacuation advice and work orders. This is the only
+//! module of the crate that knows the twin.
 //!
 //! # What a tick does
 //! 1. For every station entity `urn:ngsi-ld:MetroStationFlow:HZ-<row>` of the tenant, the
@@ -24,6 +25,7 @@
 //!    their horizon (made more than `horizon × 10 min` before `now`) get `stale: true`.
 //!    Reads compute the same rule at read time ([`read`]).
 
+pub mod advice;
 pub mod demo;
 pub mod import;
 pub mod read;
