@@ -66,6 +66,7 @@ where
         .route("/hall/assistant", get(assistant_page))
         .route("/console/services/forms", get(form_designer_page))
         .route("/citizen/forms/{key}", get(citizen_form_page))
+        .route("/rooms", get(rooms_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -120,6 +121,8 @@ pub enum Page {
     FormDesigner,
     /// `/citizen/forms/{key}`: a citizen fills a form (填写表单), phone width.
     CitizenForm,
+    /// `/rooms`: the room finder (找房), public: map, ranked list, filters, book.
+    Rooms,
 }
 
 impl Page {
@@ -147,6 +150,7 @@ impl Page {
             Page::Assistant => "assistant.html",
             Page::FormDesigner => "forms_designer.html",
             Page::CitizenForm => "citizen_form.html",
+            Page::Rooms => "rooms.html",
         }
     }
 
@@ -174,6 +178,7 @@ impl Page {
             Page::Assistant => "assistant",
             Page::FormDesigner => "form_designer",
             Page::CitizenForm => "citizen_form",
+            Page::Rooms => "rooms",
         }
     }
 
@@ -201,6 +206,7 @@ impl Page {
             Page::Assistant => "/hall/assistant",
             Page::FormDesigner => "/console/services/forms",
             Page::CitizenForm => "/citizen/forms",
+            Page::Rooms => "/rooms",
         }
     }
 
@@ -228,6 +234,7 @@ impl Page {
             Page::Assistant => "assistant_title",
             Page::FormDesigner => "fd_title",
             Page::CitizenForm => "cf_title",
+            Page::Rooms => "rooms_title",
         }
     }
 }
@@ -276,6 +283,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
             "citizen_form.html",
             include_str!("../templates/citizen_form.html"),
         ),
+        ("rooms.html", include_str!("../templates/rooms.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -304,7 +312,7 @@ pub fn render_at(
     let ctx = context! {
         page => page.name(),
         citizen => matches!(page, Page::Register | Page::RealName | Page::Mandates | Page::CitizenHome | Page::CitizenForm),
-        hall => matches!(page, Page::Hall | Page::HallItem | Page::Assistant),
+        hall => matches!(page, Page::Hall | Page::HallItem | Page::Assistant | Page::Rooms),
         lang => lang.code(),
         html_lang => lang.html_lang(),
         title => t[page.title_key()],
@@ -450,6 +458,10 @@ async fn flows_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Flows, &headers, q.as_deref())
 }
 
+async fn rooms_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Rooms, &headers, q.as_deref())
+}
+
 async fn hall_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Hall, &headers, q.as_deref())
 }
@@ -538,6 +550,7 @@ mod tests {
             ("/hall/items/330100-20-WJW-001-000", "id=\"guide\""),
             ("/citizen", "id=\"tile-hall\""),
             ("/hall/assistant", "id=\"assistant-question\""),
+            ("/rooms", "id=\"rooms-list\""),
         ] {
             let (status, headers, body) = get(path, &[]).await;
             assert_eq!(status, StatusCode::OK, "{path}");

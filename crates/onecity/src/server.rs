@@ -56,6 +56,8 @@ pub struct Services {
     pub notifier: onecity_twin::notify::Notifier,
     /// Event bus.
     pub bus: EventBus,
+    /// City brain: room finding (找房) over the twin's lodging entities.
+    pub rooms: onecity_brain::rooms::Rooms,
 }
 
 /// Opens the configured store (PostgreSQL when `database_url` is set, else SQLite).
@@ -87,6 +89,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     onecity_store::migrate::run(db, "ops", &ops::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "governance", &onecity_governance::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "services", &onecity_services::MIGRATIONS).await?;
+    onecity_store::migrate::run(db, "brain", &onecity_brain::MIGRATIONS).await?;
     Ok(())
 }
 
@@ -193,7 +196,9 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
     let notifier = onecity_twin::notify::Notifier::new(twin.clone())
         .await
         .map_err(|e| anyhow::anyhow!("NGSI-LD subscriptions: {e}"))?;
+    let rooms = onecity_brain::rooms::Rooms::new(db.clone(), twin.clone(), iam.clone());
     Ok(Services {
+        rooms,
         catalog,
         db,
         iam,
@@ -428,6 +433,7 @@ impl utoipa::Modify for SecurityAddon {
          (name = "open311", description = "Open311 GeoReport v2 (standard error lists)"),
          (name = "datastore", description = "datastore 数据存储 (CKAN datastore_* actions), sharing 共享 and exchange records 交换记录"),
          (name = "services", description = "citizen services 一网通办: service items 事项, guides 办事指南, forms 表单, the assistant 智能客服"),
+         (name = "brain", description = "city brain 城市大脑: room finding 找房 and bookings"),
          (name = "web", description = "console pages 控制台"))
 )]
 struct ApiDoc;
@@ -449,6 +455,7 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
         .merge(onecity_governance::routes::routes().with_state(svc.gov.clone()))
         .merge(onecity_services::routes::routes().with_state(svc.hall.clone()))
         .merge(onecity_datastore::http::routes().with_state(svc.datastore.clone()))
+        .merge(onecity_brain::rooms::http::routes().with_state(svc.rooms.clone()))
         .merge(ops::routes().with_state(ops_state.clone()))
         .merge(onecity_iam::oidc_http::api_routes().with_state(svc.iam.clone()))
         .split_for_parts();
@@ -632,6 +639,15 @@ pub fn spawn_background(
             shutdown.clone(),
         )));
     }
+    // The room indexes: lodging changes in the twin and other nodes' bookings.
+    let rooms = svc.rooms.clone().run_refresh();
+    let mut sd = shutdown.clone();
+    tasks.push(tokio::spawn(async move {
+        tokio::select! {
+            _ = rooms => {}
+            _ = sd.changed() => {}
+        }
+    }));
     // Twin history past its retention, every minute.
     let twin = svc.twin.clone();
     let mut sd = shutdown.clone();

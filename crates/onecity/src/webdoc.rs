@@ -118,6 +118,11 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "Fill in a form 填写表单 (`?tenant=`), phone width: checks in the browser, uploads, submit",
             "200",
         ),
+        (
+            "/rooms",
+            "Room finder 找房 (public): map and ranked list of free rooms, filters, book (`?tenant=`)",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()

@@ -191,6 +191,9 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/v1/tenants/{tenant}/services/assistant",
         "/api/v1/tenants/{tenant}/services/items/search",
         "/hall/assistant",
+        "/api/v1/brain/rooms",
+        "/api/v1/brain/rooms/{id}/bookings",
+        "/rooms",
     ]
     .into_iter()
     .collect();
