@@ -18,6 +18,7 @@ pub mod metro;
 mod migrations;
 pub mod model;
 pub mod rooms;
+mod store_rooms;
 
 pub use evaluate::{evaluate, EvalConfig, EvalError, Method, Score};
 pub use metro::{load_hangzhou, LoadError, MetroData};

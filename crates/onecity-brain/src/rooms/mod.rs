@@ -1,7 +1,7 @@
 //! Room finding (找房, the Haikou "10 seconds to find a room" case) on the Melbourne
 //! Airbnb listings: parsing the real file ([`listing`]), the seeded synthetic availability
 //! calendar ([`availability`]), the checked query, score and R-tree index ([`search`]) —
-//! all pure — then the bookings' SQL ([`store`]), the service with its importer and index
+//! all pure — then the bookings' SQL (`crate::store_rooms`), the service with its importer and index
 //! refresh ([`service`]), the HTTP API ([`http`]) and the demo's import ([`demo`]). See `docs/brain.md`.
 
 pub mod availability;
@@ -10,7 +10,6 @@ pub mod http;
 pub mod listing;
 pub mod search;
 pub mod service;
-mod store;
 
 pub use listing::{Boundary, Listing, RoomType};
 pub use search::{RoomIndex, RoomParams, RoomQuery, ScoreWeights};

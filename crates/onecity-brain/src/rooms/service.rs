@@ -10,7 +10,7 @@
 use super::availability::Availability;
 use super::listing::{Boundary, Listing, RoomType};
 use super::search::{check_stay, format_day, Booked, Hit, Room, RoomIndex, RoomParams, RoomQuery, ScoreWeights};
-use super::store::{self, BookingRow};
+use crate::store_rooms::{self as store, BookingRow};
 use onecity_core::{Error, ErrorCode, Result};
 use onecity_iam::{Iam, Principal};
 use onecity_store::Db;

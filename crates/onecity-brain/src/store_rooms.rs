@@ -1,4 +1,4 @@
-//! Every SQL statement of the room tables (`brain_room_bookings`, `brain_room_nights`).
+//! Every SQL statement of the room tables of [`crate::rooms`] (`brain_room_bookings`, `brain_room_nights`).
 
 use onecity_core::Result;
 use onecity_store::{args, Executor};
