@@ -278,13 +278,19 @@ enum ImportCmd {
         #[arg(long)]
         tenant: String,
         /// The listings CSV.
-        #[arg(long, default_value = "../shared/data/lodging/melbourne_airbnb_listings_clean.csv")]
+        #[arg(
+            long,
+            default_value = "../shared/data/lodging/melbourne_airbnb_listings_clean.csv"
+        )]
         file: PathBuf,
         /// Only listings inside the City of Melbourne municipal boundary (point in polygon).
         #[arg(long)]
         inside_boundary: bool,
         /// The boundary GeoJSON used by --inside-boundary.
-        #[arg(long, default_value = "../shared/data/geo/melbourne_municipal_boundary.geojson")]
+        #[arg(
+            long,
+            default_value = "../shared/data/geo/melbourne_municipal_boundary.geojson"
+        )]
         boundary: PathBuf,
     },
     /// A synthetic register (合成人口与法人库) for demos and benchmarks: deterministic
@@ -577,7 +583,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (_, svc) = open(&store).await?;
             svc.iam.tenant_unchecked(&tenant).await?;
             let boundary = if inside_boundary {
-                Some(onecity_brain::rooms::demo::boundary_file(&boundary).map_err(anyhow::Error::msg)?)
+                Some(
+                    onecity_brain::rooms::demo::boundary_file(&boundary)
+                        .map_err(anyhow::Error::msg)?,
+                )
             } else {
                 None
             };

@@ -22,7 +22,11 @@ pub fn boundary_file(path: &Path) -> Result<Boundary, String> {
 
 /// Imports the 7,279 listings inside the City of Melbourne boundary into `tenant`'s twin
 /// from the shared data folder `dir`.
-pub async fn install_melbourne(twin: &Twin, tenant: &str, dir: &Path) -> Result<ImportReport, String> {
+pub async fn install_melbourne(
+    twin: &Twin,
+    tenant: &str,
+    dir: &Path,
+) -> Result<ImportReport, String> {
     let boundary = boundary_file(&dir.join(BOUNDARY))?;
     let file = dir.join(LISTINGS);
     let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;

@@ -34,7 +34,10 @@ pub fn routes() -> OpenApiRouter<Rooms> {
     params(RoomParams),
     responses((status = 200, body = RoomResults), (status = 400, body = Problem),
         (status = 404, body = Problem)))]
-async fn search_rooms(State(rooms): State<Rooms>, Query(params): Query<RoomParams>) -> ApiResult<Json<RoomResults>> {
+async fn search_rooms(
+    State(rooms): State<Rooms>,
+    Query(params): Query<RoomParams>,
+) -> ApiResult<Json<RoomResults>> {
     Ok(Json(rooms.search(&params).await?))
 }
 
@@ -54,5 +57,8 @@ async fn book_room(
     Path(id): Path<String>,
     Json(body): Json<BookingRequest>,
 ) -> ApiResult<(StatusCode, Json<Booking>)> {
-    Ok((StatusCode::CREATED, Json(rooms.book(&who, &id, &body).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(rooms.book(&who, &id, &body).await?),
+    ))
 }

@@ -204,7 +204,9 @@ pub fn parse_listings(text: &str) -> Result<Vec<Listing>, ListingError> {
         if !price_aud.is_finite() || price_aud < 0.0 {
             return Err(bad("price", cell(7)));
         }
-        let minimum_nights: u32 = cell(8).parse().map_err(|_| bad("minimum_nights", cell(8)))?;
+        let minimum_nights: u32 = cell(8)
+            .parse()
+            .map_err(|_| bad("minimum_nights", cell(8)))?;
         let availability_365: u16 = cell(9)
             .parse()
             .ok()
@@ -389,7 +391,10 @@ mod tests {
         assert_eq!(first.rating, Some(4.49));
         // Studios, half baths, shared baths, empty ratings.
         assert_eq!(all.iter().filter(|l| l.studio).count(), 703);
-        assert!(all.iter().filter(|l| l.studio).all(|l| l.bedrooms == Some(0)));
+        assert!(all
+            .iter()
+            .filter(|l| l.studio)
+            .all(|l| l.bedrooms == Some(0)));
         assert_eq!(all.iter().filter(|l| l.baths == Some(0.5)).count(), 51);
         let shared = all
             .iter()
@@ -408,7 +413,10 @@ mod tests {
             flagged,
             [0.0, 9999.0, 35_713.0, 85_000.0, 88_888.0, 99_999.0, 104_983.0]
         );
-        assert_eq!(all.iter().filter(|l| l.availability_365 == 0).count(), 6_557);
+        assert_eq!(
+            all.iter().filter(|l| l.availability_365 == 0).count(),
+            6_557
+        );
     }
 
     #[test]
@@ -417,7 +425,10 @@ mod tests {
         let b = boundary();
         let inside: Vec<&Listing> = all.iter().filter(|l| b.contains(l.lon, l.lat)).collect();
         assert_eq!(inside.len(), 7_279);
-        let named = all.iter().filter(|l| l.neighbourhood == "Melbourne").count();
+        let named = all
+            .iter()
+            .filter(|l| l.neighbourhood == "Melbourne")
+            .count();
         assert_eq!(named, 7_280);
         // Where the point test and the `neighbourhood` column disagree (7 listings), the
         // point lies within about 2 m of the boundary: 0.34 m … 2.02 m (listing 40065891;
@@ -447,6 +458,9 @@ mod tests {
         assert!(e.message.contains("room_type"));
         let float_id = ok.replacen('1', "7.66154534532e+17", 1);
         assert!(parse_listings(&format!("{head}{float_id}")).is_err());
-        assert!(parse_listings("a,b\n1,2\n").unwrap_err().message.contains("id"));
+        assert!(parse_listings("a,b\n1,2\n")
+            .unwrap_err()
+            .message
+            .contains("id"));
     }
 }

@@ -139,13 +139,18 @@ pub fn parse_day(s: &str) -> Option<i64> {
 
 /// `YYYY-MM-DD` of a day number.
 pub fn format_day(day: i64) -> String {
-    (chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default() + chrono::Days::new(day as u64))
-        .format("%Y-%m-%d")
-        .to_string()
+    (chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default()
+        + chrono::Days::new(day as u64))
+    .format("%Y-%m-%d")
+    .to_string()
 }
 
 /// Checks a stay (check-in and nights) against today (days since 1970-01-01).
-pub fn check_stay(checkin: Option<&str>, nights: Option<u32>, today: i64) -> Result<(i64, u32), Error> {
+pub fn check_stay(
+    checkin: Option<&str>,
+    nights: Option<u32>,
+    today: i64,
+) -> Result<(i64, u32), Error> {
     let checkin_day = match checkin {
         None => today + 1,
         Some(s) => parse_day(s)
@@ -174,8 +179,12 @@ impl RoomQuery {
     /// 50 km, an inverted price band, an unknown room type, a rating outside 0–5,
     /// `nights` < 1, a check-in in the past, a bad weight.
     pub fn parse(p: &RoomParams, today: i64) -> Result<RoomQuery, Error> {
-        let lat = p.lat.ok_or_else(|| bad("lat is required (degrees, WGS-84)".into()))?;
-        let lon = p.lon.ok_or_else(|| bad("lon is required (degrees, WGS-84)".into()))?;
+        let lat = p
+            .lat
+            .ok_or_else(|| bad("lat is required (degrees, WGS-84)".into()))?;
+        let lon = p
+            .lon
+            .ok_or_else(|| bad("lon is required (degrees, WGS-84)".into()))?;
         if !(-90.0..=90.0).contains(&lat) {
             return Err(bad(format!("lat must be between -90 and 90 (got {lat})")));
         }
@@ -218,7 +227,9 @@ impl RoomQuery {
         let (checkin_day, nights) = check_stay(p.checkin.as_deref(), p.nights, today)?;
         let limit = p.limit.unwrap_or(20);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(bad(format!("limit must be between 1 and {MAX_LIMIT} (got {limit})")));
+            return Err(bad(format!(
+                "limit must be between 1 and {MAX_LIMIT} (got {limit})"
+            )));
         }
         let mut weights = ScoreWeights::default();
         for (name, v, slot) in [
@@ -320,7 +331,10 @@ const M_PER_DEG: f64 = onecity_core::earth::MEAN_EARTH_RADIUS_M * std::f64::cons
 impl RoomIndex {
     /// Builds the index (rooms with `availability_365 = 0` are kept out: never returned).
     pub fn build(rooms: Vec<Room>) -> RoomIndex {
-        let rooms: Vec<Room> = rooms.into_iter().filter(|r| r.availability_365 > 0).collect();
+        let rooms: Vec<Room> = rooms
+            .into_iter()
+            .filter(|r| r.availability_365 > 0)
+            .collect();
         let points = rooms
             .iter()
             .enumerate()
@@ -359,7 +373,8 @@ impl RoomIndex {
     pub fn search(&self, q: &RoomQuery, booked: &Booked) -> (Vec<Hit>, usize) {
         let dlat = q.radius_m / M_PER_DEG;
         let dlon = dlat / q.lat.to_radians().cos().max(1e-6);
-        let envelope = AABB::from_corners([q.lon - dlon, q.lat - dlat], [q.lon + dlon, q.lat + dlat]);
+        let envelope =
+            AABB::from_corners([q.lon - dlon, q.lat - dlat], [q.lon + dlon, q.lat + dlat]);
         let w = &q.weights;
         let mut hits: Vec<(f64, u32, f64)> = Vec::new();
         for p in self.tree.locate_in_envelope(&envelope) {
@@ -459,18 +474,70 @@ mod tests {
     #[test]
     fn bad_queries_are_named() {
         let cases: [(RoomParams, &str); 9] = [
-            (RoomParams { lat: None, ..params() }, "lat is required"),
-            (RoomParams { radius_m: Some(0.0), ..params() }, "radius_m"),
-            (RoomParams { radius_m: Some(1e10), ..params() }, "radius_m"),
             (
-                RoomParams { price_min: Some(300.0), price_max: Some(100.0), ..params() },
+                RoomParams {
+                    lat: None,
+                    ..params()
+                },
+                "lat is required",
+            ),
+            (
+                RoomParams {
+                    radius_m: Some(0.0),
+                    ..params()
+                },
+                "radius_m",
+            ),
+            (
+                RoomParams {
+                    radius_m: Some(1e10),
+                    ..params()
+                },
+                "radius_m",
+            ),
+            (
+                RoomParams {
+                    price_min: Some(300.0),
+                    price_max: Some(100.0),
+                    ..params()
+                },
                 "inverted",
             ),
-            (RoomParams { room_type: Some("castle".into()), ..params() }, "unknown room_type"),
-            (RoomParams { nights: Some(0), ..params() }, "nights"),
-            (RoomParams { min_rating: Some(6.0), ..params() }, "min_rating"),
-            (RoomParams { checkin: Some("2020-01-01".into()), ..params() }, "checkin"),
-            (RoomParams { checkin: Some("tomorrow".into()), ..params() }, "checkin"),
+            (
+                RoomParams {
+                    room_type: Some("castle".into()),
+                    ..params()
+                },
+                "unknown room_type",
+            ),
+            (
+                RoomParams {
+                    nights: Some(0),
+                    ..params()
+                },
+                "nights",
+            ),
+            (
+                RoomParams {
+                    min_rating: Some(6.0),
+                    ..params()
+                },
+                "min_rating",
+            ),
+            (
+                RoomParams {
+                    checkin: Some("2020-01-01".into()),
+                    ..params()
+                },
+                "checkin",
+            ),
+            (
+                RoomParams {
+                    checkin: Some("tomorrow".into()),
+                    ..params()
+                },
+                "checkin",
+            ),
         ];
         for (p, want) in cases {
             let e = RoomQuery::parse(&p, TODAY).unwrap_err();
@@ -502,7 +569,14 @@ mod tests {
         let expect1 = 0.5 + 0.3 * 0.8 + 0.2 * 0.5;
         assert!((hits[0].score - expect1).abs() < 1e-9);
         // With a price band the placeholder is gone.
-        let band = RoomQuery::parse(&RoomParams { price_max: Some(100_000.0), ..params() }, TODAY).unwrap();
+        let band = RoomQuery::parse(
+            &RoomParams {
+                price_max: Some(100_000.0),
+                ..params()
+            },
+            TODAY,
+        )
+        .unwrap();
         let (hits, _) = index.search(&band, &Booked::new());
         assert!(hits.iter().all(|h| !h.room.price_placeholder));
         // A booked night hides the room.

@@ -9,7 +9,9 @@
 
 use super::availability::Availability;
 use super::listing::{Boundary, Listing, RoomType};
-use super::search::{check_stay, format_day, Booked, Hit, Room, RoomIndex, RoomParams, RoomQuery, ScoreWeights};
+use super::search::{
+    check_stay, format_day, Booked, Hit, Room, RoomIndex, RoomParams, RoomQuery, ScoreWeights,
+};
 use crate::store_rooms::{self as store, BookingRow};
 use onecity_core::{Error, ErrorCode, Result};
 use onecity_iam::{Iam, Principal};
@@ -169,22 +171,36 @@ impl Names {
 
     /// The room of an entity; `None` when a needed attribute is missing or malformed.
     fn room(&self, e: &onecity_twin::model::Entity) -> Option<Room> {
-        let get = |n: &str| e.attrs.get(n).and_then(|v| v.first()).map(|a| a.plain_value());
+        let get = |n: &str| {
+            e.attrs
+                .get(n)
+                .and_then(|v| v.first())
+                .map(|a| a.plain_value())
+        };
         let coords = get(&self.location)?.get("coordinates")?.as_array()?;
         let listing_id = get(&self.listing_id)?.as_str()?.to_string();
         let availability_365 = get(&self.availability)?.as_u64()?.min(365) as u16;
         Some(Room {
             entity_id: e.id.clone(),
-            name: get(&self.name).and_then(Value::as_str).unwrap_or("").to_string(),
+            name: get(&self.name)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
             lat: coords.get(1)?.as_f64()?,
             lon: coords.first()?.as_f64()?,
             room_type: RoomType::from_code(get(&self.room_type)?.as_str()?)?,
             price_aud: get(&self.price)?.as_f64()?,
-            price_placeholder: get(&self.placeholder).and_then(Value::as_bool).unwrap_or(true),
+            price_placeholder: get(&self.placeholder)
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
             rating: get(&self.rating).and_then(Value::as_f64),
-            minimum_nights: get(&self.minimum_nights)?.as_u64()?.min(u64::from(u32::MAX)) as u32,
+            minimum_nights: get(&self.minimum_nights)?
+                .as_u64()?
+                .min(u64::from(u32::MAX)) as u32,
             availability_365,
-            bedrooms: get(&self.bedrooms).and_then(Value::as_u64).map(|b| b as u32),
+            bedrooms: get(&self.bedrooms)
+                .and_then(Value::as_u64)
+                .map(|b| b as u32),
             studio: get(&self.studio).and_then(Value::as_bool).unwrap_or(false),
             calendar: Availability::synthetic(&listing_id, availability_365),
             listing_id,
@@ -293,8 +309,14 @@ impl Rooms {
             ..Default::default()
         };
         self.inner.stale.write().remove(tenant);
-        let (entities, _) = self.inner.twin.query(tenant, &query, &Context::core(), 0, usize::MAX);
-        let rooms: Vec<Room> = entities.iter().filter_map(|e| self.inner.names.room(e)).collect();
+        let (entities, _) = self
+            .inner
+            .twin
+            .query(tenant, &query, &Context::core(), 0, usize::MAX);
+        let rooms: Vec<Room> = entities
+            .iter()
+            .filter_map(|e| self.inner.names.room(e))
+            .collect();
         let index = Arc::new(RoomIndex::build(rooms));
         let mut booked = Booked::new();
         for b in store::bookings_of(&self.inner.db, tenant, today() - 1).await? {
@@ -349,7 +371,12 @@ impl Rooms {
     /// Errors: 422 `invalid_input` for a bad date or a stay shorter than the room's minimum;
     /// 404 `not_found` for no such bookable room (or a caller of another tenant); 409
     /// `conflict` when a night is not free (synthetic calendar or an earlier booking).
-    pub async fn book(&self, who: &Principal, listing_id: &str, req: &BookingRequest) -> Result<Booking> {
+    pub async fn book(
+        &self,
+        who: &Principal,
+        listing_id: &str,
+        req: &BookingRequest,
+    ) -> Result<Booking> {
         let listing_id = listing_id.strip_prefix(ENTITY_PREFIX).unwrap_or(listing_id);
         let (checkin_day, nights) = check_stay(Some(&req.checkin), Some(req.nights), today())
             .map_err(|e| Error::new(ErrorCode::InvalidInput, e.detail))?;
@@ -364,10 +391,15 @@ impl Rooms {
         if nights < room.minimum_nights {
             return Err(Error::new(
                 ErrorCode::InvalidInput,
-                format!("this room's minimum stay is {} nights (asked {nights})", room.minimum_nights),
+                format!(
+                    "this room's minimum stay is {} nights (asked {nights})",
+                    room.minimum_nights
+                ),
             ));
         }
-        if let Some(night) = (checkin_day..checkin_day + i64::from(nights)).find(|d| !room.calendar.is_free(*d)) {
+        if let Some(night) =
+            (checkin_day..checkin_day + i64::from(nights)).find(|d| !room.calendar.is_free(*d))
+        {
             return Err(Error::new(
                 ErrorCode::Conflict,
                 format!("the night of {} is not free", format_day(night)),

@@ -66,7 +66,11 @@ async fn import_search_book_and_bad_input() {
         assert!(i["distance_m"].as_f64().unwrap() <= 2_000.0);
         assert!(i["minimum_nights"].as_u64().unwrap() <= 2);
         assert!(i["availability_365"].as_u64().unwrap() > 0);
-        assert!(i["listing_id"].as_str().unwrap().bytes().all(|b| b.is_ascii_digit()));
+        assert!(i["listing_id"]
+            .as_str()
+            .unwrap()
+            .bytes()
+            .all(|b| b.is_ascii_digit()));
     }
 
     // Bad input: each a 400 naming the problem.
@@ -77,14 +81,22 @@ async fn import_search_book_and_bad_input() {
         ("&room_type=castle", "unknown room_type"),
     ] {
         let (st, p) = s.get(&format!("{base}{extra}"), "").await.unwrap();
-        assert_eq!((st, p["code"].as_str()), (400, Some("invalid_query")), "{extra}: {p}");
+        assert_eq!(
+            (st, p["code"].as_str()),
+            (400, Some("invalid_query")),
+            "{extra}: {p}"
+        );
         assert!(p["detail"].as_str().unwrap().contains(want), "{p}");
     }
     let (st, p) = s
         .get(&base.replace("nights=2", "nights=0"), "")
         .await
         .unwrap();
-    assert_eq!((st, p["code"].as_str()), (400, Some("invalid_query")), "{p}");
+    assert_eq!(
+        (st, p["code"].as_str()),
+        (400, Some("invalid_query")),
+        "{p}"
+    );
     let (st, _) = s
         .get("/api/v1/brain/rooms?tenant=nowhere&lat=-37.8&lon=144.9", "")
         .await
@@ -109,12 +121,19 @@ async fn import_search_book_and_bad_input() {
         .map(|i| i["listing_id"].as_str().unwrap())
         .collect();
     assert!(!ids.contains(&best.as_str()), "{best} still listed");
-    assert_eq!(after["total"].as_u64().unwrap(), r["total"].as_u64().unwrap() - 1);
+    assert_eq!(
+        after["total"].as_u64().unwrap(),
+        r["total"].as_u64().unwrap() - 1
+    );
     let overlap = json!({"tenant": "t1", "checkin": day(3), "nights": 1});
     let (st, p) = s.post(&book, &admin, &overlap).await.unwrap();
     assert_eq!((st, p["code"].as_str()), (409, Some("conflict")), "{p}");
     let (st, p) = s
-        .post(&book, &admin, &json!({"tenant": "t1", "checkin": day(2), "nights": 0}))
+        .post(
+            &book,
+            &admin,
+            &json!({"tenant": "t1", "checkin": day(2), "nights": 0}),
+        )
         .await
         .unwrap();
     assert_eq!(st, 422, "{p}");
