@@ -125,9 +125,10 @@ async fn import_search_book_and_bad_input() {
         after["total"].as_u64().unwrap(),
         r["total"].as_u64().unwrap() - 1
     );
-    let overlap = json!({"tenant": "t1", "checkin": day(3), "nights": 1});
-    let (st, p) = s.post(&book, &admin, &overlap).await.unwrap();
+    // The same nights again (the room's minimum stay is at most 2, the search said so).
+    let (st, p) = s.post(&book, &admin, &body).await.unwrap();
     assert_eq!((st, p["code"].as_str()), (409, Some("conflict")), "{p}");
+    assert!(p["detail"].as_str().unwrap().contains("already booked"), "{p}");
     let (st, p) = s
         .post(
             &book,
