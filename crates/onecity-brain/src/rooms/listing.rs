@@ -120,7 +120,7 @@ pub struct ListingError {
 /// "do not book" values), or when it is at least [`PLACEHOLDER_MIN_AUD`]. On the real file
 /// the rule flags 7 of 23,185 listings (0, 9,999, 35,713, 85,000, 88,888, 99,999, 104,983).
 pub fn is_placeholder_price(price_aud: f64) -> bool {
-    if !(price_aud > 0.0) || price_aud >= PLACEHOLDER_MIN_AUD {
+    if price_aud.is_nan() || price_aud <= 0.0 || price_aud >= PLACEHOLDER_MIN_AUD {
         return true;
     }
     if price_aud.fract() != 0.0 || price_aud < 1000.0 {

@@ -192,7 +192,7 @@ impl RoomQuery {
             return Err(bad(format!("lon must be between -180 and 180 (got {lon})")));
         }
         let radius_m = p.radius_m.unwrap_or(DEFAULT_RADIUS_M);
-        if !(radius_m >= 1.0 && radius_m <= MAX_RADIUS_M) {
+        if !(1.0..=MAX_RADIUS_M).contains(&radius_m) {
             return Err(bad(format!(
                 "radius_m must be between 1 and {MAX_RADIUS_M} metres (got {radius_m})"
             )));
@@ -245,7 +245,7 @@ impl RoomQuery {
             }
         }
         if let Some(h) = p.half_distance_m {
-            if !(h.is_finite() && h >= 1.0 && h <= MAX_RADIUS_M) {
+            if !(h.is_finite() && (1.0..=MAX_RADIUS_M).contains(&h)) {
                 return Err(bad(format!(
                     "half_distance_m must be between 1 and {MAX_RADIUS_M} (got {h})"
                 )));
@@ -385,13 +385,13 @@ impl RoomIndex {
             {
                 continue;
             }
-            if q.price_min.is_some() || q.price_max.is_some() {
-                if r.price_placeholder
+            let banded = q.price_min.is_some() || q.price_max.is_some();
+            if banded
+                && (r.price_placeholder
                     || q.price_min.is_some_and(|lo| r.price_aud < lo)
-                    || q.price_max.is_some_and(|hi| r.price_aud > hi)
-                {
-                    continue;
-                }
+                    || q.price_max.is_some_and(|hi| r.price_aud > hi))
+            {
+                continue;
             }
             let d = onecity_core::earth::haversine_m(q.lat, q.lon, r.lat, r.lon);
             if d > q.radius_m || !r.calendar.all_free(q.checkin_day, q.nights) {

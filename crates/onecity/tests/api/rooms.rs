@@ -128,7 +128,10 @@ async fn import_search_book_and_bad_input() {
     // The same nights again (the room's minimum stay is at most 2, the search said so).
     let (st, p) = s.post(&book, &admin, &body).await.unwrap();
     assert_eq!((st, p["code"].as_str()), (409, Some("conflict")), "{p}");
-    assert!(p["detail"].as_str().unwrap().contains("already booked"), "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("already booked"),
+        "{p}"
+    );
     let (st, p) = s
         .post(
             &book,
