@@ -13,7 +13,8 @@
 //! twin, writes forecasts back to it as NGSI-LD properties
 //! ([`service::MetroForecaster::tick`]) and reads them for [`http`], the
 //! `/api/v1/brain/metro/…` API; [`workorder`] opens the transport work order through
-//! governance. Room finding of issue 15 comes later (see `docs/brain.md`).
+//! governance. Room finding ([`rooms`], the Haikou case) keeps its pure parts (parsing, the
+//! synthetic calendar, the score and index) apart from its store, service and HTTP modules.
 #![warn(missing_docs)]
 
 pub mod calendar;
@@ -22,14 +23,18 @@ pub mod evaluate;
 pub mod forecast;
 pub mod http;
 pub mod metro;
+mod migrations;
 pub mod missing;
 pub mod model;
 pub mod replay;
+pub mod rooms;
 pub mod service;
 pub mod station;
+mod store_rooms;
 pub mod workorder;
 
 pub use evaluate::{evaluate, EvalConfig, EvalError, Method, Score};
 pub use metro::{load_hangzhou, LoadError, MetroData};
+pub use migrations::MIGRATIONS;
 pub use model::{FlowMatrix, FlowShape, Forecast, History};
 pub use service::{MetroForecaster, TickReport};

@@ -45,6 +45,7 @@ static ASSETS: &[(&str, &[u8])] = embed![
     "vendor/maplibre-gl/maplibre-gl.js",
     "flows.css",
     "js/flows.js",
+    "js/rooms.js",
 ];
 
 /// The bytes and Content-Type of the asset at `path` (relative to `/assets/`).

@@ -69,6 +69,7 @@ where
         .route("/citizen/forms/{key}", get(citizen_form_page))
         .route("/console/brain/stations", get(stations_page))
         .route("/console/brain/stations/{id}", get(station_page))
+        .route("/rooms", get(rooms_page))
         .route("/assets/{*path}", get(assets::serve))
 }
 
@@ -131,6 +132,8 @@ pub enum Page {
     /// `/console/brain/stations/{id}`: one station's forecast bands over the actual flow
     /// and the evacuation advice (疏散建议).
     Station,
+    /// `/rooms`: the room finder (找房), public: map, ranked list, filters, book.
+    Rooms,
 }
 
 impl Page {
@@ -161,6 +164,7 @@ impl Page {
             Page::Jobs => "jobs.html",
             Page::Stations => "stations.html",
             Page::Station => "station.html",
+            Page::Rooms => "rooms.html",
         }
     }
 
@@ -191,6 +195,7 @@ impl Page {
             Page::Jobs => "jobs",
             Page::Stations => "stations",
             Page::Station => "station",
+            Page::Rooms => "rooms",
         }
     }
 
@@ -220,6 +225,7 @@ impl Page {
             Page::CitizenForm => "/citizen/forms",
             Page::Jobs => "/console/jobs",
             Page::Stations | Page::Station => "/console/brain/stations",
+            Page::Rooms => "/rooms",
         }
     }
 
@@ -250,6 +256,7 @@ impl Page {
             Page::Jobs => "jobs_title",
             Page::Stations => "stations_title",
             Page::Station => "station_title",
+            Page::Rooms => "rooms_title",
         }
     }
 }
@@ -301,6 +308,7 @@ static TEMPLATES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         ("jobs.html", include_str!("../templates/jobs.html")),
         ("stations.html", include_str!("../templates/stations.html")),
         ("station.html", include_str!("../templates/station.html")),
+        ("rooms.html", include_str!("../templates/rooms.html")),
     ] {
         env.add_template(name, source)
             .unwrap_or_else(|e| panic!("template {name}: {e}"));
@@ -329,7 +337,7 @@ pub fn render_at(
     let ctx = context! {
         page => page.name(),
         citizen => matches!(page, Page::Register | Page::RealName | Page::Mandates | Page::CitizenHome | Page::CitizenForm),
-        hall => matches!(page, Page::Hall | Page::HallItem | Page::Assistant),
+        hall => matches!(page, Page::Hall | Page::HallItem | Page::Assistant | Page::Rooms),
         lang => lang.code(),
         html_lang => lang.html_lang(),
         title => t[page.title_key()],
@@ -479,6 +487,10 @@ async fn flows_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Flows, &headers, q.as_deref())
 }
 
+async fn rooms_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    page_response(Page::Rooms, &headers, q.as_deref())
+}
+
 async fn hall_page(headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
     page_response(Page::Hall, &headers, q.as_deref())
 }
@@ -595,6 +607,7 @@ mod tests {
             ("/console/jobs", "id=\"runs-table\""),
             ("/console/brain/stations", "id=\"stations-table\""),
             ("/console/brain/stations/HZ-12", "id=\"station-chart\""),
+            ("/rooms", "id=\"rooms-list\""),
         ] {
             let (status, headers, body) = get(path, &[]).await;
             assert_eq!(status, StatusCode::OK, "{path}");

@@ -324,6 +324,29 @@ enum ImportCmd {
         #[arg(long)]
         name_en_property: Option<String>,
     },
+    /// Lodging listings (the Melbourne Airbnb file) as `Accommodation` entities in the
+    /// tenant's digital twin, for room finding (找房); created or replaced, so a second run
+    /// changes nothing. Restart running servers to see them.
+    Lodging {
+        /// Tenant code.
+        #[arg(long)]
+        tenant: String,
+        /// The listings CSV.
+        #[arg(
+            long,
+            default_value = "../shared/data/lodging/melbourne_airbnb_listings_clean.csv"
+        )]
+        file: PathBuf,
+        /// Only listings inside the City of Melbourne municipal boundary (point in polygon).
+        #[arg(long)]
+        inside_boundary: bool,
+        /// The boundary GeoJSON used by --inside-boundary.
+        #[arg(
+            long,
+            default_value = "../shared/data/geo/melbourne_municipal_boundary.geojson"
+        )]
+        boundary: PathBuf,
+    },
     /// A synthetic register (合成人口与法人库) for demos and benchmarks: deterministic
     /// persons (valid 身份证号) and companies (valid 统一社会信用代码) as two datastore tables
     /// of the tenant, every row flagged `synthetic`.
@@ -627,6 +650,43 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => {
                     eprintln!("error: {}", e.detail);
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Cmd::Import {
+            what:
+                ImportCmd::Lodging {
+                    tenant,
+                    file,
+                    inside_boundary,
+                    boundary,
+                },
+            store,
+        } => {
+            let (_, svc) = open(&store).await?;
+            svc.iam.tenant_unchecked(&tenant).await?;
+            let boundary = if inside_boundary {
+                Some(
+                    onecity_brain::rooms::demo::boundary_file(&boundary)
+                        .map_err(anyhow::Error::msg)?,
+                )
+            } else {
+                None
+            };
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let start = std::time::Instant::now();
+            match onecity_brain::rooms::import_lodging(&svc.twin, &tenant, &text, boundary.as_ref())
+                .await
+            {
+                Ok(r) => {
+                    println!("{}", serde_json::to_string_pretty(&r)?);
+                    eprintln!("imported in {:.2} s", start.elapsed().as_secs_f64());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("error: {}: {e}", file.display());
                     Ok(ExitCode::FAILURE)
                 }
             }

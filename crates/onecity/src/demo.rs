@@ -265,6 +265,17 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         .await?;
         grids(svc, &t.code, "MEL-CBD-HODDLE-GRID", 400.0).await?;
         svc.flow.install_shipped(&t.code).await?;
+        // Room finding (找房): the 7,279 Airbnb listings inside the municipal boundary.
+        let started = std::time::Instant::now();
+        let r = onecity_brain::rooms::demo::install_melbourne(&svc.twin, &t.code, dir)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo lodging: {e}"))?;
+        tracing::info!(
+            tenant = "melbourne",
+            listings = r.written,
+            ms = started.elapsed().as_millis() as u64,
+            "demo lodging loaded"
+        );
     }
     onecity_catalog::demo::install(&svc.catalog, &svc.datastore, dir).await?;
     onecity_services::demo::install(&svc.hall).await?;

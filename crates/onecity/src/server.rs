@@ -60,6 +60,8 @@ pub struct Services {
     pub jobs: onecity_store::jobs::Jobs,
     /// The metro forecaster (城市大脑 客流预测), when `<demo_data>/metro` holds the data.
     pub metro: Option<Arc<onecity_brain::MetroForecaster>>,
+    /// City brain: room finding (找房) over the twin's lodging entities.
+    pub rooms: onecity_brain::rooms::Rooms,
 }
 
 /// Opens the configured store (PostgreSQL when `database_url` is set, else SQLite).
@@ -91,6 +93,7 @@ pub async fn migrate(db: &Db) -> anyhow::Result<()> {
     onecity_store::migrate::run(db, "ops", &ops::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "governance", &onecity_governance::MIGRATIONS).await?;
     onecity_store::migrate::run(db, "services", &onecity_services::MIGRATIONS).await?;
+    onecity_store::migrate::run(db, "brain", &onecity_brain::MIGRATIONS).await?;
     Ok(())
 }
 
@@ -201,9 +204,11 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
     let jobs =
         crate::jobs::register_builtin(cfg, &db, &iam, &flow, &twin, &catalog, &gov, metro.clone())
             .await?;
+    let rooms = onecity_brain::rooms::Rooms::new(db.clone(), twin.clone(), iam.clone());
     Ok(Services {
         jobs,
         metro,
+        rooms,
         catalog,
         db,
         iam,
@@ -459,7 +464,7 @@ impl utoipa::Modify for SecurityAddon {
          (name = "datastore", description = "datastore 数据存储 (CKAN datastore_* actions), sharing 共享 and exchange records 交换记录"),
          (name = "services", description = "citizen services 一网通办: service items 事项, guides 办事指南, forms 表单, the assistant 智能客服"),
          (name = "jobs", description = "the jobs layer 作业: scheduled and event-triggered jobs, their run history, run now"),
-         (name = "brain", description = "city brain 城市大脑: served forecasts of metro station passenger flow 地铁客流预测"),
+         (name = "brain", description = "city brain 城市大脑: served forecasts of metro station passenger flow 地铁客流预测, evacuation advice 疏散建议, room finding 找房 and bookings"),
          (name = "web", description = "console pages 控制台"))
 )]
 struct ApiDoc;
@@ -488,6 +493,7 @@ pub fn app(svc: &Services, cfg: &Config, ops_state: OpsState) -> Router {
             }),
         )
         .merge(onecity_datastore::http::routes().with_state(svc.datastore.clone()))
+        .merge(onecity_brain::rooms::http::routes().with_state(svc.rooms.clone()))
         .merge(ops::routes().with_state(ops_state.clone()))
         .merge(onecity_iam::oidc_http::api_routes().with_state(svc.iam.clone()))
         .merge(
@@ -644,6 +650,15 @@ pub fn spawn_background(
             shutdown.clone(),
         )));
     }
+    // The room indexes: lodging changes in the twin and other nodes' bookings.
+    let rooms = svc.rooms.clone().run_refresh();
+    let mut sd = shutdown.clone();
+    tasks.push(tokio::spawn(async move {
+        tokio::select! {
+            _ = rooms => {}
+            _ = sd.changed() => {}
+        }
+    }));
     let geo = svc.geo.clone();
     let mut sd = shutdown;
     tasks.push(tokio::spawn(async move {

@@ -133,6 +133,11 @@ pub fn add_web_paths(doc: &mut OpenApi) {
             "One station 站点: forecast bands (80 %, 95 %) over the actual flow, evacuation advice 疏散建议",
             "200",
         ),
+        (
+            "/rooms",
+            "Room finder 找房 (public): map and ranked list of free rooms, filters, book (`?tenant=`)",
+            "200",
+        ),
     ];
     for (path, summary, status) in pages {
         let resp = ResponseBuilder::new()

@@ -24,6 +24,7 @@ mod mfa;
 mod notify;
 mod oidc;
 mod ops;
+mod rooms;
 mod search;
 mod synthetic;
 mod twin;

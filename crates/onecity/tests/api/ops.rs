@@ -199,6 +199,9 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/v1/brain/metro/stations/{id}/forecast",
         "/console/brain/stations",
         "/console/brain/stations/{id}",
+        "/api/v1/brain/rooms",
+        "/api/v1/brain/rooms/{id}/bookings",
+        "/rooms",
     ]
     .into_iter()
     .collect();
