@@ -1,9 +1,11 @@
 //! Catalog search over a large generated catalog on the embedded store (SQLite, WAL).
 //!
 //! ```text
-//! cargo run --release -p onecity-catalog --example bench_search -- [datasets] [searches]
+//! cargo run --release -p onecity-catalog --example bench_search -- [datasets] [searches] [kind]
 //! ```
-//! defaults: 100000 datasets, 2000 searches per query kind. Titles combine Chinese and
+//! defaults: 100000 datasets, 2000 searches per query kind, every kind (`kind`: only the
+//! kinds whose name contains it, e.g. `everything`; for instruction counts under
+//! `valgrind --tool=callgrind`). Titles combine Chinese and
 //! English words from a fixed vocabulary (deterministic); each dataset has 3 tags and 2
 //! resources. Prints the index build time and p50/p99/max per query kind (CKAN
 //! `package_search` semantics: rows=10, facets organization, tags, res_format). Nothing
@@ -58,6 +60,7 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
     let searches: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(2000);
+    let only: Option<&str> = args.get(3).map(String::as_str);
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open_sqlite(dir.path(), &DbOptions::default())
         .await
@@ -217,6 +220,9 @@ async fn main() {
         ),
     ];
     for (name, mk) in kinds {
+        if only.is_some_and(|o| !name.contains(o)) {
+            continue;
+        }
         let mut ms = Vec::with_capacity(searches);
         let mut count = 0;
         let runs = if name.starts_with("everything") {

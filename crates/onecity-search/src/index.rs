@@ -76,17 +76,32 @@ pub struct Posting {
     pub tf: [u8; MAX_FIELDS],
 }
 
-pub(crate) struct Entry<D> {
-    pub(crate) doc: D,
+/// What the writer and BM25F keep per document beside it: its distinct terms (to remove
+/// its postings) and its tokens per field slot.
+#[derive(Default)]
+pub(crate) struct Meta {
     terms: Vec<String>,
     /// Tokens per field slot.
     pub(crate) lens: [u32; MAX_FIELDS],
 }
 
+/// The index's data. Documents live in a dense vector addressed by a slot number (freed
+/// slots are reused), and postings name slots, not ids: a query without text walks the
+/// documents alone, contiguously, and a posting is a 4-byte key and 12 bytes of counts.
+/// The per-document [`Meta`] sits in a vector of its own, so walking the documents does
+/// not pull it into the cache.
 pub(crate) struct State<D: Document> {
     watermark: i64,
-    pub(crate) docs: HashMap<D::Id, Entry<D>>,
-    pub(crate) postings: HashMap<String, HashMap<D::Id, Posting>>,
+    /// Slot of each indexed id.
+    slots: HashMap<D::Id, u32>,
+    /// Documents by slot; `None`: a free slot.
+    pub(crate) docs: Vec<Option<D>>,
+    /// Terms and field lengths by slot.
+    pub(crate) meta: Vec<Meta>,
+    /// Free slots.
+    free: Vec<u32>,
+    /// Term → slot → posting.
+    pub(crate) postings: HashMap<String, HashMap<u32, Posting>>,
     /// Sum of field lengths over all documents, per slot.
     pub(crate) len_sum: [u64; MAX_FIELDS],
 }
@@ -95,10 +110,25 @@ impl<D: Document> Default for State<D> {
     fn default() -> Self {
         Self {
             watermark: 0,
-            docs: HashMap::new(),
+            slots: HashMap::new(),
+            docs: Vec::new(),
+            meta: Vec::new(),
+            free: Vec::new(),
             postings: HashMap::new(),
             len_sum: [0; MAX_FIELDS],
         }
+    }
+}
+
+impl<D: Document> State<D> {
+    /// The document in `slot` (none for a free slot).
+    pub(crate) fn doc(&self, slot: u32) -> Option<&D> {
+        self.docs.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    /// Number of indexed documents.
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
     }
 }
 
@@ -195,30 +225,51 @@ impl<D: Document> Writer<'_, D> {
         for (slot, n) in lens.iter().enumerate() {
             st.len_sum[slot] += u64::from(*n);
         }
+        let slot = match st.free.pop() {
+            Some(s) => s,
+            None => {
+                st.docs.push(None);
+                st.meta.push(Meta::default());
+                u32::try_from(st.docs.len() - 1).expect("fewer than 2^32 documents")
+            }
+        };
         let mut terms = Vec::with_capacity(postings.len());
         for (t, p) in postings {
-            st.postings.entry(t.clone()).or_default().insert(id, p);
+            match st.postings.get_mut(&t) {
+                Some(list) => {
+                    list.insert(slot, p);
+                }
+                None => {
+                    st.postings.insert(t.clone(), HashMap::from([(slot, p)]));
+                }
+            }
             terms.push(t);
         }
-        st.docs.insert(id, Entry { doc, terms, lens });
+        st.slots.insert(id, slot);
+        st.docs[slot as usize] = Some(doc);
+        st.meta[slot as usize] = Meta { terms, lens };
     }
 
     /// Removes the document `id` (nothing when absent).
     pub fn remove(&mut self, id: D::Id) {
         let st = &mut *self.st;
-        if let Some(old) = st.docs.remove(&id) {
-            for (slot, n) in old.lens.iter().enumerate() {
-                st.len_sum[slot] -= u64::from(*n);
-            }
-            for t in old.terms {
-                if let Some(p) = st.postings.get_mut(&t) {
-                    p.remove(&id);
-                    if p.is_empty() {
-                        st.postings.remove(&t);
-                    }
+        let Some(slot) = st.slots.remove(&id) else {
+            return;
+        };
+        st.docs[slot as usize] = None;
+        let old = std::mem::take(&mut st.meta[slot as usize]);
+        for (s, n) in old.lens.iter().enumerate() {
+            st.len_sum[s] -= u64::from(*n);
+        }
+        for t in old.terms {
+            if let Some(p) = st.postings.get_mut(&t) {
+                p.remove(&slot);
+                if p.is_empty() {
+                    st.postings.remove(&t);
                 }
             }
         }
+        st.free.push(slot);
     }
 
     /// Removes every document.
@@ -230,7 +281,7 @@ impl<D: Document> Writer<'_, D> {
 
     /// The document `id`, if indexed.
     pub fn get(&self, id: D::Id) -> Option<&D> {
-        self.st.docs.get(&id).map(|e| &e.doc)
+        self.st.doc(*self.st.slots.get(&id)?)
     }
 
     /// Raises the watermark to `at` (never lowers it).
@@ -252,22 +303,22 @@ pub struct Reader<'a, D: Document> {
 impl<D: Document> Reader<'_, D> {
     /// Number of indexed documents.
     pub fn len(&self) -> usize {
-        self.st.docs.len()
+        self.st.len()
     }
 
     /// True when nothing is indexed.
     pub fn is_empty(&self) -> bool {
-        self.st.docs.is_empty()
+        self.st.len() == 0
     }
 
     /// The document `id`, if indexed.
     pub fn get(&self, id: D::Id) -> Option<&D> {
-        self.st.docs.get(&id).map(|e| &e.doc)
+        self.st.doc(*self.st.slots.get(&id)?)
     }
 
     /// Every indexed document, in no particular order.
     pub fn docs(&self) -> impl Iterator<Item = &D> {
-        self.st.docs.values().map(|e| &e.doc)
+        self.st.docs.iter().flatten()
     }
 
     /// Number of documents holding `term`.
@@ -277,6 +328,7 @@ impl<D: Document> Reader<'_, D> {
 
     /// The posting of `term` in document `id`.
     pub fn posting(&self, term: &str, id: D::Id) -> Option<Posting> {
-        self.st.postings.get(term)?.get(&id).copied()
+        let slot = self.st.slots.get(&id)?;
+        self.st.postings.get(term)?.get(slot).copied()
     }
 }

@@ -79,33 +79,36 @@ impl<D: Document> Reader<'_, D> {
         }
         lists.sort_by_key(|l| l.len());
         let mut scored = Vec::new();
-        for (id, p) in lists[0] {
+        for (slot, p) in lists[0] {
             let mut s = p.weight;
-            if lists[1..].iter().all(|l| match l.get(id) {
+            if lists[1..].iter().all(|l| match l.get(slot) {
                 Some(x) => {
                     s += x.weight;
                     true
                 }
                 None => false,
             }) {
-                if let Some(e) = st.docs.get(id) {
-                    scored.push((&e.doc, s));
+                if let Some(d) = st.doc(*slot) {
+                    scored.push((d, s));
                 }
             }
         }
         scored
     }
 
-    /// Every document with score `score` (for a query without text). Unordered.
+    /// Every document with score `score` (for a query without text): a walk over the
+    /// documents alone (no postings, no field lengths). Unordered.
     pub fn all(&self, score: f32) -> Vec<(&D, f32)> {
-        self.st.docs.values().map(|e| (&e.doc, score)).collect()
+        let mut out = Vec::with_capacity(self.st.len());
+        out.extend(self.st.docs.iter().flatten().map(|d| (d, score)));
+        out
     }
 
     /// The documents holding any of `terms`, scored by BM25F or BM25 (see [`Bm25`]);
     /// `idf = ln(1 + (N − df + 0.5)/(df + 0.5))` over all indexed documents. Unordered.
     pub fn bm25(&self, terms: &[QueryTerm], params: &Bm25) -> Vec<(&D, f32)> {
         let st = &self.st;
-        let n = st.docs.len() as f32;
+        let n = st.len() as f32;
         if n == 0.0 {
             return Vec::new();
         }
@@ -121,22 +124,22 @@ impl<D: Document> Reader<'_, D> {
             }
             out
         });
-        let mut acc: HashMap<D::Id, f32> = HashMap::new();
+        let mut acc: HashMap<u32, f32> = HashMap::new();
         for qt in terms {
             let Some(list) = st.postings.get(&qt.term) else {
                 continue;
             };
             let df = list.len() as f32;
             let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-            for (id, p) in list {
-                let Some(e) = st.docs.get(id) else { continue };
+            for (doc_slot, p) in list {
+                let lens = &st.meta[*doc_slot as usize].lens;
                 let tf = match &weights {
                     Some(w) => {
                         let mut t = 0.0;
                         for slot in 0..D::FIELDS.len() {
                             if p.tf[slot] > 0 {
                                 let norm =
-                                    1.0 - params.b + params.b * e.lens[slot] as f32 / avg[slot];
+                                    1.0 - params.b + params.b * lens[slot] as f32 / avg[slot];
                                 t += w[slot] * f32::from(p.tf[slot]) / norm;
                             }
                         }
@@ -144,16 +147,16 @@ impl<D: Document> Reader<'_, D> {
                     }
                     None => {
                         let count: u32 = p.tf.iter().map(|c| u32::from(*c)).sum();
-                        let len: u32 = e.lens.iter().sum();
+                        let len: u32 = lens.iter().sum();
                         let norm = 1.0 - params.b + params.b * len as f32 / avg_total;
                         count as f32 / norm
                     }
                 };
-                *acc.entry(*id).or_default() += qt.weight * idf * tf / (params.k1 + tf);
+                *acc.entry(*doc_slot).or_default() += qt.weight * idf * tf / (params.k1 + tf);
             }
         }
         acc.into_iter()
-            .filter_map(|(id, s)| st.docs.get(&id).map(|e| (&e.doc, s)))
+            .filter_map(|(slot, s)| st.doc(slot).map(|d| (d, s)))
             .collect()
     }
 }

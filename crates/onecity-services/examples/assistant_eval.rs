@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run -p onecity-services --example assistant_eval            # the table
 //! cargo run -p onecity-services --example assistant_eval -- misses  # tune-split misses
+//! cargo run -p onecity-services --example assistant_eval -- fusion  # tune-split choice of the fusion
 //! ```
 //! The misses are printed for the tune split only: the held-out questions are never looked
 //! at one by one while tuning.
@@ -34,6 +35,51 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     s.hit1_rate(), s.hit3_rate(), s.handed_off, s.unanswerable, s.wrongly_handed_off
                 );
             }
+        }
+        return Ok(());
+    }
+    if std::env::args().nth(1).as_deref() == Some("fusion") {
+        // Tune split only: plain tune figures and the leave-one-out ones.
+        use onecity_services::assistant::{text::AnalyseOptions, Fusion, Tuning};
+        let mut configs: Vec<(String, Tuning)> = Vec::new();
+        for syn in [1.0f32, 0.7, 0.5] {
+            let base = Tuning {
+                analyse: AnalyseOptions {
+                    synonym_weight: syn,
+                    ..AnalyseOptions::default()
+                },
+                ..Tuning::default()
+            };
+            configs.push((format!("syn {syn} none"), base.clone()));
+            for k in [5.0f32, 20.0, 60.0] {
+                for w in [0.5f32, 1.0] {
+                    configs.push((
+                        format!("syn {syn} rrf k {k} w {w}"),
+                        Tuning {
+                            fusion: Fusion::Rrf { k, plain_weight: w },
+                            ..base.clone()
+                        },
+                    ));
+                }
+            }
+            for w in [0.25f32, 0.5, 1.0] {
+                configs.push((
+                    format!("syn {syn} sum w {w}"),
+                    Tuning {
+                        fusion: Fusion::Sum { plain_weight: w },
+                        ..base.clone()
+                    },
+                ));
+            }
+        }
+        for (name, t) in configs {
+            let a = eval::assistant(t)?;
+            let s = eval::evaluate(&a, &questions, Some("tune"));
+            let l = eval::evaluate_leave_one_out(&a, &questions);
+            println!(
+                "{name}: tune hit1 {:.3} hit3 {:.3} | leave-one-out hit1 {:.3} hit3 {:.3} | none handed off {}/{} answerable handed off {}",
+                s.hit1_rate(), s.hit3_rate(), l.hit1_rate(), l.hit3_rate(), s.handed_off, s.unanswerable, s.wrongly_handed_off
+            );
         }
         return Ok(());
     }
@@ -85,16 +131,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         n("heldout", true),
         onecity_services::assistant::data::shipped_items()?.len()
     );
-    println!("| ranking | tune hit@1 | tune hit@3 | held-out hit@1 | held-out hit@3 | hand-off on no-answer questions (tune / held-out) | answerable questions handed off (tune / held-out) |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("| ranking | tune hit@1 | tune hit@3 | tune leave-one-out hit@1 / hit@3 | held-out hit@1 | held-out hit@3 | hand-off on no-answer questions (tune / held-out) | answerable questions handed off (tune / held-out) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for (name, tuning) in eval::configurations() {
         let a = eval::assistant(tuning)?;
         let tune: Scores = eval::evaluate(&a, &questions, Some("tune"));
         let held: Scores = eval::evaluate(&a, &questions, Some("heldout"));
+        let loo: Scores = eval::evaluate_leave_one_out(&a, &questions);
         println!(
-            "| {name} | {} | {} | {} | {} | {}/{} / {}/{} | {}/{} / {}/{} |",
+            "| {name} | {} | {} | {} / {} | {} | {} | {}/{} / {}/{} | {}/{} / {}/{} |",
             pct(tune.hit1_rate()),
             pct(tune.hit3_rate()),
+            pct(loo.hit1_rate()),
+            pct(loo.hit3_rate()),
             pct(held.hit1_rate()),
             pct(held.hit3_rate()),
             tune.handed_off,

@@ -337,6 +337,37 @@ pub struct Tuning {
     /// variants (补发、换发, 注销 …): a question that does not name a variant's own words
     /// means the main item.
     pub main_item_boost: f32,
+    /// How the ranking above is combined with the plain BM25 baseline's (no synonyms,
+    /// no field weights); [`Fusion::None`]: not at all.
+    pub fusion: Fusion,
+}
+
+/// Combining the tuned ranking (BM25F with synonyms) with the plain BM25 ranking of the
+/// asker's own words. The lexicon lifts questions whose colloquial words it holds and
+/// can pull a question it only half covers towards a wrong item; plain BM25 is steadier
+/// on words the lexicon does not know. Fusing keeps an item that either ranking puts
+/// high near the top.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fusion {
+    /// The tuned ranking alone.
+    None,
+    /// Reciprocal rank fusion (Cormack, Clarke and Büttcher, "Reciprocal Rank Fusion
+    /// outperforms Condorcet and individual Rank Learning Methods", SIGIR 2009): an item's
+    /// score is `1/(k + rank)` in the tuned ranking plus `plain_weight/(k + rank)` in the
+    /// plain one (ranks from 1; an item missing from a ranking gets nothing from it).
+    Rrf {
+        /// The rank offset `k` (60 in the paper).
+        k: f32,
+        /// Weight of the plain ranking (the tuned one weighs 1).
+        plain_weight: f32,
+    },
+    /// Score sum: each ranking's scores divided by its first score, the plain ones
+    /// multiplied by `plain_weight`, summed per item (CombSUM over max-normalised
+    /// scores).
+    Sum {
+        /// Weight of the plain ranking (the tuned one weighs 1).
+        plain_weight: f32,
+    },
 }
 
 impl Default for Tuning {
@@ -348,6 +379,7 @@ impl Default for Tuning {
             relative_cutoff: 0.5,
             unknown_term_share: 0.25,
             main_item_boost: 1.1,
+            fusion: Fusion::Sum { plain_weight: 0.5 },
         }
     }
 }
@@ -363,6 +395,7 @@ impl Tuning {
             },
             bm25: Bm25::plain(),
             main_item_boost: 1.0,
+            fusion: Fusion::None,
             ..Self::default()
         }
     }
@@ -513,8 +546,14 @@ impl Assistant {
 
     /// Ranks `tenant`'s visible guides for `question` with this assistant's tuning.
     pub fn rank(&self, tenant: &str, question: &str) -> Ranked {
+        self.rank_with(tenant, question, Lexicon::shipped())
+    }
+
+    /// Ranks as [`Assistant::rank`] with `lexicon` in place of the shipped one (the
+    /// evaluation's leave-one-out check, [`eval::evaluate_leave_one_out`]).
+    pub fn rank_with(&self, tenant: &str, question: &str, lexicon: &Lexicon) -> Ranked {
         let tuning = &*self.tuning;
-        let analysed = analyse(question, Lexicon::shipped(), &tuning.analyse);
+        let analysed = analyse(question, lexicon, &tuning.analyse);
         let Some(guides) = self.guides(tenant) else {
             return Ranked {
                 hits: Vec::new(),
@@ -534,31 +573,35 @@ impl Assistant {
                 t.weight * idf(df)
             };
         }
-        let mut scored: Vec<(&GuideDoc, f32)> = reader
-            .bm25(&analysed.terms, &tuning.bm25)
-            .into_iter()
-            .filter(|(doc, _)| {
-                let v = doc.visibility();
-                v.tenant == tenant && v.allows(|_, _| false)
-            })
-            .map(|(doc, s)| {
-                if doc.item.code.ends_with("-000") {
-                    (doc, s * tuning.main_item_boost)
-                } else {
-                    (doc, s)
-                }
-            })
-            .collect();
-        scored.sort_by(rank::by_score_then(|d: &GuideDoc| d.item.code.clone()));
+        let scored = ranked_guides(
+            &reader,
+            tenant,
+            &analysed.terms,
+            &tuning.bm25,
+            tuning.main_item_boost,
+        );
         let confidence = match scored.first() {
             Some((_, s)) if most > 0.0 => (s / most).min(1.0),
             _ => 0.0,
         };
+        let hits = match tuning.fusion {
+            Fusion::None => scored,
+            fusion => {
+                let plain_terms = analyse(
+                    question,
+                    lexicon,
+                    &AnalyseOptions {
+                        synonyms: false,
+                        ..tuning.analyse
+                    },
+                )
+                .terms;
+                let plain = ranked_guides(&reader, tenant, &plain_terms, &Bm25::plain(), 1.0);
+                fuse(scored, plain, fusion)
+            }
+        };
         Ranked {
-            hits: scored
-                .into_iter()
-                .map(|(d, s)| (d.item.clone(), s))
-                .collect(),
+            hits: hits.into_iter().map(|(d, s)| (d.item.clone(), s)).collect(),
             confidence,
             analysed,
         }
@@ -668,6 +711,65 @@ impl crate::Hall {
         }
         Ok(())
     }
+}
+
+/// `tenant`'s visible guides holding any of `terms`, scored with `params` (main items ×
+/// `main_item_boost`), highest first, ties by code.
+fn ranked_guides<'r>(
+    reader: &'r onecity_search::Reader<'_, GuideDoc>,
+    tenant: &str,
+    terms: &[QueryTerm],
+    params: &Bm25,
+    main_item_boost: f32,
+) -> Vec<(&'r GuideDoc, f32)> {
+    let mut scored: Vec<(&GuideDoc, f32)> = reader
+        .bm25(terms, params)
+        .into_iter()
+        .filter(|(doc, _)| {
+            let v = doc.visibility();
+            v.tenant == tenant && v.allows(|_, _| false)
+        })
+        .map(|(doc, s)| {
+            if doc.item.code.ends_with("-000") {
+                (doc, s * main_item_boost)
+            } else {
+                (doc, s)
+            }
+        })
+        .collect();
+    scored.sort_by(rank::by_score_then(|d: &GuideDoc| d.item.code.clone()));
+    scored
+}
+
+/// Combines two rankings (each highest first) as `fusion` says; highest first, ties by
+/// code.
+fn fuse<'r>(
+    tuned: Vec<(&'r GuideDoc, f32)>,
+    plain: Vec<(&'r GuideDoc, f32)>,
+    fusion: Fusion,
+) -> Vec<(&'r GuideDoc, f32)> {
+    let mut acc: HashMap<u32, (&GuideDoc, f32)> = HashMap::new();
+    let mut add = |list: Vec<(&'r GuideDoc, f32)>, weight: f32| {
+        let top = list.first().map_or(0.0, |(_, s)| *s);
+        for (i, (doc, s)) in list.into_iter().enumerate() {
+            let part = match fusion {
+                Fusion::None => s,
+                Fusion::Rrf { k, .. } => weight / (k + i as f32 + 1.0),
+                Fusion::Sum { .. } if top > 0.0 => weight * s / top,
+                Fusion::Sum { .. } => 0.0,
+            };
+            acc.entry(doc.ordinal).or_insert((doc, 0.0)).1 += part;
+        }
+    };
+    let plain_weight = match fusion {
+        Fusion::None => 0.0,
+        Fusion::Rrf { plain_weight, .. } | Fusion::Sum { plain_weight } => plain_weight,
+    };
+    add(tuned, 1.0);
+    add(plain, plain_weight);
+    let mut out: Vec<(&GuideDoc, f32)> = acc.into_values().collect();
+    out.sort_by(rank::by_score_then(|d: &GuideDoc| d.item.code.clone()));
+    out
 }
 
 fn check_text<'a>(text: &'a str, field: &str) -> Result<&'a str> {
