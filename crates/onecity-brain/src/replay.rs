@@ -242,7 +242,7 @@ pub fn replay(
                         hi95: f.hi95[i],
                     });
                 }
-                let advice = advise(&s.to_string(), made_at, &slots, cap[s], p)
+                let advice = advise(&crate::station::short_id(s), made_at, &slots, cap[s], p)
                     .map_err(|e| EvalError::Protocol(format!("station {s} at {t0}: {e}")))?;
                 if !advice.triggered {
                     continue;

@@ -143,7 +143,10 @@ pub async fn replay(cmd: ReplayCmd) -> anyhow::Result<ExitCode> {
         let (_, svc) = crate::cli::open(&store).await?;
         let mut opened = 0;
         for a in &report.alarms {
-            let address = format!("杭州地铁 station (tensor row {})", a.station);
+            let address = format!(
+                "杭州地铁 HZ-{row} 站 · Hangzhou metro station HZ-{row} (tensor row {row})",
+                row = a.station
+            );
             let event =
                 onecity_brain::workorder::open_work_order(&svc.gov, &tenant, &a.advice, &address)
                     .await?;

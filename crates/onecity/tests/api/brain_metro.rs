@@ -142,6 +142,63 @@ async fn demo_stations_carry_forecasts_beside_the_actual_flow() {
         .await
         .unwrap();
     assert_eq!(st, 401);
+
+    // Evacuation advice from the served forecasts: made at the origin (08:00 Hangzhou time,
+    // the slot after the last observed one), for a slot of the next hour, with the
+    // station's regular capacity from the two weeks of real data before it.
+    let (st, a) = s
+        .get(
+            "/api/v1/brain/metro/stations/HZ-12/advice?tenant=hangzhou",
+            &t,
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 200, "{a}");
+    assert_eq!(a["station"], "HZ-12");
+    assert_eq!(a["made_at"], "2019-01-22T08:00:00+08:00");
+    let for_time = a["for_time"].as_str().unwrap();
+    assert!(for_time.starts_with("2019-01-22T08:"), "{a}");
+    assert!(
+        (0..=50).contains(&a["lead_minutes"].as_i64().unwrap()),
+        "{a}"
+    );
+    assert!(
+        a["assumptions"]["regular_capacity"].as_f64().unwrap() > 0.0,
+        "{a}"
+    );
+    assert_eq!(a["modes"].as_array().unwrap().len(), 3, "{a}");
+    assert!(a["triggered"].is_boolean());
+    for (path, status) in [
+        (
+            "/api/v1/brain/metro/stations/oops/advice?tenant=hangzhou",
+            400,
+        ),
+        (
+            "/api/v1/brain/metro/stations/HZ-80/advice?tenant=hangzhou",
+            404,
+        ),
+        ("/api/v1/brain/metro/stations/HZ-1/advice?tenant=nyc", 404),
+    ] {
+        let (st, p) = s.get(path, &t).await.unwrap();
+        assert_eq!(st, status, "{path}: {p}");
+    }
+
+    // The job that makes forecasts and advice every 10 minutes, run by hand.
+    let (st, run) = s
+        .post(
+            "/api/v1/jobs/brain.metro_forecast/run",
+            &t,
+            &serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(st, 200, "{run}");
+    assert_eq!(run["outcome"], "ok", "{run}");
+    let detail = run["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("hangzhou: stations=80 forecasts=480") && detail.contains("advised=80"),
+        "{detail}"
+    );
 }
 
 #[tokio::test]

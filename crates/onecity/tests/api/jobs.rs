@@ -74,6 +74,7 @@ async fn jobs_are_listed_and_a_failing_run_is_retried_with_each_attempt_in_its_h
         jobs.keys().copied().collect::<Vec<_>>(),
         [
             "audit.anchor",
+            "brain.metro_forecast",
             "catalog.freshness",
             "flow.sla_scan",
             "jobs.history_purge",

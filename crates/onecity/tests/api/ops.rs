@@ -196,6 +196,7 @@ async fn health_readiness_metrics_request_ids_and_openapi() {
         "/api/v1/jobs/{name}/run",
         "/console/jobs",
         "/api/v1/brain/metro/stations",
+        "/api/v1/brain/metro/stations/{id}/advice",
         "/api/v1/brain/metro/stations/{id}/forecast",
         "/console/brain/stations",
         "/console/brain/stations/{id}",
