@@ -315,7 +315,8 @@ async fn two_servers_on_one_postgres_run_each_tick_once() {
     let admin_b = b.admin_token().await.unwrap();
     let (st, list) = b.get("/api/v1/jobs", &admin_b).await.unwrap();
     assert_eq!(st, 200);
-    assert_eq!(list["items"].as_array().unwrap().len(), 6);
+    // The six built-in jobs and `brain.metro_forecast` (the metro data is in ../shared/data).
+    assert_eq!(list["items"].as_array().unwrap().len(), 7);
     // One replica crashes: the other goes on alone, still once per tick.
     b.kill9();
     let crashed_at = onecity_core::time::now_micros();
