@@ -61,6 +61,35 @@ pub const CHINA_MAINLAND_2025_2026_JSON: &str = include_str!("../calendars/cn_20
 /// the same file for its holiday features.
 pub const CHINA_MAINLAND_2019_JSON: &str = include_str!("../calendars/cn_2019.json");
 
+/// One calendar text holding the mainland-China years of [`CHINA_MAINLAND_2019_JSON`]
+/// (2018's New Year's Day days and 2019) and of [`CHINA_MAINLAND_2025_2026_JSON`], for a
+/// tenant whose data lies in 2019 and whose work lies now: the Hangzhou demo tenant (its
+/// metro data is of January 2019). Provenance: both files' `source` fields, joined.
+pub fn china_mainland_2019_and_2025_2026_json() -> String {
+    let parse = |t: &str| serde_json::from_str::<Map<String, Value>>(t).unwrap_or_default();
+    let (a, b) = (
+        parse(CHINA_MAINLAND_2019_JSON),
+        parse(CHINA_MAINLAND_2025_2026_JSON),
+    );
+    let mut years = Map::new();
+    let mut source = Map::new();
+    for f in [&a, &b] {
+        if let Some(Value::Object(y)) = f.get("years") {
+            years.extend(y.clone());
+        }
+        if let Some(Value::Object(src)) = f.get("source") {
+            source.extend(src.clone());
+        }
+    }
+    serde_json::json!({
+        "jurisdiction": "CN (mainland China, national): 2019 and 2025-2026",
+        "time_zone": "Asia/Shanghai",
+        "source": source,
+        "years": years,
+    })
+    .to_string()
+}
+
 /// The longest span, in calendar days (400 Gregorian years), that one query may walk.
 /// Longer spans are refused with [`CalendarError::OutOfRange`].
 pub const MAX_SPAN_DAYS: i64 = 146_097;
@@ -1237,6 +1266,30 @@ impl WorkCalendar {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_2019_and_2025_2026_calendar_holds_both_notices() {
+        let c = WorkCalendar::from_json(&china_mainland_2019_and_2025_2026_json()).unwrap();
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        // 2019 New Year's Day: 2018-12-30 to 2019-01-01 off, Saturday 2018-12-29 worked.
+        assert!(!c.is_working_day(d(2018, 12, 31)));
+        assert!(!c.is_working_day(d(2019, 1, 1)));
+        assert!(c.is_working_day(d(2018, 12, 29)));
+        assert!(c.is_working_day(d(2019, 1, 2)));
+        // The Spring Festival of 2019 (02-04 to 02-10 off) and the 2025-2026 years as shipped.
+        assert!(!c.is_working_day(d(2019, 2, 5)));
+        assert!(c.covers(2019) && c.covers(2025) && c.covers(2026));
+        let shipped = WorkCalendar::china_mainland();
+        for day in [
+            d(2025, 10, 1),
+            d(2025, 9, 28),
+            d(2026, 2, 17),
+            d(2026, 3, 2),
+        ] {
+            assert_eq!(c.is_working_day(day), shipped.is_working_day(day), "{day}");
+        }
+    }
+
     use super::*;
     use chrono::Timelike;
 

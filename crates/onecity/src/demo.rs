@@ -192,6 +192,17 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
         grids(svc, &t.code, "330102", 800.0).await?;
         // Crowd evacuation (客流疏散) from the city brain goes to 杭州市交通运输局.
         onecity_brain::workorder::install(&svc.gov, &t.code, "HZ-JTJ").await?;
+        // Hangzhou's data lies in January 2019 (the metro tensor): its working-day calendar
+        // holds the 2019 notice beside the 2025-2026 ones, so deadlines on replayed 2019
+        // events skip 2019's rest days.
+        svc.flow
+            .put_calendar(
+                &Principal::system(),
+                &t.code,
+                None,
+                &onecity_flow::calendar::china_mainland_2019_and_2025_2026_json(),
+            )
+            .await?;
     }
 
     if let Some(t) = new_tenant(svc, "nyc", "New York City", "New York City", "3651000").await? {

@@ -31,6 +31,24 @@ use std::time::{Duration, Instant};
 /// How often moved audit chain heads are anchored (signed, stored and published), s.
 pub const AUDIT_ANCHOR_SECS: u64 = 60;
 
+/// The services the built-in jobs work on (see [`register_builtin`]).
+pub struct JobServices<'a> {
+    /// The store.
+    pub db: &'a Db,
+    /// Identity (tenants, the audit chain).
+    pub iam: &'a Iam,
+    /// Workflow engine (SLA scan).
+    pub flow: &'a Flow,
+    /// Digital twin (retention).
+    pub twin: &'a Twin,
+    /// Catalog (freshness of the responsibility list).
+    pub catalog: &'a Catalog,
+    /// Governance (the evacuation work orders).
+    pub gov: &'a onecity_governance::Gov,
+    /// The metro forecaster, when the data is loaded (`brain.metro_forecast`).
+    pub metro: Option<std::sync::Arc<onecity_brain::MetroForecaster>>,
+}
+
 /// Creates the jobs service of this node and registers the built-in jobs:
 ///
 /// | job | schedule | what it does |
@@ -42,16 +60,16 @@ pub const AUDIT_ANCHOR_SECS: u64 = 60;
 /// | `jobs.history_purge` | daily 03:30 UTC | deletes job runs older than `jobs_history_days` |
 /// | `brain.metro_forecast` | every `brain_forecast_secs` (600 s), when the metro data is loaded | forecasts for every tenant with metro stations, then evacuation advice and the transport work orders due |
 /// | `ops.probe` | every `jobs_probe_every_secs` (off at 0) | database round trip and outbox backlog; fails on purpose while its attempt ≤ `jobs_probe_fail_first` |
-pub async fn register_builtin(
-    cfg: &Config,
-    db: &Db,
-    iam: &Iam,
-    flow: &Flow,
-    twin: &Twin,
-    catalog: &Catalog,
-    gov: &onecity_governance::Gov,
-    metro: Option<std::sync::Arc<onecity_brain::MetroForecaster>>,
-) -> anyhow::Result<Jobs> {
+pub async fn register_builtin(cfg: &Config, on: JobServices<'_>) -> anyhow::Result<Jobs> {
+    let JobServices {
+        db,
+        iam,
+        flow,
+        twin,
+        catalog,
+        gov,
+        metro,
+    } = on;
     let jobs = Jobs::new(db.clone()).with_poll(Duration::from_millis(cfg.jobs_poll_ms.max(10)));
     if let Some(metro) = metro {
         let watch = std::sync::Arc::new(onecity_brain::service::advice::EvacuationWatch::new(

@@ -201,9 +201,19 @@ pub async fn build_services(cfg: &Config, db: Db) -> anyhow::Result<Services> {
         .await
         .map_err(|e| anyhow::anyhow!("NGSI-LD subscriptions: {e}"))?;
     let metro = load_metro(cfg, &twin);
-    let jobs =
-        crate::jobs::register_builtin(cfg, &db, &iam, &flow, &twin, &catalog, &gov, metro.clone())
-            .await?;
+    let jobs = crate::jobs::register_builtin(
+        cfg,
+        crate::jobs::JobServices {
+            db: &db,
+            iam: &iam,
+            flow: &flow,
+            twin: &twin,
+            catalog: &catalog,
+            gov: &gov,
+            metro: metro.clone(),
+        },
+    )
+    .await?;
     let rooms = onecity_brain::rooms::Rooms::new(db.clone(), twin.clone(), iam.clone());
     Ok(Services {
         jobs,
