@@ -9,25 +9,13 @@ import csv
 import json
 import os
 import subprocess
-import urllib.request
 
 import ckanapi
-
-URL = os.environ["ONECITY_URL"]
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data")
-
-
-def api(method, path, body=None, token=None):
-    req = urllib.request.Request(URL + path, method=method, data=None if body is None else json.dumps(body).encode())
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    with urllib.request.urlopen(req) as r:
-        return json.loads(r.read() or b"null")
+from onecity_api import DATA, URL, admin_token, api
 
 
 def setup():
-    tok = api("POST", "/api/v1/auth/login", {"username": "admin", "password": os.environ["ONECITY_ADMIN_PASSWORD"]})["token"]
+    tok = admin_token()
     api("POST", "/api/v1/tenants", {"code": "cka", "name": "动作市", "name_en": "Action City", "root_code": "880200"}, tok)
     key = api("POST", "/api/v1/tenants/cka/keys", {
         "name": "harvester",
@@ -134,7 +122,7 @@ def test_ckan_actions_through_the_ckanapi_command():
     assert "NotFound" in action("tag_show", "id=no-such-tag", key=key, ok=False)
     u = action("user_show", "id=admin", key=key, ok=False)
     assert "NotFound" in u  # the deployment admin is not a user of tenant cka
-    tok = api("POST", "/api/v1/auth/login", {"username": "admin", "password": os.environ["ONECITY_ADMIN_PASSWORD"]})["token"]
+    tok = admin_token()
     me = api("GET", "/api/v1/auth/me", token=tok)
     shown = ckanapi.RemoteCKAN(URL, apikey=tok).action.user_show(id="admin")
     assert shown["id"] == me["id"] and shown["name"] == "admin" and shown["sysadmin"] is True

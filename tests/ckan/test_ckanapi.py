@@ -10,26 +10,15 @@ import csv
 import json
 import os
 import subprocess
-import urllib.request
 
 import ckanapi
+from onecity_api import DATA, URL, admin_token, api
 
-URL = os.environ["ONECITY_URL"]
 TMP = os.environ["ONECITY_CKAN_TMP"]
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data")
-
-
-def api(method, path, body=None, token=None):
-    req = urllib.request.Request(URL + path, method=method, data=None if body is None else json.dumps(body).encode())
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    with urllib.request.urlopen(req) as r:
-        return json.loads(r.read() or b"null")
 
 
 def setup_key():
-    tok = api("POST", "/api/v1/auth/login", {"username": "admin", "password": os.environ["ONECITY_ADMIN_PASSWORD"]})["token"]
+    tok = admin_token()
     api("POST", "/api/v1/tenants", {"code": "ckt", "name": "测试市", "name_en": "Test City", "root_code": "880100"}, tok)
     root = api("GET", "/api/v1/tenants/ckt", token=tok)["root_jurisdiction_id"]
     api("POST", "/api/v1/tenants/ckt/departments", {"jurisdiction_id": root, "code": "DATA-OFFICE", "name": "数据资源局", "name_en": "Data Office"}, tok)
