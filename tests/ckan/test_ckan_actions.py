@@ -111,6 +111,15 @@ def test_ckan_actions_through_the_ckanapi_command():
     g = action("group_show", "id=transport", "include_datasets=true", key=key)
     assert g["package_count"] == 1 and [p["name"] for p in g["packages"]] == ["bus-stops"]
     assert site.action.package_show(id="bus-stops")["groups"][0]["name"] == "transport"
+    # a revised groups list names the dataset's one group; an unknown group is refused
+    err = action("package_revise", 'match:{"name": "bus-stops"}', 'update:{"groups": [{"name": "no-such-group"}]}',
+                 key=key, ok=False)
+    assert "ValidationError" in err and "no-such-group" in err
+    rev = action("package_revise", 'match:{"name": "bus-stops"}', 'update:{"groups": []}', key=key)["package"]
+    assert rev["groups"] == [] and rev["topic"] is None
+    rev = action("package_revise", 'match:{"name": "bus-stops"}', 'update:{"groups": [{"name": "transport"}]}',
+                 key=key)["package"]
+    assert [g["name"] for g in rev["groups"]] == ["transport"]
     err = action("member_create", "id=transport", "object=admin", "object_type=user", key=key, ok=False)
     assert "ValidationError" in err
     err = action("group_show", "id=no-such-group", key=key, ok=False)

@@ -150,16 +150,30 @@ impl EvacuationWatch {
             }
             report.triggered += 1;
             let key = (tenant.to_string(), view.id.clone());
-            if self.ordered.lock().get(&key) == Some(&advice.made_at) {
-                report.already_ordered += 1;
-                continue;
-            }
+            // Reserve the (station, origin) before the order is opened, so that two rounds
+            // at once (a manual run beside the scheduled one) open it once.
+            let previous = {
+                let mut ordered = self.ordered.lock();
+                if ordered.get(&key) == Some(&advice.made_at) {
+                    report.already_ordered += 1;
+                    continue;
+                }
+                ordered.insert(key.clone(), advice.made_at.clone())
+            };
             let address = format!(
                 "杭州地铁 {id} 站 · Hangzhou metro station {id}",
                 id = view.id
             );
-            crate::workorder::open_work_order(&self.gov, tenant, &advice, &address).await?;
-            self.ordered.lock().insert(key, advice.made_at.clone());
+            if let Err(e) =
+                crate::workorder::open_work_order(&self.gov, tenant, &advice, &address).await
+            {
+                let mut ordered = self.ordered.lock();
+                match previous {
+                    Some(p) => ordered.insert(key, p),
+                    None => ordered.remove(&key),
+                };
+                return Err(e);
+            }
             report.orders_opened += 1;
         }
         Ok(report)

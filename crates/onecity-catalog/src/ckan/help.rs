@@ -29,7 +29,7 @@ const HELP: &[(&str, &str)] = &[
     ("group_list", "Return the groups (catalog topics) as names, or dicts with all_fields=true."),
     ("group_show", "Return a group (a catalog topic) with its dataset count; include_datasets adds the datasets."),
     ("group_create", "Create a group (a catalog topic) in the caller's tenant or onecity's tenant. Needs catalog:write over the whole tenant."),
-    ("member_create", "Put a dataset into a group or an organization.\n\n:param id: the group or organization\n:param object: the dataset's id or name\n:param object_type: package (users get roles through onecity's /api/v1)\n:param capacity: kept in the answer only"),
+    ("member_create", "Put a dataset into a group or an organization. A dataset is in one group (its topic) and one organization (its owner), so this replaces the one it had.\n\n:param id: the group or organization\n:param object: the dataset's id or name\n:param object_type: package (users get roles through onecity's /api/v1)\n:param capacity: kept in the answer only"),
     ("tag_list", "Return the tags of the datasets the caller may see."),
     ("tag_show", "Return a tag; include_datasets adds the datasets carrying it."),
     ("user_show", "Return a user by id or user name: the caller, or anyone of a tenant where the caller holds user:read."),

@@ -314,6 +314,35 @@ pub(super) async fn revise(c: &Catalog, p: Option<&Principal>, params: &Params) 
         let v = parse_json_value(&params[k]);
         apply_update_path(&mut pkg, &path, v, k)?;
     }
+    // A dataset's group is its one topic: a revised `groups` list names it (the first
+    // group, or none for an empty list), as `topic` would.
+    let groups_changed = params.keys().any(|k| k == "update__groups")
+        || json_object(params, "update")?.is_some_and(|u| u.contains_key("groups"));
+    if groups_changed {
+        let first = match pkg.get("groups") {
+            Some(Value::Array(g)) => g
+                .first()
+                .and_then(|x| x.get("name").or(Some(x)))
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            _ => None,
+        };
+        if let Some(name) = &first {
+            if c.topic(&d.tenant, name).await?.is_none()
+                && !c
+                    .visible_docs(Some(p), true)
+                    .await?
+                    .iter()
+                    .any(|x| x.d.tenant == d.tenant && x.d.topic.as_deref() == Some(name))
+            {
+                return Err(CkanError::validation(
+                    "groups",
+                    format!("group {name:?} does not exist: create it with group_create"),
+                ));
+            }
+        }
+        pkg.insert("topic".into(), first.map_or(Value::Null, Value::String));
+    }
     pkg.insert("id".into(), Value::String(d.id.to_string()));
     let (_, n) = parse_package(c, &pkg).await?;
     let after = c.update(p, &d.id.to_string(), &n).await?;
