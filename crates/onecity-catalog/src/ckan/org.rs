@@ -53,6 +53,13 @@ pub(super) async fn organization_create(
     let title = opt_str(params, "title")?
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| name.clone());
+    // Checked here so that the error names CKAN's fields (the department's are `name`, `name_en`).
+    onecity_core::validate::text("title", &title, 200)
+        .map_err(|e| CkanError::validation("title", e.detail))?;
+    if let Some(t) = opt_str(params, "title_en")?.filter(|s| !s.is_empty()) {
+        onecity_core::validate::text("title_en", &t, 200)
+            .map_err(|e| CkanError::validation("title_en", e.detail))?;
+    }
     let n = NewDepartment {
         jurisdiction_id,
         code: name.to_uppercase(),
@@ -101,6 +108,12 @@ pub(super) async fn organization_update(
         None => cur.name_en.clone(),
         Some(_) => opt_str(params, "title_en")?.filter(|s| !s.is_empty()),
     };
+    onecity_core::validate::text("title", &title, 200)
+        .map_err(|e| CkanError::validation("title", e.detail))?;
+    if let Some(t) = &title_en {
+        onecity_core::validate::text("title_en", t, 200)
+            .map_err(|e| CkanError::validation("title_en", e.detail))?;
+    }
     c.iam()
         .rename_department(p, &cur.tenant, cur.id, &title, title_en.as_deref())
         .await?;
