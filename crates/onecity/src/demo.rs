@@ -122,10 +122,18 @@ pub async fn load(svc: &Services, dir: &Path) -> anyhow::Result<()> {
             measurements = m,
             "demo twin series loaded"
         );
-        let r =
-            onecity_brain::service::demo::install(&svc.twin, "hangzhou", dir, chrono::Utc::now())
-                .await
-                .map_err(|e| anyhow::anyhow!("demo metro forecasts: {}", e.detail))?;
+        // The server's forecaster (loaded from the same folder at start), or one made here.
+        let forecaster = match &svc.metro {
+            Some(f) => f.clone(),
+            None => {
+                let data = onecity_brain::load_hangzhou(&dir.join("metro"))
+                    .map_err(|e| anyhow::anyhow!("demo metro data: {e}"))?;
+                std::sync::Arc::new(onecity_brain::MetroForecaster::new(svc.twin.clone(), data))
+            }
+        };
+        let r = onecity_brain::service::demo::install(&forecaster, "hangzhou", chrono::Utc::now())
+            .await
+            .map_err(|e| anyhow::anyhow!("demo metro forecasts: {}", e.detail))?;
         tracing::info!(
             tenant = "hangzhou",
             stations = r.stations_forecast,

@@ -8,11 +8,8 @@
 //! `hangzhou_flow.csv`) into the same entities; their latest `inflow` is then 07:50 and
 //! one tick forecasts 08:00–09:00, the morning peak.
 
-use std::path::Path;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use onecity_core::Error;
-use onecity_twin::Twin;
 use serde_json::json;
 
 use super::{MetroForecaster, TickReport};
@@ -63,25 +60,22 @@ pub async fn replay_day(
     Ok(applied)
 }
 
-/// Loads the metro data from `<data_dir>/metro`, imports the stations into `tenant`,
-/// replays [`DEMO_DAY`]'s morning and makes one round of forecasts at `now`.
+/// Imports the stations into `tenant`, replays [`DEMO_DAY`]'s morning and makes one round
+/// of forecasts at `now`, with `forecaster` (the server's own, so the data is read and the
+/// model fitted once).
 ///
 /// # Errors
-/// `invalid_input` when the data cannot be read; the import's and tick's errors.
+/// The import's, replay's and tick's errors.
 pub async fn install(
-    twin: &Twin,
+    forecaster: &MetroForecaster,
     tenant: &str,
-    data_dir: &Path,
     now: DateTime<Utc>,
 ) -> Result<TickReport, Error> {
-    let data = crate::load_hangzhou(&data_dir.join("metro"))
-        .map_err(|e| Error::invalid(format!("metro data: {e}")))?;
     debug_assert_eq!(
-        data.flow.date_of_day(DEMO_DAY),
+        forecaster.data().flow.date_of_day(DEMO_DAY),
         NaiveDate::from_ymd_opt(2019, 1, 22)
     );
-    super::import::import_stations(twin, tenant, &data).await?;
-    let forecaster = MetroForecaster::new(twin.clone(), data);
-    replay_day(&forecaster, tenant, DEMO_DAY, DEMO_SLOTS).await?;
+    super::import::import_stations(forecaster.twin(), tenant, forecaster.data()).await?;
+    replay_day(forecaster, tenant, DEMO_DAY, DEMO_SLOTS).await?;
     forecaster.tick(tenant, now).await
 }
