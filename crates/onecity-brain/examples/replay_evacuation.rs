@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use onecity_brain::evacuation::DemandLevel;
 use onecity_brain::load_hangzhou;
-use onecity_brain::replay::{replay, Outcome, ReplayConfig};
+use onecity_brain::replay::{replay, ReplayConfig};
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
@@ -56,16 +56,8 @@ fn main() -> ExitCode {
             a.minutes_before_peak
         );
     }
-    let hits = report
-        .alarms
-        .iter()
-        .filter(|a| a.outcome == Outcome::Hit)
-        .count();
-    let warned = report
-        .crowds
-        .iter()
-        .filter(|c| c.warned_minutes.is_some())
-        .count();
+    let hits = report.hits();
+    let warned = report.warned_crowds();
     println!(
         "demand={:?} trigger={} triggered_slots={} alarms={} hits={} false_alarm_rate={:.3} crowds={} warned_ahead={} median_minutes={:?} ({:.2} s)",
         cfg.params.demand,

@@ -117,6 +117,22 @@ pub struct ReplayReport {
 }
 
 impl ReplayReport {
+    /// Alarms followed by a real crowd within their horizon.
+    pub fn hits(&self) -> usize {
+        self.alarms
+            .iter()
+            .filter(|a| a.outcome == Outcome::Hit)
+            .count()
+    }
+
+    /// Real crowds that an alarm warned of ahead of their peak.
+    pub fn warned_crowds(&self) -> usize {
+        self.crowds
+            .iter()
+            .filter(|c| c.warned_minutes.is_some())
+            .count()
+    }
+
     /// Alarms that fired for nothing over all alarms (0 without alarms).
     pub fn false_alarm_rate(&self) -> f64 {
         let f = self

@@ -106,21 +106,13 @@ pub async fn replay(cmd: ReplayCmd) -> anyhow::Result<ExitCode> {
             _ => writeln!(out, "outcome=false_alarm")?,
         }
     }
-    let hits = report
-        .alarms
-        .iter()
-        .filter(|a| a.outcome == Outcome::Hit)
-        .count();
+    let hits = report.hits();
     let ahead = report
         .alarms
         .iter()
         .filter(|a| a.minutes_before_peak.is_some_and(|m| m > 0))
         .count();
-    let warned = report
-        .crowds
-        .iter()
-        .filter(|c| c.warned_minutes.is_some())
-        .count();
+    let warned = report.warned_crowds();
     writeln!(
         out,
         "summary triggered_station_slots={} alarms={} hits={} hits_before_peak={} false_alarms={} false_alarm_rate={:.3} crowds={} crowds_warned_ahead={} median_minutes_before_peak={}",
